@@ -1,0 +1,305 @@
+#include "app/app.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <thread>
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "app/app_context.h"
+#include "http/server.h"
+#include "kernel/bus.h"
+#include "kernel/journal.h"
+#include "metrics/metric_registry.h"
+#include "plugins/plugin_manager.h"
+#include "routes/routes.h"
+#include "util/time.h"
+
+namespace tpark {
+
+namespace {
+
+std::string random_instance_id() {
+  unsigned char bytes[8];
+  randombytes_buf(bytes, sizeof bytes);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+// Holds an exclusive lock on <state_dir>/tpark.lock for the process's life, so
+// a second host on the same state dir is refused.
+class StateDirLock {
+ public:
+  explicit StateDirLock(const std::filesystem::path& dir) {
+    path_ = dir / "tpark.lock";
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path_.string());
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {0};
+      ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+      std::string owner = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "unknown";
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error("state dir " + dir.string() +
+                               " is in use by another tpark-host (pid " + owner + ")");
+    }
+    std::string me = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, me.data(), me.size(), 0) < 0)
+      spdlog::warn("cannot record pid in {}", path_.string());
+  }
+  ~StateDirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+Json bus_state(const Bus& bus) {
+  BusCounters c = bus.counters();
+  return {{"published", c.published},
+          {"delivered", c.delivered},
+          {"receivers", c.receivers},
+          {"lagged", c.lagged},
+          {"no_receivers", c.no_receivers}};
+}
+
+// Periodic retention: ARW_EVENTS_MAX_ROWS / ARW_EVENTS_RETENTION_DAYS.
+class Pruner {
+ public:
+  Pruner(Journal& journal, const Settings& s) : journal_(journal), settings_(s) {
+    if (!s.events_max_rows && !s.events_retention_days) return;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Pruner() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      int64_t min_time = settings_.events_retention_days
+                             ? now_ms() - static_cast<int64_t>(*settings_.events_retention_days) *
+                                              86400000
+                             : 0;
+      try {
+        uint64_t removed = journal_.prune(settings_.events_max_rows.value_or(0), min_time);
+        if (removed) spdlog::info("retention removed {} journal rows", removed);
+      } catch (const std::exception& e) {
+        spdlog::warn("retention pass failed: {}", e.what());
+      }
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(settings_.events_prune_sec),
+                   [this] { return stopping_; });
+    }
+  }
+  Journal& journal_;
+  const Settings& settings_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::filesystem::path builtin_plugin_dir() {
+  if (auto dir = env_string("TPARK_BUILTIN_PLUGIN_DIR")) return *dir;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto bin = exe.parent_path();
+    if (std::filesystem::is_directory(bin.parent_path() / "plugins"))
+      return bin.parent_path() / "plugins";
+    return bin.parent_path() / "lib" / "tpark" / "plugins";
+  }
+  return "plugins";
+}
+
+int run_host(Settings settings) {
+  AppContext app;
+  app.settings = std::move(settings);
+  const Settings& s = app.settings;
+  app.started_ms = now_ms();
+  app.instance_id = random_instance_id();
+
+  http::AdminAuth auth(s.auth);  // throws on a malformed ARW_ADMIN_TOKEN_SHA256
+  if (!auth.configured() && !http::is_loopback_address(s.bind_address)) {
+    std::fprintf(stderr,
+                 "refusing to bind %s:%u without ARW_ADMIN_TOKEN or ARW_ADMIN_TOKEN_SHA256\n",
+                 s.bind_address.c_str(), static_cast<unsigned>(s.port));
+    return 78;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(s.state_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create state dir {}: {}", s.state_dir.string(), ec.message());
+    return 1;
+  }
+  std::unique_ptr<StateDirLock> lock;
+  try {
+    lock = std::make_unique<StateDirLock>(s.state_dir);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+
+  MetricRegistry metrics;
+  Bus bus;
+  std::unique_ptr<Journal> journal;
+  try {
+    journal = std::make_unique<Journal>(s.state_dir / "tpark.db");
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the journal: {}", e.what());
+    return 1;
+  }
+  journal->set_commit_sink([&bus](std::vector<EventPtr>&& events) { bus.publish(std::move(events)); });
+  app.journal = journal.get();
+  app.bus = &bus;
+  app.metrics = &metrics;
+  app.started_id = journal->head_id();
+
+  HostServices services;
+  services.journal = journal.get();
+  services.bus = &bus;
+  services.metrics = &metrics;
+  services.events_start_ms = app.started_ms;
+  services.events_start_id = app.started_id;
+  PluginManager* manager_ptr = nullptr;
+  services.state_read = [&app, &bus, &manager_ptr](const std::string& name) -> std::optional<Json> {
+    if (name == "bus") return bus_state(bus);
+    if (name == "events_start")
+      return Json{{"start", format_rfc3339_ms(app.started_ms)},
+                  {"start_ms", app.started_ms},
+                  {"start_id", app.started_id}};
+    if (name == "plugins") return manager_ptr ? manager_ptr->describe() : Json(nullptr);
+    // Known names whose capability arrives later answer null (unavailable).
+    static const char* later[] = {"governor", "config", "capsules", "route_stats",
+                                  "tasks", "compatibility"};
+    for (const char* n : later)
+      if (name == n) return Json(nullptr);
+    return std::nullopt;
+  };
+  services.mark_dirty = [](const std::string&) {};
+
+  PluginSettings plugin_settings;
+  plugin_settings.builtin_dirs = s.builtin_plugin_dirs;
+  plugin_settings.extra_dirs = s.extra_plugin_dirs;
+  plugin_settings.inbox_capacity = s.plugin_inbox;
+  plugin_settings.render_timeout = std::chrono::milliseconds(s.section_timeout_ms);
+  plugin_settings.stop_timeout = std::chrono::milliseconds(s.plugin_stop_timeout_ms);
+  PluginManager plugins(services, plugin_settings);
+  manager_ptr = &plugins;
+  app.plugins = &plugins;
+  plugins.load(s.host_config);
+
+  std::mutex reload_mutex;
+  app.reload_plugins = [&app, &plugins, &reload_mutex](bool* ok) -> Json {
+    std::lock_guard guard(reload_mutex);
+    HostConfigResult loaded = reload_host_config(app.settings);
+    auto errors_json = [](const std::vector<ConfigError>& errors) {
+      Json list = Json::array();
+      for (const auto& e : errors)
+        list.push_back({{"file", e.file},
+                        {"line", e.line},
+                        {"column", e.column},
+                        {"message", e.field.empty() ? e.message : e.field + ": " + e.message}});
+      return list;
+    };
+    if (auto* errors = std::get_if<std::vector<ConfigError>>(&loaded)) {
+      *ok = false;
+      return errors_json(*errors);
+    }
+    const HostConfig& next = std::get<HostConfig>(loaded);
+    auto applied = plugins.reload(next);
+    if (auto* errors = std::get_if<std::vector<ConfigError>>(&applied)) {
+      *ok = false;
+      return errors_json(*errors);
+    }
+    const ReloadResult& r = std::get<ReloadResult>(applied);
+    Json restart = Json::array();
+    if (next.listen != app.settings.host_config.listen) restart.push_back("listen");
+    if (next.state_dir != app.settings.host_config.state_dir) restart.push_back("state_dir");
+    *ok = true;
+    return {{"ok", true},
+            {"applied", {{"added", r.added}, {"removed", r.removed}, {"reconfigured", r.reconfigured}}},
+            {"restart_required", restart}};
+  };
+
+  http::Router router;
+  add_host_routes(router, app);
+  add_event_routes(router, app);
+  add_telemetry_routes(router, app);
+
+  http::RateLimiter limiter(s.rate);
+  http::ServerOptions server_options;
+  server_options.bind_address = s.bind_address;
+  server_options.port = s.port;
+  server_options.threads = s.http_threads;
+  server_options.default_body_limit = s.http_body_limit;
+  http::HttpServer server(router, auth, limiter, server_options);
+  uint16_t port = 0;
+  try {
+    port = server.listen();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    plugins.stop_all();
+    return 1;
+  }
+  server.start();
+  Pruner pruner(*journal, s);
+  app.ready = true;
+  std::string shown = s.bind_address.find(':') != std::string::npos ? "[" + s.bind_address + "]"
+                                                                      : s.bind_address;
+  spdlog::info("listening on {}:{}", shown, port);
+
+  // Signals: SIGHUP reloads host.yaml; SIGINT/SIGTERM stop.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      bool ok = false;
+      Json result = app.reload_plugins(&ok);
+      if (ok) spdlog::info("SIGHUP: host configuration reloaded: {}", result.dump());
+      else spdlog::error("SIGHUP: host configuration has errors, old set kept: {}", result.dump());
+      continue;
+    }
+    spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    break;
+  }
+  app.ready = false;
+  server.stop();
+  plugins.stop_all();
+  bus.flush();
+  journal.reset();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace tpark

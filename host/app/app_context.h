@@ -1,0 +1,38 @@
+// What route handlers share: the kernel, the plugins and the boot facts.
+// Handlers read from it; only actions (control plane) change state.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "app/settings.h"
+#include "util/json.h"
+
+namespace tpark {
+
+class Journal;
+class Bus;
+class MetricRegistry;
+class PluginManager;
+class IngestMetrics;
+
+struct AppContext {
+  Settings settings;
+  Journal* journal = nullptr;
+  Bus* bus = nullptr;
+  MetricRegistry* metrics = nullptr;
+  PluginManager* plugins = nullptr;
+  std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
+  int64_t started_ms = 0;
+  int64_t started_id = 0;    // journal head at start
+  std::atomic<bool> ready{false};
+  // Re-reads host.yaml and applies it to the plugins (SIGHUP and the route).
+  // Returns the route's JSON body or the config errors as a problem payload.
+  std::function<Json(bool* ok)> reload_plugins;
+};
+
+}  // namespace tpark

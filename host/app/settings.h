@@ -1,0 +1,74 @@
+// Host settings resolved once at start: flag > env > host.yaml > built-in
+// default (README "Running the host"). Env vars are read once; a malformed
+// value falls back to its default with one warning, except the security and
+// selector variables, which stop startup (exit 78, control.md 1.1).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/host_config.h"
+#include "http/pipeline.h"
+
+namespace tpark {
+
+struct CommandLine {
+  std::optional<std::string> config_file;
+  std::optional<std::string> listen;
+  std::optional<std::string> state_dir;
+  std::vector<std::string> plugin_dirs;
+  bool check_presets = false;
+  bool help = false;
+  bool version = false;
+};
+
+// Parses argv; on error returns nullopt and fills *error.
+std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string* error);
+std::string usage_text();
+
+// A fatal startup problem with its exit code (78 = configuration error).
+struct StartupError {
+  int exit_code = 1;
+  std::string message;
+};
+
+struct Settings {
+  CommandLine command_line;
+  HostConfig host_config;
+  std::string config_path;  // empty: the embedded default
+  std::string bind_address = "127.0.0.1";
+  uint16_t port = 8091;
+  std::filesystem::path state_dir = "./state";
+  std::vector<std::filesystem::path> builtin_plugin_dirs;
+  std::vector<std::filesystem::path> extra_plugin_dirs;
+  http::AuthSettings auth;
+  http::RateSettings rate;
+  uint64_t http_body_limit = 1048576;
+  uint64_t ingest_max_bytes = 4194304;
+  uint64_t ingest_max_line_bytes = 262144;
+  uint64_t plugin_inbox = 65536;
+  uint64_t section_timeout_ms = 200;
+  uint64_t plugin_stop_timeout_ms = 2000;
+  std::optional<uint64_t> events_max_rows;
+  std::optional<uint64_t> events_retention_days;
+  uint64_t events_prune_sec = 60;
+  unsigned http_threads = 2;
+};
+
+// Reads an unsigned env var in [min,max]; unset/blank → fallback; malformed or
+// out of range → fallback plus one warning naming the variable.
+uint64_t env_u64(const char* name, uint64_t fallback, uint64_t min, uint64_t max);
+std::optional<std::string> env_string(const char* name);  // unset or blank → nullopt
+
+// Resolves everything. `builtin_plugin_dir` is where the built-in plugins are.
+// Returns the settings or a StartupError (bad config file, bad selector env).
+std::variant<Settings, StartupError> resolve_settings(const CommandLine& command_line,
+                                                      const std::filesystem::path& builtin_plugin_dir);
+
+// Reloads host.yaml from the same source as at start (SIGHUP, POST reload).
+HostConfigResult reload_host_config(const Settings& settings);
+
+}  // namespace tpark

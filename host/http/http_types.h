@@ -1,0 +1,113 @@
+// What handlers see and return. Handlers are plain functions from a parsed
+// Request to a Response; they never touch sockets (Beast stays in server.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tpark::http {
+
+// Case-insensitive header lookup over the request's headers (names lowercased).
+struct Headers {
+  std::vector<std::pair<std::string, std::string>> items;  // lowercased name, raw value
+  std::optional<std::string_view> get(std::string_view lower_name) const {
+    for (const auto& [name, value] : items)
+      if (name == lower_name) return std::string_view(value);
+    return std::nullopt;
+  }
+  bool has(std::string_view lower_name) const { return get(lower_name).has_value(); }
+};
+
+struct Request {
+  std::string method;        // "GET", "POST", ...
+  std::string target;        // raw request target
+  std::string path;          // percent-decoded path, no query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order, repeats kept
+  Headers headers;
+  std::string body;
+  std::string request_id;    // echoed or generated (control.md 1.3 step 1)
+  std::string peer_ip;
+  bool peer_loopback = false;
+  std::string route_template;                     // e.g. "/state/read_models/{id}"
+  std::map<std::string, std::string> path_params;  // {id} -> value
+
+  // All values of a query parameter, in order.
+  std::vector<std::string> query_all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : query)
+      if (k == name) out.push_back(v);
+    return out;
+  }
+  std::optional<std::string> query_one(std::string_view name) const {
+    for (const auto& [k, v] : query)
+      if (k == name) return v;
+    return std::nullopt;
+  }
+};
+
+// A streaming body (SSE). The server calls next() whenever the socket can take
+// more; it completes with bytes to write, or an empty optional when the stream
+// ends. Implementations live with their routes; the server only moves bytes.
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+  // `deliver` may be called on any thread, exactly once per next() call.
+  virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
+  // The client went away or the server is stopping.
+  virtual void cancel() = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+  std::shared_ptr<StreamSource> stream;  // set for streaming routes; body unused
+
+  void set_header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+enum class Access { Public, Admin };
+
+using Handler = std::function<Response(const Request&)>;
+
+struct Route {
+  std::string method;
+  std::string path_template;  // literal segments and {name} segments
+  Access access = Access::Admin;
+  Handler handler;
+  // Body limit for this route; 0 = the default (ARW_HTTP_BODY_LIMIT).
+  size_t body_limit = 0;
+  // Read-only routes that do not mark read models dirty (telemetry.md 6).
+  bool observation = false;
+};
+
+class Router {
+ public:
+  void add(Route route);
+
+  struct Match {
+    const Route* route = nullptr;        // null: no route for method+path
+    bool path_known = false;             // some route has this path (-> 405)
+    std::vector<std::string> allowed;    // methods for the path, for Allow
+    std::map<std::string, std::string> params;
+    std::string path_template;
+  };
+  Match match(std::string_view method, std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace tpark::http

@@ -1,0 +1,102 @@
+#include "http/problem.h"
+
+#include <cstdlib>
+
+namespace tpark::http {
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+  }
+}
+
+Response problem(const Request& request, int status, std::string_view code,
+                 std::string_view detail, const Json& extras) {
+  Json body;
+  body["type"] = "about:blank";
+  body["title"] = reason_phrase(status);
+  body["status"] = status;
+  body["detail"] = detail;
+  body["code"] = code;
+  body["request_id"] = request.request_id;
+  if (extras.is_object())
+    for (auto it = extras.begin(); it != extras.end(); ++it) body[it.key()] = it.value();
+  Response r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = body.dump();
+  return r;
+}
+
+std::string field_to_pointer(std::string_view field) {
+  if (field.empty()) return "";
+  std::string out = "/";
+  for (char c : field) {
+    if (c == '.') out += '/';
+    else if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+Response validation_failed(const Request& request, const std::vector<FieldError>& errors) {
+  Json list = Json::array();
+  std::string detail = "invalid field";
+  if (errors.size() > 1) detail += "s";
+  detail += ": ";
+  for (size_t i = 0; i < errors.size(); ++i) {
+    list.push_back({{"field", errors[i].field},
+                    {"pointer", field_to_pointer(errors[i].field)},
+                    {"message", errors[i].message}});
+    if (i) detail += ", ";
+    detail += errors[i].field;
+  }
+  return problem(request, 400, "validation_failed", detail, {{"errors", list}});
+}
+
+bool envelope_requested(const Request& request) {
+  static const bool env_on = [] {
+    const char* v = std::getenv("ARW_API_ENVELOPE");
+    return v && std::string_view(v) == "1";
+  }();
+  if (env_on) return true;
+  if (auto h = request.headers.get("x-arw-envelope"); h && *h == "1") return true;
+  if (auto q = request.query_one("arw-envelope"); q && *q == "1") return true;
+  return false;
+}
+
+Response json_response(const Request& request, int status, const Json& body) {
+  return json_text_response(request, status, body.dump());
+}
+
+Response json_text_response(const Request& request, int status, std::string body) {
+  Response r;
+  r.status = status;
+  if (status >= 200 && status < 300 && envelope_requested(request)) {
+    r.body = "{\"ok\":true,\"data\":" + body + "}";
+    r.set_header("x-arw-envelope-applied", "1");
+  } else {
+    r.body = std::move(body);
+  }
+  return r;
+}
+
+}  // namespace tpark::http

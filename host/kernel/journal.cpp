@@ -1,0 +1,602 @@
+#include "kernel/journal.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <future>
+#include <iterator>
+#include <string_view>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "util/time.h"
+
+namespace tpark {
+namespace {
+
+// The schema, one migration per step from an empty file. PRAGMA user_version
+// records how many have run. Append new steps; never edit a shipped one.
+constexpr const char* kMigrations[] = {
+    // 1: the event journal, its kind index (prefix reads, newest rows of a
+    // kind) and the retention watermark.
+    "CREATE TABLE events("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " node TEXT,"
+    " corr_id TEXT);"
+    "CREATE INDEX events_kind_id ON events(kind, id);"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+    "INSERT INTO meta(key, value) VALUES('pruned_through', 0);",
+};
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kMaxIdleReaders = 4;
+constexpr const char* kEventColumns = "id, time_ms, kind, payload, source, node, corr_id";
+
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+std::string describe(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
+
+void exec_or_throw(sqlite3* db, const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : describe(db);
+    sqlite3_free(message);
+    throw std::runtime_error("sqlite: " + text + " (in: " + sql.substr(0, 60) + ")");
+  }
+}
+
+Statement prepare(sqlite3* db, std::string_view sql, bool persistent) {
+  sqlite3_stmt* statement = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    persistent ? SQLITE_PREPARE_PERSISTENT : 0, &statement,
+                                    nullptr);
+  if (rc != SQLITE_OK)
+    throw std::runtime_error("sqlite: cannot prepare '" + std::string(sql) + "': " + describe(db));
+  return Statement(statement);
+}
+
+// Runs a statement that returns no rows and resets it. Returns the step code.
+int step_once(sqlite3_stmt* statement) {
+  const int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  return rc;
+}
+
+// The first column of the first row as an integer, or `fallback` without a row.
+int64_t query_int(sqlite3* db, const std::string& sql, int64_t fallback) {
+  Statement statement = prepare(db, sql, false);
+  const int rc = sqlite3_step(statement.get());
+  if (rc == SQLITE_ROW) return sqlite3_column_int64(statement.get(), 0);
+  if (rc == SQLITE_DONE) return fallback;
+  throw std::runtime_error("sqlite: " + describe(db) + " (in: " + sql + ")");
+}
+
+// Every kind that starts with `prefix` sorts in [prefix, prefix + "\xff"):
+// the byte 0xff never occurs in UTF-8 text. This keeps prefix reads on the index.
+std::string prefix_upper_bound(const std::string& prefix) { return prefix + '\xff'; }
+
+void bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+void bind_text_or_null(sqlite3_stmt* statement, int index, std::string_view text) {
+  if (text.empty())
+    sqlite3_bind_null(statement, index);
+  else
+    bind_text(statement, index, text);
+}
+
+std::string column_text(sqlite3_stmt* statement, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+  if (!text) return {};
+  return std::string(text, static_cast<size_t>(sqlite3_column_bytes(statement, column)));
+}
+
+// RFC 3339 text for runs of times: the events of a batch mostly share their
+// second, so only the millisecond digits are rewritten.
+class TimeTextCache {
+ public:
+  std::string format(int64_t time_ms) {
+    const int64_t second = time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000;
+    if (text_.empty() || second != second_) {
+      text_ = format_rfc3339_ms(second * 1000);
+      second_ = second;
+    }
+    std::string out = text_;
+    const auto ms = static_cast<int>(time_ms - second * 1000);
+    char* digits = out.data() + out.size() - 4;  // "...ss.mmmZ"
+    digits[0] = static_cast<char>('0' + ms / 100);
+    digits[1] = static_cast<char>('0' + ms / 10 % 10);
+    digits[2] = static_cast<char>('0' + ms % 10);
+    return out;
+  }
+
+ private:
+  int64_t second_ = 0;
+  std::string text_;
+};
+
+EventPtr read_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
+  auto event = std::make_shared<Event>();
+  event->id = sqlite3_column_int64(statement, 0);
+  event->time_ms = sqlite3_column_int64(statement, 1);
+  event->time = times.format(event->time_ms);
+  event->kind = column_text(statement, 2);
+  event->payload = column_text(statement, 3);
+  event->source = column_text(statement, 4);
+  event->node = column_text(statement, 5);
+  event->corr_id = column_text(statement, 6);
+  return event;
+}
+
+template <typename F>
+class ScopeExit {
+ public:
+  explicit ScopeExit(F f) : f_(std::move(f)) {}
+  ~ScopeExit() { f_(); }
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+
+ private:
+  F f_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Internal types
+
+struct Journal::Item {
+  std::vector<NewEvent> events;          // a plain append, or
+  std::function<void(WriteTx&)> work;    // a unit of work
+  std::vector<EventPtr> committed;       // what it journaled, once committed
+  std::exception_ptr error;
+  std::promise<void> done;
+};
+
+// The writer connection's cached statements; used on the writer thread only.
+struct Journal::WriterStatements {
+  Statement begin, commit, rollback, savepoint, release, rollback_to, insert;
+  TimeTextCache times;
+
+  explicit WriterStatements(sqlite3* db)
+      : begin(prepare(db, "BEGIN IMMEDIATE", true)),
+        commit(prepare(db, "COMMIT", true)),
+        rollback(prepare(db, "ROLLBACK", true)),
+        savepoint(prepare(db, "SAVEPOINT work_item", true)),
+        release(prepare(db, "RELEASE work_item", true)),
+        rollback_to(prepare(db, "ROLLBACK TO work_item", true)),
+        insert(prepare(db,
+                       "INSERT INTO events(time_ms, kind, payload, source, node, corr_id) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                       true)) {}
+};
+
+// A read-only connection with its statements, keyed by SQL text.
+struct Journal::Reader {
+  sqlite3* db = nullptr;
+  std::unordered_map<std::string, Statement> statements;
+  TimeTextCache times;
+
+  ~Reader() {
+    statements.clear();
+    sqlite3_close_v2(db);
+  }
+  sqlite3_stmt* statement(const std::string& sql) {
+    auto it = statements.find(sql);
+    if (it == statements.end()) it = statements.emplace(sql, prepare(db, sql, true)).first;
+    return it->second.get();
+  }
+};
+
+class Journal::Tx final : public WriteTx {
+ public:
+  Tx(sqlite3* db, WriterStatements& statements, std::vector<EventPtr>& appended)
+      : db_(db), statements_(statements), appended_(appended) {}
+
+  sqlite3* db() override { return db_; }
+
+  EventPtr append(NewEvent input) override {
+    auto event = std::make_shared<Event>();
+    event->time_ms = input.time_ms;
+    event->time = statements_.times.format(input.time_ms);
+    event->kind = std::move(input.kind);
+    event->payload = input.payload.empty() ? std::string("{}") : std::move(input.payload);
+    event->source = std::move(input.source);
+    event->node = std::move(input.node);
+    event->corr_id = std::move(input.corr_id);
+
+    sqlite3_stmt* insert = statements_.insert.get();
+    sqlite3_bind_int64(insert, 1, event->time_ms);
+    bind_text(insert, 2, event->kind);
+    bind_text(insert, 3, event->payload);
+    bind_text(insert, 4, event->source);
+    bind_text_or_null(insert, 5, event->node);
+    bind_text_or_null(insert, 6, event->corr_id);
+    const int rc = sqlite3_step(insert);
+    if (rc != SQLITE_DONE) {
+      std::string message = describe(db_);
+      sqlite3_reset(insert);
+      throw JournalUnavailable("journal insert failed: " + message);
+    }
+    sqlite3_reset(insert);
+    event->id = sqlite3_last_insert_rowid(db_);
+    appended_.push_back(event);
+    return event;
+  }
+
+ private:
+  sqlite3* db_;
+  WriterStatements& statements_;
+  std::vector<EventPtr>& appended_;
+};
+
+// ---------------------------------------------------------------------------
+// Open, migrate, close
+
+Journal::Journal(const std::filesystem::path& db_path, JournalOptions options)
+    : path_(db_path), options_(options) {
+  if (options_.max_group_items == 0) options_.max_group_items = 1;
+  std::error_code ignored;
+  if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), ignored);
+
+  const int rc = sqlite3_open_v2(path_.c_str(), &writer_db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  try {
+    if (rc != SQLITE_OK) throw std::runtime_error(describe(writer_db_));
+    sqlite3_busy_timeout(writer_db_, kBusyTimeoutMs);
+    sqlite3_extended_result_codes(writer_db_, 1);
+    {
+      Statement mode = prepare(writer_db_, "PRAGMA journal_mode=WAL", false);
+      if (sqlite3_step(mode.get()) != SQLITE_ROW ||
+          std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0))) !=
+              "wal")
+        throw std::runtime_error("cannot switch to WAL mode");
+    }
+    exec_or_throw(writer_db_,
+                  "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;");
+    migrate();
+    writer_statements_ = std::make_unique<WriterStatements>(writer_db_);
+    // sqlite_sequence holds the last id ever issued, even when pruning removed every row.
+    head_id_.store(query_int(writer_db_, "SELECT seq FROM sqlite_sequence WHERE name = 'events'", 0));
+    pruned_through_.store(
+        query_int(writer_db_, "SELECT value FROM meta WHERE key = 'pruned_through'", 0));
+  } catch (const std::exception& e) {
+    writer_statements_.reset();
+    sqlite3_close_v2(writer_db_);
+    writer_db_ = nullptr;
+    throw std::runtime_error("cannot open the journal at " + path_.string() + ": " + e.what());
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+Journal::~Journal() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(read_mutex_);
+    read_pool_.clear();
+  }
+  writer_statements_.reset();
+  sqlite3_close_v2(writer_db_);  // the last connection checkpoints the WAL
+}
+
+void Journal::migrate() {
+  constexpr auto known = static_cast<int64_t>(std::size(kMigrations));
+  const int64_t version = query_int(writer_db_, "PRAGMA user_version", 0);
+  if (version > known)
+    throw std::runtime_error("schema version " + std::to_string(version) +
+                             " is newer than this host understands (" + std::to_string(known) +
+                             ")");
+  for (int64_t step = version; step < known; ++step) {
+    exec_or_throw(writer_db_, "BEGIN IMMEDIATE");
+    try {
+      exec_or_throw(writer_db_, kMigrations[step]);
+      exec_or_throw(writer_db_, "PRAGMA user_version = " + std::to_string(step + 1));
+      exec_or_throw(writer_db_, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  schema_version_ = static_cast<uint64_t>(known);
+}
+
+uint64_t Journal::schema_version() const { return schema_version_; }
+
+void Journal::set_commit_sink(std::function<void(std::vector<EventPtr>&&)> sink) {
+  std::lock_guard lock(mutex_);
+  sink_ = std::move(sink);
+}
+
+// ---------------------------------------------------------------------------
+// Writing: callers queue items, the writer thread group-commits them
+
+std::vector<EventPtr> Journal::append(std::vector<NewEvent> events) {
+  if (events.empty()) return {};
+  auto item = std::make_shared<Item>();
+  item->events = std::move(events);
+  return submit(std::move(item));
+}
+
+std::vector<EventPtr> Journal::transact(std::function<void(WriteTx&)> work) {
+  auto item = std::make_shared<Item>();
+  item->work = std::move(work);
+  return submit(std::move(item));
+}
+
+std::vector<EventPtr> Journal::submit(std::shared_ptr<Item> item) {
+  std::future<void> done = item->done.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) throw JournalUnavailable("the journal is closed");
+    queue_.push_back(item);
+  }
+  cv_.notify_one();
+  done.get();  // rethrows the item's own exception or JournalUnavailable
+  return std::move(item->committed);
+}
+
+void Journal::writer_loop() {
+  std::vector<std::shared_ptr<Item>> group;
+  for (;;) {
+    std::function<void(std::vector<EventPtr>&&)> sink;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      const size_t take = std::min(queue_.size(), options_.max_group_items);
+      group.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(take)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+      sink = sink_;
+    }
+    run_group(group);
+    if (sink) {
+      // run_group left the committed events of successful items in place.
+      std::vector<EventPtr> committed;
+      for (auto& item : group)
+        if (!item->error)
+          committed.insert(committed.end(), item->committed.begin(), item->committed.end());
+      if (!committed.empty()) {
+        try {
+          sink(std::move(committed));
+        } catch (const std::exception& e) {
+          spdlog::error("journal commit sink failed: {}", e.what());
+        }
+      }
+    }
+    for (auto& item : group) {
+      if (item->error)
+        item->done.set_exception(item->error);
+      else
+        item->done.set_value();
+    }
+    group.clear();
+  }
+}
+
+// One transaction for the whole group, one savepoint per item. Sets each
+// item's `error` or leaves its `committed` events; the caller releases them.
+void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
+  WriterStatements& statements = *writer_statements_;
+  auto fail_all = [&](const std::string& why) {
+    spdlog::error("journal commit failed: {}", why);
+    auto error = std::make_exception_ptr(JournalUnavailable("journal commit failed: " + why));
+    for (auto& item : group) {
+      item->committed.clear();
+      item->error = error;
+    }
+  };
+
+  if (step_once(statements.begin.get()) != SQLITE_DONE) return fail_all(describe(writer_db_));
+
+  for (auto& item : group) {
+    if (step_once(statements.savepoint.get()) != SQLITE_DONE) {
+      const std::string why = describe(writer_db_);
+      if (!sqlite3_get_autocommit(writer_db_)) step_once(statements.rollback.get());
+      return fail_all(why);
+    }
+    Tx tx(writer_db_, statements, item->committed);
+    try {
+      if (item->work) {
+        item->work(tx);
+      } else {
+        for (auto& event : item->events) tx.append(std::move(event));
+      }
+      if (step_once(statements.release.get()) != SQLITE_DONE)
+        throw JournalUnavailable("journal savepoint release failed: " + describe(writer_db_));
+    } catch (...) {
+      item->error = std::current_exception();
+      item->committed.clear();
+      if (!sqlite3_get_autocommit(writer_db_)) {
+        step_once(statements.rollback_to.get());
+        step_once(statements.release.get());
+      }
+    }
+    item->events.clear();
+    item->work = nullptr;
+    // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
+    if (sqlite3_get_autocommit(writer_db_))
+      return fail_all("the transaction was rolled back by an earlier error");
+  }
+
+  if (step_once(statements.commit.get()) != SQLITE_DONE) {
+    const std::string why = describe(writer_db_);
+    if (!sqlite3_get_autocommit(writer_db_)) step_once(statements.rollback.get());
+    return fail_all(why);
+  }
+  for (auto it = group.rbegin(); it != group.rend(); ++it) {
+    if (!(*it)->error && !(*it)->committed.empty()) {
+      head_id_.store((*it)->committed.back()->id, std::memory_order_release);
+      break;
+    }
+  }
+}
+
+uint64_t Journal::prune(uint64_t max_rows, int64_t min_time_ms) {
+  if (max_rows == 0 && min_time_ms <= 0) return 0;
+  uint64_t deleted = 0;
+  int64_t watermark = 0;
+  transact([&](WriteTx& tx) {
+    sqlite3* db = tx.db();
+    auto first_id = [&](const char* sql, int64_t parameter) -> std::optional<int64_t> {
+      Statement statement = prepare(db, sql, false);
+      sqlite3_bind_int64(statement.get(), 1, parameter);
+      const int rc = sqlite3_step(statement.get());
+      if (rc == SQLITE_ROW && sqlite3_column_type(statement.get(), 0) != SQLITE_NULL)
+        return sqlite3_column_int64(statement.get(), 0);
+      if (rc == SQLITE_ROW || rc == SQLITE_DONE) return std::nullopt;
+      throw JournalUnavailable("journal prune failed: " + describe(db));
+    };
+    int64_t boundary = 0;  // rows with id <= boundary go
+    if (max_rows > 0) {
+      auto id = first_id("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1",
+                         static_cast<int64_t>(std::min<uint64_t>(max_rows, INT64_MAX)));
+      if (id) boundary = *id;
+    }
+    if (min_time_ms > 0) {
+      // Scans from the oldest row, so the cost follows the rows that go.
+      auto young = first_id("SELECT id FROM events WHERE time_ms >= ?1 ORDER BY id LIMIT 1",
+                            min_time_ms);
+      const int64_t aged =
+          young ? *young - 1
+                : first_id("SELECT max(id) FROM events WHERE id <= ?1", INT64_MAX).value_or(0);
+      boundary = std::max(boundary, aged);
+    }
+    if (boundary <= 0) return;
+    auto last_deleted = first_id("SELECT max(id) FROM events WHERE id <= ?1", boundary);
+    if (!last_deleted) return;
+    Statement remove = prepare(db, "DELETE FROM events WHERE id <= ?1", false);
+    sqlite3_bind_int64(remove.get(), 1, *last_deleted);
+    if (sqlite3_step(remove.get()) != SQLITE_DONE)
+      throw JournalUnavailable("journal prune failed: " + describe(db));
+    deleted = static_cast<uint64_t>(sqlite3_changes64(db));
+    Statement mark = prepare(
+        db, "UPDATE meta SET value = max(value, ?1) WHERE key = 'pruned_through'", false);
+    sqlite3_bind_int64(mark.get(), 1, *last_deleted);
+    if (sqlite3_step(mark.get()) != SQLITE_DONE)
+      throw JournalUnavailable("journal prune failed: " + describe(db));
+    watermark = *last_deleted;
+  });
+  if (watermark > pruned_through_.load()) pruned_through_.store(watermark);
+  return deleted;
+}
+
+// ---------------------------------------------------------------------------
+// Reading: pooled read-only connections, any thread
+
+std::unique_ptr<Journal::Reader> Journal::acquire_reader() const {
+  {
+    std::lock_guard lock(read_mutex_);
+    if (!read_pool_.empty()) {
+      auto reader = std::move(read_pool_.back());
+      read_pool_.pop_back();
+      return reader;
+    }
+  }
+  auto reader = std::make_unique<Reader>();
+  if (sqlite3_open_v2(path_.c_str(), &reader->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    throw JournalUnavailable("cannot open a journal reader: " + describe(reader->db));
+  sqlite3_busy_timeout(reader->db, kBusyTimeoutMs);
+  return reader;
+}
+
+void Journal::release_reader(std::unique_ptr<Reader> reader) const {
+  std::lock_guard lock(read_mutex_);
+  if (read_pool_.size() < kMaxIdleReaders) read_pool_.push_back(std::move(reader));
+}
+
+Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>& prefixes,
+                                  size_t limit) const {
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE id > ?1";
+  if (!prefixes.empty()) {
+    sql += " AND (";
+    for (size_t i = 0; i < prefixes.size(); ++i) {
+      const std::string low = "?" + std::to_string(3 + 2 * i);
+      const std::string high = "?" + std::to_string(4 + 2 * i);
+      sql += (i ? " OR " : "") + ("kind >= " + low + " AND kind < " + high);
+    }
+    sql += ")";
+  }
+  sql += " ORDER BY id LIMIT ?2";
+
+  std::unique_ptr<Reader> reader = acquire_reader();
+  Page page;
+  // One read transaction, so the watermark and the rows are the same snapshot.
+  exec_or_throw(reader->db, "BEGIN");
+  bool finished = false;
+  ScopeExit end_read([&] {
+    sqlite3_exec(reader->db, finished ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
+    if (finished) release_reader(std::move(reader));
+  });
+
+  sqlite3_stmt* watermark = reader->statement("SELECT value FROM meta WHERE key = 'pruned_through'");
+  int64_t pruned_through = 0;
+  const int watermark_rc = sqlite3_step(watermark);
+  if (watermark_rc == SQLITE_ROW) pruned_through = sqlite3_column_int64(watermark, 0);
+  sqlite3_reset(watermark);
+  if (watermark_rc != SQLITE_ROW && watermark_rc != SQLITE_DONE)
+    throw JournalUnavailable("journal read failed: " + describe(reader->db));
+  page.truncated = after < pruned_through;
+
+  sqlite3_stmt* statement = reader->statement(sql);
+  std::vector<std::string> upper_bounds;
+  upper_bounds.reserve(prefixes.size());
+  sqlite3_bind_int64(statement, 1, after);
+  sqlite3_bind_int64(statement, 2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    upper_bounds.push_back(prefix_upper_bound(prefixes[i]));
+    bind_text(statement, static_cast<int>(3 + 2 * i), prefixes[i]);
+    bind_text(statement, static_cast<int>(4 + 2 * i), upper_bounds.back());
+  }
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
+    page.items.push_back(read_event_row(statement, reader->times));
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE) throw JournalUnavailable("journal read failed: " + describe(reader->db));
+  finished = true;
+  return page;
+}
+
+std::vector<EventPtr> Journal::newest(const std::string& prefix, size_t n, int64_t max_id) const {
+  if (n == 0) return {};
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE id <= ?1";
+  if (!prefix.empty()) sql += " AND kind >= ?3 AND kind < ?4";
+  sql += " ORDER BY id DESC LIMIT ?2";
+
+  std::unique_ptr<Reader> reader = acquire_reader();
+  sqlite3_stmt* statement = reader->statement(sql);
+  const std::string upper_bound = prefix_upper_bound(prefix);
+  sqlite3_bind_int64(statement, 1, max_id);
+  sqlite3_bind_int64(statement, 2, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX)));
+  if (!prefix.empty()) {
+    bind_text(statement, 3, prefix);
+    bind_text(statement, 4, upper_bound);
+  }
+  std::vector<EventPtr> rows;
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
+    rows.push_back(read_event_row(statement, reader->times));
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE) throw JournalUnavailable("journal read failed: " + describe(reader->db));
+  release_reader(std::move(reader));
+  std::reverse(rows.begin(), rows.end());
+  return rows;
+}
+
+}  // namespace tpark

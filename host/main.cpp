@@ -1,0 +1,61 @@
+// tpark-host: the Training Park host (spec README "Running the host").
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "app/app.h"
+#include "app/settings.h"
+
+int main(int argc, char** argv) {
+  // Signals are taken synchronously by run_host(); block them before any thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (sodium_init() < 0) {
+    std::fprintf(stderr, "libsodium failed to initialise\n");
+    return 1;
+  }
+  std::string error;
+  auto command_line = tpark::parse_command_line(argc, argv, &error);
+  if (!command_line) {
+    std::fprintf(stderr, "%s\n%s", error.c_str(), tpark::usage_text().c_str());
+    return 2;
+  }
+  if (command_line->help) {
+    std::cout << tpark::usage_text();
+    return 0;
+  }
+  if (command_line->version) {
+    std::cout << "tpark-host " << TPARK_VERSION << "\n";
+    return 0;
+  }
+  auto resolved = tpark::resolve_settings(*command_line, tpark::builtin_plugin_dir());
+  if (auto* failure = std::get_if<tpark::StartupError>(&resolved)) {
+    std::fprintf(stderr, "%s\n", failure->message.c_str());
+    return failure->exit_code;
+  }
+  tpark::Settings settings = std::get<tpark::Settings>(std::move(resolved));
+  if (settings.command_line.check_presets) {
+    std::fprintf(stderr, "--check-presets: this build has no preset loader yet\n");
+    return 1;
+  }
+  try {
+    return tpark::run_host(std::move(settings));
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 78;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fatal: %s\n", e.what());
+    return 1;
+  }
+}

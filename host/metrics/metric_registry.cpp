@@ -1,0 +1,254 @@
+#include "metrics/metric_registry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <type_traits>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace tpark {
+
+struct MetricRegistry::Family {
+  MetricType type = MetricType::Counter;
+  std::string name;
+  std::string help;
+  std::vector<std::string> label_names;
+  std::vector<double> buckets;
+  prometheus::Family<prometheus::Counter>* counters = nullptr;
+  prometheus::Family<prometheus::Gauge>* gauges = nullptr;
+  prometheus::Family<prometheus::Histogram>* histograms = nullptr;
+
+  std::optional<prometheus::Labels> labels(const std::vector<std::string>& values) const {
+    if (values.size() != label_names.size()) return std::nullopt;
+    prometheus::Labels out;
+    for (size_t i = 0; i < values.size(); ++i) out.emplace(label_names[i], values[i]);
+    return out;
+  }
+};
+
+namespace {
+
+bool name_char(char c, bool first, bool colon_ok) {
+  const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  const bool digit = c >= '0' && c <= '9';
+  return alpha || (colon_ok && c == ':') || (!first && digit);
+}
+
+bool valid_name(std::string_view name, bool colon_ok) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (!name_char(name[i], i == 0, colon_ok)) return false;
+  return true;
+}
+
+// telemetry.md 8: units are seconds and bytes, so no family carries a _ms unit.
+bool has_ms_unit(std::string_view name) {
+  for (size_t pos = name.find("_ms"); pos != std::string_view::npos; pos = name.find("_ms", pos + 1)) {
+    const size_t end = pos + 3;
+    if (end == name.size() || name[end] == '_') return true;
+  }
+  return false;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+const char* type_name(MetricType type) {
+  switch (type) {
+    case MetricType::Counter: return "counter";
+    case MetricType::Gauge: return "gauge";
+    case MetricType::Histogram: return "histogram";
+  }
+  return "untyped";
+}
+
+// HELP text escaping of the 0.0.4 text format: backslash and newline.
+std::string escape_help(std::string_view help) {
+  std::string out;
+  for (char c : help) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+std::optional<std::string> check_shape(MetricType type, std::string_view name,
+                                       const std::vector<std::string>& label_names,
+                                       const std::vector<double>& buckets) {
+  if (!valid_name(name, true)) return "invalid metric name '" + std::string(name) + "'";
+  if (has_ms_unit(name)) return "metric name '" + std::string(name) + "' uses _ms; use seconds";
+  if (type == MetricType::Counter && !ends_with(name, "_total"))
+    return "counter '" + std::string(name) + "' must end in _total";
+  if (type != MetricType::Counter && ends_with(name, "_total"))
+    return "only counters end in _total ('" + std::string(name) + "')";
+  std::set<std::string> seen;
+  for (const auto& label : label_names) {
+    if (!valid_name(label, false) || label.rfind("__", 0) == 0)
+      return "invalid label name '" + label + "'";
+    if (type == MetricType::Histogram && label == "le") return "histograms cannot use the label 'le'";
+    if (!seen.insert(label).second) return "duplicate label name '" + label + "'";
+  }
+  if (type == MetricType::Histogram) {
+    if (buckets.empty()) return "a histogram needs at least one bucket";
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      if (!std::isfinite(buckets[i])) return "histogram buckets must be finite (+Inf is implicit)";
+      if (i > 0 && !(buckets[i] > buckets[i - 1])) return "histogram buckets must be ascending";
+    }
+  } else if (!buckets.empty()) {
+    return "only histograms have buckets";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+MetricRegistry::MetricRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
+MetricRegistry::~MetricRegistry() = default;
+
+uint64_t MetricRegistry::register_family(MetricType type, std::string_view name,
+                                         std::string_view help,
+                                         const std::vector<std::string>& label_names,
+                                         const std::vector<double>& buckets, std::string* error) {
+  auto fail = [&](std::string message) -> uint64_t {
+    if (error) *error = std::move(message);
+    return 0;
+  };
+  if (auto problem = check_shape(type, name, label_names, buckets)) return fail(*problem);
+
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < families_.size(); ++i) {
+    const Family& existing = *families_[i];
+    if (existing.name != name) continue;
+    if (existing.type != type || existing.label_names != label_names || existing.buckets != buckets)
+      return fail("metric '" + std::string(name) + "' is already registered with another shape");
+    return i + 1;
+  }
+  auto family = std::make_unique<Family>();
+  family->type = type;
+  family->name = std::string(name);
+  family->help = std::string(help);
+  family->label_names = label_names;
+  family->buckets = buckets;
+  try {
+    switch (type) {
+      case MetricType::Counter:
+        family->counters =
+            &prometheus::BuildCounter().Name(family->name).Help(family->help).Register(*registry_);
+        break;
+      case MetricType::Gauge:
+        family->gauges =
+            &prometheus::BuildGauge().Name(family->name).Help(family->help).Register(*registry_);
+        break;
+      case MetricType::Histogram:
+        family->histograms =
+            &prometheus::BuildHistogram().Name(family->name).Help(family->help).Register(*registry_);
+        break;
+    }
+  } catch (const std::exception& e) {
+    // A family registered on registry() directly under the same name.
+    return fail("metric '" + family->name + "': " + e.what());
+  }
+  families_.push_back(std::move(family));
+  return families_.size();
+}
+
+bool MetricRegistry::add(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size() || !std::isfinite(value)) return false;
+  const Family& family = *families_[handle - 1];
+  const auto label_map = family.labels(labels);
+  if (!label_map) return false;
+  if (family.counters) {
+    if (value < 0) return false;  // counters never go down
+    family.counters->Add(*label_map).Increment(value);
+    return true;
+  }
+  if (family.gauges) {
+    family.gauges->Add(*label_map).Increment(value);
+    return true;
+  }
+  return false;
+}
+
+bool MetricRegistry::set(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size()) return false;
+  const Family& family = *families_[handle - 1];
+  const auto label_map = family.labels(labels);
+  if (!label_map || !family.gauges) return false;
+  family.gauges->Add(*label_map).Set(value);
+  return true;
+}
+
+bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size() || std::isnan(value)) return false;
+  const Family& family = *families_[handle - 1];
+  const auto label_map = family.labels(labels);
+  if (!label_map || !family.histograms) return false;
+  family.histograms->Add(*label_map, prometheus::Histogram::BucketBoundaries(family.buckets))
+      .Observe(value);
+  return true;
+}
+
+bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& labels) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size()) return false;
+  const Family& family = *families_[handle - 1];
+  const auto label_map = family.labels(labels);
+  if (!label_map) return false;
+  auto remove_from = [&](auto* prom_family) {
+    if (!prom_family || !prom_family->Has(*label_map)) return false;
+    // Add returns the existing series for these labels; it is then removed.
+    if constexpr (std::is_same_v<std::remove_pointer_t<decltype(prom_family)>,
+                                 prometheus::Family<prometheus::Histogram>>) {
+      prom_family->Remove(
+          &prom_family->Add(*label_map, prometheus::Histogram::BucketBoundaries(family.buckets)));
+    } else {
+      prom_family->Remove(&prom_family->Add(*label_map));
+    }
+    return true;
+  };
+  return remove_from(family.counters) || remove_from(family.gauges) ||
+         remove_from(family.histograms);
+}
+
+std::string MetricRegistry::render_text() const {
+  // prometheus-cpp omits families without series; telemetry.md 8 wants
+  // HELP/TYPE for every family before its first sample, so those are
+  // written here, in registration order.
+  std::map<std::string, prometheus::MetricFamily> collected;
+  for (auto& family : registry_->Collect()) {
+    std::string name = family.name;
+    collected.emplace(std::move(name), std::move(family));
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer serializer;
+  std::lock_guard lock(mutex_);
+  for (const auto& family : families_) {
+    auto it = collected.find(family->name);
+    if (it != collected.end()) {
+      serializer.Serialize(out, {it->second});
+      collected.erase(it);
+    } else {
+      out << "# HELP " << family->name << ' ' << escape_help(family->help) << '\n'
+          << "# TYPE " << family->name << ' ' << type_name(family->type) << '\n';
+    }
+  }
+  // Families registered on registry() directly, not through handles.
+  for (const auto& [name, family] : collected) serializer.Serialize(out, {family});
+  return out.str();
+}
+
+}  // namespace tpark

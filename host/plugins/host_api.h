@@ -1,0 +1,50 @@
+// The host side of tp_host_api (sdk.md "Host API services"): one process-wide
+// table whose slots serve the calling instance through its tp_host. Private
+// to host/plugins: the rest of the host talks to PluginManager.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <tpark/tp_plugin.h>
+
+namespace tpark {
+struct HostServices;
+}
+
+// One per plugin instance, owned by the host (the instance's runtime). The
+// plugin sees only the opaque pointer; every slot of the table identifies its
+// caller by it. Lives until the instance is destroyed, or forever when the
+// instance was abandoned.
+struct tp_host {
+  std::string plugin_id;
+  std::shared_ptr<const tpark::HostServices> services;
+  std::string config_json;  // the validated config block, compact
+  // Posts a callback onto the instance's executor. Moves from `task` only on
+  // success; false once the executor stopped (the task is then untouched, so
+  // the caller can destroy it outside its own locks).
+  std::function<bool(std::function<void()>& task)> post;
+  // Set once the instance is destroyed or abandoned: slots that reach host
+  // services then answer TP_UNAVAILABLE instead of touching them.
+  std::atomic<bool> revoked{false};
+};
+
+namespace tpark {
+
+// The table handed to every plugin: struct_size = sizeof, abi_minor =
+// TP_ABI_MINOR. Valid for the life of the process.
+const tp_host_api* host_api_table();
+
+// Cancels every timer and pending wake-up of `host` and releases their user
+// data (free_fn runs on the calling thread, before this returns, for timers
+// no queued callback still holds). Call it after the instance's executor has
+// stopped and before destroy.
+void release_host_timers(tp_host* host);
+
+// Names host state reads know (sdk.md "host state read"); a known name the
+// app cannot serve yet answers TP_UNAVAILABLE, an unknown one TP_NOT_FOUND.
+bool is_known_state_name(const std::string& name);
+
+}  // namespace tpark

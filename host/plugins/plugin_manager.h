@@ -1,0 +1,98 @@
+// Loads, runs and reloads plugins (sdk.md rules 1-11 and "What ABI 1.0
+// freezes"): discovery by manifest, the load rule of host.yaml, Boost.DLL with
+// rtld_now|rtld_local (libraries stay mapped for the process's life),
+// negotiation, config validation before create, lifecycle with quiescence,
+// section priming and re-priming, and the /admin/plugins view.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/host_config.h"
+#include "util/json.h"
+
+namespace tpark {
+
+class Journal;
+class Bus;
+class MetricRegistry;
+
+// What the host API table is built over. Owned by the app; outlives plugins.
+struct HostServices {
+  Journal* journal = nullptr;
+  Bus* bus = nullptr;
+  MetricRegistry* metrics = nullptr;
+  int64_t events_start_ms = 0;  // host start; lifetime counters count from here
+  int64_t events_start_id = 0;  // journal head at start
+  // Read-only host state by name (sdk.md "host state read"); nullopt = unknown name.
+  std::function<std::optional<Json>(const std::string& name)> state_read;
+  // Called when a plugin asks to be woken (section dirty marks, telemetry.md 6).
+  std::function<void(const std::string& plugin_id)> mark_dirty;
+};
+
+struct PluginSettings {
+  std::vector<std::filesystem::path> builtin_dirs;  // always scanned first
+  std::vector<std::filesystem::path> extra_dirs;    // --plugin-dir, TPARK_PLUGIN_PATH
+  size_t inbox_capacity = 65536;                     // ARW_PLUGIN_INBOX
+  std::chrono::milliseconds stop_timeout{2000};
+  std::chrono::milliseconds render_timeout{200};     // ARW_TELEMETRY_SECTION_TIMEOUT_MS
+};
+
+// One snapshot key as the telemetry route needs it.
+struct SectionRender {
+  std::string name;                    // snapshot key
+  std::string plugin_id;               // tp.section.<name> for built-ins
+  std::optional<std::string> version;  // null when not found
+  bool ok = false;
+  std::string error;  // not_loaded, disabled, failed, timeout, invalid_output
+  std::string json;   // the value as JSON text when ok ("null" allowed)
+};
+
+struct ReloadResult {
+  std::vector<std::string> added, removed, reconfigured;
+};
+
+// The built-in sections in snapshot order (telemetry.md 2).
+const std::vector<std::string>& builtin_section_names();
+
+class PluginManager {
+ public:
+  PluginManager(HostServices services, PluginSettings settings);
+  ~PluginManager();  // stops everything
+  PluginManager(const PluginManager&) = delete;
+  PluginManager& operator=(const PluginManager&) = delete;
+
+  // Discovers and loads per the load rule. A bad plugin is refused or failed
+  // with a reason; this never throws for a plugin's fault.
+  void load(const HostConfig& config);
+  // Applies a new host config: plugins enabled, disabled or reconfigured take
+  // effect. Errors in plugin blocks (file:line:column) leave the old set.
+  std::variant<ReloadResult, std::vector<ConfigError>> reload(const HostConfig& config);
+  // Validates the plugin blocks of a config without applying it.
+  std::vector<ConfigError> validate(const HostConfig& config) const;
+  // Stops and destroys every instance (control thread), each within the stop timeout.
+  void stop_all();
+
+  // GET /admin/plugins body: {items:[...]}.
+  Json describe() const;
+  // Every known section (built-in names first, in order, then third-party in
+  // load order), each rendered within the render timeout.
+  std::vector<SectionRender> render_sections();
+  // All plugins that should be loaded are loaded or were refused/failed (no
+  // load in progress).
+  bool settled() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tpark

@@ -1,0 +1,270 @@
+#include "tpark/context/formulas.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace tpark::context {
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+template <class Json>
+const Json* member(const Json* object, const char* key) {
+  if (object == nullptr || !object->is_object()) return nullptr;
+  auto it = object->find(key);
+  return it == object->end() ? nullptr : &*it;
+}
+
+// A finite number, or nullopt for anything else (a missing number).
+template <class Json>
+std::optional<double> number_of(const Json* value) {
+  if (value == nullptr || !value->is_number()) return std::nullopt;
+  const double number = value->template get<double>();
+  if (!std::isfinite(number)) return std::nullopt;
+  return number;
+}
+
+// A count: non-negative, fractions truncated, saturating at int64 max.
+template <class Json>
+int64_t count_of(const Json* value) {
+  if (value == nullptr) return 0;
+  if (value->is_number_unsigned()) {
+    const uint64_t count = value->template get<uint64_t>();
+    return count > static_cast<uint64_t>(kInt64Max) ? kInt64Max : static_cast<int64_t>(count);
+  }
+  if (value->is_number_integer()) return std::max<int64_t>(value->template get<int64_t>(), 0);
+  if (value->is_number_float()) {
+    const double number = value->template get<double>();
+    if (!(number > 0.0)) return 0;  // negatives, zero and NaN
+    // 2^63 is the first double beyond int64; converting it would be undefined.
+    if (number >= 9223372036854775808.0) return kInt64Max;
+    return static_cast<int64_t>(number);  // truncates toward zero
+  }
+  return 0;
+}
+
+template <class Json>
+CoverageInputs inputs_from_summary_impl(const Json& summary, const Json* spec) {
+  CoverageInputs in;
+  const Json* s = &summary;
+  in.target_limit = count_of(member(s, "target_limit"));
+  in.lanes_requested = count_of(member(s, "lanes_requested"));
+  in.selected = count_of(member(s, "selected"));
+  in.avg_cscore = number_of(member(s, "avg_cscore")).value_or(0.0);
+  in.max_cscore = number_of(member(s, "max_cscore")).value_or(0.0);
+  in.threshold_hits = count_of(member(s, "threshold_hits"));
+
+  std::optional<double> min_score = number_of(member(s, "min_score"));
+  if (!min_score) min_score = number_of(member(spec, "min_score"));
+  in.min_score = min_score.value_or(0.0);
+
+  if (const Json* lane_counts = member(s, "lane_counts"); lane_counts && lane_counts->is_object()) {
+    for (const Json& count : *lane_counts) {
+      if (count_of(&count) > 0) ++in.lanes_present;
+    }
+  }
+
+  const Json* slots = member(s, "slots");
+  const Json* budgets = member(spec, "slot_budgets");
+  if (budgets == nullptr || !budgets->is_object()) budgets = member(slots, "budgets");
+  if (budgets != nullptr && budgets->is_object()) {
+    // std::map orders std::string keys by byte (unsigned char) comparison; an
+    // ordered_json object iterates in insertion order instead.
+    std::map<std::string, int64_t> budgeted;
+    for (const auto& [slot, budget] : budgets->items()) {
+      const int64_t b = count_of(&budget);
+      if (b > 0) budgeted[slot] = b;
+    }
+    const Json* have_counts = member(slots, "counts");
+    in.slots.reserve(budgeted.size());
+    for (auto& [slot, b] : budgeted) {
+      in.slots.push_back(SlotInput{slot, b, count_of(member(have_counts, slot.c_str()))});
+    }
+  }
+  return in;
+}
+
+}  // namespace
+
+CoverageInputs inputs_from_summary(const nlohmann::json& summary, const nlohmann::json* spec) {
+  return inputs_from_summary_impl(summary, spec);
+}
+
+CoverageInputs inputs_from_summary(const nlohmann::ordered_json& summary,
+                                   const nlohmann::ordered_json* spec) {
+  return inputs_from_summary_impl(summary, spec);
+}
+
+CoverageVerdict coverage_verdict(const CoverageInputs& in) {
+  CoverageVerdict verdict;
+  auto add = [&verdict](std::string_view reason) { verdict.reasons.emplace_back(reason); };
+
+  if (in.selected == 0) add(kReasonNoItemsSelected);
+  // ceil(0.6*T) in integers; 128-bit so that a saturated T cannot overflow.
+  const auto target_selected = static_cast<int64_t>((__int128{3} * in.target_limit + 4) / 5);
+  if (in.selected < target_selected) add(kReasonBelowTargetLimit);
+  const int64_t lanes_needed = std::min<int64_t>(std::clamp<int64_t>(in.lanes_requested, 1, 3), 2);
+  if (in.lanes_present < lanes_needed) add(kReasonLowLaneDiversity);
+  if (in.avg_cscore < 0.9 * in.min_score) add(kReasonWeakAverageScore);
+  if (in.threshold_hits == 0 && in.max_cscore < in.min_score) add(kReasonNoItemsAboveThreshold);
+  for (const SlotInput& slot : in.slots) {
+    if (slot.budget <= 0) continue;
+    if (slot_underfilled(slot.budget, in.selected, slot.have)) {
+      verdict.reasons.push_back(std::string(kReasonSlotUnderfilledPrefix) + slot.slot);
+    }
+  }
+  verdict.needs_more = !verdict.reasons.empty();
+  return verdict;
+}
+
+bool slot_underfilled(int64_t budget, int64_t selected, int64_t have) {
+  return have < std::min(budget, std::max<int64_t>(selected, 1));
+}
+
+double slot_fill_ratio(int64_t budget, int64_t selected, int64_t have) {
+  const int64_t expected = std::max<int64_t>(1, std::min(budget, std::max<int64_t>(selected, 1)));
+  const double ratio =
+      static_cast<double>(std::min(have, budget)) / static_cast<double>(expected);
+  return std::clamp(ratio, 0.0, 1.0);
+}
+
+double slot_gap(int64_t budget, int64_t have) {
+  return static_cast<double>(budget - std::min(have, budget)) / static_cast<double>(budget);
+}
+
+RecallRisk recall_risk(const CoverageInputs& in, bool needs_more) {
+  RecallRisk risk;
+  const int64_t target = in.target_limit;
+  const int64_t selected = in.selected;
+
+  const double coverage_ratio =
+      std::clamp(static_cast<double>(std::min(selected, target)) /
+                     static_cast<double>(std::max<int64_t>(target, 1)),
+                 0.0, 1.0);
+  risk.selected_ratio = coverage_ratio;
+  risk.coverage_shortfall = 1.0 - coverage_ratio;
+
+  risk.desired_lanes = std::max<int64_t>(in.lanes_requested, 1);
+  risk.lane_count = selected > 0 ? std::max<int64_t>(in.lanes_present, 1) : in.lanes_present;
+  risk.lane_gap =
+      static_cast<double>(std::max<int64_t>(risk.desired_lanes - risk.lane_count, 0)) /
+      static_cast<double>(risk.desired_lanes);
+
+  for (const SlotInput& slot : in.slots) {
+    if (slot.budget <= 0) continue;
+    const double gap = slot_gap(slot.budget, slot.have);
+    risk.slots.push_back(SlotGap{slot.slot, gap});
+    risk.slot_gap = risk.slot_gap ? std::max(*risk.slot_gap, gap) : gap;
+  }
+
+  const double threshold_gap =
+      (in.threshold_hits == 0 && in.max_cscore < in.min_score) ? 1.0 : 0.0;
+  const double avg_gap =
+      in.min_score > 0.0
+          ? std::clamp(std::max(in.min_score - in.avg_cscore, 0.0) / in.min_score, 0.0, 1.0)
+          : 0.0;
+  risk.quality_gap = std::max(threshold_gap, avg_gap);
+
+  // Summed in the fixed order coverage, lane, slot, quality, so the result is
+  // the same bit for bit wherever it is computed.
+  double weighted_sum = 0.0;
+  int weight_total = 0;
+  weighted_sum += kCoverageWeight * risk.coverage_shortfall;
+  weight_total += kCoverageWeight;
+  if (risk.desired_lanes > 1) {
+    weighted_sum += kLaneWeight * risk.lane_gap;
+    weight_total += kLaneWeight;
+  }
+  if (risk.slot_gap) {
+    weighted_sum += kSlotWeight * *risk.slot_gap;
+    weight_total += kSlotWeight;
+  }
+  weighted_sum += kQualityWeight * risk.quality_gap;
+  weight_total += kQualityWeight;
+
+  risk.score = std::clamp(weighted_sum / static_cast<double>(weight_total), 0.0, 1.0);
+  risk.level = std::string(risk_level(risk.score));
+  risk.at_risk = needs_more || risk.score >= 0.4;
+  return risk;
+}
+
+std::string_view risk_level(double score) {
+  if (score >= 0.7) return "high";
+  if (score >= 0.4) return "medium";
+  return "low";
+}
+
+void StatsAccumulator::add(double value) {
+  if (!std::isfinite(value)) return;
+  // Start from the first value rather than 0.0 so the sum is exactly the sum
+  // of the values (0.0 + -0.0 would lose the sign).
+  if (samples_ == 0) {
+    sum_ = value;
+    max_ = value;
+  } else {
+    sum_ += value;
+    max_ = std::max(max_, value);
+  }
+  ++samples_;
+}
+
+std::optional<Stats> StatsAccumulator::stats() const {
+  if (samples_ == 0) return std::nullopt;
+  return Stats{sum_ / static_cast<double>(samples_), max_, samples_};
+}
+
+std::optional<double> mean_of_finite(std::span<const double> oldest_to_newest) {
+  StatsAccumulator accumulator;
+  for (double value : oldest_to_newest) accumulator.add(value);
+  if (auto stats = accumulator.stats()) return stats->avg;
+  return std::nullopt;
+}
+
+std::optional<double> effective_slot_gap(double gap) {
+  if (!std::isfinite(gap)) return std::nullopt;
+  return std::clamp(gap, 0.0, 1.0);
+}
+
+std::vector<CountEntry> top_by_count(const std::map<std::string, uint64_t>& counts,
+                                     std::size_t limit) {
+  std::vector<CountEntry> entries;
+  for (const auto& [key, count] : counts) {
+    if (count > 0) entries.push_back(CountEntry{key, count});
+  }
+  const auto by_rank = [](const CountEntry& a, const CountEntry& b) {
+    if (a.count != b.count) return a.count > b.count;
+    return a.key < b.key;
+  };
+  const std::size_t kept = std::min(limit, entries.size());
+  std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(kept),
+                    entries.end(), by_rank);
+  entries.resize(kept);
+  return entries;
+}
+
+std::vector<StatsEntry> top_by_avg(const std::map<std::string, StatsAccumulator>& stats,
+                                   std::size_t limit) {
+  std::vector<StatsEntry> entries;
+  for (const auto& [key, accumulator] : stats) {
+    if (auto s = accumulator.stats()) entries.push_back(StatsEntry{key, *s});
+  }
+  // A NaN average (only possible when finite sums overflow to +inf and -inf)
+  // ranks last, so the ordering stays a strict weak order.
+  const auto by_rank = [](const StatsEntry& a, const StatsEntry& b) {
+    const bool a_nan = std::isnan(a.stats.avg);
+    const bool b_nan = std::isnan(b.stats.avg);
+    if (a_nan != b_nan) return b_nan;
+    if (!a_nan && a.stats.avg != b.stats.avg) return a.stats.avg > b.stats.avg;
+    return a.key < b.key;
+  };
+  const std::size_t kept = std::min(limit, entries.size());
+  std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(kept),
+                    entries.end(), by_rank);
+  entries.resize(kept);
+  return entries;
+}
+
+}  // namespace tpark::context

@@ -1,0 +1,37 @@
+# tp_add_plugin(<target> MANIFEST <plugin.yaml> SOURCES <src>... [OUTPUT_DIR <dir>] [LINK <libs>...])
+#
+# Builds a tpark plugin library with the hygiene the ABI requires (sdk.md rule 12):
+# hidden visibility, a version script exporting only tp_plugin_entry, and
+# --no-undefined so an unresolved symbol fails the build, not the load. The
+# manifest is copied beside the library, where the host looks for it.
+include_guard(GLOBAL)
+
+set(_TP_PLUGIN_MAP "${CMAKE_CURRENT_LIST_DIR}/tp_plugin.map")
+
+function(tp_add_plugin target)
+  cmake_parse_arguments(TP "" "MANIFEST;OUTPUT_DIR" "SOURCES;LINK" ${ARGN})
+  if(NOT TP_MANIFEST)
+    message(FATAL_ERROR "tp_add_plugin(${target}): MANIFEST is required")
+  endif()
+  if(NOT TP_OUTPUT_DIR)
+    set(TP_OUTPUT_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  add_library(${target} MODULE ${TP_SOURCES})
+  if(TARGET tpark::sdk)
+    target_link_libraries(${target} PRIVATE tpark::sdk)
+  endif()
+  target_link_libraries(${target} PRIVATE ${TP_LINK})
+  set_target_properties(${target} PROPERTIES
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY "${TP_OUTPUT_DIR}")
+  target_link_options(${target} PRIVATE
+    "LINKER:--version-script=${_TP_PLUGIN_MAP}" "LINKER:--no-undefined")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${_TP_PLUGIN_MAP}")
+  get_filename_component(_manifest "${TP_MANIFEST}" ABSOLUTE)
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND ${CMAKE_COMMAND} -E copy_if_different "${_manifest}" "${TP_OUTPUT_DIR}/plugin.yaml"
+    VERBATIM)
+  set_property(TARGET ${target} PROPERTY TP_MANIFEST "${_manifest}")
+endfunction()

@@ -1,0 +1,568 @@
+// tp_plugin.hpp -- the header-only C++17 wrapper over tp_plugin.h.
+//
+// It is compiled into the plugin, never into the host, so nothing of it
+// crosses the boundary: the host still sees only the C ABI. What it gives a
+// plugin author:
+//
+//   * tpark::HostRef    -- the host API table and the instance handle, with
+//                          helpers taking std::string_view (log, metrics,
+//                          config, host state, clocks, timers, wake-ups, emit);
+//   * tpark::EventView  -- a tp_event_view as string_views;
+//   * tpark::Section    -- a base class: override reset/on_event/render (and
+//                          optionally start/stop/prime_rows);
+//   * TP_SECTION_PLUGIN -- defines tp_plugin_entry and a static section
+//                          descriptor whose trampolines are noexcept, catch
+//                          everything and turn exceptions into a tp_status
+//                          (TP_INTERNAL unless a tpark::Error says otherwise)
+//                          with the message in tp_error or the host log.
+//
+// A whole section plugin:
+//
+//   class HelloSection final : public tpark::Section {
+//    public:
+//     HelloSection(tpark::HostRef host, std::string_view config_json)
+//         : Section(host) {}
+//     void reset() override { count_ = 0; }
+//     void on_event(const tpark::EventView& e) override { if (!e.replay()) ++count_; }
+//     bool render(std::string& out) override {
+//       out = "{\"count\":" + std::to_string(count_) + "}";
+//       return true;
+//     }
+//    private:
+//     uint64_t count_ = 0;
+//   };
+//   TP_SECTION_PLUGIN(HelloSection, "hello")
+#ifndef TPARK_TP_PLUGIN_HPP
+#define TPARK_TP_PLUGIN_HPP
+
+#include <tpark/tp_plugin.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tpark {
+
+// ---------------------------------------------------------------------------
+// Strings, errors and statuses
+// ---------------------------------------------------------------------------
+
+inline tp_str to_tp_str(std::string_view text) noexcept { return tp_str{text.data(), text.size()}; }
+
+inline std::string_view to_view(tp_str text) noexcept {
+  return text.ptr != nullptr ? std::string_view(text.ptr, text.len) : std::string_view();
+}
+
+// The spelling of a status code, for log lines and messages.
+inline const char* status_name(tp_status status) noexcept {
+  switch (status) {
+    case TP_OK: return "TP_OK";
+    case TP_RETRY: return "TP_RETRY";
+    case TP_INVALID_ARG: return "TP_INVALID_ARG";
+    case TP_UNSUPPORTED: return "TP_UNSUPPORTED";
+    case TP_UNAVAILABLE: return "TP_UNAVAILABLE";
+    case TP_INTERNAL: return "TP_INTERNAL";
+    case TP_NOT_FOUND: return "TP_NOT_FOUND";
+    case TP_NO_MEMORY: return "TP_NO_MEMORY";
+    case TP_TOO_LARGE: return "TP_TOO_LARGE";
+    default: return "TP_UNKNOWN";
+  }
+}
+
+// Throw this from plugin code to return a specific status (anything else that
+// escapes becomes TP_INTERNAL). Also thrown by HostRef when a host call fails.
+class Error : public std::runtime_error {
+ public:
+  Error(tp_status status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  tp_status status() const noexcept { return status_; }
+
+ private:
+  tp_status status_;
+};
+
+// Fills a caller-owned tp_error, touching only the bytes inside its
+// struct_size and truncating the message to fit (always NUL-terminated).
+inline void set_error(tp_error* err, tp_status code, std::string_view message) noexcept {
+  if (err == nullptr) return;
+  const size_t size = err->struct_size;
+  if (size >= offsetof(tp_error, code) + sizeof(err->code)) err->code = code;
+  if (size <= offsetof(tp_error, message)) return;
+  size_t room = size - offsetof(tp_error, message);
+  if (room > TP_ERROR_MESSAGE_BYTES) room = TP_ERROR_MESSAGE_BYTES;
+  const size_t n = message.size() < room - 1 ? message.size() : room - 1;
+  if (n > 0) std::memcpy(err->message, message.data(), n);
+  err->message[n] = '\0';
+}
+
+// A tp_writer that appends to a std::string: for host calls that write
+// output (config_get, state_read). Valid while the StringWriter lives.
+class StringWriter {
+ public:
+  explicit StringWriter(std::string& out) noexcept : out_(out) {
+    writer_.struct_size = sizeof(tp_writer);
+    writer_.writer_ctx = this;
+    writer_.write = &StringWriter::write;
+  }
+  StringWriter(const StringWriter&) = delete;
+  StringWriter& operator=(const StringWriter&) = delete;
+  const tp_writer* get() const noexcept { return &writer_; }
+
+ private:
+  static tp_status write(void* ctx, tp_str bytes) noexcept {
+    try {
+      static_cast<StringWriter*>(ctx)->out_.append(to_view(bytes));
+      return TP_OK;
+    } catch (...) {
+      return TP_NO_MEMORY;
+    }
+  }
+  std::string& out_;
+  tp_writer writer_{};
+};
+
+// Appends `text` to `out` as a JSON string literal (quotes and escapes), so
+// plugins that build small JSON documents by hand need no JSON library.
+inline void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// ---------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------
+
+// A tp_event_view seen as string_views. Borrowed: valid during on_event only.
+class EventView {
+ public:
+  explicit EventView(const tp_event_view& raw) noexcept : raw_(raw) {}
+  bool replay() const noexcept { return (raw_.flags & TP_EVENT_REPLAY) != 0; }
+  uint32_t flags() const noexcept { return raw_.flags; }
+  int64_t id() const noexcept { return raw_.id; }
+  int64_t time_ms() const noexcept { return raw_.time_ms; }
+  std::string_view time() const noexcept { return to_view(raw_.time); }
+  std::string_view kind() const noexcept { return to_view(raw_.kind); }
+  std::string_view payload() const noexcept { return to_view(raw_.payload); }
+  std::string_view source() const noexcept { return to_view(raw_.source); }
+  std::string_view node() const noexcept { return to_view(raw_.node); }
+  const tp_event_view& raw() const noexcept { return raw_; }
+
+ private:
+  const tp_event_view& raw_;
+};
+
+// ---------------------------------------------------------------------------
+// The host
+// ---------------------------------------------------------------------------
+
+// The host API table plus this instance's handle. Cheap to copy; valid from
+// create until destroy returns. Helpers that return values throw
+// tpark::Error when the host answers a non-OK status (the trampolines turn
+// that back into the status); log() never throws.
+class HostRef {
+ public:
+  HostRef() = default;
+  HostRef(const tp_host_api* api, tp_host* host) noexcept : api_(api), host_(host) {}
+
+  const tp_host_api* api() const noexcept { return api_; }
+  tp_host* host() const noexcept { return host_; }
+  // The host's ABI minor (slots newer than it may be absent).
+  uint32_t host_minor() const noexcept { return api_ != nullptr ? api_->abi_minor : 0; }
+
+  // True when the host's table has this slot (inside its struct_size, non-NULL).
+  template <class Slot>
+  bool has(Slot tp_host_api::*slot) const noexcept {
+    if (api_ == nullptr) return false;
+    const auto* base = reinterpret_cast<const char*>(api_);
+    const auto* field = reinterpret_cast<const char*>(&(api_->*slot));
+    const size_t end = static_cast<size_t>(field - base) + sizeof(Slot);
+    return end <= api_->struct_size && api_->*slot != nullptr;
+  }
+
+  // --- logging -------------------------------------------------------------
+  void log(int32_t level, std::string_view message) const noexcept {
+    if (has(&tp_host_api::log)) api_->log(host_, level, to_tp_str(message));
+  }
+  void debug(std::string_view message) const noexcept { log(TP_LOG_DEBUG, message); }
+  void info(std::string_view message) const noexcept { log(TP_LOG_INFO, message); }
+  void warn(std::string_view message) const noexcept { log(TP_LOG_WARN, message); }
+  void error(std::string_view message) const noexcept { log(TP_LOG_ERROR, message); }
+
+  // --- config and host state -------------------------------------------------
+  // The plugin's validated config block as compact JSON.
+  std::string config_json() const {
+    std::string out;
+    StringWriter writer(out);
+    check(require(&tp_host_api::config_get)(host_, writer.get()), "config_get");
+    return out;
+  }
+  // Host state `name` as JSON text; nullopt when the host does not know the
+  // name (TP_NOT_FOUND) or the capability behind it is absent (TP_UNAVAILABLE).
+  std::optional<std::string> state(std::string_view name) const {
+    std::string out;
+    StringWriter writer(out);
+    const tp_status status = require(&tp_host_api::state_read)(host_, to_tp_str(name), writer.get());
+    if (status == TP_NOT_FOUND || status == TP_UNAVAILABLE) return std::nullopt;
+    check(status, "state_read");
+    return out;
+  }
+
+  // --- clocks ------------------------------------------------------------------
+  int64_t now_ms() const { return require(&tp_host_api::now_ms)(host_); }
+  int64_t monotonic_ns() const { return require(&tp_host_api::monotonic_ns)(host_); }
+
+  // --- timers and wake-ups -----------------------------------------------------
+  // Runs `fn(timer_id)` on this instance's executor after `delay`, then every
+  // `interval` (zero = once). An exception from fn is logged and swallowed.
+  uint64_t start_timer(std::chrono::milliseconds delay, std::chrono::milliseconds interval,
+                       std::function<void(uint64_t)> fn) const {
+    auto* callback = new TimerCallback{*this, std::move(fn)};
+    tp_timer_desc desc{};
+    desc.struct_size = sizeof desc;
+    desc.delay_ms = delay.count();
+    desc.interval_ms = interval.count();
+    desc.fn = &HostRef::run_timer;
+    desc.user = callback;
+    desc.free_fn = &HostRef::free_timer;
+    uint64_t id = 0;
+    const tp_status status = require(&tp_host_api::timer_start)(host_, &desc, &id);
+    if (status != TP_OK) {
+      delete callback;  // on failure the host did not take ownership
+      check(status, "timer_start");
+    }
+    return id;
+  }
+  // false when the timer already fired (one-shot) or never existed.
+  bool cancel_timer(uint64_t timer_id) const {
+    const tp_status status = require(&tp_host_api::timer_cancel)(host_, timer_id);
+    if (status == TP_NOT_FOUND) return false;
+    check(status, "timer_cancel");
+    return true;
+  }
+  // Asks the host to mark this section dirty at wall time at_ms.
+  void wake_at(int64_t at_ms) const { check(require(&tp_host_api::wake_at)(host_, at_ms), "wake_at"); }
+
+  // --- events ------------------------------------------------------------------
+  // Journals one event (source "host"); returns its id. Not from on_event.
+  int64_t emit(std::string_view kind, std::string_view payload_json) const {
+    int64_t id = 0;
+    check(require(&tp_host_api::emit)(host_, to_tp_str(kind), to_tp_str(payload_json), &id), "emit");
+    return id;
+  }
+
+  // --- metrics -----------------------------------------------------------------
+  uint64_t register_counter(std::string_view name, std::string_view help,
+                            std::initializer_list<std::string_view> labels = {}) const {
+    return register_metric(TP_METRIC_COUNTER, name, help, labels, {});
+  }
+  uint64_t register_gauge(std::string_view name, std::string_view help,
+                          std::initializer_list<std::string_view> labels = {}) const {
+    return register_metric(TP_METRIC_GAUGE, name, help, labels, {});
+  }
+  uint64_t register_histogram(std::string_view name, std::string_view help,
+                              std::initializer_list<std::string_view> labels,
+                              const std::vector<double>& buckets) const {
+    return register_metric(TP_METRIC_HISTOGRAM, name, help, labels, buckets);
+  }
+  uint64_t register_metric(uint32_t type, std::string_view name, std::string_view help,
+                           std::initializer_list<std::string_view> labels,
+                           const std::vector<double>& buckets) const {
+    std::vector<tp_str> names;
+    for (auto label : labels) names.push_back(to_tp_str(label));
+    tp_metric_desc desc{};
+    desc.struct_size = sizeof desc;
+    desc.type = type;
+    desc.name = to_tp_str(name);
+    desc.help = to_tp_str(help);
+    desc.label_names = names.data();
+    desc.label_count = names.size();
+    desc.buckets = buckets.data();
+    desc.bucket_count = buckets.size();
+    uint64_t handle = 0;
+    check(require(&tp_host_api::metric_register)(host_, &desc, &handle), "metric_register");
+    return handle;
+  }
+  // Counters and gauges: adds value. Label values in the registered order.
+  void metric_add(uint64_t handle, std::initializer_list<std::string_view> labels, double value) const {
+    with_labels(labels, [&](const tp_str* v, size_t n) {
+      return require(&tp_host_api::metric_add)(host_, handle, v, n, value);
+    }, "metric_add");
+  }
+  void metric_set(uint64_t handle, std::initializer_list<std::string_view> labels, double value) const {
+    with_labels(labels, [&](const tp_str* v, size_t n) {
+      return require(&tp_host_api::metric_set)(host_, handle, v, n, value);
+    }, "metric_set");
+  }
+  void metric_observe(uint64_t handle, std::initializer_list<std::string_view> labels,
+                      double value) const {
+    with_labels(labels, [&](const tp_str* v, size_t n) {
+      return require(&tp_host_api::metric_observe)(host_, handle, v, n, value);
+    }, "metric_observe");
+  }
+  // false when the series did not exist.
+  bool metric_remove(uint64_t handle, std::initializer_list<std::string_view> labels) const {
+    std::vector<tp_str> values;
+    for (auto label : labels) values.push_back(to_tp_str(label));
+    const tp_status status =
+        require(&tp_host_api::metric_remove)(host_, handle, values.data(), values.size());
+    if (status == TP_NOT_FOUND) return false;
+    check(status, "metric_remove");
+    return true;
+  }
+
+ private:
+  struct TimerCallback {
+    HostRef host;
+    std::function<void(uint64_t)> fn;
+  };
+  static void run_timer(void* user, uint64_t timer_id) noexcept {
+    auto* callback = static_cast<TimerCallback*>(user);
+    try {
+      callback->fn(timer_id);
+    } catch (const std::exception& e) {
+      callback->host.error(std::string("timer callback threw: ") + e.what());
+    } catch (...) {
+      callback->host.error("timer callback threw an unknown exception");
+    }
+  }
+  static void free_timer(void* user) noexcept { delete static_cast<TimerCallback*>(user); }
+
+  template <class Slot>
+  Slot require(Slot tp_host_api::*slot) const {
+    if (!has(slot)) throw Error(TP_UNSUPPORTED, "the host has no such API slot");
+    return api_->*slot;
+  }
+  static void check(tp_status status, const char* what) {
+    if (status != TP_OK) throw Error(status, std::string(what) + " failed: " + status_name(status));
+  }
+  template <class Call>
+  static void with_labels(std::initializer_list<std::string_view> labels, Call call, const char* what) {
+    std::vector<tp_str> values;
+    for (auto label : labels) values.push_back(to_tp_str(label));
+    check(call(values.data(), values.size()), what);
+  }
+
+  const tp_host_api* api_ = nullptr;
+  tp_host* host_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------
+
+// Base class of a section instance. The constructor is create (it receives
+// the validated config as JSON text); the destructor is destroy. Every
+// callback but the constructor, start, stop and the destructor runs on the
+// instance's own executor, serialised: no locks needed for own state.
+class Section {
+ public:
+  explicit Section(HostRef host) noexcept : host_(host) {}
+  virtual ~Section() = default;
+  Section(const Section&) = delete;
+  Section& operator=(const Section&) = delete;
+
+  // Control thread. Start/stop own threads and timers here.
+  virtual void start() {}
+  virtual void stop() {}
+
+  // Drops every aggregate; priming (replayed rows, then recounted rows) follows.
+  virtual void reset() = 0;
+  // One event of a subscribed kind, in journal id order. Must not block.
+  virtual void on_event(const EventView& event) = 0;
+  // Sets `out` to the section's JSON value. Returns true if the value may
+  // differ from the previous render; false lets the host reuse its copy.
+  virtual bool render(std::string& out) = 0;
+  // How many of the newest journal rows per subscribed prefix priming replays.
+  virtual uint64_t prime_rows() { return 0; }
+
+  const HostRef& host() const noexcept { return host_; }
+
+ private:
+  HostRef host_;
+};
+
+namespace detail {
+
+// Runs `body`, mapping exceptions to a status. The message goes to `err`
+// when the callback has one, and to the host log otherwise.
+template <class Body>
+tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err, Body&& body) noexcept {
+  tp_status status = TP_INTERNAL;
+  std::string message;
+  try {
+    return body();
+  } catch (const Error& e) {
+    status = e.status() != TP_OK ? e.status() : TP_INTERNAL;
+    message = e.what();
+  } catch (const std::bad_alloc&) {
+    status = TP_NO_MEMORY;
+    message = "out of memory";
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "unknown exception";
+  }
+  try {
+    message = std::string(callback) + ": " + message;
+  } catch (...) {
+  }
+  set_error(err, status, message);
+  if (err == nullptr && log_to != nullptr) log_to->error(message);
+  return status;
+}
+
+template <class T>
+struct SectionTrampolines {
+  static T* self(void* ctx) noexcept { return static_cast<T*>(ctx); }
+
+  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json,
+                          void** out_ctx, tp_error* err) noexcept {
+    const HostRef ref(api, host);
+    return guarded("create", &ref, err, [&] {
+      if (out_ctx == nullptr) return TP_INVALID_ARG;
+      *out_ctx = new T(ref, to_view(config_json));
+      return TP_OK;
+    });
+  }
+  static tp_status start(void* ctx, tp_error* err) noexcept {
+    return guarded("start", &self(ctx)->host(), err, [&] {
+      self(ctx)->start();
+      return TP_OK;
+    });
+  }
+  static tp_status stop(void* ctx, tp_error* err) noexcept {
+    return guarded("stop", &self(ctx)->host(), err, [&] {
+      self(ctx)->stop();
+      return TP_OK;
+    });
+  }
+  static tp_status destroy(void* ctx) noexcept {
+    // The instance may not be usable for logging once its destructor threw.
+    return guarded("destroy", nullptr, nullptr, [&] {
+      delete self(ctx);
+      return TP_OK;
+    });
+  }
+  static tp_status reset(void* ctx) noexcept {
+    return guarded("reset", &self(ctx)->host(), nullptr, [&] {
+      self(ctx)->reset();
+      return TP_OK;
+    });
+  }
+  static tp_status on_event(void* ctx, const tp_event_view* event) noexcept {
+    return guarded("on_event", &self(ctx)->host(), nullptr, [&] {
+      if (event == nullptr) return TP_INVALID_ARG;
+      // Copy what lies inside struct_size into a zeroed local (rule 2).
+      tp_event_view local{};
+      std::memcpy(&local, event, event->struct_size < sizeof local ? event->struct_size : sizeof local);
+      self(ctx)->on_event(EventView(local));
+      return TP_OK;
+    });
+  }
+  static tp_status render(void* ctx, const tp_writer* out, int32_t* out_changed) noexcept {
+    return guarded("render", &self(ctx)->host(), nullptr, [&] {
+      if (out == nullptr || out->write == nullptr) return TP_INVALID_ARG;
+      std::string text;
+      const bool changed = self(ctx)->render(text);
+      if (out_changed != nullptr) *out_changed = changed ? 1 : 0;
+      return out->write(out->writer_ctx, to_tp_str(text));
+    });
+  }
+  static tp_status prime_rows(void* ctx, uint64_t* out_rows) noexcept {
+    return guarded("prime_rows", &self(ctx)->host(), nullptr, [&] {
+      if (out_rows == nullptr) return TP_INVALID_ARG;
+      *out_rows = self(ctx)->prime_rows();
+      return TP_OK;
+    });
+  }
+};
+
+}  // namespace detail
+
+// The section descriptor for class T (T derives from Section and has a
+// constructor T(HostRef, std::string_view config_json)). `name` must be a
+// string literal or otherwise live for the life of the process.
+template <class T>
+constexpr tp_section_desc make_section_desc(const char* name) noexcept {
+  tp_section_desc desc{};
+  desc.struct_size = sizeof(tp_section_desc);
+  desc.kind = TP_KIND_SECTION;
+  desc.name = name;
+  desc.create = &detail::SectionTrampolines<T>::create;
+  desc.start = &detail::SectionTrampolines<T>::start;
+  desc.stop = &detail::SectionTrampolines<T>::stop;
+  desc.destroy = &detail::SectionTrampolines<T>::destroy;
+  desc.reset = &detail::SectionTrampolines<T>::reset;
+  desc.on_event = &detail::SectionTrampolines<T>::on_event;
+  desc.render = &detail::SectionTrampolines<T>::render;
+  desc.prime_rows = &detail::SectionTrampolines<T>::prime_rows;
+  return desc;
+}
+
+// The plugin's side of negotiation: writes the plugin_* fields that lie
+// inside the host's struct_size. Use it from a hand-written tp_plugin_entry.
+inline tp_status answer_negotiate(tp_negotiate* negotiate, const tp_descriptor* const* descriptors,
+                                  uint32_t descriptor_count, uint32_t min_host_minor,
+                                  tp_error* err) noexcept {
+  if (negotiate == nullptr) {
+    set_error(err, TP_INVALID_ARG, "tp_negotiate is NULL");
+    return TP_INVALID_ARG;
+  }
+  const size_t needed = offsetof(tp_negotiate, descriptors) + sizeof(negotiate->descriptors);
+  if (negotiate->struct_size < needed) {
+    set_error(err, TP_UNSUPPORTED, "tp_negotiate is smaller than ABI 1.0");
+    return TP_UNSUPPORTED;
+  }
+  negotiate->plugin_abi_major = TP_ABI_MAJOR;
+  negotiate->plugin_abi_minor = TP_ABI_MINOR;
+  negotiate->plugin_min_host_minor = min_host_minor;
+  negotiate->descriptor_count = descriptor_count;
+  negotiate->descriptors = descriptors;
+  return TP_OK;
+}
+
+}  // namespace tpark
+
+// Defines the plugin's single section descriptor and its tp_plugin_entry.
+// Use once per library, at namespace scope:  TP_SECTION_PLUGIN(EventsSection, "events")
+// The wrapper needs only the 1.0 host table (newer slots are checked with
+// HostRef::has), so the plugin runs on any 1.x host: min host minor 0.
+#define TP_SECTION_PLUGIN(SectionClass, section_name)                                          \
+  static const tp_section_desc tp_plugin_section_desc_ =                                       \
+      ::tpark::make_section_desc<SectionClass>(section_name);                                  \
+  static const tp_descriptor* const tp_plugin_descriptors_[] = {                               \
+      reinterpret_cast<const tp_descriptor*>(&tp_plugin_section_desc_)};                       \
+  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) {     \
+    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 0, err);            \
+  }
+
+#endif  // TPARK_TP_PLUGIN_HPP
