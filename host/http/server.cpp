@@ -11,6 +11,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -285,7 +286,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     // Route body limits are applied after routing; until then nothing may
     // refuse a Content-Length (Beast checks it as the header completes).
-    parser_->body_limit(boost::none);
+    // Not boost::none: Beast 1.74 compares the length against the optional
+    // itself, and any number is greater than an empty optional.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(kIdleTimeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {

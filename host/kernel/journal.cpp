@@ -317,6 +317,11 @@ void Journal::migrate() {
 
 uint64_t Journal::schema_version() const { return schema_version_; }
 
+size_t Journal::pending_items() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
 void Journal::set_commit_sink(std::function<void(std::vector<EventPtr>&&)> sink) {
   std::lock_guard lock(mutex_);
   sink_ = std::move(sink);

@@ -79,6 +79,8 @@ class Journal {
   std::vector<EventPtr> newest(const std::string& prefix, size_t n, int64_t max_id) const;
 
   int64_t head_id() const { return head_id_.load(std::memory_order_acquire); }
+  // Work items queued and not yet taken by the writer (a gauge for metrics).
+  size_t pending_items() const;
   uint64_t schema_version() const;
   const std::filesystem::path& path() const { return path_; }
   // Retention: deletes the oldest rows beyond max_rows (0 = no cap) and rows
@@ -110,7 +112,7 @@ class Journal {
   std::function<void(std::vector<EventPtr>&&)> sink_;
   std::atomic<int64_t> head_id_{0};
   std::atomic<int64_t> pruned_through_{0};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Item>> queue_;
   bool stopping_ = false;

@@ -379,7 +379,7 @@ tp_status slot_wake_at(tp_host* host, int64_t at_ms) {
 }
 
 tp_status slot_emit(tp_host* host, tp_str kind, tp_str payload_json, int64_t* out_id) {
-  if (!usable(host) || host->services->journal == nullptr) return TP_UNAVAILABLE;
+  if (host == nullptr) return TP_INVALID_ARG;
   const std::string_view kind_text = view(kind);
   if (!kind_is_valid(kind_text) || kind_is_stream(kind_text)) return TP_INVALID_ARG;
   std::string payload = "{}";
@@ -388,6 +388,7 @@ tp_status slot_emit(tp_host* host, tp_str kind, tp_str payload_json, int64_t* ou
     if (!canonical) return TP_INVALID_ARG;
     payload = std::move(*canonical);
   }
+  if (!usable(host) || host->services->journal == nullptr) return TP_UNAVAILABLE;
   NewEvent event;
   event.kind = std::string(kind_text);
   event.payload = std::move(payload);

@@ -6,9 +6,10 @@
 # manifest is copied beside the library, where the host looks for it.
 include_guard(GLOBAL)
 
-set(_TP_PLUGIN_MAP "${CMAKE_CURRENT_LIST_DIR}/tp_plugin.map")
-
 function(tp_add_plugin target)
+  # Resolved here, not at include time: a variable set when this file is
+  # included is not visible in the directories that call the function.
+  set(_TP_PLUGIN_MAP "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/tp_plugin.map")
   cmake_parse_arguments(TP "" "MANIFEST;OUTPUT_DIR" "SOURCES;LINK" ${ARGN})
   if(NOT TP_MANIFEST)
     message(FATAL_ERROR "tp_add_plugin(${target}): MANIFEST is required")

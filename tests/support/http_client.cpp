@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <stdexcept>
 
 #include <boost/asio/connect.hpp>
@@ -116,7 +117,8 @@ std::string build_request(const std::string& method, const std::string& host, ui
 HttpResult read_one_response(net::io_context& ioc, tcp::socket& socket, beast::flat_buffer& buffer,
                              bool head_request, milliseconds timeout) {
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(boost::none);
+  // Not boost::none: Beast 1.74 then refuses every Content-Length.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   parser.header_limit(1u << 20);
   if (head_request) parser.skip(true);
   bool done = false;
@@ -266,7 +268,7 @@ StreamReader::StreamReader(const std::string& host, uint16_t port, const std::st
   connect(impl_->ioc, impl_->socket, host, port, options.timeout, options.receive_buffer_bytes);
   write_all(impl_->ioc, impl_->socket, build_request("GET", host, port, target, options.headers, {}),
             options.timeout);
-  impl_->parser.body_limit(boost::none);
+  impl_->parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   bool done = false;
   boost::system::error_code ec;
   bhttp::async_read_header(impl_->socket, impl_->buffer, impl_->parser,

@@ -113,7 +113,7 @@ TEST_CASE("readme_example_fills_every_key") {
   // A listed id with an empty entry: the load rule decides.
   const auto& bus = config.plugins.at("tp.section.bus");
   CHECK_FALSE(bus.enabled.has_value());
-  CHECK_FALSE(bus.config.IsDefined());
+  CHECK(tpark::yaml_is_null(bus.config));
   CHECK(bus.line == 12);
   CHECK(bus.column == 3);
 }
@@ -239,7 +239,7 @@ TEST_CASE("every_error_is_collected_in_document_order") {
               "[::1]:PORT), got \"nowhere\"",
               "host.yaml:3:1: colour: unknown key",
               "host.yaml:4:27: limits.http_body_bytes: expected int >= 1, got -1",
-              "host.yaml:4:69: limits.sse_max_clients: expected int >= 1, got \"x\"",
+              "host.yaml:4:70: limits.sse_max_clients: expected int >= 1, got \"x\"",
               "host.yaml:5:35: retention.training_history_max: expected int in [100,1000000], "
               "got 10",
               "host.yaml:6:29: training.mode: unknown key"});

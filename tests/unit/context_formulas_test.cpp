@@ -77,8 +77,7 @@ TEST_CASE("inputs_from_summary reads the worked example", "[context][formulas]")
   CHECK(in.slots[0].have == 0);
 }
 
-TEST_CASE("inputs_from_summary reads a missing or non-numeric number as 0",
-          "[context][formulas]") {
+TEST_CASE("inputs_from_summary reads a missing or non-numeric number as 0", "[context][formulas]") {
   const ordered_json summary = ordered_json::parse(
       R"({"target_limit":"8","selected":null,"avg_cscore":true,"lane_counts":[1,2]})");
   const ctx::CoverageInputs in = ctx::inputs_from_summary(summary, nullptr);
@@ -124,8 +123,8 @@ TEST_CASE("inputs_from_summary takes min_score from summary, else spec, else 0",
   const ordered_json spec = ordered_json::parse(R"({"min_score":0.4})");
   CHECK(ctx::inputs_from_summary(ordered_json::parse(R"({"min_score":0.6})"), &spec).min_score ==
         0.6);
-  CHECK(ctx::inputs_from_summary(ordered_json::parse(R"({"min_score":"0.6"})"), &spec)
-            .min_score == 0.4);
+  CHECK(ctx::inputs_from_summary(ordered_json::parse(R"({"min_score":"0.6"})"), &spec).min_score ==
+        0.4);
   CHECK(ctx::inputs_from_summary(ordered_json::parse("{}"), &spec).min_score == 0.4);
   CHECK(ctx::inputs_from_summary(ordered_json::parse("{}"), nullptr).min_score == 0.0);
 }
@@ -136,10 +135,9 @@ TEST_CASE("inputs_from_summary counts only lanes with a count above 0", "[contex
   CHECK(ctx::inputs_from_summary(summary, nullptr).lanes_present == 2);
 }
 
-TEST_CASE("inputs_from_summary prefers spec budgets over summary budgets",
-          "[context][formulas]") {
-  const ordered_json summary = ordered_json::parse(
-      R"({"slots":{"budgets":{"a":1,"b":1},"counts":{"a":1,"c":2}}})");
+TEST_CASE("inputs_from_summary prefers spec budgets over summary budgets", "[context][formulas]") {
+  const ordered_json summary =
+      ordered_json::parse(R"({"slots":{"budgets":{"a":1,"b":1},"counts":{"a":1,"c":2}}})");
   const ordered_json spec = ordered_json::parse(R"({"slot_budgets":{"c":3}})");
 
   const ctx::CoverageInputs from_spec = ctx::inputs_from_summary(summary, &spec);
@@ -149,8 +147,7 @@ TEST_CASE("inputs_from_summary prefers spec budgets over summary budgets",
   CHECK(from_spec.slots[0].have == 2);
 
   const ordered_json spec_without_budgets = ordered_json::parse(R"({"slot_budgets":null})");
-  const ctx::CoverageInputs from_summary =
-      ctx::inputs_from_summary(summary, &spec_without_budgets);
+  const ctx::CoverageInputs from_summary = ctx::inputs_from_summary(summary, &spec_without_budgets);
   REQUIRE(from_summary.slots.size() == 2);
   CHECK(from_summary.slots[0].slot == "a");
   CHECK(from_summary.slots[0].have == 1);
@@ -186,17 +183,16 @@ TEST_CASE("inputs_from_summary accepts plain nlohmann::json too", "[context][for
 TEST_CASE("coverage_verdict lists the worked example's five reasons in order",
           "[context][formulas]") {
   const ctx::CoverageVerdict verdict = ctx::coverage_verdict(worked_example_inputs(2));
-  CHECK(verdict.reasons == Reasons{"below_target_limit", "low_lane_diversity",
-                                   "weak_average_score", "no_items_above_threshold",
-                                   "slot_underfilled:instructions"});
+  CHECK(verdict.reasons == Reasons{"below_target_limit", "low_lane_diversity", "weak_average_score",
+                                   "no_items_above_threshold", "slot_underfilled:instructions"});
   CHECK(verdict.needs_more);
 }
 
 TEST_CASE("coverage_verdict with a slot budget of 0 gives only the first four reasons",
           "[context][formulas]") {
   const ctx::CoverageVerdict verdict = ctx::coverage_verdict(worked_example_inputs(0));
-  CHECK(verdict.reasons == Reasons{"below_target_limit", "low_lane_diversity",
-                                   "weak_average_score", "no_items_above_threshold"});
+  CHECK(verdict.reasons == Reasons{"below_target_limit", "low_lane_diversity", "weak_average_score",
+                                   "no_items_above_threshold"});
   CHECK(verdict.needs_more);
 }
 
@@ -207,14 +203,13 @@ TEST_CASE("coverage_verdict appends all six rules in order, slots in byte order"
   in.lanes_requested = 3;
   in.min_score = 0.5;
   in.slots = {{"a", 2, 0}, {"b", 1, 0}};
-  CHECK(ctx::coverage_verdict(in).reasons ==
-        Reasons{"no_items_selected", "below_target_limit", "low_lane_diversity",
-                "weak_average_score", "no_items_above_threshold", "slot_underfilled:a",
-                "slot_underfilled:b"});
+  CHECK(ctx::coverage_verdict(in).reasons == Reasons{"no_items_selected", "below_target_limit",
+                                                     "low_lane_diversity", "weak_average_score",
+                                                     "no_items_above_threshold",
+                                                     "slot_underfilled:a", "slot_underfilled:b"});
 }
 
-TEST_CASE("coverage_verdict is empty and needs no more for healthy inputs",
-          "[context][formulas]") {
+TEST_CASE("coverage_verdict is empty and needs no more for healthy inputs", "[context][formulas]") {
   const ctx::CoverageVerdict verdict = ctx::coverage_verdict(healthy_inputs());
   CHECK(verdict.reasons.empty());
   CHECK_FALSE(verdict.needs_more);
@@ -249,9 +244,8 @@ TEST_CASE("coverage_verdict needs min(clamp(L,1,3),2) lanes present", "[context]
     int64_t lanes_requested, lanes_present;
     bool low;
   };
-  const Case cases[] = {{0, 0, true},  {0, 1, false}, {1, 0, true},  {1, 1, false},
-                        {2, 1, true},  {2, 2, false}, {3, 1, true},  {3, 2, false},
-                        {9, 1, true},  {9, 2, false}};
+  const Case cases[] = {{0, 0, true},  {0, 1, false}, {1, 0, true},  {1, 1, false}, {2, 1, true},
+                        {2, 2, false}, {3, 1, true},  {3, 2, false}, {9, 1, true},  {9, 2, false}};
   for (const Case& c : cases) {
     INFO("L=" << c.lanes_requested << " P=" << c.lanes_present);
     ctx::CoverageInputs in = healthy_inputs();
@@ -319,8 +313,7 @@ TEST_CASE("slot_gap is 0 when the slot has more than its budget", "[context][for
 // ---------------------------------------------------------------------------
 // Recall risk
 
-TEST_CASE("recall_risk combines the worked example's gaps to 0.75 high",
-          "[context][formulas]") {
+TEST_CASE("recall_risk combines the worked example's gaps to 0.75 high", "[context][formulas]") {
   const ctx::CoverageInputs in = worked_example_inputs(2);
   const ctx::RecallRisk risk = ctx::recall_risk(in, ctx::coverage_verdict(in).needs_more);
   CHECK(risk.score == 0.75);
@@ -366,8 +359,7 @@ TEST_CASE("recall_risk slot_gap is the maximum over budgeted slots", "[context][
   CHECK(risk.score == 0.5 / 5.0);
 }
 
-TEST_CASE("recall_risk leaves the lane term out when desired_lanes is 1",
-          "[context][formulas]") {
+TEST_CASE("recall_risk leaves the lane term out when desired_lanes is 1", "[context][formulas]") {
   ctx::CoverageInputs in;  // S=0, P=0: the lane gap is 1 but must not count
   in.target_limit = 4;
   in.threshold_hits = 1;
@@ -438,9 +430,9 @@ TEST_CASE("recall_risk of exactly 0.4 is medium and at risk", "[context][formula
   in.target_limit = 8;
   in.selected = 4;  // shortfall 0.5
   in.lanes_requested = 2;
-  in.lanes_present = 1;         // lane gap 0.5
-  in.slots = {{"s", 2, 1}};     // slot gap 0.5
-  in.threshold_hits = 1;        // m = 0: quality 0
+  in.lanes_present = 1;      // lane gap 0.5
+  in.slots = {{"s", 2, 1}};  // slot gap 0.5
+  in.threshold_hits = 1;     // m = 0: quality 0
   const ctx::RecallRisk risk = ctx::recall_risk(in, false);
   CHECK(risk.score == 0.4);  // (2*0.5 + 0.5 + 0.5 + 0) / 5
   CHECK(risk.level == "medium");
@@ -481,8 +473,7 @@ TEST_CASE("mean_of_finite averages the window of check 6 to 0.5625", "[context][
   CHECK(ctx::mean_of_finite(window) == 0.5625);
 }
 
-TEST_CASE("mean_of_finite skips non-finite values and is empty without any",
-          "[context][rollups]") {
+TEST_CASE("mean_of_finite skips non-finite values and is empty without any", "[context][rollups]") {
   const double inf = std::numeric_limits<double>::infinity();
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const std::vector<double> mixed = {inf, 0.25, nan, 0.75, -inf};
@@ -492,8 +483,7 @@ TEST_CASE("mean_of_finite skips non-finite values and is empty without any",
   CHECK_FALSE(ctx::mean_of_finite({}).has_value());
 }
 
-TEST_CASE("StatsAccumulator gives avg, max and samples over finite values",
-          "[context][rollups]") {
+TEST_CASE("StatsAccumulator gives avg, max and samples over finite values", "[context][rollups]") {
   ctx::StatsAccumulator acc;
   CHECK_FALSE(acc.stats().has_value());
   acc.add(std::numeric_limits<double>::infinity());
@@ -510,8 +500,7 @@ TEST_CASE("StatsAccumulator gives avg, max and samples over finite values",
   CHECK(stats->samples == 3);
 }
 
-TEST_CASE("StatsAccumulator max of negative values is the largest of them",
-          "[context][rollups]") {
+TEST_CASE("StatsAccumulator max of negative values is the largest of them", "[context][rollups]") {
   ctx::StatsAccumulator acc;
   acc.add(-3.0);
   acc.add(-1.0);
@@ -520,8 +509,7 @@ TEST_CASE("StatsAccumulator max of negative values is the largest of them",
   CHECK(acc.stats()->avg == -2.0);
 }
 
-TEST_CASE("effective_slot_gap clamps to [0,1] and skips non-finite gaps",
-          "[context][rollups]") {
+TEST_CASE("effective_slot_gap clamps to [0,1] and skips non-finite gaps", "[context][rollups]") {
   CHECK(ctx::effective_slot_gap(0.5) == 0.5);
   CHECK(ctx::effective_slot_gap(1.5) == 1.0);
   CHECK(ctx::effective_slot_gap(-0.25) == 0.0);
@@ -542,8 +530,8 @@ TEST_CASE("top_by_count ranks levels of check 6 as medium, high, low", "[context
 
 TEST_CASE("top_by_count breaks ties by key in byte order, skips zeros and keeps the limit",
           "[context][rollups]") {
-  const std::map<std::string, uint64_t> counts = {
-      {"b", 3}, {"a", 3}, {"B", 3}, {"z", 9}, {"c", 1}, {"d", 1}, {"e", 0}, {"f", 2}};
+  const std::map<std::string, uint64_t> counts = {{"b", 3}, {"a", 3}, {"B", 3}, {"z", 9},
+                                                  {"c", 1}, {"d", 1}, {"e", 0}, {"f", 2}};
   const auto ranked = ctx::top_by_count(counts, 5);
   std::vector<std::string> keys;
   for (const auto& entry : ranked) keys.push_back(entry.key);
@@ -556,8 +544,7 @@ TEST_CASE("top_by_count breaks ties by key in byte order, skips zeros and keeps 
 TEST_CASE("top_by_avg ranks slot gaps of check 7 with the non-finite slot absent",
           "[context][rollups]") {
   std::map<std::string, ctx::StatsAccumulator> gaps;
-  for (const auto& [slot, raw] :
-       std::vector<std::pair<std::string, double>>{
+  for (const auto& [slot, raw] : std::vector<std::pair<std::string, double>>{
            {"a", std::numeric_limits<double>::infinity()}, {"b", 0.5}}) {
     if (auto gap = ctx::effective_slot_gap(raw)) gaps[slot].add(*gap);
   }
@@ -577,7 +564,7 @@ TEST_CASE("top_by_avg ranks by avg desc then key asc, skips empty keys and keeps
   stats["x"].add(0.75);  // avg 0.5, ties with y
   stats["w"].add(1.0);
   stats["v"].add(0.1);
-  stats["u"];  // no samples
+  stats["u"];                                                // no samples
   stats["t"].add(std::numeric_limits<double>::quiet_NaN());  // no finite samples
   const auto ranked = ctx::top_by_avg(stats, 3);
   REQUIRE(ranked.size() == 3);

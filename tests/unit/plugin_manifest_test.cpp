@@ -264,45 +264,45 @@ TEST_CASE("manifest_config_schema_rules") {
     return read_errors(dir, manifest_with("config:\n" + fields));
   };
   CHECK(with_config("  mode: {type: enum, default: fast}\n") ==
-        Lines{"plugin.yaml:8:17: config.mode.values: missing required key (an enum lists its "
+        Lines{"plugin.yaml:8:16: config.mode.values: missing required key (an enum lists its "
               "values)"});
   CHECK(with_config("  mode: {type: enum, values: []}\n") ==
-        Lines{"plugin.yaml:8:31: config.mode.values: expected a non-empty list"});
+        Lines{"plugin.yaml:8:30: config.mode.values: expected a non-empty list"});
   CHECK(with_config("  mode: {type: enum, values: [a, b, a]}\n") ==
         Lines{"plugin.yaml:8:37: config.mode.values[2]: duplicate value"});
   CHECK(with_config("  ports: {type: list}\n") ==
-        Lines{"plugin.yaml:8:18: config.ports.of: missing required key (a list names its "
+        Lines{"plugin.yaml:8:17: config.ports.of: missing required key (a list names its "
               "element type)"});
   CHECK(with_config("  ports: {type: list, of: list}\n") ==
-        Lines{"plugin.yaml:8:28: config.ports.of: expected one of [int, float, bool, string, "
+        Lines{"plugin.yaml:8:27: config.ports.of: expected one of [int, float, bool, string, "
               "enum], got \"list\""});
   CHECK(with_config("  name: {type: string, of: int}\n") ==
-        Lines{"plugin.yaml:8:26: config.name.of: only a list or map has an element type"});
+        Lines{"plugin.yaml:8:24: config.name.of: only a list or map has an element type"});
   CHECK(with_config("  name: {type: text}\n") ==
-        Lines{"plugin.yaml:8:17: config.name.type: expected one of [int, float, bool, string, "
+        Lines{"plugin.yaml:8:16: config.name.type: expected one of [int, float, bool, string, "
               "enum, list, map], got \"text\""});
   CHECK(with_config("  name: {default: x}\n") ==
         Lines{"plugin.yaml:8:9: config.name.type: missing required key"});
   CHECK(with_config("  name: {type: string, min: 1}\n") ==
-        Lines{"plugin.yaml:8:26: config.name.min: only an int or float has bounds"});
+        Lines{"plugin.yaml:8:24: config.name.min: only an int or float has bounds"});
   CHECK(with_config("  window: {type: int, min: 1.5}\n") ==
-        Lines{"plugin.yaml:8:29: config.window.min: expected int, got 1.5"});
+        Lines{"plugin.yaml:8:28: config.window.min: expected int, got 1.5"});
   CHECK(with_config("  window: {type: int, min: 10, max: 5}\n") ==
-        Lines{"plugin.yaml:8:38: config.window.max: max 5 is below min 10"});
+        Lines{"plugin.yaml:8:37: config.window.max: max 5 is below min 10"});
   CHECK(with_config("  window: {type: int, required: maybe}\n") ==
-        Lines{"plugin.yaml:8:34: config.window.required: expected bool, got \"maybe\""});
+        Lines{"plugin.yaml:8:33: config.window.required: expected bool, got \"maybe\""});
   CHECK(with_config("  window: {type: int, help: x}\n") ==
-        Lines{"plugin.yaml:8:24: config.window.help: unknown key"});
+        Lines{"plugin.yaml:8:23: config.window.help: unknown key"});
   // Defaults are checked against their own field.
   CHECK(with_config("  window: {type: int, default: 0, min: 1, max: 65536}\n") ==
-        Lines{"plugin.yaml:8:34: config.window.default: expected int in [1,65536], got 0"});
+        Lines{"plugin.yaml:8:32: config.window.default: expected int in [1,65536], got 0"});
   CHECK(with_config("  mode: {type: enum, values: [fast, exact], default: slow}\n") ==
-        Lines{"plugin.yaml:8:55: config.mode.default: expected one of [fast, exact], got "
+        Lines{"plugin.yaml:8:54: config.mode.default: expected one of [fast, exact], got "
               "\"slow\""});
   CHECK(with_config("  ports: {type: list, of: int, default: [80, x]}\n") ==
         Lines{"plugin.yaml:8:46: config.ports.default[1]: expected int, got \"x\""});
   CHECK(with_config("  ratio: {type: float, default: '0.5'}\n") ==
-        Lines{"plugin.yaml:8:34: config.ratio.default: expected float, got \"0.5\""});
+        Lines{"plugin.yaml:8:33: config.ratio.default: expected float, got \"0.5\""});
 }
 
 TEST_CASE("find_manifests_orders_by_dir_then_path") {
@@ -347,8 +347,8 @@ TEST_CASE("plugin_config_int_float_bool_and_string_are_told_apart") {
                                           "  name: {type: string}\n"));
   CHECK(validate_ok(m, "{count: 24, ratio: 1, flag: yes, name: 24}") ==
         R"({"count":24,"ratio":1.0,"flag":true,"name":"24"})");
-  CHECK(validate_ok(m, "{count: -0x1F, ratio: 2.5e-1, flag: OFF, name: ''}") ==
-        R"({"count":-31,"ratio":0.25,"flag":false,"name":""})");
+  CHECK(validate_ok(m, "{count: 0x1F, ratio: 2.5e-1, flag: OFF, name: ''}") ==
+        R"({"count":31,"ratio":0.25,"flag":false,"name":""})");
   CHECK(validate_ok(m, "{count: 0o17, ratio: -.5, flag: On, name: \"x y\"}") ==
         R"({"count":15,"ratio":-0.5,"flag":true,"name":"x y"})");
   CHECK(validate_errors(m, "{count: 24.5}") ==
@@ -360,8 +360,8 @@ TEST_CASE("plugin_config_int_float_bool_and_string_are_told_apart") {
               "9223372036854775808"});
   CHECK(validate_errors(m, "{ratio: '0.5', flag: 'true', name: [a]}") ==
         Lines{"host.yaml:1:9: plugins.acme.exporter.s3.config.ratio: expected float, got \"0.5\"",
-              "host.yaml:1:21: plugins.acme.exporter.s3.config.flag: expected bool, got \"true\"",
-              "host.yaml:1:35: plugins.acme.exporter.s3.config.name: expected string, got a list"});
+              "host.yaml:1:22: plugins.acme.exporter.s3.config.flag: expected bool, got \"true\"",
+              "host.yaml:1:36: plugins.acme.exporter.s3.config.name: expected string, got a list"});
   CHECK(validate_errors(m, "ratio: .inf\nname:\n") ==
         Lines{"host.yaml:1:8: plugins.acme.exporter.s3.config.ratio: expected float, got \".inf\"",
               "host.yaml:2:1: plugins.acme.exporter.s3.config.name: expected string, got null"});

@@ -126,8 +126,7 @@ bool slot_underfilled(int64_t budget, int64_t selected, int64_t have) {
 
 double slot_fill_ratio(int64_t budget, int64_t selected, int64_t have) {
   const int64_t expected = std::max<int64_t>(1, std::min(budget, std::max<int64_t>(selected, 1)));
-  const double ratio =
-      static_cast<double>(std::min(have, budget)) / static_cast<double>(expected);
+  const double ratio = static_cast<double>(std::min(have, budget)) / static_cast<double>(expected);
   return std::clamp(ratio, 0.0, 1.0);
 }
 
@@ -140,18 +139,16 @@ RecallRisk recall_risk(const CoverageInputs& in, bool needs_more) {
   const int64_t target = in.target_limit;
   const int64_t selected = in.selected;
 
-  const double coverage_ratio =
-      std::clamp(static_cast<double>(std::min(selected, target)) /
-                     static_cast<double>(std::max<int64_t>(target, 1)),
-                 0.0, 1.0);
+  const double coverage_ratio = std::clamp(static_cast<double>(std::min(selected, target)) /
+                                               static_cast<double>(std::max<int64_t>(target, 1)),
+                                           0.0, 1.0);
   risk.selected_ratio = coverage_ratio;
   risk.coverage_shortfall = 1.0 - coverage_ratio;
 
   risk.desired_lanes = std::max<int64_t>(in.lanes_requested, 1);
   risk.lane_count = selected > 0 ? std::max<int64_t>(in.lanes_present, 1) : in.lanes_present;
-  risk.lane_gap =
-      static_cast<double>(std::max<int64_t>(risk.desired_lanes - risk.lane_count, 0)) /
-      static_cast<double>(risk.desired_lanes);
+  risk.lane_gap = static_cast<double>(std::max<int64_t>(risk.desired_lanes - risk.lane_count, 0)) /
+                  static_cast<double>(risk.desired_lanes);
 
   for (const SlotInput& slot : in.slots) {
     if (slot.budget <= 0) continue;
@@ -160,8 +157,7 @@ RecallRisk recall_risk(const CoverageInputs& in, bool needs_more) {
     risk.slot_gap = risk.slot_gap ? std::max(*risk.slot_gap, gap) : gap;
   }
 
-  const double threshold_gap =
-      (in.threshold_hits == 0 && in.max_cscore < in.min_score) ? 1.0 : 0.0;
+  const double threshold_gap = (in.threshold_hits == 0 && in.max_cscore < in.min_score) ? 1.0 : 0.0;
   const double avg_gap =
       in.min_score > 0.0
           ? std::clamp(std::max(in.min_score - in.avg_cscore, 0.0) / in.min_score, 0.0, 1.0)

@@ -245,7 +245,7 @@ class HostRef {
   // `interval` (zero = once). An exception from fn is logged and swallowed.
   uint64_t start_timer(std::chrono::milliseconds delay, std::chrono::milliseconds interval,
                        std::function<void(uint64_t)> fn) const {
-    auto* callback = new TimerCallback{*this, std::move(fn)};
+    auto* callback = new TimerCallback{api_, host_, std::move(fn)};
     tp_timer_desc desc{};
     desc.struct_size = sizeof desc;
     desc.delay_ms = delay.count();
@@ -341,7 +341,8 @@ class HostRef {
 
  private:
   struct TimerCallback {
-    HostRef host;
+    const tp_host_api* api;
+    tp_host* host;
     std::function<void(uint64_t)> fn;
   };
   static void run_timer(void* user, uint64_t timer_id) noexcept {
@@ -349,9 +350,9 @@ class HostRef {
     try {
       callback->fn(timer_id);
     } catch (const std::exception& e) {
-      callback->host.error(std::string("timer callback threw: ") + e.what());
+      HostRef(callback->api, callback->host).error(std::string("timer callback threw: ") + e.what());
     } catch (...) {
-      callback->host.error("timer callback threw an unknown exception");
+      HostRef(callback->api, callback->host).error("timer callback threw an unknown exception");
     }
   }
   static void free_timer(void* user) noexcept { delete static_cast<TimerCallback*>(user); }

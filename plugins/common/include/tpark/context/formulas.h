@@ -139,9 +139,9 @@ std::string_view risk_level(double score);
 // ---------------------------------------------------------------------------
 // Rollups for the §3 aggregates
 
-inline constexpr std::size_t kTopReasonsMax = 5;  // top_reasons, coverage.top_slots
-inline constexpr std::size_t kLevelsMax = 5;      // recall_risk.levels
-inline constexpr std::size_t kTopSlotGapsMax = 5;  // recall_risk.top_slots
+inline constexpr std::size_t kTopReasonsMax = 5;      // top_reasons, coverage.top_slots
+inline constexpr std::size_t kLevelsMax = 5;          // recall_risk.levels
+inline constexpr std::size_t kTopSlotGapsMax = 5;     // recall_risk.top_slots
 inline constexpr std::size_t kLaneSlotStatsMax = 32;  // assembly/retriever lanes, slots
 
 // {avg, max, samples} over finite values (telemetry.md §3 "Stats").

@@ -1,0 +1,562 @@
+#include "plugins/plugin_manager.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "kernel/bus.h"
+#include "kernel/journal.h"
+#include "plugins/manifest.h"
+#include "plugins/plugin_library.h"
+#include "plugins/section_runtime.h"
+
+namespace tpark {
+
+const std::vector<std::string>& builtin_section_names() {
+  static const std::vector<std::string> names = {
+      "events",   "routes",   "bus",           "tools",   "tasks",  "cache",
+      "governor", "capsules", "feedback",      "compatibility",     "context",
+      "memory",   "tool_invocations",          "logic_history"};
+  return names;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kLoaded = "loaded";
+constexpr const char* kRefused = "refused";
+constexpr const char* kDisabled = "disabled";
+constexpr const char* kFailed = "failed";
+constexpr const char* kNotLoaded = "not_loaded";
+
+// telemetry.md 2: the type each built-in section renders.
+SectionShape section_shape(const std::string& name) {
+  static const std::set<std::string> arrays = {"routes", "logic_history"};
+  static const std::set<std::string> nullable = {"memory", "tool_invocations"};
+  const auto& builtins = builtin_section_names();
+  if (std::find(builtins.begin(), builtins.end(), name) == builtins.end()) return SectionShape::Any;
+  if (arrays.count(name)) return SectionShape::Array;
+  if (nullable.count(name)) return SectionShape::ObjectOrNull;
+  return SectionShape::Object;
+}
+
+bool has_kind(const Manifest& manifest, const std::string& kind) {
+  return std::find(manifest.kinds.begin(), manifest.kinds.end(), kind) != manifest.kinds.end();
+}
+
+// README "Host configuration": anything that sends data out or needs a server
+// loads only when listed with enabled: true.
+bool opt_in_only(const Manifest& manifest) {
+  return has_kind(manifest, "exporter") || has_kind(manifest, "source") ||
+         manifest.id == "tp.orchestrator.nats";
+}
+
+// Subscription prefixes from the manifest; nullopt = every kind. "*" means
+// every kind, and so does a set of prefixes covering every character a kind
+// may start with (telemetry.md 1.1: [a-z0-9]).
+std::optional<std::vector<std::string>> subscription_prefixes(const Manifest& manifest) {
+  std::set<char> first_chars;
+  for (const auto& prefix : manifest.subscribes) {
+    if (prefix == "*") return std::nullopt;
+    if (prefix.size() == 1) first_chars.insert(prefix[0]);
+  }
+  bool covers_all = true;
+  for (char c = 'a'; c <= 'z' && covers_all; ++c) covers_all = first_chars.count(c) > 0;
+  for (char c = '0'; c <= '9' && covers_all; ++c) covers_all = first_chars.count(c) > 0;
+  if (covers_all) return std::nullopt;
+  return manifest.subscribes;
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+std::string absolute_text(const fs::path& path) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  return (ec ? path : absolute).lexically_normal().string();
+}
+
+// One plugin.yaml found on a plugin path.
+struct Candidate {
+  fs::path manifest_file;
+  std::optional<Manifest> manifest;  // absent when unreadable
+  std::string id;                    // the manifest's id, or its path when unreadable
+  std::string manifest_error;        // first error when unreadable
+  std::string first_found_at;        // set on a later duplicate of an id
+};
+
+// What the load rule decides for one candidate under one host config.
+struct Decision {
+  std::string state;  // loaded (= load it), refused, disabled
+  std::string reason;
+  Json config;        // the validated block when loading
+  std::vector<ConfigError> config_errors;
+};
+
+// The manifest's id even when the rest is broken, so the refusal is listed
+// under a recognisable name.
+std::string best_effort_id(const fs::path& manifest_file) {
+  try {
+    YAML::Node root = YAML::LoadFile(manifest_file.string());
+    if (root.IsMap() && root["id"] && root["id"].IsScalar()) return root["id"].as<std::string>();
+  } catch (const std::exception&) {
+  }
+  return manifest_file.string();
+}
+
+}  // namespace
+
+// What GET /admin/plugins lists per plugin, and the running instance if any.
+struct PluginRecord {
+  std::string id;
+  std::vector<std::string> kinds;
+  std::optional<std::string> version;
+  std::optional<std::string> library;  // absolute path
+  std::optional<std::string> section;  // provides.section
+  std::string state = kNotLoaded;
+  std::string reason;
+  std::optional<uint32_t> abi_major, abi_minor;
+  std::vector<DescriptorInfo> descriptors;
+  std::optional<Json> config;  // the validated block it runs with
+  std::shared_ptr<SectionInstance> instance;
+  std::optional<std::string> failure;  // create/start error of a failed plugin
+  bool duplicate = false;
+};
+
+struct PluginManager::Impl {
+  std::shared_ptr<const HostServices> services;
+  PluginSettings settings;
+  std::mutex control_mutex;  // load, reload and stop_all, one at a time
+  mutable std::mutex state_mutex;
+  std::vector<PluginRecord> records;  // discovery order; guarded by state_mutex
+  std::atomic<bool> settled{false};
+
+  std::vector<fs::path> search_dirs(const HostConfig& config) const {
+    std::vector<fs::path> dirs = settings.builtin_dirs;
+    dirs.insert(dirs.end(), settings.extra_dirs.begin(), settings.extra_dirs.end());
+    for (const auto& path : config.plugin_paths) dirs.emplace_back(path);
+    return dirs;
+  }
+
+  std::vector<Candidate> discover(const HostConfig& config) const {
+    std::vector<Candidate> candidates;
+    std::map<std::string, fs::path> first_by_id;
+    for (const auto& file : find_manifests(search_dirs(config))) {
+      Candidate candidate;
+      candidate.manifest_file = file;
+      auto result = read_manifest(file);
+      if (auto* errors = std::get_if<std::vector<ConfigError>>(&result)) {
+        candidate.id = best_effort_id(file);
+        std::vector<std::string> texts;
+        for (const auto& error : *errors) texts.push_back(error.to_string());
+        candidate.manifest_error = "invalid manifest: " + join(texts, "; ");
+      } else {
+        candidate.manifest = std::get<Manifest>(std::move(result));
+        candidate.id = candidate.manifest->id;
+        auto [it, first] = first_by_id.emplace(candidate.id, file);
+        if (!first) candidate.first_found_at = absolute_text(it->second);
+      }
+      candidates.push_back(std::move(candidate));
+    }
+    return candidates;
+  }
+
+  // The load rule, the manifest's ABI range and the config block, in that
+  // order; nothing of the plugin runs.
+  Decision decide(const Candidate& candidate, const HostConfig& config) const {
+    Decision decision;
+    decision.state = kRefused;
+    if (!candidate.manifest) {
+      decision.reason = candidate.manifest_error;
+      return decision;
+    }
+    if (!candidate.first_found_at.empty()) {
+      decision.reason = "duplicate id, first found at " + candidate.first_found_at;
+      return decision;
+    }
+    const Manifest& manifest = *candidate.manifest;
+    const auto setting = config.plugins.find(manifest.id);
+    const std::optional<bool> enabled =
+        setting != config.plugins.end() ? setting->second.enabled : std::nullopt;
+    if (opt_in_only(manifest) ? enabled != true : enabled == false) {
+      decision.state = kDisabled;
+      decision.reason = enabled == false ? "disabled in host.yaml (enabled: false)"
+                                         : "not enabled in host.yaml";
+      return decision;
+    }
+    if (manifest.abi_major != TP_ABI_MAJOR) {
+      decision.reason = "ABI major " + std::to_string(manifest.abi_major) + ", host " +
+                        std::to_string(TP_ABI_MAJOR);
+      return decision;
+    }
+    if (manifest.min_host_minor > TP_ABI_MINOR) {
+      decision.reason = "needs host ABI " + std::to_string(TP_ABI_MAJOR) + "." +
+                        std::to_string(manifest.min_host_minor) + ", host is " +
+                        std::to_string(TP_ABI_MAJOR) + "." + std::to_string(TP_ABI_MINOR);
+      return decision;
+    }
+    auto validated = setting != config.plugins.end()
+                         ? validate_plugin_config(manifest, setting->second, config.file)
+                         : validate_plugin_config(manifest, YAML::Node(), config.file);
+    if (auto* errors = std::get_if<std::vector<ConfigError>>(&validated)) {
+      decision.reason = errors->empty() ? "invalid config" : errors->front().to_string();
+      decision.config_errors = std::move(*errors);
+      return decision;
+    }
+    decision.state = kLoaded;
+    decision.config = std::get<Json>(std::move(validated));
+    return decision;
+  }
+
+  // A record with the manifest's facts and the decision's state.
+  static PluginRecord describe_candidate(const Candidate& candidate, const Decision& decision) {
+    PluginRecord record;
+    record.id = candidate.id;
+    record.state = decision.state;
+    record.reason = decision.reason;
+    record.duplicate = !candidate.first_found_at.empty();
+    if (candidate.manifest) {
+      const Manifest& manifest = *candidate.manifest;
+      record.kinds = manifest.kinds;
+      record.version = manifest.version;
+      record.library = absolute_text(manifest.library_path());
+      record.section = manifest.section;
+      record.abi_major = manifest.abi_major;
+      record.abi_minor = manifest.min_host_minor;
+    }
+    return record;
+  }
+
+  // Opens, negotiates, creates and starts one plugin the load rule admits.
+  PluginRecord load_one(const Candidate& candidate, const Decision& decision,
+                        std::map<std::string, std::string>& section_owners) {
+    PluginRecord record = describe_candidate(candidate, decision);
+    const Manifest& manifest = *candidate.manifest;
+    auto refuse = [&](std::string reason) {
+      record.state = kRefused;
+      record.reason = std::move(reason);
+      spdlog::warn("plugin {} refused: {}", record.id, record.reason);
+      return record;
+    };
+
+    LibraryOutcome outcome = open_plugin_library(manifest.library_path());
+    if (outcome.abi_major) {
+      record.abi_major = outcome.abi_major;
+      record.abi_minor = outcome.abi_minor;
+    }
+    record.descriptors = outcome.descriptors;
+    if (!outcome.library) return refuse(outcome.refusal);
+
+    if (!manifest.section) return refuse("no descriptor this host runs (ABI 1.0 runs sections)");
+    const tp_section_desc* desc = nullptr;
+    for (const auto& section : outcome.library->sections)
+      if (section.name != nullptr && *manifest.section == section.name) desc = &section;
+    if (desc == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& section : outcome.library->sections) names.emplace_back(section.name);
+      return refuse("no section descriptor named " + *manifest.section + " (provides.section)" +
+                    (names.empty() ? "" : "; the library declares " + join(names, ", ")));
+    }
+    if (auto owner = section_owners.find(*manifest.section); owner != section_owners.end())
+      return refuse("section " + *manifest.section + " is already provided by " + owner->second);
+
+    SectionSpec spec;
+    spec.plugin_id = manifest.id;
+    spec.section_name = *manifest.section;
+    spec.desc = *desc;
+    spec.subscribes = !manifest.subscribes.empty();
+    if (auto prefixes = subscription_prefixes(manifest)) spec.prefixes = std::move(*prefixes);
+    spec.config_json = decision.config.dump();
+    spec.inbox_capacity = std::max<size_t>(1, settings.inbox_capacity);
+    spec.shape = section_shape(spec.section_name);
+
+    auto instance = std::make_shared<SectionInstance>(std::move(spec), services);
+    if (auto failure = instance->start()) {
+      record.state = kFailed;
+      record.reason = *failure;
+      record.failure = *failure;
+      spdlog::error("plugin {} failed: {}", record.id, *failure);
+      return record;
+    }
+    record.state = kLoaded;
+    record.reason.clear();
+    record.config = decision.config;
+    record.instance = std::move(instance);
+    section_owners.emplace(*manifest.section, record.id);
+    spdlog::info("plugin {} {} loaded (section {})", record.id, record.version.value_or("?"),
+                 *manifest.section);
+    return record;
+  }
+
+  // Ids listed in host.yaml that no plugin path holds.
+  void add_not_found(std::vector<PluginRecord>& records, const HostConfig& config) const {
+    std::set<std::string> found;
+    for (const auto& record : records) found.insert(record.id);
+    std::vector<std::string> searched;
+    for (const auto& dir : search_dirs(config)) searched.push_back(absolute_text(dir));
+    for (const auto& [id, setting] : config.plugins) {
+      if (found.count(id)) continue;
+      PluginRecord record;
+      record.id = id;
+      record.state = kNotLoaded;
+      record.reason = "not found on the plugin paths: " +
+                      (searched.empty() ? std::string("(none)") : join(searched, ", "));
+      spdlog::warn("plugin {} is listed in {} but {}", id, config.file, record.reason);
+      records.push_back(std::move(record));
+    }
+  }
+
+  void stop_instance(PluginRecord& record) {
+    if (!record.instance) return;
+    if (!record.instance->shutdown(settings.stop_timeout))
+      record.failure = "did not stop within " + std::to_string(settings.stop_timeout.count()) +
+                       " ms; abandoned";
+    record.instance.reset();
+  }
+
+  std::vector<PluginRecord> snapshot() const {
+    std::lock_guard lock(state_mutex);
+    return records;
+  }
+  void publish(std::vector<PluginRecord> next) {
+    std::lock_guard lock(state_mutex);
+    records = std::move(next);
+  }
+
+  std::vector<ConfigError> validate(const HostConfig& config) const {
+    std::vector<ConfigError> errors;
+    for (const auto& candidate : discover(config)) {
+      Decision decision = decide(candidate, config);
+      errors.insert(errors.end(), decision.config_errors.begin(), decision.config_errors.end());
+    }
+    return errors;
+  }
+};
+
+PluginManager::PluginManager(HostServices services, PluginSettings settings)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->services = std::make_shared<const HostServices>(std::move(services));
+  impl_->settings = std::move(settings);
+}
+
+PluginManager::~PluginManager() { stop_all(); }
+
+void PluginManager::load(const HostConfig& config) {
+  std::lock_guard control(impl_->control_mutex);
+  std::vector<PluginRecord> records;
+  std::map<std::string, std::string> section_owners;
+  for (const auto& candidate : impl_->discover(config)) {
+    Decision decision = impl_->decide(candidate, config);
+    if (decision.state == kLoaded) {
+      records.push_back(impl_->load_one(candidate, decision, section_owners));
+    } else {
+      records.push_back(Impl::describe_candidate(candidate, decision));
+      if (decision.state == kRefused)
+        spdlog::warn("plugin {} refused: {}", candidate.id, decision.reason);
+    }
+  }
+  impl_->add_not_found(records, config);
+  impl_->publish(std::move(records));
+  impl_->settled.store(true, std::memory_order_release);
+}
+
+std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(const HostConfig& config) {
+  std::lock_guard control(impl_->control_mutex);
+  if (auto errors = impl_->validate(config); !errors.empty()) return errors;
+
+  const auto candidates = impl_->discover(config);
+  std::vector<Decision> decisions;
+  std::map<std::string, size_t> primary;  // id -> index of its first (non-duplicate) candidate
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    decisions.push_back(impl_->decide(candidates[i], config));
+    if (candidates[i].manifest && candidates[i].first_found_at.empty())
+      primary.emplace(candidates[i].id, i);
+  }
+
+  // Stop what goes away or changes before starting anything, so a section
+  // key moves from one plugin to another without a clash.
+  ReloadResult result;
+  std::map<std::string, PluginRecord> kept;
+  std::map<std::string, std::string> section_owners;
+  for (auto& record : impl_->snapshot()) {
+    if (!record.instance) continue;
+    auto it = primary.find(record.id);
+    const Decision* decision = it != primary.end() ? &decisions[it->second] : nullptr;
+    if (decision == nullptr || decision->state != kLoaded) {
+      impl_->stop_instance(record);
+      result.removed.push_back(record.id);
+    } else if (record.config != decision->config) {
+      impl_->stop_instance(record);
+      result.reconfigured.push_back(record.id);
+    } else {
+      if (record.section) section_owners.emplace(*record.section, record.id);
+      kept.emplace(record.id, std::move(record));
+    }
+  }
+
+  std::vector<PluginRecord> records;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Candidate& candidate = candidates[i];
+    const bool is_primary = primary.count(candidate.id) && primary.at(candidate.id) == i;
+    if (is_primary && kept.count(candidate.id)) {
+      records.push_back(std::move(kept.at(candidate.id)));
+      continue;
+    }
+    if (decisions[i].state != kLoaded) {
+      records.push_back(Impl::describe_candidate(candidate, decisions[i]));
+      continue;
+    }
+    records.push_back(impl_->load_one(candidate, decisions[i], section_owners));
+    const bool reconfigured = std::find(result.reconfigured.begin(), result.reconfigured.end(),
+                                        candidate.id) != result.reconfigured.end();
+    if (records.back().state == kLoaded && !reconfigured) result.added.push_back(candidate.id);
+  }
+  impl_->add_not_found(records, config);
+  impl_->publish(std::move(records));
+  for (auto* ids : {&result.added, &result.removed, &result.reconfigured})
+    std::sort(ids->begin(), ids->end());
+  return result;
+}
+
+std::vector<ConfigError> PluginManager::validate(const HostConfig& config) const {
+  return impl_->validate(config);
+}
+
+void PluginManager::stop_all() {
+  std::lock_guard control(impl_->control_mutex);
+  auto records = impl_->snapshot();
+  // Reverse load order, as destructors run.
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    if (!it->instance) continue;
+    impl_->stop_instance(*it);
+    it->state = kDisabled;
+    it->reason = "stopped";
+  }
+  impl_->publish(std::move(records));
+}
+
+Json PluginManager::describe() const {
+  auto records = impl_->snapshot();
+  std::stable_sort(records.begin(), records.end(),
+                   [](const PluginRecord& a, const PluginRecord& b) { return a.id < b.id; });
+  Json items = Json::array();
+  for (const auto& record : records) {
+    Json item = Json::object();
+    item["id"] = record.id;
+    item["kind"] = record.kinds;
+    item["version"] = record.version ? Json(*record.version) : Json(nullptr);
+    item["library"] = record.library ? Json(*record.library) : Json(nullptr);
+    item["state"] = record.state;
+    if (record.state != kLoaded) item["reason"] = record.reason;
+    item["abi"] = {{"major", record.abi_major ? Json(*record.abi_major) : Json(nullptr)},
+                   {"minor", record.abi_minor ? Json(*record.abi_minor) : Json(nullptr)}};
+    Json descriptors = Json::array();
+    for (const auto& descriptor : record.descriptors)
+      descriptors.push_back({{"kind", descriptor_kind_name(descriptor.kind)},
+                             {"name", descriptor.name},
+                             {"struct_size", descriptor.struct_size}});
+    item["descriptors"] = std::move(descriptors);
+    PluginHealth health;
+    if (record.instance) {
+      health = record.instance->health();
+    } else if (record.failure) {
+      health.error_count = 1;
+      health.last_error = record.failure;
+    }
+    Json health_json = {{"ok", health.ok}, {"error_count", health.error_count}};
+    if (health.last_error) health_json["last_error"] = *health.last_error;
+    item["health"] = std::move(health_json);
+    items.push_back(std::move(item));
+  }
+  return Json{{"items", std::move(items)}};
+}
+
+std::vector<SectionRender> PluginManager::render_sections() {
+  const auto records = impl_->snapshot();
+
+  // One entry per snapshot key: the built-ins in order, then third-party
+  // sections in load order.
+  struct Entry {
+    SectionRender render;
+    std::shared_ptr<SectionInstance> instance;
+    std::shared_ptr<RenderTicket> ticket;
+  };
+  auto entry_for = [](const std::string& name, const PluginRecord* record) {
+    Entry entry;
+    entry.render.name = name;
+    entry.render.plugin_id = record ? record->id : "tp.section." + name;
+    if (record) entry.render.version = record->version;
+    if (!record || record->state == kNotLoaded) entry.render.error = "not_loaded";
+    else if (record->state == kDisabled) entry.render.error = "disabled";
+    else if (record->state != kLoaded || !record->instance) entry.render.error = "failed";
+    else entry.instance = record->instance;
+    if (!entry.instance) entry.render.json = "null";
+    return entry;
+  };
+  // The plugin that stands for a key: the one running it, else the built-in
+  // id, else any that claims it.
+  auto owner_of = [&](const std::string& name) -> const PluginRecord* {
+    const PluginRecord* fallback = nullptr;
+    for (const auto& record : records) {
+      if (record.duplicate || record.section != name) continue;
+      if (record.instance) return &record;
+      if (!fallback || record.id == "tp.section." + name) fallback = &record;
+    }
+    if (fallback) return fallback;
+    for (const auto& record : records)
+      if (record.id == "tp.section." + name && !record.duplicate) return &record;
+    return nullptr;
+  };
+
+  std::vector<Entry> entries;
+  const auto& builtins = builtin_section_names();
+  for (const auto& name : builtins) entries.push_back(entry_for(name, owner_of(name)));
+  std::set<std::string> listed(builtins.begin(), builtins.end());
+  for (const auto& record : records) {
+    if (!record.section || record.duplicate || listed.count(*record.section)) continue;
+    listed.insert(*record.section);
+    entries.push_back(entry_for(*record.section, owner_of(*record.section)));
+  }
+
+  // Ask every section at once, then wait against one deadline.
+  for (auto& entry : entries)
+    if (entry.instance) entry.ticket = entry.instance->request_render();
+  const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
+  std::vector<SectionRender> out;
+  out.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (entry.ticket) {
+      auto outcome = entry.ticket->wait_until(deadline);
+      if (!outcome) {
+        entry.render.error = "timeout";
+        entry.render.json = "null";
+        entry.instance->record_failure("render: no answer within " +
+                                       std::to_string(impl_->settings.render_timeout.count()) +
+                                       " ms");
+      } else if (!outcome->ok) {
+        entry.render.error = outcome->error;
+        entry.render.json = "null";
+      } else {
+        entry.render.ok = true;
+        entry.render.json = std::move(outcome->json);
+      }
+    }
+    out.push_back(std::move(entry.render));
+  }
+  return out;
+}
+
+bool PluginManager::settled() const { return impl_->settled.load(std::memory_order_acquire); }
+
+}  // namespace tpark

@@ -1,0 +1,120 @@
+// tp.section.events: the `events` snapshot key (telemetry.md 2.1).
+//
+//   {start: host start (RFC 3339), total: events journaled since start,
+//    kinds: [[kind, count], ...]}
+//
+// `kinds` is sorted by count descending, then kind ascending. At most
+// ARW_EVENTS_KINDS_MAX (512) kinds are listed; the counts of the rest are
+// summed under "other" (no dot, so it cannot clash with a real kind), which
+// takes its place in that same order. Rows replayed while priming are not
+// traffic and are not counted; the recount since start is.
+#include <tpark/tp_plugin.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+constexpr uint64_t kDefaultKindsMax = 512;
+constexpr uint64_t kKindsMaxLimit = 1000000;
+
+// ARW_EVENTS_KINDS_MAX, read once at create (telemetry.md 0): a malformed or
+// out-of-range value falls back to the default with one warning.
+uint64_t read_kinds_max(const tpark::HostRef& host) {
+  const char* raw = std::getenv("ARW_EVENTS_KINDS_MAX");
+  if (raw == nullptr) return kDefaultKindsMax;
+  const std::string_view text(raw);
+  uint64_t value = 0;
+  bool valid = !text.empty() && text.size() <= 7;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      valid = false;
+      break;
+    }
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!valid || value < 1 || value > kKindsMaxLimit) {
+    host.warn("ARW_EVENTS_KINDS_MAX='" + std::string(text) + "' is not an integer in 1.." +
+              std::to_string(kKindsMaxLimit) + "; using " + std::to_string(kDefaultKindsMax));
+    return kDefaultKindsMax;
+  }
+  return value;
+}
+
+class EventsSection final : public tpark::Section {
+ public:
+  EventsSection(tpark::HostRef host, std::string_view /*config_json*/)
+      : Section(host), kinds_max_(read_kinds_max(host)) {
+    auto start = host.state("events_start");
+    if (!start) throw tpark::Error(TP_UNAVAILABLE, "host state events_start is unavailable");
+    start_json_ = std::move(*start);  // already a JSON string
+  }
+
+  void reset() override {
+    total_ = 0;
+    counts_.clear();
+    changed_ = true;
+  }
+
+  void on_event(const tpark::EventView& event) override {
+    if (event.replay()) return;
+    ++total_;
+    auto it = counts_.find(event.kind());
+    if (it == counts_.end()) it = counts_.emplace(std::string(event.kind()), 0).first;
+    ++it->second;
+    changed_ = true;
+  }
+
+  bool render(std::string& out) override {
+    std::vector<std::pair<std::string_view, uint64_t>> ranked(counts_.begin(), counts_.end());
+    auto by_rank = [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    std::sort(ranked.begin(), ranked.end(), by_rank);
+    if (ranked.size() > kinds_max_) {
+      uint64_t other = 0;
+      for (size_t i = kinds_max_; i < ranked.size(); ++i) other += ranked[i].second;
+      ranked.resize(kinds_max_);
+      ranked.insert(std::upper_bound(ranked.begin(), ranked.end(),
+                                     std::pair<std::string_view, uint64_t>("other", other), by_rank),
+                    {"other", other});
+    }
+
+    out.clear();
+    out.reserve(64 + ranked.size() * 32);
+    out += "{\"start\":";
+    out += start_json_;
+    out += ",\"total\":";
+    out += std::to_string(total_);
+    out += ",\"kinds\":[";
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '[';
+      tpark::append_json_string(out, ranked[i].first);
+      out += ',';
+      out += std::to_string(ranked[i].second);
+      out += ']';
+    }
+    out += "]}";
+    const bool changed = changed_;
+    changed_ = false;
+    return changed;
+  }
+
+ private:
+  const uint64_t kinds_max_;
+  std::string start_json_;
+  uint64_t total_ = 0;
+  std::map<std::string, uint64_t, std::less<>> counts_;
+  bool changed_ = true;
+};
+
+}  // namespace
+
+TP_SECTION_PLUGIN(EventsSection, "events")
