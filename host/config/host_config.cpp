@@ -29,7 +29,8 @@ void read_plugin_entry(const YamlEntry& entry, HostConfig& config, ConfigErrors&
   if (!plugin_id_is_valid(entry.key)) {
     errors.add(entry.key_node, entry.field,
                "expected a plugin id (lowercase dot-separated segments of a-z, 0-9, '_', '-'), "
-               "got " + describe_yaml_value(entry.key_node));
+               "got " +
+                   describe_yaml_value(entry.key_node));
     return;
   }
   YamlPosition at = yaml_position(entry.key_node);
@@ -57,9 +58,9 @@ void read_top_entry(const YamlEntry& entry, HostConfig& config, ConfigErrors& er
   const std::string& key = entry.key;
   if (key == "schema") {
     if (entry.value.IsScalar() && entry.value.Scalar() == kHostSchema) return;
-    errors.add(entry.value_position, entry.field,
-               "expected \"" + std::string(kHostSchema) + "\", got " +
-                   describe_yaml_value(entry.value));
+    errors.add(
+        entry.value_position, entry.field,
+        "expected \"" + std::string(kHostSchema) + "\", got " + describe_yaml_value(entry.value));
   } else if (key == "listen") {
     auto text = read_string(entry, errors);
     if (!text) return;
@@ -81,7 +82,8 @@ void read_top_entry(const YamlEntry& entry, HostConfig& config, ConfigErrors& er
   } else if (key == "training") {
     if (!expect_map(entry, errors)) return;
     for (const YamlEntry& item : yaml_map_entries(entry.value, entry.field, errors, &kTrainingKeys))
-      if (!yaml_is_null(item.value)) config.training_dispatch = read_choice(item, errors, kDispatchModes);
+      if (!yaml_is_null(item.value))
+        config.training_dispatch = read_choice(item, errors, kDispatchModes);
   } else if (key == "limits") {
     if (!expect_map(entry, errors)) return;
     for (const YamlEntry& item : yaml_map_entries(entry.value, entry.field, errors, &kLimitKeys)) {

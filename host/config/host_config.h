@@ -24,7 +24,7 @@ struct PluginSetting {
   // shares the parsed document (kept alive by the node) so its marks survive
   // for validate_plugin_config's messages; YAML::Clone would drop them.
   YAML::Node config;
-  int line = 0, column = 0;     // where the entry is, for messages
+  int line = 0, column = 0;  // where the entry is, for messages
 };
 
 struct HostConfig {

@@ -98,7 +98,9 @@ bool yaml_is_plain_scalar(const YAML::Node& node) {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // [-+]?[0-9]+, 0o[0-7]+ or 0x[0-9a-fA-F]+ (YAML 1.2 core schema).
 std::optional<int64_t> parse_core_int(std::string_view text) {
@@ -209,10 +211,10 @@ std::optional<int64_t> read_int(const YamlEntry& entry, ConfigErrors& errors, in
                                 int64_t max) {
   auto value = yaml_int(entry.value);
   if (value && *value >= min && *value <= max) return value;
-  std::string expected = max == std::numeric_limits<int64_t>::max()
-                             ? "expected int >= " + std::to_string(min)
-                             : "expected int in [" + std::to_string(min) + "," +
-                                   std::to_string(max) + "]";
+  std::string expected =
+      max == std::numeric_limits<int64_t>::max()
+          ? "expected int >= " + std::to_string(min)
+          : "expected int in [" + std::to_string(min) + "," + std::to_string(max) + "]";
   errors.add(entry.value_position, entry.field,
              expected + ", got " + describe_yaml_value(entry.value));
   return std::nullopt;
@@ -231,8 +233,8 @@ std::optional<std::string> read_string(const YamlEntry& entry, ConfigErrors& err
       (allow_empty || !entry.value.Scalar().empty()))
     return entry.value.Scalar();
   errors.add(entry.value_position, entry.field,
-             std::string(allow_empty ? "expected string" : "expected non-empty string") +
-                 ", got " + describe_yaml_value(entry.value));
+             std::string(allow_empty ? "expected string" : "expected non-empty string") + ", got " +
+                 describe_yaml_value(entry.value));
   return std::nullopt;
 }
 

@@ -82,7 +82,9 @@ std::vector<YamlEntry> yaml_map_entries(const YAML::Node& map, std::string_view 
 const YamlEntry* find_entry(const std::vector<YamlEntry>& entries, std::string_view key);
 
 // Absent or YAML null (empty, ~, null).
-inline bool yaml_is_null(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+inline bool yaml_is_null(const YAML::Node& node) {
+  return !node.IsDefined() || node.IsNull();
+}
 // An untagged, unquoted scalar: the only kind that can be an int, float or bool.
 bool yaml_is_plain_scalar(const YAML::Node& node);
 

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -219,6 +220,9 @@ struct HttpServer::Impl : ServerCore {
   void on_accept(boost::system::error_code ec, tcp::socket socket);
 
   net::io_context ioc;
+  // Keeps run() going while idle; stop() releases it only after queueing the
+  // shutdown of every connection, so none of that work is stranded.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor;
   net::steady_timer accept_backoff{acceptor.get_executor()};
   std::vector<std::thread> threads;
@@ -390,12 +394,14 @@ class Session : public std::enable_shared_from_this<Session> {
         respond(std::move(r));
         return;
       }
-      std::string bucket = AdminAuth::token_bucket_prefix(AdminAuth::presented_token(request_));
-      bucket += '@';
-      bucket += ip;
-      if (auto v = limiter.admit(bucket, now); !v.allowed) {
-        respond(rate_limited(limiter.settings().limit, v.retry_after_s));
-        return;
+      if (limiter.settings().limit != 0) {
+        std::string bucket = AdminAuth::token_bucket_prefix(AdminAuth::presented_token(request_));
+        bucket += '@';
+        bucket += ip;
+        if (auto v = limiter.admit(bucket, now); !v.allowed) {
+          respond(rate_limited(limiter.settings().limit, v.retry_after_s));
+          return;
+        }
       }
     }
 
@@ -789,6 +795,7 @@ void HttpServer::start() {
   std::lock_guard lifecycle(impl_->lifecycle_mutex);
   if (impl_->started || impl_->stopped) return;
   impl_->started = true;
+  impl_->work.emplace(impl_->ioc.get_executor());
   net::dispatch(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->do_accept(); });
   const unsigned count = std::max(1u, impl_->options.threads);
   for (unsigned i = 0; i < count; ++i) {
@@ -829,9 +836,11 @@ void HttpServer::stop() {
   });
   for (auto& session : live) session->shutdown();
   live.clear();
+  impl_->work.reset();
   {
     std::unique_lock lock(impl_->sessions_mutex);
-    impl_->sessions_cv.wait_for(lock, kStopGrace, [&] { return impl_->sessions.empty(); });
+    if (!impl_->sessions_cv.wait_for(lock, kStopGrace, [&] { return impl_->sessions.empty(); }))
+      spdlog::warn("http server stopped with {} connection(s) still busy", impl_->sessions.size());
   }
   // Whatever is still queued (a handler that will not finish, a stream whose
   // source never answers) is abandoned and destroyed with the io_context.

@@ -21,8 +21,10 @@ struct ServerOptions {
   size_t default_body_limit = 1048576;  // ARW_HTTP_BODY_LIMIT
   size_t max_header_bytes = 16384;
   // Called once per request after routing (unknown paths included, with
-  // route_template "other"), when the response headers are written; for
-  // route statistics. status and latency in microseconds.
+  // route_template "other"), as the response headers are written (just
+  // before, so a client holding a response always finds it counted; for a
+  // stream, when it opens); for route statistics. status and latency in
+  // microseconds. Runs on the I/O threads, concurrently.
   std::function<void(const Request&, int status, int64_t latency_us)> on_complete;
 };
 

@@ -97,7 +97,9 @@ bool write_canonical(simdjson::dom::element element, std::string& out) {
     case Type::ARRAY: {
       out.push_back('[');
       bool first = true;
-      for (auto item : element.get_array().value_unsafe()) {
+      // A named copy: ranging over the temporary result would dangle.
+      const simdjson::dom::array array = element.get_array().value_unsafe();
+      for (auto item : array) {
         if (!first) out.push_back(',');
         first = false;
         if (!write_canonical(item, out)) return false;
@@ -326,7 +328,8 @@ std::optional<std::string> parse_event_line(std::string_view line, int64_t recei
       simdjson::dom::element payload;
       bool has_payload = false;
       // Later duplicates win, as in nlohmann's object model.
-      for (auto field : root.get_object().value_unsafe()) {
+      const simdjson::dom::object object = root.get_object().value_unsafe();
+      for (auto field : object) {
         auto note = [&](Presence& presence, std::string_view& text) {
           presence = field.value.is_string() ? Presence::string : Presence::other;
           if (presence == Presence::string) text = field.value.get_string().value_unsafe();

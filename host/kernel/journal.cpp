@@ -34,6 +34,10 @@ constexpr const char* kMigrations[] = {
 };
 
 constexpr int kBusyTimeoutMs = 5000;
+// WAL size (pages) at which the checkpointer copies it back into the database
+// (SQLite's own default), and at which the writer stops waiting and does it.
+constexpr int kCheckpointPages = 1000;
+constexpr int kCheckpointInlinePages = 16 * kCheckpointPages;
 constexpr size_t kMaxIdleReaders = 4;
 constexpr const char* kEventColumns = "id, time_ms, kind, payload, source, node, corr_id";
 
@@ -197,6 +201,76 @@ struct Journal::Reader {
   }
 };
 
+// Copies the WAL back into the database file on its own connection and thread,
+// so commits do not wait for a checkpoint's writes and fsyncs. A passive
+// checkpoint never blocks the writer or the readers.
+class Journal::Checkpointer {
+ public:
+  explicit Checkpointer(const std::filesystem::path& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string message = describe(db_);
+      sqlite3_close_v2(db_);
+      throw std::runtime_error("cannot open the checkpoint connection: " + message);
+    }
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Installed as the writer connection's WAL hook (replacing its autocheckpoint):
+  // runs after each commit with the WAL's size in pages.
+  static int on_commit(void* self, sqlite3* writer_db, const char*, int wal_pages) {
+    if (wal_pages >= kCheckpointInlinePages) {
+      // The background checkpoints cannot catch up (the WAL only restarts once
+      // fully copied): copy it on the writer, as SQLite would by default.
+      sqlite3_wal_checkpoint_v2(writer_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (wal_pages >= kCheckpointPages) {
+      static_cast<Checkpointer*>(self)->request();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      wanted_ = true;
+    }
+    cv_.notify_one();
+  }
+  void run() {
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || wanted_; });
+        if (stopping_) return;
+        wanted_ = false;
+      }
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        spdlog::warn("journal checkpoint failed: {}", describe(db_));
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool wanted_ = false, stopping_ = false;
+  std::thread thread_;
+};
+
 class Journal::Tx final : public WriteTx {
  public:
   Tx(sqlite3* db, WriterStatements& statements, std::vector<EventPtr>& appended)
@@ -263,14 +337,19 @@ Journal::Journal(const std::filesystem::path& db_path, JournalOptions options)
         throw std::runtime_error("cannot switch to WAL mode");
     }
     exec_or_throw(writer_db_,
-                  "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;");
+                  "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; "
+                  "PRAGMA journal_size_limit=67108864;");
     migrate();
     writer_statements_ = std::make_unique<WriterStatements>(writer_db_);
+    checkpointer_ = std::make_unique<Checkpointer>(path_);
+    sqlite3_wal_hook(writer_db_, &Checkpointer::on_commit, checkpointer_.get());
     // sqlite_sequence holds the last id ever issued, even when pruning removed every row.
     head_id_.store(query_int(writer_db_, "SELECT seq FROM sqlite_sequence WHERE name = 'events'", 0));
     pruned_through_.store(
         query_int(writer_db_, "SELECT value FROM meta WHERE key = 'pruned_through'", 0));
   } catch (const std::exception& e) {
+    sqlite3_wal_hook(writer_db_, nullptr, nullptr);
+    checkpointer_.reset();
     writer_statements_.reset();
     sqlite3_close_v2(writer_db_);
     writer_db_ = nullptr;
@@ -290,6 +369,8 @@ Journal::~Journal() {
     std::lock_guard lock(read_mutex_);
     read_pool_.clear();
   }
+  sqlite3_wal_hook(writer_db_, nullptr, nullptr);
+  checkpointer_.reset();
   writer_statements_.reset();
   sqlite3_close_v2(writer_db_);  // the last connection checkpoints the WAL
 }
@@ -532,9 +613,9 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
   if (!prefixes.empty()) {
     sql += " AND (";
     for (size_t i = 0; i < prefixes.size(); ++i) {
-      const std::string low = "?" + std::to_string(3 + 2 * i);
-      const std::string high = "?" + std::to_string(4 + 2 * i);
-      sql += (i ? " OR " : "") + ("kind >= " + low + " AND kind < " + high);
+      if (i) sql += " OR ";
+      sql.append("kind >= ?").append(std::to_string(3 + 2 * i));
+      sql.append(" AND kind < ?").append(std::to_string(4 + 2 * i));
     }
     sql += ")";
   }

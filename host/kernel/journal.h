@@ -97,6 +97,7 @@ class Journal {
   class Tx;
   struct WriterStatements;
   struct Reader;
+  class Checkpointer;
   void writer_loop();
   void migrate();
   void run_group(std::vector<std::shared_ptr<Item>>& group);
@@ -106,6 +107,7 @@ class Journal {
   JournalOptions options_;
   sqlite3* writer_db_ = nullptr;
   std::unique_ptr<WriterStatements> writer_statements_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   uint64_t schema_version_ = 0;
   mutable std::mutex read_mutex_;
   mutable std::vector<std::unique_ptr<Reader>> read_pool_;

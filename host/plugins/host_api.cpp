@@ -347,12 +347,16 @@ tp_status slot_state_read(tp_host* host, tp_str name, const tp_writer* out) {
     // The host start time is part of HostServices itself, so it is served
     // even before the app wires its state reads.
     if (!value && key == "events_start")
-      value = Json(format_rfc3339_ms(host->services->events_start_ms));
+      value = Json{{"start", format_rfc3339_ms(host->services->events_start_ms)},
+                   {"start_ms", host->services->events_start_ms},
+                   {"start_id", host->services->events_start_id}};
   } catch (const std::exception& e) {
     spdlog::warn("plugin {}: state_read {} failed: {}", host->plugin_id, key, e.what());
     return TP_UNAVAILABLE;
   }
   if (!value) return is_known_state_name(key) ? TP_UNAVAILABLE : TP_NOT_FOUND;
+  // The app answers null for a known name whose capability is not there yet.
+  if (value->is_null()) return TP_UNAVAILABLE;
   return write_to(out, value->dump());
 }
 

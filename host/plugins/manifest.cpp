@@ -25,8 +25,8 @@ const std::vector<std::string_view> kRequiredManifestKeys = {"manifest", "id",  
                                                              "library",  "abi", "kinds"};
 const std::vector<std::string_view> kAbiKeys = {"major", "min_host_minor"};
 const std::vector<std::string_view> kProvidesKeys = {"section"};
-const std::vector<std::string_view> kFieldKeys = {"type", "default", "min",     "max",
-                                                  "values", "of",    "required"};
+const std::vector<std::string_view> kFieldKeys = {"type",   "default", "min",     "max",
+                                                  "values", "of",      "required"};
 const std::vector<std::string_view> kPluginKinds = {"section", "orchestrator", "applier",
                                                     "exporter", "source"};
 const std::vector<std::string_view> kTypeNames = {"int",  "float", "bool", "string",
@@ -48,10 +48,16 @@ Type type_from_name(std::string_view name) {
   return Type::String;
 }
 
-bool is_container(Type type) { return type == Type::List || type == Type::Map; }
-bool is_number(Type type) { return type == Type::Int || type == Type::Float; }
+bool is_container(Type type) {
+  return type == Type::List || type == Type::Map;
+}
+bool is_number(Type type) {
+  return type == Type::Int || type == Type::Float;
+}
 
-bool is_alnum_or_hyphen(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }
+bool is_alnum_or_hyphen(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+}
 bool all_digits(std::string_view text) {
   return !text.empty() &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -139,8 +145,8 @@ ValueRule element_rule(const SchemaField& field) {
 
 std::string expected_number(const char* type_name, const ValueRule& rule) {
   std::string out = std::string("expected ") + type_name;
-  if (rule.min && rule.max) return out + " in [" + format_number(*rule.min) + "," +
-                                   format_number(*rule.max) + "]";
+  if (rule.min && rule.max)
+    return out + " in [" + format_number(*rule.min) + "," + format_number(*rule.max) + "]";
   if (rule.min) return out + " >= " + format_number(*rule.min);
   if (rule.max) return out + " <= " + format_number(*rule.max);
   return out;
@@ -190,8 +196,8 @@ std::optional<Json> convert_single(const ValueRule& rule, const YAML::Node& node
 
 // One value of a field: a scalar, or a list / map of scalars (each element
 // reported on its own).
-std::optional<Json> convert_value(const SchemaField& field, const YAML::Node& node,
-                                  YamlPosition at, const std::string& path, ConfigErrors& errors) {
+std::optional<Json> convert_value(const SchemaField& field, const YAML::Node& node, YamlPosition at,
+                                  const std::string& path, ConfigErrors& errors) {
   const ValueRule rule = element_rule(field);
   if (field.type == Type::List) {
     if (!node.IsSequence()) {
@@ -334,7 +340,8 @@ void read_manifest_entry(const YamlEntry& entry, Manifest& manifest, ConfigError
     } else {
       errors.add(entry.value_position, entry.field,
                  "expected a plugin id (lowercase dot-separated segments of a-z, 0-9, '_', '-'), "
-                 "got " + describe_yaml_value(entry.value));
+                 "got " +
+                     describe_yaml_value(entry.value));
     }
   } else if (key == "version") {
     auto version = read_string(entry, errors);
@@ -451,8 +458,8 @@ std::variant<Json, std::vector<ConfigError>> validate_block(const Manifest& mani
   Json out = Json::object();
   for (const SchemaField& field : manifest.config) {
     if (const YamlEntry* entry = find_entry(entries, field.name)) {
-      if (auto value = convert_value(field, entry->value, entry->value_position, entry->field,
-                                     errors))
+      if (auto value =
+              convert_value(field, entry->value, entry->value_position, entry->field, errors))
         out[field.name] = std::move(*value);
     } else if (field.required) {
       errors.add(missing_at, yaml_field(base, field.name), "missing required key");
@@ -468,13 +475,20 @@ std::variant<Json, std::vector<ConfigError>> validate_block(const Manifest& mani
 
 const char* schema_type_name(SchemaField::Type type) {
   switch (type) {
-    case Type::Int: return "int";
-    case Type::Float: return "float";
-    case Type::Bool: return "bool";
-    case Type::String: return "string";
-    case Type::Enum: return "enum";
-    case Type::List: return "list";
-    case Type::Map: return "map";
+    case Type::Int:
+      return "int";
+    case Type::Float:
+      return "float";
+    case Type::Bool:
+      return "bool";
+    case Type::String:
+      return "string";
+    case Type::Enum:
+      return "enum";
+    case Type::List:
+      return "list";
+    case Type::Map:
+      return "map";
   }
   return "string";
 }
@@ -503,7 +517,8 @@ ManifestResult read_manifest(const std::filesystem::path& plugin_yaml) {
   };
   std::ifstream in(plugin_yaml, std::ios::binary);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(plugin_yaml, ec) || !in) return fail("cannot read the file");
+  if (!std::filesystem::is_regular_file(plugin_yaml, ec) || !in)
+    return fail("cannot read the file");
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return fail("cannot read the file");
@@ -530,8 +545,8 @@ ManifestResult read_manifest(const std::filesystem::path& plugin_yaml) {
 
   // provides.section is there iff the plugin is a section; checked only
   // when both keys read cleanly, so a typo is not reported twice.
-  bool is_section = std::find(manifest.kinds.begin(), manifest.kinds.end(), "section") !=
-                    manifest.kinds.end();
+  bool is_section =
+      std::find(manifest.kinds.begin(), manifest.kinds.end(), "section") != manifest.kinds.end();
   const YamlEntry* provides = find_entry(entries, "provides");
   if (is_section && !manifest.section &&
       (provides == nullptr || (provides->value.IsMap() && !provides->value["section"]))) {
@@ -578,7 +593,8 @@ std::variant<Json, std::vector<ConfigError>> validate_plugin_config(const Manife
                                                                     const PluginSetting& setting,
                                                                     const std::string& file) {
   YamlPosition missing_at{setting.line, setting.column};
-  if (setting.config.IsDefined() && setting.config.IsMap()) missing_at = yaml_position(setting.config);
+  if (setting.config.IsDefined() && setting.config.IsMap())
+    missing_at = yaml_position(setting.config);
   return validate_block(manifest, setting.config, missing_at, file);
 }
 

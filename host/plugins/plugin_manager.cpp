@@ -354,6 +354,8 @@ PluginManager::~PluginManager() { stop_all(); }
 
 void PluginManager::load(const HostConfig& config) {
   std::lock_guard control(impl_->control_mutex);
+  // A second load starts from scratch: whatever runs is stopped first.
+  for (auto& record : impl_->snapshot()) impl_->stop_instance(record);
   std::vector<PluginRecord> records;
   std::map<std::string, std::string> section_owners;
   for (const auto& candidate : impl_->discover(config)) {

@@ -433,15 +433,18 @@ void SectionInstance::note_failure(const char* callback, tp_status status, const
 }
 
 void SectionInstance::record_failure(const std::string& message) {
-  const uint64_t count = error_count_.fetch_add(1, std::memory_order_relaxed) + 1;
-  last_call_failed_.store(true, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(health_mutex_);
-    last_error_ = message;
-  }
+  const uint64_t count = count_failure(message);
   // A plugin failing on every event would flood the log: powers of two only.
   if ((count & (count - 1)) == 0)
     spdlog::warn("plugin {}: {} (errors so far: {})", spec_.plugin_id, message, count);
+}
+
+uint64_t SectionInstance::count_failure(const std::string& message) {
+  const uint64_t count = error_count_.fetch_add(1, std::memory_order_relaxed) + 1;
+  last_call_failed_.store(true, std::memory_order_relaxed);
+  std::lock_guard lock(health_mutex_);
+  last_error_ = message;
+  return count;
 }
 
 PluginHealth SectionInstance::health() const {
@@ -457,8 +460,7 @@ void SectionInstance::abandon(std::chrono::milliseconds stop_timeout) {
   spdlog::error("plugin {} did not stop within {} ms; abandoned", spec_.plugin_id,
                 stop_timeout.count());
   host_->revoked = true;
-  record_failure("did not stop within " + std::to_string(stop_timeout.count()) +
-                 " ms; abandoned");
+  count_failure("did not stop within " + std::to_string(stop_timeout.count()) + " ms; abandoned");
   if (executor_.joinable()) executor_.detach();
   leak_forever(shared_from_this());
 }

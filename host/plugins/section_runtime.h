@@ -110,6 +110,7 @@ class SectionInstance : public BusSubscriber, public std::enable_shared_from_thi
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   void note_ok();
   void note_failure(const char* callback, tp_status status, const std::string& detail = {});
+  uint64_t count_failure(const std::string& message);  // no log line; returns the new count
   void abandon(std::chrono::milliseconds stop_timeout);
 
   SectionSpec spec_;

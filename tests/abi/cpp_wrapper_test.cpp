@@ -167,7 +167,9 @@ TEST_CASE("host_ref_reads_config_and_state_through_the_host_table") {
   CHECK(host.config_json() == "{\"window\":512}");
   CHECK(host.has(&tp_host_api::free_buf));
   // events_start is served from HostServices itself: epoch 0 here.
-  CHECK(host.state("events_start") == std::optional<std::string>("\"1970-01-01T00:00:00.000Z\""));
+  CHECK(host.state("events_start") ==
+        std::optional<std::string>(
+            "{\"start\":\"1970-01-01T00:00:00.000Z\",\"start_ms\":0,\"start_id\":0}"));
   CHECK(host.state("no_such_state") == std::nullopt);  // TP_NOT_FOUND
   CHECK(host.state("governor") == std::nullopt);       // known, not wired: TP_UNAVAILABLE
   auto emit_status = [&](const char* kind, const char* payload) {

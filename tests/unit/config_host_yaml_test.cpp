@@ -133,8 +133,7 @@ TEST_CASE("null_values_count_as_absent") {
 TEST_CASE("unknown_key_points_at_the_key") {
   CHECK(parse_errors("schema: tpark.host/v1\n"
                      "listen: 127.0.0.1:1\n"
-                     "listne: 127.0.0.1:2\n") ==
-        Lines{"host.yaml:3:1: listne: unknown key"});
+                     "listne: 127.0.0.1:2\n") == Lines{"host.yaml:3:1: listne: unknown key"});
   CHECK(parse_errors("limits:\n"
                      "  http_body_bytes: 10\n"
                      "  body_bytes: 10\n") ==
@@ -218,8 +217,7 @@ TEST_CASE("plugin_ids_are_lowercase_dotted") {
 TEST_CASE("duplicate_keys_are_errors_at_the_repeat") {
   CHECK(parse_errors("listen: 127.0.0.1:1\n"
                      "state_dir: ./a\n"
-                     "listen: 127.0.0.1:2\n") ==
-        Lines{"host.yaml:3:1: listen: duplicate key"});
+                     "listen: 127.0.0.1:2\n") == Lines{"host.yaml:3:1: listen: duplicate key"});
   CHECK(parse_errors("limits: {sse_max_clients: 1, sse_max_clients: 2}\n") ==
         Lines{"host.yaml:1:30: limits.sse_max_clients: duplicate key"});
   CHECK(parse_errors("plugins:\n"

@@ -86,9 +86,9 @@ TEST_CASE("ingest_check_19_host_owned_kinds_are_reserved_but_actions_completed_i
 TEST_CASE("ingest_stream_kinds_are_reserved", "[kernel][ingest]") {
   CHECK(line_error(R"({"kind":"service.connected"})") == "reserved_kind");
   CHECK(line_error(R"({"kind":"state.read.model.patch"})") == "reserved_kind");
-  // Folding happens before the reserved check.
-  CHECK(line_error(R"({"kind":"logic._unit.x"})") == "");
-  CHECK(line_error(R"({"kind":"config._x.y"})") == "reserved_kind");
+  // Folding happens before the checks: valid and reserved once folded, not invalid.
+  CHECK(line_error(R"({"kind":"policy.decision._made"})") == "reserved_kind");
+  CHECK(line_error(R"({"kind":"logic._unit.x"})") == "");  // logic_unit.x is not host-owned
 }
 
 TEST_CASE("ingest_skips_leading_bom_strips_one_cr_and_skips_blank_lines", "[kernel][ingest]") {

@@ -25,8 +25,8 @@ class TempDir {
  public:
   TempDir() {
     static int counter = 0;
-    path_ = fs::temp_directory_path() / ("tpark-manifest-test-" + std::to_string(::getpid()) +
-                                         "-" + std::to_string(counter++));
+    path_ = fs::temp_directory_path() /
+            ("tpark-manifest-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -165,10 +165,11 @@ TEST_CASE("sdk_example_manifest_reads_into_the_struct") {
 
 TEST_CASE("optional_manifest_keys_and_folded_subscriptions") {
   TempDir dir;
-  Manifest m = read_ok(dir, replace_line(manifest_with("subscribes: [Working._Set., CONTEXT.Coverage]\n"
-                                                       "capabilities: [net.outbound, fs.write]\n"
-                                                       "description: Ships patches to S3\n"),
-                                         5, "abi: {major: 2, min_host_minor: 3}"));
+  Manifest m =
+      read_ok(dir, replace_line(manifest_with("subscribes: [Working._Set., CONTEXT.Coverage]\n"
+                                              "capabilities: [net.outbound, fs.write]\n"
+                                              "description: Ships patches to S3\n"),
+                                5, "abi: {major: 2, min_host_minor: 3}"));
   CHECK(m.subscribes == Lines{"working_set.", "context.coverage"});
   CHECK(m.capabilities == Lines{"net.outbound", "fs.write"});
   CHECK(m.description == "Ships patches to S3");
@@ -179,18 +180,17 @@ TEST_CASE("optional_manifest_keys_and_folded_subscriptions") {
 
 TEST_CASE("manifest_required_keys_are_reported_at_the_top") {
   TempDir dir;
-  CHECK(read_errors(dir, "manifest: tpark.plugin/v1\n"
-                         "version: 1.0.0\n"
-                         "library: libx.so\n"
-                         "abi: {major: 1}\n"
-                         "kinds: [source]\n") ==
-        Lines{"plugin.yaml:1:1: id: missing required key"});
-  CHECK(read_errors(dir, "id: x\n") ==
-        Lines{"plugin.yaml:1:1: manifest: missing required key",
-              "plugin.yaml:1:1: version: missing required key",
-              "plugin.yaml:1:1: library: missing required key",
-              "plugin.yaml:1:1: abi: missing required key",
-              "plugin.yaml:1:1: kinds: missing required key"});
+  CHECK(read_errors(dir,
+                    "manifest: tpark.plugin/v1\n"
+                    "version: 1.0.0\n"
+                    "library: libx.so\n"
+                    "abi: {major: 1}\n"
+                    "kinds: [source]\n") == Lines{"plugin.yaml:1:1: id: missing required key"});
+  CHECK(read_errors(dir, "id: x\n") == Lines{"plugin.yaml:1:1: manifest: missing required key",
+                                             "plugin.yaml:1:1: version: missing required key",
+                                             "plugin.yaml:1:1: library: missing required key",
+                                             "plugin.yaml:1:1: abi: missing required key",
+                                             "plugin.yaml:1:1: kinds: missing required key"});
   CHECK(read_errors(dir, "") == Lines{"plugin.yaml:1:1: expected a map, got null"});
   CHECK(read_errors(dir, replace_line(manifest_with(""), 5, "abi: {min_host_minor: 1}")) ==
         Lines{"plugin.yaml:5:6: abi.major: missing required key"});
@@ -229,8 +229,8 @@ TEST_CASE("manifest_id_version_library_and_abi_rules") {
   CHECK(with_line(3, "version: 1.2") ==
         Lines{"plugin.yaml:3:10: version: expected a SemVer 2.0 version (MAJOR.MINOR.PATCH), "
               "got 1.2"});
-  for (const char* good : {"0.0.0", "1.2.3-alpha.1", "1.2.3-0.3.7", "1.0.0-x-y.z+build.007",
-                           "10.20.30+meta"})
+  for (const char* good :
+       {"0.0.0", "1.2.3-alpha.1", "1.2.3-0.3.7", "1.0.0-x-y.z+build.007", "10.20.30+meta"})
     CHECK(with_line(3, std::string("version: ") + good).empty());
   for (const char* bad : {"01.2.3", "1.02.3", "1.2.3-01", "1.2.3-", "1.2.3+", "1.2.3.4", "v1.2.3",
                           "1.2.3-a..b", "1.2.3+a_b"})
@@ -313,16 +313,14 @@ TEST_CASE("find_manifests_orders_by_dir_then_path") {
   root.write("second/z/plugin.yaml", "");
   root.write("second/b/plugin.yaml", "");
   root.write("second/a/plugin.yaml", "");
-  root.write("second/c/readme.txt", "");           // a subdir without a manifest
-  root.write("second/a/deeper/plugin.yaml", "");   // two levels down: not scanned
+  root.write("second/c/readme.txt", "");          // a subdir without a manifest
+  root.write("second/a/deeper/plugin.yaml", "");  // two levels down: not scanned
   root.write("second/notadir", "");
   root.write("first/x/plugin.yaml", "");
   std::vector<fs::path> found =
       tpark::find_manifests({first, root.path() / "missing", second, first});
-  CHECK(found == std::vector<fs::path>{first / "x" / "plugin.yaml",
-                                       second / "a" / "plugin.yaml",
-                                       second / "b" / "plugin.yaml",
-                                       second / "plugin.yaml",
+  CHECK(found == std::vector<fs::path>{first / "x" / "plugin.yaml", second / "a" / "plugin.yaml",
+                                       second / "b" / "plugin.yaml", second / "plugin.yaml",
                                        second / "z" / "plugin.yaml"});
   CHECK(tpark::find_manifests({root.path() / "missing"}).empty());
 }
@@ -351,6 +349,9 @@ TEST_CASE("plugin_config_int_float_bool_and_string_are_told_apart") {
         R"({"count":31,"ratio":0.25,"flag":false,"name":""})");
   CHECK(validate_ok(m, "{count: 0o17, ratio: -.5, flag: On, name: \"x y\"}") ==
         R"({"count":15,"ratio":-0.5,"flag":true,"name":"x y"})");
+  CHECK(validate_ok(m, "count: +5") == R"({"count":5})");
+  CHECK(validate_errors(m, "count: -0x1F") ==  // the core schema signs decimals only
+        Lines{"host.yaml:1:8: plugins.acme.exporter.s3.config.count: expected int, got \"-0x1F\""});
   CHECK(validate_errors(m, "{count: 24.5}") ==
         Lines{"host.yaml:1:9: plugins.acme.exporter.s3.config.count: expected int, got 24.5"});
   CHECK(validate_errors(m, "{count: \"24\"}") ==

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,13 +48,41 @@ uint64_t read_kinds_max(const tpark::HostRef& host) {
   return value;
 }
 
+// The JSON string literal (quotes included) at the start of `text`, or
+// nullopt. The host writes the start time without escapes, but a literal
+// ends at the first unescaped quote all the same.
+std::optional<std::string_view> leading_string_literal(std::string_view text) {
+  if (text.empty() || text.front() != '"') return std::nullopt;
+  for (size_t i = 1; i < text.size(); ++i) {
+    if (text[i] == '\\') ++i;
+    else if (text[i] == '"') return text.substr(0, i + 1);
+  }
+  return std::nullopt;
+}
+
+// The host start time from host state `events_start`: either the RFC 3339
+// string itself or an object whose "start" key holds it (compact JSON).
+std::optional<std::string> start_time_json(std::string_view state) {
+  while (!state.empty() && (state.front() == ' ' || state.front() == '\n')) state.remove_prefix(1);
+  if (auto literal = leading_string_literal(state)) return std::string(*literal);
+  constexpr std::string_view key = "\"start\":";
+  if (state.empty() || state.front() != '{') return std::nullopt;
+  const size_t at = state.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  if (auto literal = leading_string_literal(state.substr(at + key.size())))
+    return std::string(*literal);
+  return std::nullopt;
+}
+
 class EventsSection final : public tpark::Section {
  public:
   EventsSection(tpark::HostRef host, std::string_view /*config_json*/)
       : Section(host), kinds_max_(read_kinds_max(host)) {
-    auto start = host.state("events_start");
-    if (!start) throw tpark::Error(TP_UNAVAILABLE, "host state events_start is unavailable");
-    start_json_ = std::move(*start);  // already a JSON string
+    auto state = host.state("events_start");
+    if (!state) throw tpark::Error(TP_UNAVAILABLE, "host state events_start is unavailable");
+    auto start = start_time_json(*state);
+    if (!start) throw tpark::Error(TP_UNAVAILABLE, "host state events_start has no start time: " + *state);
+    start_json_ = std::move(*start);  // a JSON string literal, written as is
   }
 
   void reset() override {

@@ -218,8 +218,9 @@ typedef struct tp_host_api {
   tp_status (*config_get)(tp_host* host, const tp_writer* out);
   /* Writes read-only host state `name` as JSON to out: "governor", "config",
    * "capsules", "route_stats", "bus", "tasks", "compatibility",
-   * "events_start", "plugins". TP_NOT_FOUND for an unknown name;
-   * TP_UNAVAILABLE when the capability behind it is not present (yet). */
+   * "events_start" ({"start": RFC 3339, "start_ms", "start_id"}: the host's
+   * start and the journal head then), "plugins". TP_NOT_FOUND for an unknown
+   * name; TP_UNAVAILABLE when the capability behind it is not present (yet). */
   tp_status (*state_read)(tp_host* host, tp_str name, const tp_writer* out);
 
   /* --- 1.0: clock, timers, wake-ups ----------------------------------- */
@@ -228,7 +229,9 @@ typedef struct tp_host_api {
   /* Monotonic clock, nanoseconds from an arbitrary origin. */
   int64_t (*monotonic_ns)(tp_host* host);
   /* Starts a timer; its id goes to *out_timer_id. The callback runs on the
-   * instance's executor. The host takes ownership of desc->user. */
+   * instance's executor. On TP_OK the host owns desc->user and calls
+   * desc->free_fn exactly once; on any other status it took nothing and the
+   * caller still owns user. */
   tp_status (*timer_start)(tp_host* host, const tp_timer_desc* desc, uint64_t* out_timer_id);
   /* Cancels a timer. After it returns, the callback will not start again.
    * TP_NOT_FOUND if it already fired (one-shot) or never existed. */

@@ -1,0 +1,126 @@
+// Durable HTTP NDJSON ingest into the real host, events/s, against a raw
+// SQLite batched insert of the same rows (same pragmas, same machine, same
+// run). Targets: >= 250k events/s and >= 0.5x the raw SQLite rate.
+//
+// Usage: bench_http_ingest [events=400000] [connections=2]
+// Run with a Release build; the host gets ARW_ADMIN_RATE_LIMIT=0.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/host_process.h"
+#include "support/http_client.h"
+
+using namespace tpark::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A realistic context.coverage line (~330 bytes).
+std::string event_line(int i) {
+  return "{\"kind\":\"context.coverage\",\"payload\":{\"needs_more\":" +
+         std::string(i % 3 ? "false" : "true") +
+         ",\"reasons\":[\"below_target_limit\",\"slot_underfilled:instructions\"],\"summary\":{"
+         "\"target_limit\":8,\"lanes_requested\":2,\"selected\":" + std::to_string(i % 9) +
+         ",\"avg_cscore\":0.25,\"max_cscore\":0.3,\"threshold_hits\":0,\"min_score\":0.6,"
+         "\"lane_counts\":{\"semantic\":3},\"slots\":{\"counts\":{\"instructions\":0}}},"
+         "\"spec\":{\"slot_budgets\":{\"instructions\":2}},\"corr_id\":\"c-" + std::to_string(i) +
+         "\"}}\n";
+}
+
+double raw_sqlite_rate(const std::string& path, const std::vector<std::string>& payloads) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
+  sqlite3_exec(db,
+               "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
+               " kind TEXT NOT NULL, payload TEXT NOT NULL, source TEXT NOT NULL, node TEXT,"
+               " corr_id TEXT);"
+               "CREATE INDEX events_kind_id ON events(kind, id);",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO events(time_ms,kind,payload,source,node,corr_id) "
+                     "VALUES(?,?,?,?,NULL,?)",
+                     -1, &stmt, nullptr);
+  auto start = Clock::now();
+  const size_t batch = 10000;
+  for (size_t i = 0; i < payloads.size(); i += batch) {
+    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    for (size_t j = i; j < std::min(payloads.size(), i + batch); ++j) {
+      sqlite3_bind_int64(stmt, 1, 1764338400000 + static_cast<int64_t>(j));
+      sqlite3_bind_text(stmt, 2, "context.coverage", -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 3, payloads[j].data(), static_cast<int>(payloads[j].size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 4, "ingest", -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 5, "req", -1, SQLITE_STATIC);
+      sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+    }
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return static_cast<double>(payloads.size()) / secs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int total = argc > 1 ? std::atoi(argv[1]) : 400000;
+  const int connections = argc > 2 ? std::atoi(argv[2]) : 2;
+  TempDir dir;
+
+  // Bodies of ~10k lines (~3.3 MB, under the 4 MiB ingest limit).
+  const int per_body = 10000;
+  std::vector<std::string> bodies;
+  std::vector<std::string> payloads;
+  for (int i = 0; i < total; i += per_body) {
+    std::string body;
+    for (int j = i; j < std::min(total, i + per_body); ++j) {
+      std::string line = event_line(j);
+      body += line;
+      size_t p = line.find("\"payload\":") + 10;
+      payloads.push_back(line.substr(p, line.size() - p - 2));
+    }
+    bodies.push_back(std::move(body));
+  }
+
+  HostProcess::Options o;
+  o.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
+  o.env = {{"ARW_ADMIN_RATE_LIMIT", "0"}};
+  o.log_path = dir.file("host.log");
+  HostProcess host(o);
+
+  std::atomic<size_t> next{0};
+  std::atomic<long> accepted{0};
+  auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (int c = 0; c < connections; ++c)
+    workers.emplace_back([&] {
+      HttpConnection conn("127.0.0.1", host.port(), std::chrono::seconds(120));
+      for (size_t i = next++; i < bodies.size(); i = next++) {
+        HttpResult r = conn.request("POST", "/events/ingest",
+                                    {{"Content-Type", "application/x-ndjson"}}, bodies[i]);
+        if (r.status == 200) accepted += r.json()["accepted"].get<long>();
+      }
+    });
+  for (auto& w : workers) w.join();
+  double http_secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double http_rate = static_cast<double>(accepted.load()) / http_secs;
+  host.stop();
+
+  double raw_rate = raw_sqlite_rate(dir.file("raw.db"), payloads);
+  std::printf("http_ingest: %ld events accepted over %d connections in %.2f s\n", accepted.load(),
+              connections, http_secs);
+  std::printf("http_ingest: durable HTTP ingest %.0f events/s; raw SQLite batched insert %.0f "
+              "events/s; ratio %.2fx (targets >= 250000 events/s, >= 0.5x)\n",
+              http_rate, raw_rate, http_rate / raw_rate);
+  return accepted.load() == total ? 0 : 1;
+}
