@@ -53,9 +53,9 @@ void run(const char* label, const std::vector<EventPtr>& events, size_t batch_si
          const std::vector<std::vector<std::string>>& subscriber_prefixes) {
   std::vector<std::vector<EventPtr>> batches;
   for (size_t first = 0; first < events.size(); first += batch_size)
-    batches.emplace_back(events.begin() + static_cast<ptrdiff_t>(first),
-                         events.begin() +
-                             static_cast<ptrdiff_t>(std::min(events.size(), first + batch_size)));
+    batches.emplace_back(
+        events.begin() + static_cast<ptrdiff_t>(first),
+        events.begin() + static_cast<ptrdiff_t>(std::min(events.size(), first + batch_size)));
   Bus bus;
   std::vector<std::shared_ptr<CountingSubscriber>> subscribers;
   for (const auto& prefixes : subscriber_prefixes) {
@@ -79,10 +79,16 @@ int main(int argc, char** argv) {
   const size_t count = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 2000000;
   const std::vector<EventPtr> events = make_events(count);
   std::printf("events: %zu\n", count);
-  for (size_t batch : {10000, 1000, 100, 1})
-    run("1 subscriber, every kind", events, batch, {{}});
+  for (size_t batch : {10000, 1000, 100, 1}) run("1 subscriber, every kind", events, batch, {{}});
   run("1 subscriber, prefix context.", events, 10000, {{"context."}});
   run("8 subscribers, mixed prefixes", events, 10000,
-      {{}, {"context."}, {"tools.", "actions."}, {"http."}, {"memory."}, {"a."}, {}, {"context.coverage"}});
+      {{},
+       {"context."},
+       {"tools.", "actions."},
+       {"http."},
+       {"memory."},
+       {"a."},
+       {},
+       {"context.coverage"}});
   return 0;
 }

@@ -44,6 +44,12 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// Concrete executor types instead of the polymorphic default: every
+// completion on a connection goes through its strand, so this is hot.
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
+using Stream = beast::basic_stream<tcp, Strand, beast::unlimited_rate_policy>;
+
 // A keep-alive connection may sit idle (or send its header slowly) this long.
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 // Reading a body or writing a response may take this long.
@@ -65,21 +71,30 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-// Lowercase UUIDv4 from libsodium's CSPRNG.
-std::string generate_request_id() {
-  std::array<unsigned char, 16> b{};
-  randombytes_buf(b.data(), b.size());
+// Lowercase UUIDv4 from libsodium's CSPRNG, written into `out` (reusing its
+// capacity). Random bytes are drawn in blocks: one getrandom call per 256 ids
+// instead of one per request.
+void generate_request_id(std::string& out) {
+  struct Pool {
+    std::array<unsigned char, 4096> bytes{};
+    size_t used = sizeof(bytes);
+  };
+  thread_local Pool pool;
+  if (pool.used + 16 > pool.bytes.size()) {
+    randombytes_buf(pool.bytes.data(), pool.bytes.size());
+    pool.used = 0;
+  }
+  unsigned char* b = pool.bytes.data() + pool.used;
+  pool.used += 16;
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
+  out.clear();
+  for (size_t i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
     out += kHex[b[i] >> 4];
     out += kHex[b[i] & 0x0f];
   }
-  return out;
 }
 
 int hex_digit(char c) {
@@ -217,7 +232,7 @@ struct HttpServer::Impl : ServerCore {
         ioc(static_cast<int>(std::max(1u, options.threads))), acceptor(net::make_strand(ioc)) {}
 
   void do_accept();
-  void on_accept(boost::system::error_code ec, tcp::socket socket);
+  void on_accept(boost::system::error_code ec, Socket socket);
 
   net::io_context ioc;
   // Keeps run() going while idle; stop() releases it only after queueing the
@@ -236,7 +251,7 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(ServerCore& server, tcp::socket socket, uint64_t id)
+  Session(ServerCore& server, Socket socket, uint64_t id)
       : server_(server), stream_(std::move(socket)), id_(id) {
     boost::system::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
@@ -272,7 +287,6 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.query.clear();
     request_.headers.items.clear();
     request_.body.clear();
-    request_.request_id.clear();
     request_.route_template.clear();
     request_.path_params.clear();
     request_.peer_ip = peer_ip_;
@@ -306,7 +320,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
       if (!parse_error) return close();  // the peer left, timed out, or the server is stopping
       // Unparseable or oversized request: answer once, then hang up.
-      request_.request_id = generate_request_id();
+      generate_request_id(request_.request_id);
       const bool too_large = ec == bhttp::error::header_limit;
       close_after_ = true;
       body_unread_ = true;
@@ -332,7 +346,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto id = request_.headers.get("x-request-id"); id && valid_request_id(*id))
       request_.request_id.assign(*id);
     else
-      request_.request_id = generate_request_id();
+      generate_request_id(request_.request_id);
     if (auto corr = request_.headers.get("x-arw-corr")) corr_ = std::string(*corr);
 
     keep_alive_ = header.keep_alive();
@@ -698,7 +712,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ServerCore& server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   const uint64_t id_;
   std::string peer_ip_;
   bool peer_loopback_ = false;
@@ -731,12 +745,12 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(Strand(ioc.get_executor()), [this](boost::system::error_code ec, Socket socket) {
     on_accept(ec, std::move(socket));
   });
 }
 
-void HttpServer::Impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void HttpServer::Impl::on_accept(boost::system::error_code ec, Socket socket) {
   if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
   if (ec) {
     // Typically out of file descriptors: back off briefly instead of spinning.

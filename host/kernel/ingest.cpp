@@ -132,7 +132,9 @@ bool write_canonical(simdjson::dom::element element, std::string& out) {
 // ---------------------------------------------------------------------------
 // nlohmann fallback
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Length of the JSON number at the start of `text` (0 if there is none).
 size_t json_number_length(std::string_view text) {
@@ -284,8 +286,7 @@ bool is_blank(std::string_view line) {
 bool node_is_valid(std::string_view node) {
   if (node.empty() || node.size() > 64) return false;
   return std::all_of(node.begin(), node.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' ||
-           c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-';
   });
 }
 
@@ -371,9 +372,9 @@ IngestBatch parse_ndjson(std::string_view body, int64_t receive_ms, const Ingest
   size_t start = 0;
   while (start <= body.size()) {
     const void* newline = std::memchr(body.data() + start, '\n', body.size() - start);
-    const size_t end =
-        newline ? static_cast<size_t>(static_cast<const char*>(newline) - body.data())
-                : body.size();
+    const size_t end = newline
+                           ? static_cast<size_t>(static_cast<const char*>(newline) - body.data())
+                           : body.size();
     std::string_view line = body.substr(start, end - start);
     ++line_number;
     start = end + 1;

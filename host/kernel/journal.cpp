@@ -3,8 +3,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <future>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -46,7 +46,9 @@ struct StatementFinalizer {
 };
 using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 
-std::string describe(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
+std::string describe(sqlite3* db) {
+  return db ? sqlite3_errmsg(db) : "out of memory";
+}
 
 void exec_or_throw(sqlite3* db, const std::string& sql) {
   char* message = nullptr;
@@ -59,9 +61,9 @@ void exec_or_throw(sqlite3* db, const std::string& sql) {
 
 Statement prepare(sqlite3* db, std::string_view sql, bool persistent) {
   sqlite3_stmt* statement = nullptr;
-  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                    persistent ? SQLITE_PREPARE_PERSISTENT : 0, &statement,
-                                    nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                         persistent ? SQLITE_PREPARE_PERSISTENT : 0, &statement, nullptr);
   if (rc != SQLITE_OK)
     throw std::runtime_error("sqlite: cannot prepare '" + std::string(sql) + "': " + describe(db));
   return Statement(statement);
@@ -85,7 +87,9 @@ int64_t query_int(sqlite3* db, const std::string& sql, int64_t fallback) {
 
 // Every kind that starts with `prefix` sorts in [prefix, prefix + "\xff"):
 // the byte 0xff never occurs in UTF-8 text. This keeps prefix reads on the index.
-std::string prefix_upper_bound(const std::string& prefix) { return prefix + '\xff'; }
+std::string prefix_upper_bound(const std::string& prefix) {
+  return prefix + '\xff';
+}
 
 void bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
   sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
@@ -159,11 +163,15 @@ class ScopeExit {
 // Internal types
 
 struct Journal::Item {
-  std::vector<NewEvent> events;          // a plain append, or
-  std::function<void(WriteTx&)> work;    // a unit of work
-  std::vector<EventPtr> committed;       // what it journaled, once committed
+  std::vector<NewEvent> events;        // a plain append, or
+  std::function<void(WriteTx&)> work;  // a unit of work
+  std::vector<EventPtr> committed;     // what it journaled, once committed
   std::exception_ptr error;
-  std::promise<void> done;
+  // Set by the writer when the item is done; the caller takes the results out
+  // under the mutex, so they are never shared between the two threads.
+  std::mutex mutex;
+  std::condition_variable finished_cv;
+  bool finished = false;
 };
 
 // The writer connection's cached statements; used on the writer thread only.
@@ -199,6 +207,48 @@ struct Journal::Reader {
     if (it == statements.end()) it = statements.emplace(sql, prepare(db, sql, true)).first;
     return it->second.get();
   }
+
+  // Steps through the rows of a bound statement, then resets it.
+  template <typename F>
+  void each_row(sqlite3_stmt* statement, F&& on_row) {
+    ScopeExit reset([&] { sqlite3_reset(statement); });
+    int rc;
+    while ((rc = sqlite3_step(statement)) == SQLITE_ROW) on_row(statement);
+    if (rc != SQLITE_DONE) throw JournalUnavailable("journal read failed: " + describe(db));
+  }
+
+  // The distinct kinds starting with `prefix`, one index seek each.
+  std::vector<std::string> kinds_with_prefix(const std::string& prefix) {
+    const std::string upper_bound = prefix_upper_bound(prefix);
+    sqlite3_stmt* first =
+        statement("SELECT kind FROM events WHERE kind >= ?1 AND kind < ?2 ORDER BY kind LIMIT 1");
+    sqlite3_stmt* next =
+        statement("SELECT kind FROM events WHERE kind > ?1 AND kind < ?2 ORDER BY kind LIMIT 1");
+    std::vector<std::string> kinds;
+    std::string lower_bound = prefix;
+    for (sqlite3_stmt* seek = first;; seek = next) {
+      bind_text(seek, 1, lower_bound);
+      bind_text(seek, 2, upper_bound);
+      std::optional<std::string> found;
+      each_row(seek, [&](sqlite3_stmt* row) { found = column_text(row, 0); });
+      if (!found) return kinds;
+      lower_bound = *found;
+      kinds.push_back(std::move(*found));
+    }
+  }
+
+  // Rows by id, in the order given; ids that do not exist are skipped.
+  std::vector<EventPtr> events_by_id(const std::vector<int64_t>& ids) {
+    sqlite3_stmt* by_id =
+        statement(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?1");
+    std::vector<EventPtr> events;
+    events.reserve(ids.size());
+    for (int64_t id : ids) {
+      sqlite3_bind_int64(by_id, 1, id);
+      each_row(by_id, [&](sqlite3_stmt* row) { events.push_back(read_event_row(row, times)); });
+    }
+    return events;
+  }
 };
 
 // Copies the WAL back into the database file on its own connection and thread,
@@ -207,8 +257,8 @@ struct Journal::Reader {
 class Journal::Checkpointer {
  public:
   explicit Checkpointer(const std::filesystem::path& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
       std::string message = describe(db_);
       sqlite3_close_v2(db_);
       throw std::runtime_error("cannot open the checkpoint connection: " + message);
@@ -322,9 +372,9 @@ Journal::Journal(const std::filesystem::path& db_path, JournalOptions options)
   std::error_code ignored;
   if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), ignored);
 
-  const int rc = sqlite3_open_v2(path_.c_str(), &writer_db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path_.c_str(), &writer_db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   try {
     if (rc != SQLITE_OK) throw std::runtime_error(describe(writer_db_));
     sqlite3_busy_timeout(writer_db_, kBusyTimeoutMs);
@@ -344,7 +394,8 @@ Journal::Journal(const std::filesystem::path& db_path, JournalOptions options)
     checkpointer_ = std::make_unique<Checkpointer>(path_);
     sqlite3_wal_hook(writer_db_, &Checkpointer::on_commit, checkpointer_.get());
     // sqlite_sequence holds the last id ever issued, even when pruning removed every row.
-    head_id_.store(query_int(writer_db_, "SELECT seq FROM sqlite_sequence WHERE name = 'events'", 0));
+    head_id_.store(
+        query_int(writer_db_, "SELECT seq FROM sqlite_sequence WHERE name = 'events'", 0));
     pruned_through_.store(
         query_int(writer_db_, "SELECT value FROM meta WHERE key = 'pruned_through'", 0));
   } catch (const std::exception& e) {
@@ -396,7 +447,9 @@ void Journal::migrate() {
   schema_version_ = static_cast<uint64_t>(known);
 }
 
-uint64_t Journal::schema_version() const { return schema_version_; }
+uint64_t Journal::schema_version() const {
+  return schema_version_;
+}
 
 size_t Journal::pending_items() const {
   std::lock_guard lock(mutex_);
@@ -425,21 +478,26 @@ std::vector<EventPtr> Journal::transact(std::function<void(WriteTx&)> work) {
 }
 
 std::vector<EventPtr> Journal::submit(std::shared_ptr<Item> item) {
-  std::future<void> done = item->done.get_future();
   {
     std::lock_guard lock(mutex_);
     if (stopping_) throw JournalUnavailable("the journal is closed");
     queue_.push_back(item);
   }
   cv_.notify_one();
-  done.get();  // rethrows the item's own exception or JournalUnavailable
+  std::unique_lock lock(item->mutex);
+  item->finished_cv.wait(lock, [&] { return item->finished; });
+  if (item->error) {
+    std::exception_ptr error = std::move(item->error);
+    lock.unlock();
+    std::rethrow_exception(error);  // the work's own exception, or JournalUnavailable
+  }
   return std::move(item->committed);
 }
 
 void Journal::writer_loop() {
   std::vector<std::shared_ptr<Item>> group;
   for (;;) {
-    std::function<void(std::vector<EventPtr>&&)> sink;
+    std::function<void(std::vector<EventPtr> &&)> sink;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -466,10 +524,11 @@ void Journal::writer_loop() {
       }
     }
     for (auto& item : group) {
-      if (item->error)
-        item->done.set_exception(item->error);
-      else
-        item->done.set_value();
+      {
+        std::lock_guard lock(item->mutex);
+        item->finished = true;
+      }
+      item->finished_cv.notify_one();
     }
     group.clear();
   }
@@ -481,10 +540,10 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
   WriterStatements& statements = *writer_statements_;
   auto fail_all = [&](const std::string& why) {
     spdlog::error("journal commit failed: {}", why);
-    auto error = std::make_exception_ptr(JournalUnavailable("journal commit failed: " + why));
     for (auto& item : group) {
       item->committed.clear();
-      item->error = error;
+      // One exception object per caller: callers on different threads never share one.
+      item->error = std::make_exception_ptr(JournalUnavailable("journal commit failed: " + why));
     }
   };
 
@@ -556,8 +615,8 @@ uint64_t Journal::prune(uint64_t max_rows, int64_t min_time_ms) {
     }
     if (min_time_ms > 0) {
       // Scans from the oldest row, so the cost follows the rows that go.
-      auto young = first_id("SELECT id FROM events WHERE time_ms >= ?1 ORDER BY id LIMIT 1",
-                            min_time_ms);
+      auto young =
+          first_id("SELECT id FROM events WHERE time_ms >= ?1 ORDER BY id LIMIT 1", min_time_ms);
       const int64_t aged =
           young ? *young - 1
                 : first_id("SELECT max(id) FROM events WHERE id <= ?1", INT64_MAX).value_or(0);
@@ -571,8 +630,8 @@ uint64_t Journal::prune(uint64_t max_rows, int64_t min_time_ms) {
     if (sqlite3_step(remove.get()) != SQLITE_DONE)
       throw JournalUnavailable("journal prune failed: " + describe(db));
     deleted = static_cast<uint64_t>(sqlite3_changes64(db));
-    Statement mark = prepare(
-        db, "UPDATE meta SET value = max(value, ?1) WHERE key = 'pruned_through'", false);
+    Statement mark =
+        prepare(db, "UPDATE meta SET value = max(value, ?1) WHERE key = 'pruned_through'", false);
     sqlite3_bind_int64(mark.get(), 1, *last_deleted);
     if (sqlite3_step(mark.get()) != SQLITE_DONE)
       throw JournalUnavailable("journal prune failed: " + describe(db));
@@ -609,21 +668,8 @@ void Journal::release_reader(std::unique_ptr<Reader> reader) const {
 
 Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>& prefixes,
                                   size_t limit) const {
-  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE id > ?1";
-  if (!prefixes.empty()) {
-    sql += " AND (";
-    for (size_t i = 0; i < prefixes.size(); ++i) {
-      if (i) sql += " OR ";
-      sql.append("kind >= ?").append(std::to_string(3 + 2 * i));
-      sql.append(" AND kind < ?").append(std::to_string(4 + 2 * i));
-    }
-    sql += ")";
-  }
-  sql += " ORDER BY id LIMIT ?2";
-
   std::unique_ptr<Reader> reader = acquire_reader();
-  Page page;
-  // One read transaction, so the watermark and the rows are the same snapshot.
+  // One read transaction: the watermark, the kinds and the rows are one snapshot.
   exec_or_throw(reader->db, "BEGIN");
   bool finished = false;
   ScopeExit end_read([&] {
@@ -631,57 +677,99 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
     if (finished) release_reader(std::move(reader));
   });
 
-  sqlite3_stmt* watermark = reader->statement("SELECT value FROM meta WHERE key = 'pruned_through'");
-  int64_t pruned_through = 0;
-  const int watermark_rc = sqlite3_step(watermark);
-  if (watermark_rc == SQLITE_ROW) pruned_through = sqlite3_column_int64(watermark, 0);
-  sqlite3_reset(watermark);
-  if (watermark_rc != SQLITE_ROW && watermark_rc != SQLITE_DONE)
-    throw JournalUnavailable("journal read failed: " + describe(reader->db));
-  page.truncated = after < pruned_through;
-
-  sqlite3_stmt* statement = reader->statement(sql);
-  std::vector<std::string> upper_bounds;
-  upper_bounds.reserve(prefixes.size());
-  sqlite3_bind_int64(statement, 1, after);
-  sqlite3_bind_int64(statement, 2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  for (size_t i = 0; i < prefixes.size(); ++i) {
-    upper_bounds.push_back(prefix_upper_bound(prefixes[i]));
-    bind_text(statement, static_cast<int>(3 + 2 * i), prefixes[i]);
-    bind_text(statement, static_cast<int>(4 + 2 * i), upper_bounds.back());
+  Page page;
+  reader->each_row(
+      reader->statement("SELECT value FROM meta WHERE key = 'pruned_through'"),
+      [&](sqlite3_stmt* row) { page.truncated = after < sqlite3_column_int64(row, 0); });
+  const auto row_limit = static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX));
+  if (prefixes.empty()) {
+    sqlite3_stmt* rows = reader->statement(std::string("SELECT ") + kEventColumns +
+                                           " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2");
+    sqlite3_bind_int64(rows, 1, after);
+    sqlite3_bind_int64(rows, 2, row_limit);
+    reader->each_row(
+        rows, [&](sqlite3_stmt* row) { page.items.push_back(read_event_row(row, reader->times)); });
+  } else if (limit > 0) {
+    // Per kind, the (kind, id) index yields ids in order without a sort; the
+    // first `limit` of their merge are the page.
+    std::vector<std::string> kinds;
+    for (const auto& prefix : prefixes) {
+      auto matching = reader->kinds_with_prefix(prefix);
+      kinds.insert(kinds.end(), matching.begin(), matching.end());
+    }
+    std::sort(kinds.begin(), kinds.end());
+    kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
+    sqlite3_stmt* by_kind = reader->statement(
+        "SELECT id FROM events WHERE kind = ?1 AND id > ?2 AND id < ?3 ORDER BY id LIMIT ?4");
+    std::vector<int64_t> ids;
+    int64_t below = INT64_MAX;
+    for (const auto& kind : kinds) {
+      bind_text(by_kind, 1, kind);
+      sqlite3_bind_int64(by_kind, 2, after);
+      sqlite3_bind_int64(by_kind, 3, below);
+      sqlite3_bind_int64(by_kind, 4, row_limit);
+      const auto merged = static_cast<ptrdiff_t>(ids.size());
+      reader->each_row(by_kind,
+                       [&](sqlite3_stmt* row) { ids.push_back(sqlite3_column_int64(row, 0)); });
+      std::inplace_merge(ids.begin(), ids.begin() + merged, ids.end());
+      if (ids.size() >= limit) {
+        ids.resize(limit);
+        below = ids.back();
+      }
+    }
+    page.items = reader->events_by_id(ids);
   }
-  int rc;
-  while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
-    page.items.push_back(read_event_row(statement, reader->times));
-  sqlite3_reset(statement);
-  if (rc != SQLITE_DONE) throw JournalUnavailable("journal read failed: " + describe(reader->db));
   finished = true;
   return page;
 }
 
 std::vector<EventPtr> Journal::newest(const std::string& prefix, size_t n, int64_t max_id) const {
   if (n == 0) return {};
-  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE id <= ?1";
-  if (!prefix.empty()) sql += " AND kind >= ?3 AND kind < ?4";
-  sql += " ORDER BY id DESC LIMIT ?2";
-
   std::unique_ptr<Reader> reader = acquire_reader();
-  sqlite3_stmt* statement = reader->statement(sql);
-  const std::string upper_bound = prefix_upper_bound(prefix);
-  sqlite3_bind_int64(statement, 1, max_id);
-  sqlite3_bind_int64(statement, 2, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX)));
-  if (!prefix.empty()) {
-    bind_text(statement, 3, prefix);
-    bind_text(statement, 4, upper_bound);
-  }
+  exec_or_throw(reader->db, "BEGIN");
+  bool finished = false;
+  ScopeExit end_read([&] {
+    sqlite3_exec(reader->db, finished ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
+    if (finished) release_reader(std::move(reader));
+  });
+
+  const auto row_limit = static_cast<int64_t>(std::min<size_t>(n, INT64_MAX));
   std::vector<EventPtr> rows;
-  int rc;
-  while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
-    rows.push_back(read_event_row(statement, reader->times));
-  sqlite3_reset(statement);
-  if (rc != SQLITE_DONE) throw JournalUnavailable("journal read failed: " + describe(reader->db));
-  release_reader(std::move(reader));
-  std::reverse(rows.begin(), rows.end());
+  if (prefix.empty()) {
+    sqlite3_stmt* newest_rows =
+        reader->statement(std::string("SELECT ") + kEventColumns +
+                          " FROM events WHERE id <= ?1 ORDER BY id DESC LIMIT ?2");
+    sqlite3_bind_int64(newest_rows, 1, max_id);
+    sqlite3_bind_int64(newest_rows, 2, row_limit);
+    reader->each_row(newest_rows, [&](sqlite3_stmt* row) {
+      rows.push_back(read_event_row(row, reader->times));
+    });
+    std::reverse(rows.begin(), rows.end());
+  } else {
+    // The newest n of each kind from the index, merged, keeping the newest n.
+    sqlite3_stmt* by_kind = reader->statement(
+        "SELECT id FROM events WHERE kind = ?1 AND id <= ?2 AND id > ?3 ORDER BY id DESC "
+        "LIMIT ?4");
+    std::vector<int64_t> ids;  // descending
+    int64_t above = INT64_MIN;
+    for (const auto& kind : reader->kinds_with_prefix(prefix)) {
+      bind_text(by_kind, 1, kind);
+      sqlite3_bind_int64(by_kind, 2, max_id);
+      sqlite3_bind_int64(by_kind, 3, above);
+      sqlite3_bind_int64(by_kind, 4, row_limit);
+      const auto merged = static_cast<ptrdiff_t>(ids.size());
+      reader->each_row(by_kind,
+                       [&](sqlite3_stmt* row) { ids.push_back(sqlite3_column_int64(row, 0)); });
+      std::inplace_merge(ids.begin(), ids.begin() + merged, ids.end(), std::greater<>());
+      if (ids.size() >= n) {
+        ids.resize(n);
+        above = ids.back();
+      }
+    }
+    std::reverse(ids.begin(), ids.end());
+    rows = reader->events_by_id(ids);
+  }
+  finished = true;
   return rows;
 }
 

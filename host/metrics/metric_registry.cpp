@@ -52,7 +52,8 @@ bool valid_name(std::string_view name, bool colon_ok) {
 
 // telemetry.md 8: units are seconds and bytes, so no family carries a _ms unit.
 bool has_ms_unit(std::string_view name) {
-  for (size_t pos = name.find("_ms"); pos != std::string_view::npos; pos = name.find("_ms", pos + 1)) {
+  for (size_t pos = name.find("_ms"); pos != std::string_view::npos;
+       pos = name.find("_ms", pos + 1)) {
     const size_t end = pos + 3;
     if (end == name.size() || name[end] == '_') return true;
   }
@@ -65,9 +66,12 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 
 const char* type_name(MetricType type) {
   switch (type) {
-    case MetricType::Counter: return "counter";
-    case MetricType::Gauge: return "gauge";
-    case MetricType::Histogram: return "histogram";
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Histogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -76,9 +80,12 @@ const char* type_name(MetricType type) {
 std::string escape_help(std::string_view help) {
   std::string out;
   for (char c : help) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -96,7 +103,8 @@ std::optional<std::string> check_shape(MetricType type, std::string_view name,
   for (const auto& label : label_names) {
     if (!valid_name(label, false) || label.rfind("__", 0) == 0)
       return "invalid label name '" + label + "'";
-    if (type == MetricType::Histogram && label == "le") return "histograms cannot use the label 'le'";
+    if (type == MetricType::Histogram && label == "le")
+      return "histograms cannot use the label 'le'";
     if (!seen.insert(label).second) return "duplicate label name '" + label + "'";
   }
   if (type == MetricType::Histogram) {
@@ -151,8 +159,10 @@ uint64_t MetricRegistry::register_family(MetricType type, std::string_view name,
             &prometheus::BuildGauge().Name(family->name).Help(family->help).Register(*registry_);
         break;
       case MetricType::Histogram:
-        family->histograms =
-            &prometheus::BuildHistogram().Name(family->name).Help(family->help).Register(*registry_);
+        family->histograms = &prometheus::BuildHistogram()
+                                  .Name(family->name)
+                                  .Help(family->help)
+                                  .Register(*registry_);
         break;
     }
   } catch (const std::exception& e) {
@@ -191,7 +201,8 @@ bool MetricRegistry::set(uint64_t handle, const std::vector<std::string>& labels
   return true;
 }
 
-bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels, double value) {
+bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels,
+                             double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || std::isnan(value)) return false;
   const Family& family = *families_[handle - 1];

@@ -266,12 +266,23 @@ tp_status slot_log(tp_host* host, int32_t level, tp_str message) {
   if (host == nullptr) return TP_INVALID_ARG;
   spdlog::level::level_enum spd;
   switch (level) {
-    case TP_LOG_TRACE: spd = spdlog::level::trace; break;
-    case TP_LOG_DEBUG: spd = spdlog::level::debug; break;
-    case TP_LOG_INFO: spd = spdlog::level::info; break;
-    case TP_LOG_WARN: spd = spdlog::level::warn; break;
-    case TP_LOG_ERROR: spd = spdlog::level::err; break;
-    default: return TP_INVALID_ARG;
+    case TP_LOG_TRACE:
+      spd = spdlog::level::trace;
+      break;
+    case TP_LOG_DEBUG:
+      spd = spdlog::level::debug;
+      break;
+    case TP_LOG_INFO:
+      spd = spdlog::level::info;
+      break;
+    case TP_LOG_WARN:
+      spd = spdlog::level::warn;
+      break;
+    case TP_LOG_ERROR:
+      spd = spdlog::level::err;
+      break;
+    default:
+      return TP_INVALID_ARG;
   }
   spdlog::log(spd, "plugin {}: {}", host->plugin_id, view(message));
   return TP_OK;
@@ -327,9 +338,9 @@ tp_status slot_metric_observe(tp_host* host, uint64_t handle, const tp_str* valu
 }
 
 tp_status slot_metric_remove(tp_host* host, uint64_t handle, const tp_str* values, size_t count) {
-  const tp_status status = metric_op(host, values, count, [&](MetricRegistry& m, const auto& labels) {
-    return m.remove(handle, labels);
-  });
+  const tp_status status =
+      metric_op(host, values, count,
+                [&](MetricRegistry& m, const auto& labels) { return m.remove(handle, labels); });
   return status == TP_INVALID_ARG ? TP_NOT_FOUND : status;
 }
 
@@ -360,8 +371,12 @@ tp_status slot_state_read(tp_host* host, tp_str name, const tp_writer* out) {
   return write_to(out, value->dump());
 }
 
-int64_t slot_now_ms(tp_host*) { return tpark::now_ms(); }
-int64_t slot_monotonic_ns(tp_host*) { return tpark::monotonic_ns(); }
+int64_t slot_now_ms(tp_host*) {
+  return tpark::now_ms();
+}
+int64_t slot_monotonic_ns(tp_host*) {
+  return tpark::monotonic_ns();
+}
 
 tp_status slot_timer_start(tp_host* host, const tp_timer_desc* desc, uint64_t* out_timer_id) {
   if (!usable(host)) return TP_UNAVAILABLE;
@@ -413,8 +428,12 @@ tp_status slot_emit(tp_host* host, tp_str kind, tp_str payload_json, int64_t* ou
   }
 }
 
-void* slot_alloc(tp_host*, size_t size) { return std::malloc(size == 0 ? 1 : size); }
-void slot_free_buf(tp_host*, void* ptr) { std::free(ptr); }
+void* slot_alloc(tp_host*, size_t size) {
+  return std::malloc(size == 0 ? 1 : size);
+}
+void slot_free_buf(tp_host*, void* ptr) {
+  std::free(ptr);
+}
 
 // Slots are C function pointers; an exception must never unwind through the
 // plugin's frames, so each slot is wrapped once here.
@@ -427,8 +446,10 @@ R guarded_slot(Args... args) noexcept {
   } catch (...) {
     spdlog::error("host API slot failed with an unknown exception");
   }
-  if constexpr (std::is_same_v<R, tp_status>) return TP_INTERNAL;
-  else if constexpr (!std::is_void_v<R>) return R{};
+  if constexpr (std::is_same_v<R, tp_status>)
+    return TP_INTERNAL;
+  else if constexpr (!std::is_void_v<R>)
+    return R{};
 }
 
 tp_host_api make_table() {
@@ -467,11 +488,13 @@ const tp_host_api* host_api_table() {
   return &table;
 }
 
-void release_host_timers(tp_host* host) { TimerService::get().release(host); }
+void release_host_timers(tp_host* host) {
+  TimerService::get().release(host);
+}
 
 bool is_known_state_name(const std::string& name) {
-  static const std::set<std::string> names = {"governor",      "config", "capsules",
-                                              "route_stats",   "bus",    "tasks",
+  static const std::set<std::string> names = {"governor",      "config",       "capsules",
+                                              "route_stats",   "bus",          "tasks",
                                               "compatibility", "events_start", "plugins"};
   return names.count(name) > 0;
 }

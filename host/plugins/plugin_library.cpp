@@ -8,8 +8,8 @@
 #include <mutex>
 #include <type_traits>
 
-#include <boost/dll/shared_library.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/dll/shared_library.hpp>
 
 #include "plugins/host_api.h"
 
@@ -106,9 +106,10 @@ LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
     }
     library->descriptors.push_back(DescriptorInfo{prefix.kind, name, size});
     if (prefix.kind != TP_KIND_SECTION) {
-      spdlog::info("plugin library {}: ignoring descriptor {} of kind {} ({}): not run by ABI {}.{}",
-                   path.string(), name, prefix.kind, descriptor_kind_name(prefix.kind),
-                   TP_ABI_MAJOR, TP_ABI_MINOR);
+      spdlog::info(
+          "plugin library {}: ignoring descriptor {} of kind {} ({}): not run by ABI {}.{}",
+          path.string(), name, prefix.kind, descriptor_kind_name(prefix.kind), TP_ABI_MAJOR,
+          TP_ABI_MINOR);
       continue;
     }
     if (size < sizeof(tp_section_desc)) {
@@ -146,12 +147,18 @@ LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
 
 const char* descriptor_kind_name(uint32_t kind) {
   switch (kind) {
-    case TP_KIND_SECTION: return "section";
-    case TP_KIND_ORCHESTRATOR: return "orchestrator";
-    case TP_KIND_LOGIC_APPLIER: return "logic_applier";
-    case TP_KIND_EXPORTER: return "exporter";
-    case TP_KIND_SOURCE: return "source";
-    default: return "unknown";
+    case TP_KIND_SECTION:
+      return "section";
+    case TP_KIND_ORCHESTRATOR:
+      return "orchestrator";
+    case TP_KIND_LOGIC_APPLIER:
+      return "logic_applier";
+    case TP_KIND_EXPORTER:
+      return "exporter";
+    case TP_KIND_SOURCE:
+      return "source";
+    default:
+      return "unknown";
   }
 }
 
@@ -171,7 +178,9 @@ LibraryOutcome open_plugin_library(const fs::path& requested) {
 
   if (!library.has(TP_PLUGIN_ENTRY_SYMBOL)) {
     opened_libraries().push_back(std::move(library));
-    return negotiated().emplace(path, refuse("missing entry " TP_PLUGIN_ENTRY_SYMBOL)).first->second;
+    return negotiated()
+        .emplace(path, refuse("missing entry " TP_PLUGIN_ENTRY_SYMBOL))
+        .first->second;
   }
   auto& entry = library.get<std::remove_pointer_t<tp_plugin_entry_fn>>(TP_PLUGIN_ENTRY_SYMBOL);
   opened_libraries().push_back(std::move(library));

@@ -27,7 +27,7 @@ const char* descriptor_kind_name(uint32_t kind);
 
 struct PluginLibrary {
   std::filesystem::path path;
-  uint32_t abi_major = 0;       // as the plugin answered
+  uint32_t abi_major = 0;  // as the plugin answered
   uint32_t abi_minor = 0;
   uint32_t min_host_minor = 0;
   std::vector<DescriptorInfo> descriptors;  // every descriptor, unknown kinds included

@@ -18,9 +18,9 @@ namespace tpark {
 
 const std::vector<std::string>& builtin_section_names() {
   static const std::vector<std::string> names = {
-      "events",   "routes",   "bus",           "tools",   "tasks",  "cache",
-      "governor", "capsules", "feedback",      "compatibility",     "context",
-      "memory",   "tool_invocations",          "logic_history"};
+      "events",           "routes",       "bus",      "tools",         "tasks",   "cache",
+      "governor",         "capsules",     "feedback", "compatibility", "context", "memory",
+      "tool_invocations", "logic_history"};
   return names;
 }
 
@@ -100,7 +100,7 @@ struct Candidate {
 struct Decision {
   std::string state;  // loaded (= load it), refused, disabled
   std::string reason;
-  Json config;        // the validated block when loading
+  Json config;  // the validated block when loading
   std::vector<ConfigError> config_errors;
 };
 
@@ -191,8 +191,8 @@ struct PluginManager::Impl {
         setting != config.plugins.end() ? setting->second.enabled : std::nullopt;
     if (opt_in_only(manifest) ? enabled != true : enabled == false) {
       decision.state = kDisabled;
-      decision.reason = enabled == false ? "disabled in host.yaml (enabled: false)"
-                                         : "not enabled in host.yaml";
+      decision.reason =
+          enabled == false ? "disabled in host.yaml (enabled: false)" : "not enabled in host.yaml";
       return decision;
     }
     if (manifest.abi_major != TP_ABI_MAJOR) {
@@ -320,8 +320,8 @@ struct PluginManager::Impl {
   void stop_instance(PluginRecord& record) {
     if (!record.instance) return;
     if (!record.instance->shutdown(settings.stop_timeout))
-      record.failure = "did not stop within " + std::to_string(settings.stop_timeout.count()) +
-                       " ms; abandoned";
+      record.failure =
+          "did not stop within " + std::to_string(settings.stop_timeout.count()) + " ms; abandoned";
     record.instance.reset();
   }
 
@@ -350,7 +350,9 @@ PluginManager::PluginManager(HostServices services, PluginSettings settings)
   impl_->settings = std::move(settings);
 }
 
-PluginManager::~PluginManager() { stop_all(); }
+PluginManager::~PluginManager() {
+  stop_all();
+}
 
 void PluginManager::load(const HostConfig& config) {
   std::lock_guard control(impl_->control_mutex);
@@ -373,7 +375,8 @@ void PluginManager::load(const HostConfig& config) {
   impl_->settled.store(true, std::memory_order_release);
 }
 
-std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(const HostConfig& config) {
+std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
+    const HostConfig& config) {
   std::lock_guard control(impl_->control_mutex);
   if (auto errors = impl_->validate(config); !errors.empty()) return errors;
 
@@ -499,10 +502,14 @@ std::vector<SectionRender> PluginManager::render_sections() {
     entry.render.name = name;
     entry.render.plugin_id = record ? record->id : "tp.section." + name;
     if (record) entry.render.version = record->version;
-    if (!record || record->state == kNotLoaded) entry.render.error = "not_loaded";
-    else if (record->state == kDisabled) entry.render.error = "disabled";
-    else if (record->state != kLoaded || !record->instance) entry.render.error = "failed";
-    else entry.instance = record->instance;
+    if (!record || record->state == kNotLoaded)
+      entry.render.error = "not_loaded";
+    else if (record->state == kDisabled)
+      entry.render.error = "disabled";
+    else if (record->state != kLoaded || !record->instance)
+      entry.render.error = "failed";
+    else
+      entry.instance = record->instance;
     if (!entry.instance) entry.render.json = "null";
     return entry;
   };
@@ -559,6 +566,8 @@ std::vector<SectionRender> PluginManager::render_sections() {
   return out;
 }
 
-bool PluginManager::settled() const { return impl_->settled.load(std::memory_order_acquire); }
+bool PluginManager::settled() const {
+  return impl_->settled.load(std::memory_order_acquire);
+}
 
 }  // namespace tpark

@@ -81,7 +81,11 @@ class PluginManager {
   // Stops and destroys every instance (control thread), each within the stop timeout.
   void stop_all();
 
-  // GET /admin/plugins body: {items:[...]}.
+  // GET /admin/plugins body: {items:[...]}, sorted by id. `abi` is what the
+  // plugin's entry answered, or the manifest's {major, min_host_minor} when
+  // the entry never ran. health.error_count counts every failed call since
+  // create; health.ok is false while the instance's most recent call failed
+  // (it recovers with the next successful one) and for any plugin not loaded.
   Json describe() const;
   // Every known section (built-in names first, in order, then third-party in
   // load order), each rendered within the render timeout.

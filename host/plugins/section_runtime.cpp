@@ -60,16 +60,26 @@ std::string error_text(const tp_error& err) {
 
 const char* status_text(tp_status status) {
   switch (status) {
-    case TP_OK: return "TP_OK";
-    case TP_RETRY: return "TP_RETRY";
-    case TP_INVALID_ARG: return "TP_INVALID_ARG";
-    case TP_UNSUPPORTED: return "TP_UNSUPPORTED";
-    case TP_UNAVAILABLE: return "TP_UNAVAILABLE";
-    case TP_INTERNAL: return "TP_INTERNAL";
-    case TP_NOT_FOUND: return "TP_NOT_FOUND";
-    case TP_NO_MEMORY: return "TP_NO_MEMORY";
-    case TP_TOO_LARGE: return "TP_TOO_LARGE";
-    default: return "TP_INTERNAL (unknown status)";
+    case TP_OK:
+      return "TP_OK";
+    case TP_RETRY:
+      return "TP_RETRY";
+    case TP_INVALID_ARG:
+      return "TP_INVALID_ARG";
+    case TP_UNSUPPORTED:
+      return "TP_UNSUPPORTED";
+    case TP_UNAVAILABLE:
+      return "TP_UNAVAILABLE";
+    case TP_INTERNAL:
+      return "TP_INTERNAL";
+    case TP_NOT_FOUND:
+      return "TP_NOT_FOUND";
+    case TP_NO_MEMORY:
+      return "TP_NO_MEMORY";
+    case TP_TOO_LARGE:
+      return "TP_TOO_LARGE";
+    default:
+      return "TP_INTERNAL (unknown status)";
   }
 }
 
@@ -80,15 +90,21 @@ std::string failure_text(const char* callback, tp_status status, const std::stri
 
 bool shape_ok(const Json& value, SectionShape shape) {
   switch (shape) {
-    case SectionShape::Any: return true;
-    case SectionShape::Object: return value.is_object();
-    case SectionShape::Array: return value.is_array();
-    case SectionShape::ObjectOrNull: return value.is_object() || value.is_null();
+    case SectionShape::Any:
+      return true;
+    case SectionShape::Object:
+      return value.is_object();
+    case SectionShape::Array:
+      return value.is_array();
+    case SectionShape::ObjectOrNull:
+      return value.is_object() || value.is_null();
   }
   return false;
 }
 
-tp_str as_tp_str(const std::string& text) { return tp_str{text.data(), text.size()}; }
+tp_str as_tp_str(const std::string& text) {
+  return tp_str{text.data(), text.size()};
+}
 
 // The host's writer for render output: appends, bounded.
 struct RenderBuffer {
@@ -146,9 +162,17 @@ SectionInstance::SectionInstance(SectionSpec spec, std::shared_ptr<const HostSer
 }
 
 SectionInstance::~SectionInstance() {
-  // Only reached after a clean shutdown (or a failed start): the executor has
-  // exited or never ran. Abandoned instances are never destroyed.
-  if (executor_.joinable()) executor_.join();
+  // Normally reached after shutdown (or a failed start), when the executor has
+  // exited or never ran; abandoned instances are never destroyed. Without a
+  // shutdown the executor is still told to stop, so this never hangs on it.
+  if (executor_.joinable()) {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_.store(true, std::memory_order_release);
+    }
+    cv_.notify_all();
+    executor_.join();
+  }
 }
 
 std::optional<std::string> SectionInstance::start() {
@@ -169,6 +193,7 @@ std::optional<std::string> SectionInstance::start() {
       },
       detail);
   if (status != TP_OK) {
+    release_host_timers(host_.get());  // in case create started any before failing
     host_->revoked = true;
     if (detail.empty()) detail = error_text(err);
     return failure_text("create", status, detail);
@@ -206,7 +231,8 @@ size_t SectionInstance::offer(std::span<const EventPtr> events) {
     std::lock_guard lock(mutex_);
     // Late offers after shutdown began are taken and dropped: not lag.
     if (stopping()) return events.size();
-    const size_t room = spec_.inbox_capacity > inbox_.size() ? spec_.inbox_capacity - inbox_.size() : 0;
+    const size_t room =
+        spec_.inbox_capacity > inbox_.size() ? spec_.inbox_capacity - inbox_.size() : 0;
     accepted = std::min(room, events.size());
     inbox_.insert(inbox_.end(), events.begin(), events.begin() + static_cast<ptrdiff_t>(accepted));
     if (accepted < events.size()) {
@@ -317,8 +343,10 @@ void SectionInstance::prime() {
   prime_count_.fetch_add(1, std::memory_order_relaxed);
   std::string detail;
   tp_status status = call_guarded([&] { return spec_.desc.reset(ctx_); }, detail);
-  if (status == TP_OK) note_ok();
-  else note_failure("reset", status, detail);
+  if (status == TP_OK)
+    note_ok();
+  else
+    note_failure("reset", status, detail);
 
   uint64_t rows = 0;
   if (spec_.desc.prime_rows != nullptr) {
@@ -385,8 +413,10 @@ void SectionInstance::deliver(const Event& event, uint32_t flags) {
   view.node = as_tp_str(event.node);
   std::string detail;
   const tp_status status = call_guarded([&] { return spec_.desc.on_event(ctx_, &view); }, detail);
-  if (status == TP_OK) note_ok();
-  else note_failure("on_event", status, detail);
+  if (status == TP_OK)
+    note_ok();
+  else
+    note_failure("on_event", status, detail);
 }
 
 void SectionInstance::render_now(const std::shared_ptr<RenderTicket>& ticket) {
@@ -426,9 +456,12 @@ void SectionInstance::render_now(const std::shared_ptr<RenderTicket>& ticket) {
   ticket->finish({true, "", render_cache_});
 }
 
-void SectionInstance::note_ok() { last_call_failed_.store(false, std::memory_order_relaxed); }
+void SectionInstance::note_ok() {
+  last_call_failed_.store(false, std::memory_order_relaxed);
+}
 
-void SectionInstance::note_failure(const char* callback, tp_status status, const std::string& detail) {
+void SectionInstance::note_failure(const char* callback, tp_status status,
+                                   const std::string& detail) {
   record_failure(failure_text(callback, status, detail));
 }
 
@@ -483,8 +516,8 @@ bool SectionInstance::shutdown(std::chrono::milliseconds stop_timeout) {
   bool drained = false;
   {
     std::unique_lock lock(mutex_);
-    drained = !executor_.joinable() ||
-              cv_.wait_until(lock, deadline, [&] { return executor_exited_; });
+    drained =
+        !executor_.joinable() || cv_.wait_until(lock, deadline, [&] { return executor_exited_; });
   }
   if (!drained) {
     abandon(stop_timeout);

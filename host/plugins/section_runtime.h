@@ -37,11 +37,11 @@ enum class SectionShape { Any, Object, Array, ObjectOrNull };
 struct SectionSpec {
   std::string plugin_id;
   std::string section_name;
-  tp_section_desc desc{};               // copied from the library; required slots non-NULL
-  bool subscribes = false;              // false: the manifest subscribes to nothing
-  std::vector<std::string> prefixes;    // kind prefixes; empty = every kind
-  std::string config_json;              // validated block, compact
-  size_t inbox_capacity = 65536;        // ARW_PLUGIN_INBOX
+  tp_section_desc desc{};             // copied from the library; required slots non-NULL
+  bool subscribes = false;            // false: the manifest subscribes to nothing
+  std::vector<std::string> prefixes;  // kind prefixes; empty = every kind
+  std::string config_json;            // validated block, compact
+  size_t inbox_capacity = 65536;      // ARW_PLUGIN_INBOX
   SectionShape shape = SectionShape::Any;
 };
 

@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <string>
 
-#include <catch2/catch.hpp>
 #include <tpark/tp_plugin.h>
+#include <catch2/catch.hpp>
 
 #include "plugins/host_api.h"
 
@@ -18,8 +18,14 @@ struct Golden {
   size_t expected;
 };
 
-#define TP_SIZE(T, n) Golden{"sizeof(" #T ")", sizeof(T), n}
-#define TP_OFFSET(T, f, n) Golden{"offsetof(" #T ", " #f ")", offsetof(T, f), n}
+#define TP_SIZE(T, n)              \
+  Golden {                         \
+    "sizeof(" #T ")", sizeof(T), n \
+  }
+#define TP_OFFSET(T, f, n)                        \
+  Golden {                                        \
+    "offsetof(" #T ", " #f ")", offsetof(T, f), n \
+  }
 
 constexpr Golden kLayout[] = {
     TP_SIZE(tp_str, 16),

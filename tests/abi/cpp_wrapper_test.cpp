@@ -48,7 +48,9 @@ tp_error zeroed_error(uint32_t size = sizeof(tp_error)) {
   return err;
 }
 
-tp_str str(const char* text) { return tp_str{text, std::strlen(text)}; }
+tp_str str(const char* text) {
+  return tp_str{text, std::strlen(text)};
+}
 
 // A real host handle for the real table (logging only needs the id).
 struct TestHost {
@@ -102,8 +104,8 @@ TEST_CASE("set_error_truncates_to_the_callers_struct_size") {
   std::memset(err.message, 'x', sizeof err.message);
   tpark::set_error(&err, TP_INTERNAL, "a long message that does not fit");
   CHECK(err.code == TP_INTERNAL);
-  CHECK(std::string(err.message) == "a long ");  // 7 bytes and the NUL
-  CHECK(err.message[8] == 'x');                   // beyond struct_size: untouched
+  CHECK(std::string(err.message) == "a long ");       // 7 bytes and the NUL
+  CHECK(err.message[8] == 'x');                       // beyond struct_size: untouched
   tpark::set_error(nullptr, TP_INTERNAL, "ignored");  // NULL means "no details"
 }
 
@@ -114,11 +116,11 @@ TEST_CASE("trampolines_turn_exceptions_into_statuses") {
   void* ctx = nullptr;
   tp_error err = zeroed_error();
   CHECK(kProbeDesc.create(api, &test.host, str("\"throw\""), &ctx, &err) == TP_INTERNAL);
-  CHECK(std::string(err.message) == "create: config refused");
+  CHECK(std::string(err.message) == "config refused");
   CHECK(ctx == nullptr);
   err = zeroed_error();
   CHECK(kProbeDesc.create(api, &test.host, str("\"too large\""), &ctx, &err) == TP_TOO_LARGE);
-  CHECK(std::string(err.message) == "create: config too large");
+  CHECK(std::string(err.message) == "config too large");
 
   err = zeroed_error();
   REQUIRE(kProbeDesc.create(api, &test.host, str("{\"window\":3}"), &ctx, &err) == TP_OK);

@@ -4,6 +4,9 @@
 // host.yaml changes.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <thread>
+
 #include "integration/test_host.h"
 
 using namespace tpark::test;
@@ -14,7 +17,8 @@ namespace {
 Json plugin_item(TestHost& host, const std::string& id) {
   HttpResult r = host.get("/admin/plugins");
   REQUIRE(r.status == 200);
-  for (const auto& item : r.json()["items"])
+  Json body = r.json();
+  for (const auto& item : body["items"])
     if (item["id"] == id) return item;
   FAIL("plugin " << id << " not listed: " << r.body);
   return {};

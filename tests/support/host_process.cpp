@@ -117,9 +117,18 @@ HostProcess::HostProcess(Options options) : options_(std::move(options)) {
   reader_ = std::thread([this, fd = pipe_fds[0]] { reader_loop(fd); });
 
   if (options_.wait_for_listening && !wait_listening(options_.start_timeout)) {
-    const bool exited = !running();
+    bool output_closed;
+    {
+      std::lock_guard lock(log_mutex_);
+      output_closed = output_closed_;
+    }
+    // Closed output usually means an exit that waitpid may not report yet.
+    const bool exited = output_closed ? wait_exit(milliseconds(2000)).has_value() : !running();
     std::string text = log();
     kill9();
+    // The destructor does not run for a constructor that throws.
+    finish_reader();
+    if (pidfd_ >= 0) close(pidfd_);
     throw std::runtime_error(std::string("host ") + (exited ? "exited" : "did not report listening") +
                              " (" + options_.binary + "); log:\n" + text);
   }
@@ -131,12 +140,16 @@ HostProcess::~HostProcess() {
     ::kill(pid_, SIGKILL);
     reap(true);
   }
+  finish_reader();
+  if (pidfd_ >= 0) close(pidfd_);
+}
+
+void HostProcess::finish_reader() {
   {
     std::lock_guard lock(log_mutex_);
     output_closed_ = true;
   }
   if (reader_.joinable()) reader_.join();
-  if (pidfd_ >= 0) close(pidfd_);
 }
 
 void HostProcess::reader_loop(int fd) {

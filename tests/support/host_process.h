@@ -87,6 +87,7 @@ class HostProcess {
 
  private:
   void reader_loop(int fd);
+  void finish_reader();
   bool reap(bool block);
 
   Options options_;

@@ -122,6 +122,16 @@ class EndlessSource : public StreamSource {
   std::function<void(std::optional<std::string>)> parked_;
 };
 
+constexpr int kBigStreamItems = 2000;
+
+// Item i of /big-stream: 1 KiB, numbered, so order and completeness show.
+std::string big_stream_item(int i) {
+  std::string item = "item " + std::to_string(i) + " ";
+  item.resize(1023, '.');
+  item += '\n';
+  return item;
+}
+
 struct Completed {
   std::string method;
   std::string route_template;
@@ -182,6 +192,14 @@ struct TestServer {
       r.stream = std::make_shared<ThreadedSource>(std::vector<std::string>{"a\n", "bb\n", "ccc\n"});
       std::lock_guard lock(sources_mutex);
       threaded = std::static_pointer_cast<ThreadedSource>(r.stream);
+      return r;
+    }));
+    router.add(make_route("GET", "/big-stream", Access::Public, [](const Request&) {
+      Response r;
+      r.content_type = "text/event-stream";
+      std::vector<std::string> items;
+      for (int i = 0; i < kBigStreamItems; ++i) items.push_back(big_stream_item(i));
+      r.stream = std::make_shared<ThreadedSource>(std::move(items));
       return r;
     }));
     router.add(make_route("GET", "/endless", Access::Public, [this](const Request&) {
@@ -569,4 +587,63 @@ TEST_CASE("is_loopback_address_covers_127_8_and_ipv6", "[http][server]") {
   CHECK_FALSE(is_loopback_address("10.0.0.1"));
   CHECK_FALSE(is_loopback_address("localhost"));
   CHECK_FALSE(is_loopback_address(""));
+}
+
+TEST_CASE("server_stream_survives_a_paused_reader", "[http][server][stream]") {
+  TestServer t;
+  StreamReader::Options options;
+  options.receive_buffer_bytes = 4096;
+  StreamReader reader("127.0.0.1", t.port, "/big-stream", options);
+  REQUIRE(reader.status() == 200);
+  CHECK(reader.read_until("\n", 5s) == big_stream_item(0));
+  // Stop reading while the server keeps producing (2 MiB, far more than the
+  // socket buffers hold), serve other requests, then resume.
+  for (int i = 0; i < 20; ++i) REQUIRE(t.get("/hello").status == 200);
+  for (int i = 1; i < kBigStreamItems; ++i) {
+    const auto line = reader.read_until("\n", 5s);
+    REQUIRE(line);
+    REQUIRE(*line == big_stream_item(i));
+  }
+  CHECK(reader.read_to_end(5s).empty());
+  CHECK(reader.ended_cleanly());
+}
+
+TEST_CASE("server_answers_pipelined_requests_in_order", "[http][server]") {
+  TestServer t;
+  HttpConnection c("127.0.0.1", t.port);
+  c.send_raw("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+             "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+             "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(c.read_response().body == "hello");
+  CHECK(c.read_response().body == "abc");
+  CHECK(c.read_response().status == 404);
+}
+
+TEST_CASE("server_closes_http_1_0_connections_without_keep_alive", "[http][server]") {
+  TestServer t;
+  HttpConnection c("127.0.0.1", t.port);
+  c.send_raw("GET /hello HTTP/1.0\r\n\r\n");
+  const auto res = c.read_response();
+  CHECK(res.status == 200);
+  CHECK(res.header("connection") == "close");
+  CHECK(c.closed_by_peer(5s));
+
+  HttpConnection kept("127.0.0.1", t.port);
+  kept.send_raw("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  CHECK(kept.read_response().header("connection") == "keep-alive");
+  CHECK(kept.request("GET", "/hello").body == "hello");
+}
+
+TEST_CASE("server_refuses_oversized_and_malformed_headers", "[http][server][limits]") {
+  TestServer t;
+  const auto big = t.get("/hello", {{"x-filler", std::string(20000, 'f')}});
+  CHECK(big.status == 431);
+  CHECK(big.header("content-type") == "application/problem+json");
+  CHECK(big.json()["code"] == "bad_request");
+
+  HttpConnection c("127.0.0.1", t.port);
+  c.send_raw("NOT A REQUEST\r\n\r\n");
+  CHECK(c.read_response().status == 400);
+  CHECK(c.closed_by_peer(5s));
+  CHECK(t.completions().empty());  // never routed, so never recorded
 }

@@ -62,10 +62,9 @@ TEST_CASE("ingest_check_2_six_lines_accept_one_reject_four_in_line_order", "[ker
   CHECK(batch.events[0].time_ms == kReceiveMs);
   CHECK(batch.events[0].source == "ingest");
   CHECK(batch.events[0].node.empty());
-  CHECK(rejections(batch) == std::vector<Rejection>{{3, "invalid_json"},
-                                                    {4, "invalid_kind"},
-                                                    {5, "reserved_kind"},
-                                                    {6, "invalid_time"}});
+  CHECK(rejections(batch) ==
+        std::vector<Rejection>{
+            {3, "invalid_json"}, {4, "invalid_kind"}, {5, "reserved_kind"}, {6, "invalid_time"}});
 }
 
 TEST_CASE("ingest_check_19_host_owned_kinds_are_reserved_but_actions_completed_is_not",
@@ -75,9 +74,8 @@ TEST_CASE("ingest_check_19_host_owned_kinds_are_reserved_but_actions_completed_i
       "{\"kind\":\"orchestrator.job.completed\"}\n"
       "{\"kind\":\"config.patch.applied\"}\n"
       "{\"kind\":\"actions.completed\"}\n");
-  CHECK(rejections(batch) == std::vector<Rejection>{{1, "reserved_kind"},
-                                                    {2, "reserved_kind"},
-                                                    {3, "reserved_kind"}});
+  CHECK(rejections(batch) ==
+        std::vector<Rejection>{{1, "reserved_kind"}, {2, "reserved_kind"}, {3, "reserved_kind"}});
   REQUIRE(batch.events.size() == 1);
   CHECK(batch.events[0].kind == "actions.completed");
   CHECK(batch.events[0].source == "ingest");
@@ -130,8 +128,7 @@ TEST_CASE("ingest_line_too_large_is_checked_first_and_excludes_the_stripped_cr",
   const std::string bad_json_too_large(33, '{');
   IngestBatch batch = ingest(fits + "\r\n" + too_large + "\n" + bad_json_too_large, options);
   CHECK(batch.events.size() == 1);
-  CHECK(rejections(batch) ==
-        std::vector<Rejection>{{2, "line_too_large"}, {3, "line_too_large"}});
+  CHECK(rejections(batch) == std::vector<Rejection>{{2, "line_too_large"}, {3, "line_too_large"}});
 }
 
 TEST_CASE("ingest_line_too_large_default_is_262144_bytes", "[kernel][ingest]") {
@@ -140,7 +137,8 @@ TEST_CASE("ingest_line_too_large_default_is_262144_bytes", "[kernel][ingest]") {
   std::string fits = prefix + std::string(262144 - prefix.size() - suffix.size(), 'x') + suffix;
   REQUIRE(fits.size() == 262144);
   CHECK(line_error(fits) == "");
-  std::string too_large = prefix + std::string(fits.size() - prefix.size() - suffix.size() + 1, 'x') + suffix;
+  std::string too_large =
+      prefix + std::string(fits.size() - prefix.size() - suffix.size() + 1, 'x') + suffix;
   CHECK(line_error(too_large) == "line_too_large");
 }
 
@@ -175,8 +173,7 @@ TEST_CASE("ingest_node_must_match_the_node_pattern", "[kernel][ingest]") {
   CHECK(accepted_line(R"({"kind":"a.b","node":"Node-A_1"})").node == "Node-A_1");
   CHECK(accepted_line(R"({"kind":"a.b","node":")" + std::string(64, 'n') + "\"}").node.size() ==
         64);
-  CHECK(line_error(R"({"kind":"a.b","node":")" + std::string(65, 'n') + "\"}") ==
-        "invalid_node");
+  CHECK(line_error(R"({"kind":"a.b","node":")" + std::string(65, 'n') + "\"}") == "invalid_node");
   CHECK(line_error(R"({"kind":"a.b","node":""})") == "invalid_node");
   CHECK(line_error(R"({"kind":"a.b","node":"bad node"})") == "invalid_node");
   CHECK(line_error(R"({"kind":"a.b","node":"n.1"})") == "invalid_node");
@@ -192,8 +189,7 @@ TEST_CASE("ingest_time_converts_offsets_to_utc_and_truncates_to_ms", "[kernel][i
 
   CHECK(accepted_line(R"({"kind":"a.b","time":"2025-12-31T19:30:00.9999-04:30"})").time_ms ==
         1767225600999);
-  CHECK(accepted_line(R"({"kind":"a.b","time":"2026-01-01T00:00:00Z"})").time_ms ==
-        1767225600000);
+  CHECK(accepted_line(R"({"kind":"a.b","time":"2026-01-01T00:00:00Z"})").time_ms == 1767225600000);
   // Absent time: the receive time.
   CHECK(accepted_line(R"({"kind":"a.b"})").time_ms == kReceiveMs);
   CHECK(line_error(R"({"kind":"a.b","time":"2026-01-01"})") == "invalid_time");
@@ -212,8 +208,8 @@ TEST_CASE("ingest_payload_defaults_to_empty_object_and_is_canonicalised", "[kern
 }
 
 TEST_CASE("ingest_ignores_other_keys_even_when_they_need_the_fallback", "[kernel][ingest]") {
-  NewEvent event =
-      accepted_line(R"({"id":99,"ce":{"specversion":"1.0"},"policy":"x","kind":"a.b","big":1e999})");
+  NewEvent event = accepted_line(
+      R"({"id":99,"ce":{"specversion":"1.0"},"policy":"x","kind":"a.b","big":1e999})");
   CHECK(event.kind == "a.b");
   CHECK(event.payload == "{}");
 }
@@ -247,8 +243,8 @@ TEST_CASE("canonicalize_turns_overflowing_numbers_into_null", "[kernel][ingest]"
 }
 
 TEST_CASE("canonicalize_rejects_what_is_not_json", "[kernel][ingest]") {
-  for (std::string_view text : {"", "{", "NaN", "-Infinity", "[1,]", "01", "{\"a\":1}x",
-                                "\"\xff\"", "\xEF\xBB\xBF{}", "[1e999"}) {
+  for (std::string_view text : {"", "{", "NaN", "-Infinity", "[1,]", "01", "{\"a\":1}x", "\"\xff\"",
+                                "\xEF\xBB\xBF{}", "[1e999"}) {
     INFO(text);
     CHECK_FALSE(canonicalize_json(text));
     CHECK_FALSE(canonicalize_json_with_nlohmann(text));

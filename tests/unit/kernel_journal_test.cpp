@@ -18,6 +18,7 @@
 #include "kernel/event.h"
 #include "kernel/journal.h"
 #include "util/json.h"
+#include "util/time.h"
 
 using namespace tpark;
 
@@ -145,13 +146,34 @@ TEST_CASE("journal_append_assigns_ascending_ids_and_fills_the_envelope", "[kerne
         R"({"id":1,"time":"2026-01-01T00:00:00.123Z","kind":"a.one","payload":{"x":1},)"
         R"("source":"host","node":"node-1"})");
   // Host events carry no node: the key is omitted.
-  CHECK(envelope_json(*committed[1]) ==
-        R"({"id":2,"time":"2026-01-01T00:00:00.000Z","kind":"a.two","payload":{},"source":"host"})");
+  CHECK(
+      envelope_json(*committed[1]) ==
+      R"({"id":2,"time":"2026-01-01T00:00:00.000Z","kind":"a.two","payload":{},"source":"host"})");
 
   auto page = journal.read_after(0, {}, 10);
   REQUIRE(page.items.size() == 2);
   CHECK(envelope_json(*page.items[0]) == envelope_json(first));
   CHECK(page.items[0]->corr_id == "req-7");
+}
+
+TEST_CASE("journal_event_time_is_the_rfc3339_text_of_time_ms", "[kernel][journal]") {
+  TempDir dir;
+  Journal journal(dir.db());
+  const std::vector<int64_t> times_ms = {1767225600123, 1767225600124, 1767225600999,
+                                         1767225601000, 1767225600000, 0, -1, -1001};
+  std::vector<NewEvent> events;
+  for (int64_t time_ms : times_ms) events.push_back(new_event("a.t", time_ms));
+  auto committed = journal.append(std::move(events));
+  auto read_back = journal.read_after(0, {}, 100).items;
+  REQUIRE(committed.size() == times_ms.size());
+  REQUIRE(read_back.size() == times_ms.size());
+  for (size_t i = 0; i < times_ms.size(); ++i) {
+    INFO(times_ms[i]);
+    CHECK(committed[i]->time_ms == times_ms[i]);
+    CHECK(committed[i]->time == format_rfc3339_ms(times_ms[i]));
+    CHECK(read_back[i]->time == format_rfc3339_ms(times_ms[i]));
+  }
+  CHECK(committed[6]->time == "1969-12-31T23:59:59.999Z");
 }
 
 TEST_CASE("envelope_json_escapes_strings_like_the_json_writer", "[kernel][journal]") {
@@ -162,8 +184,9 @@ TEST_CASE("envelope_json_escapes_strings_like_the_json_writer", "[kernel][journa
   event.payload = "[1]";
   event.source = "host";
   const std::string text = envelope_json(event);
-  CHECK(text == "{\"id\":5,\"time\":\"t\",\"kind\":\"k\\\"\\\\\\n\\u0001\",\"payload\":[1],"
-                "\"source\":\"host\"}");
+  CHECK(text ==
+        "{\"id\":5,\"time\":\"t\",\"kind\":\"k\\\"\\\\\\n\\u0001\",\"payload\":[1],"
+        "\"source\":\"host\"}");
   CHECK(Json::parse(text)["kind"].get<std::string>() == event.kind);
 }
 
@@ -197,8 +220,7 @@ TEST_CASE("journal_ids_are_never_reused_after_pruning_everything_and_reopening",
   CHECK(ids_of(reopened.append(events_of({"a.w"}))) == std::vector<int64_t>{4});
 }
 
-TEST_CASE("journal_prune_row_cap_keeps_the_newest_rows_and_marks_truncation",
-          "[kernel][journal]") {
+TEST_CASE("journal_prune_row_cap_keeps_the_newest_rows_and_marks_truncation", "[kernel][journal]") {
   TempDir dir;
   Journal journal(dir.db());
   journal.append(events_of({"a.1", "b.2", "a.3", "b.4", "a.5"}));
@@ -242,6 +264,10 @@ TEST_CASE("journal_read_after_filters_by_prefix_in_id_order_with_a_limit", "[ker
   CHECK(ids_of(journal.read_after(3, {"a.", "c."}, 2).items) == std::vector<int64_t>{5, 6});
   CHECK(ids_of(journal.read_after(0, {"a"}, 10).items) == std::vector<int64_t>{1, 4, 5, 7});
   CHECK(ids_of(journal.read_after(0, {"a.x"}, 10).items) == std::vector<int64_t>{1});
+  // Overlapping prefixes still give each row once.
+  CHECK(ids_of(journal.read_after(0, {"a.", "a.x"}, 10).items) == std::vector<int64_t>{1, 5, 7});
+  CHECK(kinds_of(journal.read_after(4, {"c.", "a."}, 10).items) ==
+        std::vector<std::string>{"a.w", "c.v", "a.u"});
   CHECK(journal.read_after(0, {"zz."}, 10).items.empty());
   CHECK(journal.read_after(7, {}, 10).items.empty());
   CHECK(journal.read_after(0, {}, 0).items.empty());
@@ -305,9 +331,8 @@ TEST_CASE("journal_transact_throwing_item_rolls_back_only_itself_within_its_grou
     });
   });
   wait_until_queued(journal, 2);
-  auto good_after = std::async(std::launch::async, [&] {
-    return journal.append(events_of({"a.after"}));
-  });
+  auto good_after =
+      std::async(std::launch::async, [&] { return journal.append(events_of({"a.after"})); });
   wait_until_queued(journal, 3);
   gate.open();
 

@@ -14,8 +14,8 @@ uint64_t register_ok(MetricRegistry& registry, MetricType type, const std::strin
                      const std::vector<std::string>& labels = {},
                      const std::vector<double>& buckets = {}) {
   std::string error;
-  const uint64_t handle = registry.register_family(type, name, "Help for " + name + ".", labels,
-                                                   buckets, &error);
+  const uint64_t handle =
+      registry.register_family(type, name, "Help for " + name + ".", labels, buckets, &error);
   INFO(error);
   REQUIRE(handle != 0);
   return handle;
@@ -25,7 +25,8 @@ std::string refusal(MetricRegistry& registry, MetricType type, const std::string
                     const std::vector<std::string>& labels = {},
                     const std::vector<double>& buckets = {}) {
   std::string error;
-  if (registry.register_family(type, name, "help", labels, buckets, &error) != 0) return "(accepted)";
+  if (registry.register_family(type, name, "help", labels, buckets, &error) != 0)
+    return "(accepted)";
   return error;
 }
 
@@ -44,21 +45,22 @@ TEST_CASE("a_family_without_samples_still_renders_help_and_type") {
 
 TEST_CASE("samples_render_in_the_text_format") {
   MetricRegistry registry;
-  const uint64_t counter = register_ok(registry, MetricType::Counter, "tp_test_events_total", {"kind"});
+  const uint64_t counter =
+      register_ok(registry, MetricType::Counter, "tp_test_events_total", {"kind"});
   const uint64_t gauge = register_ok(registry, MetricType::Gauge, "tp_test_depth");
   const uint64_t histogram =
       register_ok(registry, MetricType::Histogram, "tp_test_latency_seconds", {}, {0.1, 1.0});
   CHECK(registry.add(counter, {"a.b"}, 2));
   CHECK(registry.add(counter, {"a.b"}, 0.5));
-  CHECK_FALSE(registry.add(counter, {"a.b"}, -1));    // counters never go down
-  CHECK_FALSE(registry.add(counter, {}, 1));          // wrong label count
-  CHECK_FALSE(registry.set(counter, {"a.b"}, 1));     // set is for gauges
+  CHECK_FALSE(registry.add(counter, {"a.b"}, -1));  // counters never go down
+  CHECK_FALSE(registry.add(counter, {}, 1));        // wrong label count
+  CHECK_FALSE(registry.set(counter, {"a.b"}, 1));   // set is for gauges
   CHECK(registry.set(gauge, {}, 7));
   CHECK(registry.add(gauge, {}, -2));
   CHECK(registry.observe(histogram, {}, 0.05));
   CHECK(registry.observe(histogram, {}, 0.5));
   CHECK_FALSE(registry.observe(gauge, {}, 1));
-  CHECK_FALSE(registry.add(99, {}, 1));               // unknown handle
+  CHECK_FALSE(registry.add(99, {}, 1));  // unknown handle
 
   const std::string text = registry.render_text();
   CHECK_THAT(text, Catch::Contains("tp_test_events_total{kind=\"a.b\"} 2.5\n"));
@@ -97,6 +99,7 @@ TEST_CASE("names_follow_the_lint_rules") {
         "histograms cannot use the label 'le'");
   CHECK(refusal(registry, MetricType::Histogram, "tp_test_h", {}, {1.0, 0.5}) ==
         "histogram buckets must be ascending");
-  CHECK(refusal(registry, MetricType::Gauge, "tp_test_g", {}, {1.0}) == "only histograms have buckets");
+  CHECK(refusal(registry, MetricType::Gauge, "tp_test_g", {}, {1.0}) ==
+        "only histograms have buckets");
   CHECK(refusal(registry, MetricType::Gauge, "tp_test_msgs") == "(accepted)");  // _msgs is no unit
 }

@@ -28,7 +28,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-tp_str str(std::string_view text) { return tp_str{text.data(), text.size()}; }
+tp_str str(std::string_view text) {
+  return tp_str{text.data(), text.size()};
+}
 
 // A stand-in for an instance executor: one thread that runs posted tasks.
 class TestExecutor {
@@ -89,7 +91,9 @@ void on_timer(void* user, uint64_t timer_id) {
   probe->thread = std::this_thread::get_id();
   ++probe->fired;
 }
-void free_probe(void* user) { ++static_cast<TimerProbe*>(user)->freed; }
+void free_probe(void* user) {
+  ++static_cast<TimerProbe*>(user)->freed;
+}
 
 tp_timer_desc timer_desc(TimerProbe& probe, int64_t delay_ms, int64_t interval_ms) {
   tp_timer_desc desc{};
@@ -200,7 +204,7 @@ TEST_CASE("wake_at_marks_the_plugin_dirty_once_per_time") {
   };
   const int64_t at_ms = tpark::now_ms() + 20;
   CHECK(h.api->wake_at(&h.host, at_ms) == TP_OK);
-  CHECK(h.api->wake_at(&h.host, at_ms) == TP_OK);       // idempotent
+  CHECK(h.api->wake_at(&h.host, at_ms) == TP_OK);          // idempotent
   CHECK(h.api->wake_at(&h.host, at_ms - 60000) == TP_OK);  // in the past: at once
   CHECK(eventually([&] {
     std::lock_guard lock(mutex);
@@ -213,8 +217,9 @@ TEST_CASE("wake_at_marks_the_plugin_dirty_once_per_time") {
 
 TEST_CASE("emit_journals_a_host_event_after_checking_kind_and_payload") {
   std::random_device random;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tpark-host-api-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("tpark-host-api-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
   std::filesystem::create_directories(dir);
   {
     Journal journal(dir / "tpark.db");
@@ -255,7 +260,8 @@ TEST_CASE("metric_slots_map_handles_to_the_registry") {
   CHECK(h.api->metric_add(&h.host, handle, values, 1, 3) == TP_OK);
   CHECK(h.api->metric_add(&h.host, handle, values, 0, 3) == TP_INVALID_ARG);
   CHECK(h.api->metric_set(&h.host, handle, values, 1, 3) == TP_INVALID_ARG);  // not a gauge
-  CHECK_THAT(registry.render_text(), Catch::Contains("tp_test_plugin_events_total{kind=\"a.b\"} 3\n"));
+  CHECK_THAT(registry.render_text(),
+             Catch::Contains("tp_test_plugin_events_total{kind=\"a.b\"} 3\n"));
   CHECK(h.api->metric_remove(&h.host, handle, values, 1) == TP_OK);
   CHECK(h.api->metric_remove(&h.host, handle, values, 1) == TP_NOT_FOUND);
 

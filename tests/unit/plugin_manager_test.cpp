@@ -81,10 +81,12 @@ struct Kernel {
   MetricRegistry metrics;
   Bus bus;
   Journal journal{dir.path() / "tpark.db"};
+  int64_t last_id = 0;  // of the last event appended
   int64_t start_id = 0;
 
   Kernel() {
-    journal.set_commit_sink([this](std::vector<EventPtr>&& events) { bus.publish(std::move(events)); });
+    journal.set_commit_sink(
+        [this](std::vector<EventPtr>&& events) { bus.publish(std::move(events)); });
   }
 
   // Journals one event per kind, in one transaction.
@@ -98,14 +100,14 @@ struct Kernel {
       event.source = "ingest";
       events.push_back(std::move(event));
     }
-    journal.append(std::move(events));
+    for (const auto& event : journal.append(std::move(events))) last_id = event->id;
   }
   void append(const std::string& kind, size_t count) {
     append(std::vector<std::string>(count, kind));
   }
 
   // Marks "now" as the host start: what is journaled before it is history.
-  void mark_start() { start_id = journal.head_id(); }
+  void mark_start() { start_id = last_id; }
 
   HostServices services() {
     HostServices services;
@@ -150,7 +152,8 @@ std::string eventually_rendered(PluginManager& manager, Bus& bus, const std::str
   std::string seen;
   while (std::chrono::steady_clock::now() < deadline) {
     auto render = render_of(manager, name);
-    seen = render && render->ok ? render->json : "(not ok: " + (render ? render->error : "absent") + ")";
+    seen = render && render->ok ? render->json
+                                : "(not ok: " + (render ? render->error : "absent") + ")";
     if (seen == expected) return seen;
     std::this_thread::sleep_for(5ms);
   }
@@ -197,7 +200,8 @@ TEST_CASE("fixtures_load_with_the_outcomes_sdk_md_expects") {
         Outcome{"refused", "missing entry tp_plugin_entry"});
   const auto unresolved = state_and_reason("tp.fixture.unresolved-symbol");
   CHECK(unresolved.first == "refused");
-  CHECK_THAT(unresolved.second, Catch::Contains("undefined symbol: tp_fixture_symbol_nobody_defines"));
+  CHECK_THAT(unresolved.second,
+             Catch::Contains("undefined symbol: tp_fixture_symbol_nobody_defines"));
   CHECK(state_and_reason("tp.fixture.oversized-struct").first == "loaded");
   CHECK(state_and_reason("tp.fixture.throwing-callback").first == "loaded");
   CHECK(state_and_reason("tp.fixture.never-stops").first == "loaded");
@@ -207,7 +211,9 @@ TEST_CASE("fixtures_load_with_the_outcomes_sdk_md_expects") {
   const Json oversized = item_of(described, "tp.fixture.oversized-struct");
   CHECK_FALSE(oversized.contains("reason"));
   CHECK(oversized.at("library") ==
-        (kFixtureDir / "oversized-struct" / "libtp_fixture_oversized_struct.so").lexically_normal().string());
+        (kFixtureDir / "oversized-struct" / "libtp_fixture_oversized_struct.so")
+            .lexically_normal()
+            .string());
   CHECK(oversized.at("version") == "0.1.0");
   CHECK(oversized.at("kind") == Json::array({"section"}));
   // The descriptor is 16 bytes larger than ABI 1.0's 80 and still loads.
@@ -234,8 +240,10 @@ TEST_CASE("fixtures_load_with_the_outcomes_sdk_md_expects") {
   CHECK(elapsed >= 300ms);
   CHECK(elapsed < 5s);
   const Json after = manager.describe();
-  CHECK(item_of(after, "tp.fixture.never-stops").at("health") ==
-        Json::parse(R"({"ok":false,"error_count":1,"last_error":"did not stop within 300 ms; abandoned"})"));
+  CHECK(
+      item_of(after, "tp.fixture.never-stops").at("health") ==
+      Json::parse(
+          R"({"ok":false,"error_count":1,"last_error":"did not stop within 300 ms; abandoned"})"));
 }
 
 TEST_CASE("events_section_counts_events_journaled_since_start_and_renders_exact_json") {
@@ -360,8 +368,33 @@ TEST_CASE("a_throwing_plugin_is_counted_and_the_host_keeps_serving") {
   CHECK(item.at("health") ==
         Json::parse(R"({"ok":false,"error_count":5,"last_error":"render: TP_INTERNAL"})"));
   const std::string expected = events_json(
-      R"([["fixture.throw.one",1],["fixture.throw.three",1],["fixture.throw.two",1],["x.ok",1]])", 4);
+      R"([["fixture.throw.one",1],["fixture.throw.three",1],["fixture.throw.two",1],["x.ok",1]])",
+      4);
   CHECK(eventually_rendered(manager, kernel.bus, "events", expected) == expected);
+}
+
+TEST_CASE("a_plugin_whose_create_fails_is_failed_with_its_message") {
+  Kernel kernel;
+  HostServices services = kernel.services();
+  // The app answers null for state it cannot serve (yet).
+  services.state_read = [](const std::string& name) -> std::optional<Json> {
+    if (name == "events_start") return Json(nullptr);
+    return std::nullopt;
+  };
+  PluginManager manager(services, settings_for({}));
+  manager.load(host_config("plugins: {}\n"));
+  const Json item = item_of(manager.describe(), "tp.section.events");
+  REQUIRE_FALSE(item.is_null());
+  CHECK(item.at("state") == "failed");
+  CHECK(item.at("reason") == "create: host state events_start is unavailable");
+  CHECK(item.at("health") ==
+        Json::parse(R"({"ok":false,"error_count":1,)"
+                    R"("last_error":"create: host state events_start is unavailable"})"));
+  auto render = render_of(manager, "events");
+  REQUIRE(render);
+  CHECK_FALSE(render->ok);
+  CHECK(render->error == "failed");
+  CHECK(render->json == "null");
 }
 
 TEST_CASE("every_builtin_section_appears_in_snapshot_order_disabled_and_not_loaded_included") {
@@ -406,8 +439,8 @@ TEST_CASE("the_load_rule_and_manifest_checks_decide_before_any_library_opens") {
   // None of these libraries exists: a decision that needed one would say so.
   write_file(dir / "exporter/plugin.yaml",
              manifest_yaml("acme.exporter.s3", "libs3.so", "exporter", "abi: {major: 1}\n"));
-  write_file(dir / "nats/plugin.yaml",
-             manifest_yaml("tp.orchestrator.nats", "libnats.so", "orchestrator", "abi: {major: 1}\n"));
+  write_file(dir / "nats/plugin.yaml", manifest_yaml("tp.orchestrator.nats", "libnats.so",
+                                                     "orchestrator", "abi: {major: 1}\n"));
   write_file(dir / "major/plugin.yaml",
              manifest_yaml("acme.section.major", "libmajor.so", "section",
                            "abi: {major: 2}\nprovides: {section: major}\n"));
@@ -421,9 +454,10 @@ TEST_CASE("the_load_rule_and_manifest_checks_decide_before_any_library_opens") {
   write_file(dir / "broken/plugin.yaml", "manifest: tpark.plugin/v1\nid: acme.section.broken\n");
 
   PluginManager manager(kernel.services(), settings_for({dir}));
-  manager.load(host_config("plugins:\n"
-                           "  acme.section.config: {config: {window: 100}}\n"
-                           "  acme.section.nowhere: {enabled: true}\n"));
+  manager.load(
+      host_config("plugins:\n"
+                  "  acme.section.config: {config: {window: 100}}\n"
+                  "  acme.section.nowhere: {enabled: true}\n"));
   const Json described = manager.describe();
   auto item = [&](const std::string& id) {
     const Json found = item_of(described, id);
@@ -454,7 +488,8 @@ TEST_CASE("the_load_rule_and_manifest_checks_decide_before_any_library_opens") {
   CHECK(item("acme.section.nowhere").at("library") == nullptr);
 
   // validate() reports the same config error without applying anything.
-  const auto errors = manager.validate(host_config("plugins:\n  acme.section.config: {config: {window: 0}}\n"));
+  const auto errors =
+      manager.validate(host_config("plugins:\n  acme.section.config: {config: {window: 0}}\n"));
   REQUIRE(errors.size() == 1);
   CHECK(errors.front().field == "plugins.acme.section.config.config.window");
 }
@@ -490,12 +525,12 @@ TEST_CASE("reload_adds_removes_and_reconfigures_and_keeps_the_old_set_on_errors"
   fs::create_directories(plugins.path() / "configurable");
   fs::copy_file(fixture / "libtp_fixture_oversized_struct.so",
                 plugins.path() / "configurable" / "libtp_fixture_oversized_struct.so");
-  write_file(plugins.path() / "configurable" / "plugin.yaml",
-             manifest_yaml("acme.section.configurable", "libtp_fixture_oversized_struct.so",
-                           "section",
-                           "abi: {major: 1}\nprovides: {section: fixture_oversized_struct}\n"
-                           "subscribes: [fixture.]\n"
-                           "config:\n  window: {type: int, default: 8, min: 1, max: 64}\n"));
+  write_file(
+      plugins.path() / "configurable" / "plugin.yaml",
+      manifest_yaml("acme.section.configurable", "libtp_fixture_oversized_struct.so", "section",
+                    "abi: {major: 1}\nprovides: {section: fixture_oversized_struct}\n"
+                    "subscribes: [fixture.]\n"
+                    "config:\n  window: {type: int, default: 8, min: 1, max: 64}\n"));
 
   PluginManager manager(kernel.services(), settings_for({plugins.path()}));
   manager.load(host_config("plugins:\n  tp.section.events: {enabled: false}\n"));
@@ -514,30 +549,29 @@ TEST_CASE("reload_adds_removes_and_reconfigures_and_keeps_the_old_set_on_errors"
   using Ids = std::vector<std::vector<std::string>>;
 
   // Enabling events, reconfiguring the other.
-  CHECK(applied(manager.reload(host_config(
-            "plugins:\n  acme.section.configurable: {config: {window: 16}}\n"))) ==
+  CHECK(applied(manager.reload(
+            host_config("plugins:\n  acme.section.configurable: {config: {window: 16}}\n"))) ==
         Ids{{"tp.section.events"}, {}, {"acme.section.configurable"}});
   CHECK(state("tp.section.events") == "loaded");
   CHECK(state("acme.section.configurable") == "loaded");
 
   // The same config again changes nothing.
-  CHECK(applied(manager.reload(host_config(
-            "plugins:\n  acme.section.configurable: {config: {window: 16}}\n"))) ==
+  CHECK(applied(manager.reload(
+            host_config("plugins:\n  acme.section.configurable: {config: {window: 16}}\n"))) ==
         Ids{{}, {}, {}});
 
   // An invalid block: errors, and the running set is untouched.
-  auto invalid = manager.reload(host_config(
-      "plugins:\n  tp.section.events: {enabled: false}\n"
-      "  acme.section.configurable: {config: {window: 0}}\n"));
+  auto invalid =
+      manager.reload(host_config("plugins:\n  tp.section.events: {enabled: false}\n"
+                                 "  acme.section.configurable: {config: {window: 0}}\n"));
   REQUIRE(std::holds_alternative<std::vector<ConfigError>>(invalid));
   CHECK(std::get<std::vector<ConfigError>>(invalid).front().field ==
         "plugins.acme.section.configurable.config.window");
   CHECK(state("tp.section.events") == "loaded");
 
   // Disabling both.
-  CHECK(applied(manager.reload(host_config(
-            "plugins:\n  tp.section.events: {enabled: false}\n"
-            "  acme.section.configurable: {enabled: false}\n"))) ==
+  CHECK(applied(manager.reload(host_config("plugins:\n  tp.section.events: {enabled: false}\n"
+                                           "  acme.section.configurable: {enabled: false}\n"))) ==
         Ids{{}, {"acme.section.configurable", "tp.section.events"}, {}});
   CHECK(state("tp.section.events") == "disabled");
   CHECK(state("acme.section.configurable") == "disabled");

@@ -54,8 +54,10 @@ uint64_t read_kinds_max(const tpark::HostRef& host) {
 std::optional<std::string_view> leading_string_literal(std::string_view text) {
   if (text.empty() || text.front() != '"') return std::nullopt;
   for (size_t i = 1; i < text.size(); ++i) {
-    if (text[i] == '\\') ++i;
-    else if (text[i] == '"') return text.substr(0, i + 1);
+    if (text[i] == '\\')
+      ++i;
+    else if (text[i] == '"')
+      return text.substr(0, i + 1);
   }
   return std::nullopt;
 }
@@ -81,7 +83,8 @@ class EventsSection final : public tpark::Section {
     auto state = host.state("events_start");
     if (!state) throw tpark::Error(TP_UNAVAILABLE, "host state events_start is unavailable");
     auto start = start_time_json(*state);
-    if (!start) throw tpark::Error(TP_UNAVAILABLE, "host state events_start has no start time: " + *state);
+    if (!start)
+      throw tpark::Error(TP_UNAVAILABLE, "host state events_start has no start time: " + *state);
     start_json_ = std::move(*start);  // a JSON string literal, written as is
   }
 
@@ -110,9 +113,10 @@ class EventsSection final : public tpark::Section {
       uint64_t other = 0;
       for (size_t i = kinds_max_; i < ranked.size(); ++i) other += ranked[i].second;
       ranked.resize(kinds_max_);
-      ranked.insert(std::upper_bound(ranked.begin(), ranked.end(),
-                                     std::pair<std::string_view, uint64_t>("other", other), by_rank),
-                    {"other", other});
+      ranked.insert(
+          std::upper_bound(ranked.begin(), ranked.end(),
+                           std::pair<std::string_view, uint64_t>("other", other), by_rank),
+          {"other", other});
     }
 
     out.clear();

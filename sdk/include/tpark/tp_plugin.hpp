@@ -59,7 +59,9 @@ namespace tpark {
 // Strings, errors and statuses
 // ---------------------------------------------------------------------------
 
-inline tp_str to_tp_str(std::string_view text) noexcept { return tp_str{text.data(), text.size()}; }
+inline tp_str to_tp_str(std::string_view text) noexcept {
+  return tp_str{text.data(), text.size()};
+}
 
 inline std::string_view to_view(tp_str text) noexcept {
   return text.ptr != nullptr ? std::string_view(text.ptr, text.len) : std::string_view();
@@ -68,16 +70,26 @@ inline std::string_view to_view(tp_str text) noexcept {
 // The spelling of a status code, for log lines and messages.
 inline const char* status_name(tp_status status) noexcept {
   switch (status) {
-    case TP_OK: return "TP_OK";
-    case TP_RETRY: return "TP_RETRY";
-    case TP_INVALID_ARG: return "TP_INVALID_ARG";
-    case TP_UNSUPPORTED: return "TP_UNSUPPORTED";
-    case TP_UNAVAILABLE: return "TP_UNAVAILABLE";
-    case TP_INTERNAL: return "TP_INTERNAL";
-    case TP_NOT_FOUND: return "TP_NOT_FOUND";
-    case TP_NO_MEMORY: return "TP_NO_MEMORY";
-    case TP_TOO_LARGE: return "TP_TOO_LARGE";
-    default: return "TP_UNKNOWN";
+    case TP_OK:
+      return "TP_OK";
+    case TP_RETRY:
+      return "TP_RETRY";
+    case TP_INVALID_ARG:
+      return "TP_INVALID_ARG";
+    case TP_UNSUPPORTED:
+      return "TP_UNSUPPORTED";
+    case TP_UNAVAILABLE:
+      return "TP_UNAVAILABLE";
+    case TP_INTERNAL:
+      return "TP_INTERNAL";
+    case TP_NOT_FOUND:
+      return "TP_NOT_FOUND";
+    case TP_NO_MEMORY:
+      return "TP_NO_MEMORY";
+    case TP_TOO_LARGE:
+      return "TP_TOO_LARGE";
+    default:
+      return "TP_UNKNOWN";
   }
 }
 
@@ -139,11 +151,21 @@ inline void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];
@@ -230,7 +252,8 @@ class HostRef {
   std::optional<std::string> state(std::string_view name) const {
     std::string out;
     StringWriter writer(out);
-    const tp_status status = require(&tp_host_api::state_read)(host_, to_tp_str(name), writer.get());
+    const tp_status status =
+        require(&tp_host_api::state_read)(host_, to_tp_str(name), writer.get());
     if (status == TP_NOT_FOUND || status == TP_UNAVAILABLE) return std::nullopt;
     check(status, "state_read");
     return out;
@@ -269,13 +292,16 @@ class HostRef {
     return true;
   }
   // Asks the host to mark this section dirty at wall time at_ms.
-  void wake_at(int64_t at_ms) const { check(require(&tp_host_api::wake_at)(host_, at_ms), "wake_at"); }
+  void wake_at(int64_t at_ms) const {
+    check(require(&tp_host_api::wake_at)(host_, at_ms), "wake_at");
+  }
 
   // --- events ------------------------------------------------------------------
   // Journals one event (source "host"); returns its id. Not from on_event.
   int64_t emit(std::string_view kind, std::string_view payload_json) const {
     int64_t id = 0;
-    check(require(&tp_host_api::emit)(host_, to_tp_str(kind), to_tp_str(payload_json), &id), "emit");
+    check(require(&tp_host_api::emit)(host_, to_tp_str(kind), to_tp_str(payload_json), &id),
+          "emit");
     return id;
   }
 
@@ -312,21 +338,32 @@ class HostRef {
     return handle;
   }
   // Counters and gauges: adds value. Label values in the registered order.
-  void metric_add(uint64_t handle, std::initializer_list<std::string_view> labels, double value) const {
-    with_labels(labels, [&](const tp_str* v, size_t n) {
-      return require(&tp_host_api::metric_add)(host_, handle, v, n, value);
-    }, "metric_add");
+  void metric_add(uint64_t handle, std::initializer_list<std::string_view> labels,
+                  double value) const {
+    with_labels(
+        labels,
+        [&](const tp_str* v, size_t n) {
+          return require(&tp_host_api::metric_add)(host_, handle, v, n, value);
+        },
+        "metric_add");
   }
-  void metric_set(uint64_t handle, std::initializer_list<std::string_view> labels, double value) const {
-    with_labels(labels, [&](const tp_str* v, size_t n) {
-      return require(&tp_host_api::metric_set)(host_, handle, v, n, value);
-    }, "metric_set");
+  void metric_set(uint64_t handle, std::initializer_list<std::string_view> labels,
+                  double value) const {
+    with_labels(
+        labels,
+        [&](const tp_str* v, size_t n) {
+          return require(&tp_host_api::metric_set)(host_, handle, v, n, value);
+        },
+        "metric_set");
   }
   void metric_observe(uint64_t handle, std::initializer_list<std::string_view> labels,
                       double value) const {
-    with_labels(labels, [&](const tp_str* v, size_t n) {
-      return require(&tp_host_api::metric_observe)(host_, handle, v, n, value);
-    }, "metric_observe");
+    with_labels(
+        labels,
+        [&](const tp_str* v, size_t n) {
+          return require(&tp_host_api::metric_observe)(host_, handle, v, n, value);
+        },
+        "metric_observe");
   }
   // false when the series did not exist.
   bool metric_remove(uint64_t handle, std::initializer_list<std::string_view> labels) const {
@@ -350,7 +387,8 @@ class HostRef {
     try {
       callback->fn(timer_id);
     } catch (const std::exception& e) {
-      HostRef(callback->api, callback->host).error(std::string("timer callback threw: ") + e.what());
+      HostRef(callback->api, callback->host)
+          .error(std::string("timer callback threw: ") + e.what());
     } catch (...) {
       HostRef(callback->api, callback->host).error("timer callback threw an unknown exception");
     }
@@ -366,7 +404,8 @@ class HostRef {
     if (status != TP_OK) throw Error(status, std::string(what) + " failed: " + status_name(status));
   }
   template <class Call>
-  static void with_labels(std::initializer_list<std::string_view> labels, Call call, const char* what) {
+  static void with_labels(std::initializer_list<std::string_view> labels, Call call,
+                          const char* what) {
     std::vector<tp_str> values;
     for (auto label : labels) values.push_back(to_tp_str(label));
     check(call(values.data(), values.size()), what);
@@ -414,9 +453,11 @@ class Section {
 namespace detail {
 
 // Runs `body`, mapping exceptions to a status. The message goes to `err`
-// when the callback has one, and to the host log otherwise.
+// when the callback has one, and otherwise to the host log, prefixed with the
+// callback's name.
 template <class Body>
-tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err, Body&& body) noexcept {
+tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err,
+                  Body&& body) noexcept {
   tp_status status = TP_INTERNAL;
   std::string message;
   try {
@@ -432,12 +473,14 @@ tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err, Bo
   } catch (...) {
     message = "unknown exception";
   }
-  try {
-    message = std::string(callback) + ": " + message;
-  } catch (...) {
+  if (err != nullptr) {
+    set_error(err, status, message);  // the caller knows which callback it called
+  } else if (log_to != nullptr) {
+    try {
+      log_to->error(std::string(callback) + ": " + message);
+    } catch (...) {
+    }
   }
-  set_error(err, status, message);
-  if (err == nullptr && log_to != nullptr) log_to->error(message);
   return status;
 }
 
@@ -445,8 +488,8 @@ template <class T>
 struct SectionTrampolines {
   static T* self(void* ctx) noexcept { return static_cast<T*>(ctx); }
 
-  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json,
-                          void** out_ctx, tp_error* err) noexcept {
+  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                          tp_error* err) noexcept {
     const HostRef ref(api, host);
     return guarded("create", &ref, err, [&] {
       if (out_ctx == nullptr) return TP_INVALID_ARG;
@@ -484,7 +527,8 @@ struct SectionTrampolines {
       if (event == nullptr) return TP_INVALID_ARG;
       // Copy what lies inside struct_size into a zeroed local (rule 2).
       tp_event_view local{};
-      std::memcpy(&local, event, event->struct_size < sizeof local ? event->struct_size : sizeof local);
+      std::memcpy(&local, event,
+                  event->struct_size < sizeof local ? event->struct_size : sizeof local);
       self(ctx)->on_event(EventView(local));
       return TP_OK;
     });
@@ -557,13 +601,13 @@ inline tp_status answer_negotiate(tp_negotiate* negotiate, const tp_descriptor* 
 // Use once per library, at namespace scope:  TP_SECTION_PLUGIN(EventsSection, "events")
 // The wrapper needs only the 1.0 host table (newer slots are checked with
 // HostRef::has), so the plugin runs on any 1.x host: min host minor 0.
-#define TP_SECTION_PLUGIN(SectionClass, section_name)                                          \
-  static const tp_section_desc tp_plugin_section_desc_ =                                       \
-      ::tpark::make_section_desc<SectionClass>(section_name);                                  \
-  static const tp_descriptor* const tp_plugin_descriptors_[] = {                               \
-      reinterpret_cast<const tp_descriptor*>(&tp_plugin_section_desc_)};                       \
-  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) {     \
-    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 0, err);            \
+#define TP_SECTION_PLUGIN(SectionClass, section_name)                                      \
+  static const tp_section_desc tp_plugin_section_desc_ =                                   \
+      ::tpark::make_section_desc<SectionClass>(section_name);                              \
+  static const tp_descriptor* const tp_plugin_descriptors_[] = {                           \
+      reinterpret_cast<const tp_descriptor*>(&tp_plugin_section_desc_)};                   \
+  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
+    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 0, err);        \
   }
 
 #endif  // TPARK_TP_PLUGIN_HPP
