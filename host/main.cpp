@@ -12,6 +12,10 @@
 
 int main(int argc, char** argv) {
   // Signals are taken synchronously by run_host(); block them before any thread starts.
+  // A shell may start us with SIGINT ignored (background jobs); we want it.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

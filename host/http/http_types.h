@@ -107,7 +107,14 @@ class Router {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // A template split once at add(): literal segments, and "" for {name} ones.
+  struct Compiled {
+    std::vector<std::string> literals;
+    std::vector<std::string> param_names;  // same length; "" for literal segments
+    size_t literal_count = 0;
+  };
   std::vector<Route> routes_;
+  std::vector<Compiled> compiled_;
 };
 
 }  // namespace tpark::http

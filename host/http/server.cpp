@@ -646,6 +646,7 @@ class Session : public std::enable_shared_from_this<Session> {
           self->on_stream_bytes(std::move(bytes));
         });
     };
+    awaiting_delivery_ = true;
     try {
       source_->next(std::move(deliver));
     } catch (const std::exception& e) {
@@ -655,7 +656,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_stream_bytes(std::optional<std::string> bytes) {
-    if (!stream_active_) return;
+    // A source that answers one next() twice must not start a second write.
+    if (!stream_active_ || !awaiting_delivery_) return;
+    awaiting_delivery_ = false;
     if (!bytes) {
       stream_active_ = false;
       source_.reset();
@@ -737,6 +740,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<StreamSource> source_;
   bool stream_active_ = false;
+  bool awaiting_delivery_ = false;  // next() called, its answer not yet handled
   bool chunked_ = true;
   std::string chunk_;
   std::string chunk_head_;

@@ -353,6 +353,7 @@ std::optional<std::string> parse_event_line(std::string_view line, int64_t recei
         break;
       }
       out.payload.clear();
+      out.payload.reserve(line.size());  // the payload is a part of the line
       if (!write_canonical(payload, out.payload))
         failure = parse_line_with_nlohmann(line, receive_ms, out);
       break;

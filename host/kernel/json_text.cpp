@@ -1,5 +1,6 @@
 #include "kernel/json_text.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -7,13 +8,25 @@
 
 namespace tpark {
 
+namespace {
+
+// Bytes that need an escape: control characters, '"' and '\\'.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = true;
+  table['"'] = table['\\'] = true;
+  return table;
+}();
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   size_t run_start = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kNeedsEscape[c]) continue;
     out.append(text.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {

@@ -34,9 +34,12 @@ TEST_CASE("cache_empty_has_every_key_in_order", "[unit][cache]") {
 TEST_CASE("cache_counts_outcomes_and_samples", "[unit][cache]") {
   CacheTally tally;
   const CacheLimits limits;
-  CHECK(tally.count(R"({"outcome":"hit","key":"a","latency_saved_ms":30,"payload_bytes":100,"age_secs":4})",
-                    kT0, limits)
-            .outcome == CacheOutcome::Hit);
+  CHECK(
+      tally
+          .count(
+              R"({"outcome":"hit","key":"a","latency_saved_ms":30,"payload_bytes":100,"age_secs":4})",
+              kT0, limits)
+          .outcome == CacheOutcome::Hit);
   const auto coalesced = tally.count(
       R"({"outcome":"coalesced","key":"a","latency_saved_ms":15,"payload_bytes":300,"age_secs":2})",
       kT0, limits);
@@ -47,23 +50,26 @@ TEST_CASE("cache_counts_outcomes_and_samples", "[unit][cache]") {
   tally.count(R"({"outcome":"miss","key":"c","latency_saved_ms":99})", kT0, limits);  // no sample
   tally.count(R"({"outcome":"error","key":"d"})", kT0, limits);
   tally.count(R"({"outcome":"not_cacheable","reason":"payload_too_large"})", kT0, limits);
-  const auto bypass = tally.count(R"({"outcome":"not_cacheable","reason":"side_effects"})", kT0, limits);
+  const auto bypass =
+      tally.count(R"({"outcome":"not_cacheable","reason":"side_effects"})", kT0, limits);
   CHECK(bypass.outcome == CacheOutcome::Bypass);
   CHECK_FALSE(bypass.payload_too_large);
   CHECK(tally.count(R"({"outcome":"weird"})", kT0, limits).outcome == CacheOutcome::None);
   CHECK(tally.count(R"({"key":"x"})", kT0, limits).outcome == CacheOutcome::None);
 
   const auto out = tally.render(kT0, limits);
-  CHECK(out.dump() ==
-        R"({"hit":1,"miss":2,"coalesced":1,"errors":1,"bypass":2,"payload_too_large":1,)"
-        R"("capacity":2048,"ttl_secs":600,"entries":0,"max_payload_bytes":4194304,)"
-        R"("latency_saved_ms_total":45,"latency_saved_samples":2,"avg_latency_saved_ms":22.5,)"
-        R"("payload_bytes_saved_total":400,"payload_saved_samples":2,"avg_payload_bytes_saved":200.0,)"
-        R"("avg_hit_age_secs":3.0,"hit_age_samples":2,"last_hit_age_secs":2,"max_hit_age_secs":4,)"
-        R"("stampede_suppression_rate":0.3333333333333333,"last_latency_saved_ms":15,"last_payload_bytes":300})");
+  CHECK(
+      out.dump() ==
+      R"({"hit":1,"miss":2,"coalesced":1,"errors":1,"bypass":2,"payload_too_large":1,)"
+      R"("capacity":2048,"ttl_secs":600,"entries":0,"max_payload_bytes":4194304,)"
+      R"("latency_saved_ms_total":45,"latency_saved_samples":2,"avg_latency_saved_ms":22.5,)"
+      R"("payload_bytes_saved_total":400,"payload_saved_samples":2,"avg_payload_bytes_saved":200.0,)"
+      R"("avg_hit_age_secs":3.0,"hit_age_samples":2,"last_hit_age_secs":2,"max_hit_age_secs":4,)"
+      R"("stampede_suppression_rate":0.3333333333333333,"last_latency_saved_ms":15,"last_payload_bytes":300})");
 }
 
-TEST_CASE("cache_stampede_suppression_rate_is_coalesced_over_miss_plus_coalesced", "[unit][cache]") {
+TEST_CASE("cache_stampede_suppression_rate_is_coalesced_over_miss_plus_coalesced",
+          "[unit][cache]") {
   CacheTally tally;
   const CacheLimits limits;
   CHECK(tally.stampede_suppression_rate() == 0.0);

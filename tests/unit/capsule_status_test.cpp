@@ -61,7 +61,7 @@ TEST_CASE("dur_of_zero_seconds_is_under_1_second", "[unit][capsules]") {
 
 TEST_CASE("check_9_capsules_4m59s_and_5m01s_give_expiring_and_active", "[unit][capsules]") {
   const int64_t now = kT0 + 10;
-  const json section = capsules_section(capsules_from_store(check9_store()), now, 300000);
+  const auto section = capsules_section(capsules_from_store(check9_store()), now, 300000);
   CHECK(section["count"] == 2);
   CHECK(section["expiring_soon"] == 1);
   CHECK(section["expired"] == 0);
@@ -98,7 +98,7 @@ TEST_CASE("check_9_capsules_4m59s_and_5m01s_give_expiring_and_active", "[unit][c
 }
 
 TEST_CASE("check_9_with_a_60000_ms_window_both_capsules_are_active", "[unit][capsules]") {
-  const json section = capsules_section(capsules_from_store(check9_store()), kT0 + 10, 60000);
+  const auto section = capsules_section(capsules_from_store(check9_store()), kT0 + 10, 60000);
   CHECK(section["expiring_soon"] == 0);
   CHECK(section["status_counts"].dump() == R"({"active":2})");
   CHECK(section["sample"][0]["status"] == "active");
@@ -122,13 +122,14 @@ TEST_CASE("unbounded_capsule_has_no_lease_keys", "[unit][capsules]") {
   r.id = "U";
   r.issuer = "ops";
   r.applied_ms = kT0;
-  const json section = capsules_section({r}, kT0 + 1, 300000);
-  CHECK(section["sample"][0].dump() ==
-        R"({"id":"U","version":null,"issuer":"ops","applied_ms":1700000000000,)"
-        R"("status":"unbounded","status_slug":"unbounded",)"
-        R"("status_label":"Active – lease not set",)"
-        R"("aria_hint":"Capsule U. Healthy. Capsule does not define a lease duration; renew manually when required.",)"
-        R"("renew_window_started":false})");
+  const auto section = capsules_section({r}, kT0 + 1, 300000);
+  CHECK(
+      section["sample"][0].dump() ==
+      R"({"id":"U","version":null,"issuer":"ops","applied_ms":1700000000000,)"
+      R"("status":"unbounded","status_slug":"unbounded",)"
+      R"("status_label":"Active – lease not set",)"
+      R"("aria_hint":"Capsule U. Healthy. Capsule does not define a lease duration; renew manually when required.",)"
+      R"("renew_window_started":false})");
   CHECK(section["accessible_summary"] == "All policy capsules are healthy.");
   CHECK(section["status_counts"].dump() == R"({"unbounded":1})");
   CHECK_FALSE(section.contains("next_expiry_id"));
@@ -174,7 +175,7 @@ TEST_CASE("renew_window_gives_renew_due_then_active_labels", "[unit][capsules]")
   CHECK(due.renew_window_started);
 
   // expiring_soon counts it (0 < rem <= W) whatever its status.
-  const json section = capsules_section({r}, kT0 + 3600000 - 120000, 300000);
+  const auto section = capsules_section({r}, kT0 + 3600000 - 120000, 300000);
   CHECK(section["expiring_soon"] == 1);
   CHECK(section["status_counts"].dump() == R"({"renew_due":1})");
   CHECK(section["accessible_summary"] ==
@@ -201,7 +202,7 @@ TEST_CASE("items_sort_by_applied_desc_then_id_and_sample_keeps_5", "[unit][capsu
   std::vector<CapsuleRecord> items;
   for (const char* id : {"g", "c", "a", "f", "b", "e", "d"})
     items.push_back(leased(id, kT0 + (std::string(id) < "d" ? 0 : 5), 3600000));
-  const json section = capsules_section(items, kT0 + 10, 300000);
+  const auto section = capsules_section(items, kT0 + 10, 300000);
   CHECK(section["count"] == 7);
   REQUIRE(section["sample"].size() == kSampleSize);
   std::string order;
@@ -213,16 +214,16 @@ TEST_CASE("items_sort_by_applied_desc_then_id_and_sample_keeps_5", "[unit][capsu
 TEST_CASE("summary_counts_every_status_and_pluralises_healthy", "[unit][capsules]") {
   const int64_t now = kT0 + 100000;
   std::vector<CapsuleRecord> items = {
-      leased("active1", kT0, 3600000),          // active
-      leased("active2", kT0, 7200000),          // active
-      leased("soon", kT0, 200000),              // expiring (rem 100 s)
-      leased("gone", kT0, 50000),               // expired
-      leased("due", kT0, 3600000, 3590000),     // renew_due (window opened at +10 s)
+      leased("active1", kT0, 3600000),       // active
+      leased("active2", kT0, 7200000),       // active
+      leased("soon", kT0, 200000),           // expiring (rem 100 s)
+      leased("gone", kT0, 50000),            // expired
+      leased("due", kT0, 3600000, 3590000),  // renew_due (window opened at +10 s)
   };
   CapsuleRecord unbounded;
   unbounded.id = "free";
   items.push_back(unbounded);
-  const json section = capsules_section(items, now, 300000);
+  const auto section = capsules_section(items, now, 300000);
   CHECK(section["status_counts"].dump() ==
         R"({"active":2,"expired":1,"expiring":1,"renew_due":1,"unbounded":1})");
   CHECK(section["accessible_summary"] ==

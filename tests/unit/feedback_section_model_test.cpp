@@ -10,22 +10,25 @@ using namespace tpark::sections::feedback;
 
 TEST_CASE("feedback_empty_shape", "[unit][feedback]") {
   FeedbackState state(false);
-  CHECK(state.render().dump() ==
-        R"({"auto_apply":false,"signals":{"count":0,"recent":[]},"suggestions":{"count":0,"sample":[]}})");
+  CHECK(
+      state.render().dump() ==
+      R"({"auto_apply":false,"signals":{"count":0,"recent":[]},"suggestions":{"count":0,"sample":[]}})");
   CHECK(FeedbackState(true).render()["auto_apply"] == true);
 }
 
 TEST_CASE("feedback_signals_window_keeps_200_and_shows_5_newest_first", "[unit][feedback]") {
   FeedbackState state(false);
   for (int i = 1; i <= 205; ++i)
-    CHECK(state.apply("feedback.signal", "ingest",
-                      R"({"id":"s)" + std::to_string(i) +
-                          R"(","ts":"2024-01-01T00:00:00.000Z","kind":"latency","target":"route","confidence":1,"severity":2})"));
+    CHECK(state.apply(
+        "feedback.signal", "ingest",
+        R"({"id":"s)" + std::to_string(i) +
+            R"(","ts":"2024-01-01T00:00:00.000Z","kind":"latency","target":"route","confidence":1,"severity":2})"));
   const auto out = state.render();
   CHECK(out["signals"]["count"] == 200);
   REQUIRE(out["signals"]["recent"].size() == 5);
-  CHECK(out["signals"]["recent"][0].dump() ==
-        R"({"id":"s205","ts":"2024-01-01T00:00:00.000Z","kind":"latency","target":"route","confidence":1.0,"severity":2})");
+  CHECK(
+      out["signals"]["recent"][0].dump() ==
+      R"({"id":"s205","ts":"2024-01-01T00:00:00.000Z","kind":"latency","target":"route","confidence":1.0,"severity":2})");
   CHECK(out["signals"]["recent"][4]["id"] == "s201");
 }
 

@@ -17,15 +17,16 @@ TEST_CASE("logic_history_keeps_10_newest_first", "[unit][logic_history]") {
   const char* kinds[] = {"logic.unit.suggested", "logic.unit.installed", "logic.unit.dry_run",
                          "logic.unit.applied", "logic.unit.reverted"};
   for (int i = 0; i < 12; ++i) {
-    const std::string time = "2024-01-01T00:00:" + std::string(i < 10 ? "0" : "") +
-                             std::to_string(i) + ".000Z";
+    const std::string time =
+        "2024-01-01T00:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ".000Z";
     CHECK(history.add(kinds[i % 5], "host", time,
                       R"({"id":"u)" + std::to_string(i) + R"(","via":"api"})"));
   }
   const auto out = history.render();
   REQUIRE(out.size() == kHistoryMax);
-  CHECK(out[0].dump() ==
-        R"({"time":"2024-01-01T00:00:11.000Z","kind":"logic.unit.installed","payload":{"id":"u11","via":"api"}})");
+  CHECK(
+      out[0].dump() ==
+      R"({"time":"2024-01-01T00:00:11.000Z","kind":"logic.unit.installed","payload":{"id":"u11","via":"api"}})");
   CHECK(out[1]["kind"] == "logic.unit.suggested");
   CHECK(out[9]["payload"]["id"] == "u2");
 }

@@ -25,8 +25,9 @@ TEST_CASE("tools_count_runs_not_from_the_host_check_19", "[unit][tools]") {
   CHECK(tally.count("actions.completed", "nats", "{}").event == ToolEvent::Completed);
   CHECK(tally.count("actions.failed", "ingest", "{}").event == ToolEvent::Failed);
   CHECK(tally.count("actions.submitted", "ingest", "{}").event == ToolEvent::None);
-  CHECK(tally.render().dump() ==
-        R"({"completed":2,"failed":1,"total_runs":3,"success_rate":0.6666666666666666,"totals_by_tool":[]})");
+  CHECK(
+      tally.render().dump() ==
+      R"({"completed":2,"failed":1,"total_runs":3,"success_rate":0.6666666666666666,"totals_by_tool":[]})");
 }
 
 TEST_CASE("tools_success_rate_is_completed_over_runs", "[unit][tools]") {
@@ -77,7 +78,8 @@ TEST_CASE("tools_clear_drops_every_count", "[unit][tools]") {
 
 TEST_CASE("tool_label_keeps_64_names_then_other", "[unit][tools]") {
   ToolLabelCap cap;
-  for (int i = 0; i < 64; ++i) CHECK(cap.label_for("tool" + std::to_string(i)) == "tool" + std::to_string(i));
+  for (int i = 0; i < 64; ++i)
+    CHECK(cap.label_for("tool" + std::to_string(i)) == "tool" + std::to_string(i));
   CHECK(cap.label_for("tool64") == "other");
   CHECK(cap.label_for("tool0") == "tool0");  // a known name keeps its label
   CHECK(cap.label_for("tool65") == "other");

@@ -128,16 +128,15 @@ CapsuleState classify_capsule(const CapsuleRecord& capsule, int64_t now_ms,
       state.status = CapsuleStatus::Expired;
       state.expired_since_ms = -rem;
       state.status_label = "Expired" + std::string(kDash) + "renew required";
-      hint += "Expired " + format_duration(-rem) +
-              " ago. Apply a new capsule to restore enforcement.";
+      hint +=
+          "Expired " + format_duration(-rem) + " ago. Apply a new capsule to restore enforcement.";
     } else if (state.renew_window_started) {
       state.status = CapsuleStatus::RenewDue;
       state.status_label = "Renew now" + std::string(kDash) + "expires in " + format_duration(rem);
       hint += "Renewal window active. Capsule expires in " + format_duration(rem) + ".";
     } else if (rem <= expiring_soon_ms) {
       state.status = CapsuleStatus::Expiring;
-      state.status_label =
-          "Expiring soon" + std::string(kDash) + format_duration(rem) + " left";
+      state.status_label = "Expiring soon" + std::string(kDash) + format_duration(rem) + " left";
       hint += "Capsule expires in " + format_duration(rem) + ".";
     } else {
       state.status = CapsuleStatus::Active;
@@ -190,16 +189,15 @@ std::vector<CapsuleRecord> capsules_from_store(const nlohmann::json& store) {
   return capsules;
 }
 
-std::array<uint64_t, kAllStatuses.size()> count_statuses(
-    const std::vector<CapsuleRecord>& capsules, int64_t now_ms, int64_t expiring_soon_ms) {
+std::array<uint64_t, kAllStatuses.size()> count_statuses(const std::vector<CapsuleRecord>& capsules,
+                                                         int64_t now_ms, int64_t expiring_soon_ms) {
   std::array<uint64_t, kAllStatuses.size()> counts{};
   for (const auto& capsule : capsules)
     ++counts[status_index(classify_capsule(capsule, now_ms, expiring_soon_ms).status)];
   return counts;
 }
 
-std::vector<int64_t> status_boundaries_ms(const CapsuleRecord& capsule,
-                                          int64_t expiring_soon_ms) {
+std::vector<int64_t> status_boundaries_ms(const CapsuleRecord& capsule, int64_t expiring_soon_ms) {
   std::vector<int64_t> times;
   if (!capsule.lease_until_ms) return times;
   const int64_t lease = *capsule.lease_until_ms;
@@ -237,8 +235,9 @@ nlohmann::ordered_json capsules_section(std::vector<CapsuleRecord> capsules, int
       const int64_t rem = *capsule.lease_until_ms - now_ms;
       if (rem <= 0) ++expired;
       if (rem > 0 && rem <= expiring_soon_ms) ++expiring_soon;
-      if (rem > 0 && (next == nullptr || *capsule.lease_until_ms < *next->lease_until_ms ||
-                      (*capsule.lease_until_ms == *next->lease_until_ms && capsule.id < next->id))) {
+      if (rem > 0 &&
+          (next == nullptr || *capsule.lease_until_ms < *next->lease_until_ms ||
+           (*capsule.lease_until_ms == *next->lease_until_ms && capsule.id < next->id))) {
         next = &capsule;
         next_label = state.status_label;
       }

@@ -69,9 +69,8 @@ Setting<bool> parse_bool_setting(std::string_view name, const std::optional<std:
     if (equals_ignoring_case(text, word)) return {true, std::nullopt};
   for (std::string_view word : {"0", "false", "no", "off"})
     if (equals_ignoring_case(text, word)) return {false, std::nullopt};
-  return {fallback,
-          rejected(name, *raw, "a boolean (1/0/true/false/yes/no/on/off)",
-                   fallback ? "true" : "false")};
+  return {fallback, rejected(name, *raw, "a boolean (1/0/true/false/yes/no/on/off)",
+                             fallback ? "true" : "false")};
 }
 
 Setting<std::optional<int64_t>> parse_int_or_off_setting(

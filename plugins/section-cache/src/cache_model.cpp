@@ -52,7 +52,8 @@ std::optional<uint64_t> registry_int(const nlohmann::json& entry, int64_t min, i
     value = it->get<int64_t>();
   } else if (it->is_string()) {
     const std::string& text = it->get_ref<const std::string&>();
-    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string::npos)
       return std::nullopt;
     value = std::stoll(text);
   }

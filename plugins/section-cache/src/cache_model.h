@@ -22,8 +22,8 @@
 
 namespace tpark::sections::cache {
 
-inline constexpr uint64_t kDefaultCapacity = 2048;       // ARW_TOOLS_CACHE_CAP
-inline constexpr uint64_t kDefaultTtlSecs = 600;         // ARW_TOOLS_CACHE_TTL_SECS
+inline constexpr uint64_t kDefaultCapacity = 2048;            // ARW_TOOLS_CACHE_CAP
+inline constexpr uint64_t kDefaultTtlSecs = 600;              // ARW_TOOLS_CACHE_TTL_SECS
 inline constexpr uint64_t kDefaultMaxPayloadBytes = 4194304;  // ..._MAX_PAYLOAD_BYTES
 // The registry ranges of control.md §3.1.
 inline constexpr int64_t kCapacityMin = 0, kCapacityMax = 1000000;

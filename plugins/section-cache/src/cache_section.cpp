@@ -61,9 +61,9 @@ class CacheSection final : public tpark::Section {
         errors_(host.register_counter("arw_tool_cache_errors_total", "Tool cache errors")),
         bypass_(host.register_counter("arw_tool_cache_bypass_total",
                                       "Tool calls that bypassed the cache (not cacheable)")),
-        payload_too_large_(host.register_counter(
-            "arw_tool_cache_payload_too_large_total",
-            "Tool results not cached because the payload was too large")),
+        payload_too_large_(
+            host.register_counter("arw_tool_cache_payload_too_large_total",
+                                  "Tool results not cached because the payload was too large")),
         latency_saved_seconds_(host.register_counter("arw_tool_cache_latency_saved_seconds_total",
                                                      "Latency saved by cache hits, in seconds")),
         payload_bytes_saved_(host.register_counter("arw_tool_cache_payload_bytes_saved_total",
@@ -167,8 +167,8 @@ class CacheSection final : public tpark::Section {
     timer_at_ms_ = next;
     if (!next) return;
     const int64_t delay_ms = std::max<int64_t>(*next - host().now_ms(), 0);
-    timer_id_ = host().start_timer(std::chrono::milliseconds(delay_ms), std::chrono::milliseconds(0),
-                                   [this](uint64_t) {
+    timer_id_ = host().start_timer(std::chrono::milliseconds(delay_ms),
+                                   std::chrono::milliseconds(0), [this](uint64_t) {
                                      timer_id_ = 0;
                                      timer_at_ms_.reset();
                                      update_gauges();

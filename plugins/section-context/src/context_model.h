@@ -30,9 +30,9 @@
 
 namespace tpark::context_section {
 
-inline constexpr uint64_t kDefaultWindow = 512;  // ARW_CONTEXT_TELEMETRY_WINDOW
-inline constexpr uint64_t kMinWindow = 1;
-inline constexpr uint64_t kMaxWindow = 65536;
+inline constexpr int64_t kDefaultWindow = 512;  // ARW_CONTEXT_TELEMETRY_WINDOW
+inline constexpr int64_t kMinWindow = 1;
+inline constexpr int64_t kMaxWindow = 65536;
 inline constexpr std::size_t kRecentMax = 5;
 
 inline constexpr std::string_view kCoverageKind = "context.coverage";
@@ -71,7 +71,8 @@ std::string_view level_label(const std::optional<std::string>& level);
 
 class ContextModel {
  public:
-  explicit ContextModel(uint64_t window = kDefaultWindow);
+  // window is clamped to [kMinWindow, kMaxWindow].
+  explicit ContextModel(int64_t window = kDefaultWindow);
   ~ContextModel();
   ContextModel(const ContextModel&) = delete;
   ContextModel& operator=(const ContextModel&) = delete;

@@ -4,18 +4,6 @@
 
 namespace tpark::context_section {
 
-std::optional<uint64_t> parse_bounded_uint(std::string_view text, uint64_t min, uint64_t max) {
-  // 19 digits always fit in uint64; longer inputs are out of any range here.
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (value < min || value > max) return std::nullopt;
-  return value;
-}
-
 std::string SlotLabelRegistry::label_for(std::string_view slot) {
   if (slot.empty() || slot.size() > kSlotNameMaxBytes) return std::string(kOtherSlotLabel);
   if (names_.find(slot) != names_.end()) return std::string(slot);

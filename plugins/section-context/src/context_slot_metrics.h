@@ -1,6 +1,6 @@
 // The bookkeeping behind the `slot` label of the arw_context_slot_* families
-// (telemetry.md §8): the label cap, the stale-gauge clock, and the bounded
-// integer settings read from the environment. Pure: no host calls, no clocks.
+// (telemetry.md §8): the label cap and the stale-gauge clock. Pure: no host
+// calls, no clocks.
 #pragma once
 
 #include <cstddef>
@@ -16,13 +16,10 @@ namespace tpark::context_section {
 
 inline constexpr std::string_view kOtherSlotLabel = "other";
 inline constexpr std::size_t kSlotNameMaxBytes = 64;
-inline constexpr uint64_t kDefaultSlotLabelMax = 256;      // ARW_CONTEXT_SLOT_METRIC_MAX
-inline constexpr uint64_t kDefaultSlotTtlSecs = 900;       // ARW_CONTEXT_SLOT_METRIC_TTL_SECS
-inline constexpr uint64_t kSlotLabelMaxLimit = 65536;
-inline constexpr uint64_t kSlotTtlSecsLimit = 31536000;    // one year
-
-// A decimal integer in [min, max] (digits only, no sign or spaces), or nullopt.
-std::optional<uint64_t> parse_bounded_uint(std::string_view text, uint64_t min, uint64_t max);
+inline constexpr int64_t kDefaultSlotLabelMax = 256;   // ARW_CONTEXT_SLOT_METRIC_MAX
+inline constexpr int64_t kDefaultSlotTtlSecs = 900;    // ARW_CONTEXT_SLOT_METRIC_TTL_SECS
+inline constexpr int64_t kSlotLabelMaxLimit = 65536;
+inline constexpr int64_t kSlotTtlSecsLimit = 31536000;  // one year
 
 // Maps slot names to label values. Empty names and names longer than 64 bytes
 // are "other"; the first `max_names` distinct other names keep their own
@@ -30,12 +27,13 @@ std::optional<uint64_t> parse_bounded_uint(std::string_view text, uint64_t min, 
 // slot keeps its label for the life of the registry.
 class SlotLabelRegistry {
  public:
-  explicit SlotLabelRegistry(uint64_t max_names = kDefaultSlotLabelMax) : max_names_(max_names) {}
+  explicit SlotLabelRegistry(std::size_t max_names = kDefaultSlotLabelMax)
+      : max_names_(max_names) {}
   std::string label_for(std::string_view slot);
   std::size_t size() const { return names_.size(); }
 
  private:
-  uint64_t max_names_;
+  std::size_t max_names_;
   std::set<std::string, std::less<>> names_;
 };
 

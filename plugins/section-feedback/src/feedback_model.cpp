@@ -107,7 +107,8 @@ nlohmann::ordered_json FeedbackState::render() const {
     recent.push_back(*it);
   ordered_json out = ordered_json::object();
   out["auto_apply"] = auto_apply_;
-  out["signals"] = {{"count", static_cast<uint64_t>(signals_.size())}, {"recent", std::move(recent)}};
+  out["signals"] = {{"count", static_cast<uint64_t>(signals_.size())},
+                    {"recent", std::move(recent)}};
   out["suggestions"] = {{"count", static_cast<uint64_t>(suggestion_count_)},
                         {"sample", suggestion_sample_}};
   return out;

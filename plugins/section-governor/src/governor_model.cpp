@@ -44,7 +44,8 @@ ordered_json governor_section(const std::optional<std::string_view>& state_json)
   }
   ordered_json out = ordered_json::object();
   auto profile = state.find("profile");
-  out["profile"] = profile != state.end() && profile->is_string() ? *profile : ordered_json("balance");
+  out["profile"] =
+      profile != state.end() && profile->is_string() ? *profile : ordered_json("balance");
   auto limit = state.find("memory_limit");
   if (limit != state.end() && limit->is_number_unsigned())
     out["memory_limit"] = *limit;

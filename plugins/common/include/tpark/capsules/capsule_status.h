@@ -35,8 +35,8 @@ enum class CapsuleStatus { Active, Expiring, RenewDue, Expired, Unbounded };
 
 // Every status, in the order the arw_policy_capsules gauge lists them.
 inline constexpr std::array<CapsuleStatus, 5> kAllStatuses = {
-    CapsuleStatus::Active, CapsuleStatus::Expiring, CapsuleStatus::RenewDue,
-    CapsuleStatus::Expired, CapsuleStatus::Unbounded};
+    CapsuleStatus::Active, CapsuleStatus::Expiring, CapsuleStatus::RenewDue, CapsuleStatus::Expired,
+    CapsuleStatus::Unbounded};
 
 // "active", "expiring", "renew_due", "expired", "unbounded".
 std::string_view status_slug(CapsuleStatus status);
@@ -61,8 +61,8 @@ std::string format_duration(int64_t ms);
 // Where one capsule stands at `now`.
 struct CapsuleState {
   CapsuleStatus status = CapsuleStatus::Unbounded;
-  std::string status_label;  // with U+2013 as the dash
-  std::string aria_hint;     // "Capsule <id>. …"
+  std::string status_label;                      // with U+2013 as the dash
+  std::string aria_hint;                         // "Capsule <id>. …"
   std::optional<int64_t> expires_in_ms;          // max(rem, 0) with a lease
   std::optional<int64_t> expired_since_ms;       // −rem once expired
   std::optional<int64_t> renew_in_ms;            // with a renew window, until expired
@@ -85,8 +85,8 @@ nlohmann::ordered_json capsules_section(std::vector<CapsuleRecord> capsules, int
                                         int64_t expiring_soon_ms);
 
 // How many capsules have each status at `now`, indexed like kAllStatuses.
-std::array<uint64_t, kAllStatuses.size()> count_statuses(
-    const std::vector<CapsuleRecord>& capsules, int64_t now_ms, int64_t expiring_soon_ms);
+std::array<uint64_t, kAllStatuses.size()> count_statuses(const std::vector<CapsuleRecord>& capsules,
+                                                         int64_t now_ms, int64_t expiring_soon_ms);
 
 // The times at which this capsule's status can change on its own:
 // lease − renew_within, lease − W and lease (none without a lease),

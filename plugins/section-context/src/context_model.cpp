@@ -1,0 +1,750 @@
+#include "context_model.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <deque>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "tpark/context/formulas.h"
+
+namespace tpark::context_section {
+namespace {
+
+using Json = nlohmann::ordered_json;
+namespace formulas = tpark::context;
+
+// The keys a sanitised `spec` keeps, in the order it keeps them (§3).
+constexpr std::array<const char*, 14> kSpecKeys = {
+    "lanes",          "limit",           "expand_per_seed", "diversity_lambda", "min_score",
+    "project",        "persona",         "lane_bonus",      "lane_priorities",  "scorer",
+    "expand_query",   "expand_query_top_k", "slot_budgets", "query_provided"};
+
+constexpr std::array<const char*, 5> kTimingKeys = {"retrieve", "query_expand", "link_expand",
+                                                    "select", "total"};
+
+using NamedValues = std::vector<std::pair<std::string, double>>;
+
+// ---------------------------------------------------------------------------
+// Reading payloads
+
+const Json* member(const Json* object, const char* key) {
+  if (object == nullptr || !object->is_object()) return nullptr;
+  auto it = object->find(key);
+  return it == object->end() ? nullptr : &*it;
+}
+
+const Json* object_member(const Json* object, const char* key) {
+  const Json* value = member(object, key);
+  return value != nullptr && value->is_object() ? value : nullptr;
+}
+
+std::optional<double> finite_number(const Json* value) {
+  if (value == nullptr || !value->is_number()) return std::nullopt;
+  const double number = value->get<double>();
+  if (!std::isfinite(number)) return std::nullopt;
+  return number;
+}
+
+std::optional<bool> bool_of(const Json* value) {
+  if (value == nullptr || !value->is_boolean()) return std::nullopt;
+  return value->get<bool>();
+}
+
+std::optional<std::string> nonempty_string(const Json* value) {
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  std::string text = value->get<std::string>();
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
+// The finite numeric members of an object, in the object's order.
+NamedValues numeric_members(const Json* object) {
+  NamedValues out;
+  if (object == nullptr || !object->is_object()) return out;
+  for (const auto& [key, value] : object->items()) {
+    if (auto number = finite_number(&value)) out.emplace_back(key, *number);
+  }
+  return out;
+}
+
+uint64_t array_length(const Json* value) {
+  return value != nullptr && value->is_array() ? value->size() : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Building entries
+
+Json sanitised_spec(const Json& spec) {
+  Json out = Json::object();
+  for (const char* key : kSpecKeys) {
+    if (const Json* value = member(&spec, key)) out[key] = *value;
+  }
+  return out;
+}
+
+void copy_if_present(Json& entry, const Json& payload, const char* key) {
+  if (const Json* value = member(&payload, key)) entry[key] = *value;
+}
+
+void copy_sanitised_spec(Json& entry, const Json& payload, const char* key) {
+  if (const Json* spec = object_member(&payload, key)) entry[key] = sanitised_spec(*spec);
+}
+
+// id, time, node?: the head of every entry.
+Json entry_head(const EventInput& event) {
+  Json entry = Json::object();
+  entry["id"] = event.id;
+  entry["time"] = std::string(event.time);
+  if (!event.node.empty()) entry["node"] = std::string(event.node);
+  return entry;
+}
+
+Json components_json(const formulas::RecallRisk& risk) {
+  Json components = Json::object();
+  components["coverage_shortfall"] = risk.coverage_shortfall;
+  components["lane_gap"] = risk.lane_gap;
+  if (risk.slot_gap) {
+    components["slot_gap"] = *risk.slot_gap;
+    Json slots = Json::object();
+    for (const formulas::SlotGap& slot : risk.slots) slots[slot.slot] = slot.gap;
+    components["slots"] = std::move(slots);
+  }
+  components["quality_gap"] = risk.quality_gap;
+  return components;
+}
+
+Json stats_json(const formulas::Stats& stats) {
+  Json out = Json::object();
+  out["avg"] = stats.avg;
+  out["max"] = stats.max;
+  out["samples"] = stats.samples;
+  return out;
+}
+
+// [{<key_name>: key, count}] by count desc, key asc.
+Json count_list(const std::map<std::string, uint64_t>& counts, std::size_t limit,
+                const char* key_name) {
+  Json out = Json::array();
+  for (const formulas::CountEntry& entry : formulas::top_by_count(counts, limit)) {
+    Json row = Json::object();
+    row[key_name] = entry.key;
+    row["count"] = entry.count;
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+// [{<key_name>: key, avg, max, samples}] by avg desc, key asc.
+Json stats_list(const std::map<std::string, formulas::StatsAccumulator>& stats,
+                std::size_t limit, const char* key_name) {
+  Json out = Json::array();
+  for (const formulas::StatsEntry& entry : formulas::top_by_avg(stats, limit)) {
+    Json row = Json::object();
+    row[key_name] = entry.key;
+    row["avg"] = entry.stats.avg;
+    row["max"] = entry.stats.max;
+    row["samples"] = entry.stats.samples;
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+void add_count(std::map<std::string, uint64_t>& counts, const std::string& key, bool add) {
+  if (add) {
+    ++counts[key];
+    return;
+  }
+  auto it = counts.find(key);
+  if (it == counts.end()) return;
+  if (--it->second == 0) counts.erase(it);
+}
+
+std::optional<std::string_view> underfilled_slot(std::string_view reason) {
+  if (reason.substr(0, formulas::kReasonSlotUnderfilledPrefix.size()) !=
+      formulas::kReasonSlotUnderfilledPrefix)
+    return std::nullopt;
+  return reason.substr(formulas::kReasonSlotUnderfilledPrefix.size());
+}
+
+// ---------------------------------------------------------------------------
+// Rings
+
+// The newest `capacity` samples of one kind (oldest first), and the entries
+// of the newest min(5, capacity) of them (newest first).
+template <class Sample>
+class Ring {
+ public:
+  explicit Ring(std::size_t capacity) : capacity_(capacity) {}
+
+  // Returns the sample pushed out of a full ring.
+  std::optional<Sample> push(Sample sample, Json entry) {
+    samples_.push_back(std::move(sample));
+    recent_.push_front(std::move(entry));
+    if (recent_.size() > std::min(kRecentMax, capacity_)) recent_.pop_back();
+    if (samples_.size() <= capacity_) return std::nullopt;
+    std::optional<Sample> evicted(std::move(samples_.front()));
+    samples_.pop_front();
+    return evicted;
+  }
+  void clear() {
+    samples_.clear();
+    recent_.clear();
+  }
+  bool empty() const { return samples_.empty(); }
+  uint64_t size() const { return samples_.size(); }
+  const std::deque<Sample>& oldest_to_newest() const { return samples_; }
+
+  // A sub-section's first keys: latest, recent.
+  Json head() const {
+    Json out = Json::object();
+    out["latest"] = recent_.front();
+    Json recent = Json::array();
+    for (const Json& entry : recent_) recent.push_back(entry);
+    out["recent"] = std::move(recent);
+    return out;
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<Sample> samples_;
+  std::deque<Json> recent_;
+};
+
+// --- coverage ---------------------------------------------------------------
+
+struct CoverageSample {
+  bool needs_more = false;
+  std::vector<std::string> reasons;
+};
+
+class CoverageWindow {
+ public:
+  explicit CoverageWindow(std::size_t capacity) : ring_(capacity) {}
+
+  void push(CoverageSample sample, Json entry) {
+    count(sample, true);
+    if (auto evicted = ring_.push(std::move(sample), std::move(entry))) count(*evicted, false);
+  }
+  void clear() {
+    ring_.clear();
+    needs_more_ = 0;
+    reasons_.clear();
+    slots_.clear();
+  }
+
+  Json render() const {
+    if (ring_.empty()) return nullptr;
+    Json out = ring_.head();
+    out["samples"] = ring_.size();
+    out["needs_more_ratio"] =
+        static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
+    if (!reasons_.empty())
+      out["top_reasons"] = count_list(reasons_, formulas::kTopReasonsMax, "reason");
+    if (!slots_.empty()) out["top_slots"] = count_list(slots_, formulas::kTopReasonsMax, "slot");
+    return out;
+  }
+
+ private:
+  void count(const CoverageSample& sample, bool add) {
+    if (sample.needs_more) add ? ++needs_more_ : --needs_more_;
+    for (const std::string& reason : sample.reasons) {
+      add_count(reasons_, reason, add);
+      if (auto slot = underfilled_slot(reason)) add_count(slots_, std::string(*slot), add);
+    }
+  }
+
+  Ring<CoverageSample> ring_;
+  uint64_t needs_more_ = 0;
+  std::map<std::string, uint64_t> reasons_;
+  std::map<std::string, uint64_t> slots_;
+};
+
+// --- recall_risk --------------------------------------------------------------
+
+struct RecallSample {
+  std::optional<double> score;  // finite
+  std::optional<std::string> level;
+  std::optional<bool> at_risk;
+  NamedValues slot_gaps;  // clamped to [0,1]
+};
+
+class RecallWindow {
+ public:
+  explicit RecallWindow(std::size_t capacity) : ring_(capacity) {}
+
+  void push(RecallSample sample, Json entry) {
+    count(sample, true);
+    if (auto evicted = ring_.push(std::move(sample), std::move(entry))) count(*evicted, false);
+  }
+  void clear() {
+    ring_.clear();
+    at_risk_true_ = 0;
+    at_risk_known_ = 0;
+    levels_.clear();
+  }
+
+  Json render() const {
+    if (ring_.empty()) return nullptr;
+    Json out = ring_.head();
+    out["sampled"] = ring_.size();
+    // Sums are taken oldest to newest on every render (§0 "Averages").
+    formulas::StatsAccumulator scores;
+    std::map<std::string, formulas::StatsAccumulator> slot_gaps;
+    for (const RecallSample& sample : ring_.oldest_to_newest()) {
+      if (sample.score) scores.add(*sample.score);
+      for (const auto& [slot, gap] : sample.slot_gaps) slot_gaps[slot].add(gap);
+    }
+    if (auto stats = scores.stats()) out["avg_score"] = stats->avg;
+    if (at_risk_known_ > 0)
+      out["at_risk_ratio"] =
+          static_cast<double>(at_risk_true_) / static_cast<double>(at_risk_known_);
+    if (!levels_.empty()) out["levels"] = count_list(levels_, formulas::kLevelsMax, "level");
+    if (!slot_gaps.empty()) {
+      Json top = Json::array();
+      for (const auto& entry : formulas::top_by_avg(slot_gaps, formulas::kTopSlotGapsMax)) {
+        Json row = Json::object();
+        row["slot"] = entry.key;
+        row["avg_gap"] = entry.stats.avg;
+        row["max_gap"] = entry.stats.max;
+        row["samples"] = entry.stats.samples;
+        top.push_back(std::move(row));
+      }
+      out["top_slots"] = std::move(top);
+    }
+    return out;
+  }
+
+ private:
+  void count(const RecallSample& sample, bool add) {
+    if (sample.at_risk) {
+      add ? ++at_risk_known_ : --at_risk_known_;
+      if (*sample.at_risk) add ? ++at_risk_true_ : --at_risk_true_;
+    }
+    if (sample.level) add_count(levels_, *sample.level, add);
+  }
+
+  Ring<RecallSample> ring_;
+  uint64_t at_risk_true_ = 0;
+  uint64_t at_risk_known_ = 0;
+  std::map<std::string, uint64_t> levels_;
+};
+
+// --- assembly -------------------------------------------------------------------
+
+struct AssemblySample {
+  bool needs_more = false;
+  std::optional<double> selected;
+  std::optional<double> candidates;
+  std::optional<double> duration_ms;
+  NamedValues lanes;
+  NamedValues slots;
+};
+
+class AssemblyWindow {
+ public:
+  explicit AssemblyWindow(std::size_t capacity) : ring_(capacity) {}
+
+  void push(AssemblySample sample, Json entry) {
+    if (sample.needs_more) ++needs_more_;
+    if (auto evicted = ring_.push(std::move(sample), std::move(entry)))
+      if (evicted->needs_more) --needs_more_;
+  }
+  void clear() {
+    ring_.clear();
+    needs_more_ = 0;
+  }
+
+  Json render() const {
+    if (ring_.empty()) return nullptr;
+    Json out = ring_.head();
+    out["samples"] = ring_.size();
+    out["needs_more_ratio"] =
+        static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
+    formulas::StatsAccumulator selected, candidates, duration_ms;
+    std::map<std::string, formulas::StatsAccumulator> lanes, slots;
+    for (const AssemblySample& sample : ring_.oldest_to_newest()) {
+      if (sample.selected) selected.add(*sample.selected);
+      if (sample.candidates) candidates.add(*sample.candidates);
+      if (sample.duration_ms) duration_ms.add(*sample.duration_ms);
+      for (const auto& [lane, value] : sample.lanes) lanes[lane].add(value);
+      for (const auto& [slot, value] : sample.slots) slots[slot].add(value);
+    }
+    Json metrics = Json::object();
+    if (auto stats = selected.stats()) metrics["selected"] = stats_json(*stats);
+    if (auto stats = candidates.stats()) metrics["candidates"] = stats_json(*stats);
+    if (auto stats = duration_ms.stats()) metrics["duration_ms"] = stats_json(*stats);
+    out["metrics"] = std::move(metrics);
+    out["lanes"] = stats_list(lanes, formulas::kLaneSlotStatsMax, "lane");
+    out["slots"] = stats_list(slots, formulas::kLaneSlotStatsMax, "slot");
+    return out;
+  }
+
+ private:
+  Ring<AssemblySample> ring_;
+  uint64_t needs_more_ = 0;
+};
+
+// --- retriever --------------------------------------------------------------------
+
+struct RetrieverSample {
+  NamedValues counts;
+  std::array<std::optional<double>, kTimingKeys.size()> timings_ms;
+  NamedValues lanes;
+  NamedValues slots;
+};
+
+class RetrieverWindow {
+ public:
+  explicit RetrieverWindow(std::size_t capacity) : ring_(capacity) {}
+
+  void push(RetrieverSample sample, Json entry) { ring_.push(std::move(sample), std::move(entry)); }
+  void clear() { ring_.clear(); }
+
+  Json render() const {
+    if (ring_.empty()) return nullptr;
+    Json out = ring_.head();
+    out["samples"] = ring_.size();
+    std::map<std::string, formulas::StatsAccumulator> counts, lanes, slots;
+    std::array<formulas::StatsAccumulator, kTimingKeys.size()> timings;
+    for (const RetrieverSample& sample : ring_.oldest_to_newest()) {
+      for (const auto& [key, value] : sample.counts) counts[key].add(value);
+      for (std::size_t i = 0; i < timings.size(); ++i)
+        if (sample.timings_ms[i]) timings[i].add(*sample.timings_ms[i]);
+      for (const auto& [lane, value] : sample.lanes) lanes[lane].add(value);
+      for (const auto& [slot, value] : sample.slots) slots[slot].add(value);
+    }
+    Json counts_json = Json::object();  // a map: keys ascending (std::map order)
+    for (const auto& [key, accumulator] : counts)
+      if (auto stats = accumulator.stats()) counts_json[key] = stats_json(*stats);
+    out["counts"] = std::move(counts_json);
+    Json timings_json = Json::object();
+    for (std::size_t i = 0; i < timings.size(); ++i)
+      if (auto stats = timings[i].stats()) timings_json[kTimingKeys[i]] = stats_json(*stats);
+    out["timings_ms"] = std::move(timings_json);
+    out["lanes"] = stats_list(lanes, formulas::kLaneSlotStatsMax, "lane");
+    out["slots"] = stats_list(slots, formulas::kLaneSlotStatsMax, "slot");
+    return out;
+  }
+
+ private:
+  Ring<RetrieverSample> ring_;
+};
+
+}  // namespace
+
+std::string_view level_label(const std::optional<std::string>& level) {
+  if (level && (*level == "low" || *level == "medium" || *level == "high")) return *level;
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------
+// The model
+
+struct ContextModel::State {
+  explicit State(uint64_t window)
+      : window(window),
+        coverage(window),
+        recall(window),
+        assembly(window),
+        retriever(window) {}
+
+  uint64_t window;
+  CoverageWindow coverage;
+  RecallWindow recall;
+  AssemblyWindow assembly;
+  RetrieverWindow retriever;
+  Json assembled;  // null until the first context.assembled
+  bool dirty = true;
+  std::string text;  // the last render
+
+  MetricObservations take_coverage(const EventInput& event, const Json& payload);
+  MetricObservations take_recall(const EventInput& event, const Json& payload);
+  void take_assembly(const EventInput& event, const Json& payload);
+  void take_retriever(const EventInput& event, const Json& payload);
+  void take_assembled(const EventInput& event, const Json& payload);
+};
+
+MetricObservations ContextModel::State::take_coverage(const EventInput& event,
+                                                      const Json& payload) {
+  const Json* summary = object_member(&payload, "summary");
+  std::optional<formulas::CoverageInputs> inputs;
+  std::optional<formulas::CoverageVerdict> verdict;
+  if (summary != nullptr) {
+    inputs = formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
+    verdict = formulas::coverage_verdict(*inputs);
+  }
+  bool derived = false;
+
+  CoverageSample sample;
+  if (const Json* given = member(&payload, "reasons"); given != nullptr && given->is_array()) {
+    for (const Json& reason : *given)
+      if (reason.is_string()) sample.reasons.push_back(reason.get<std::string>());
+  } else if (verdict) {
+    sample.reasons = verdict->reasons;
+    derived = true;
+  }
+  if (auto given = bool_of(member(&payload, "needs_more"))) {
+    sample.needs_more = *given;
+  } else if (verdict) {
+    sample.needs_more = verdict->needs_more;
+    derived = true;
+  } else {
+    sample.needs_more = !sample.reasons.empty();
+  }
+
+  Json entry = entry_head(event);
+  entry["needs_more"] = sample.needs_more;
+  entry["reasons"] = sample.reasons;
+  copy_if_present(entry, payload, "duration_ms");
+  copy_if_present(entry, payload, "persona_bias");
+  copy_if_present(entry, payload, "summary");
+  copy_sanitised_spec(entry, payload, "spec");
+  copy_if_present(entry, payload, "project");
+  copy_if_present(entry, payload, "query");
+  if (derived) entry["derived"] = true;
+
+  MetricObservations observed;
+  observed.source = MetricObservations::Source::Coverage;
+  observed.needs_more = sample.needs_more;
+  if (inputs) {
+    for (const formulas::SlotInput& slot : inputs->slots)
+      observed.fill_ratios.emplace_back(
+          slot.slot, formulas::slot_fill_ratio(slot.budget, inputs->selected, slot.have));
+  }
+  for (const std::string& reason : sample.reasons)
+    if (auto slot = underfilled_slot(reason)) observed.underfilled_slots.emplace_back(*slot);
+
+  coverage.push(std::move(sample), std::move(entry));
+  return observed;
+}
+
+MetricObservations ContextModel::State::take_recall(const EventInput& event,
+                                                    const Json& payload) {
+  const std::optional<bool> producer_needs_more = bool_of(member(&payload, "needs_more"));
+  std::optional<formulas::RecallRisk> risk;
+  if (const Json* summary = object_member(&payload, "summary")) {
+    const formulas::CoverageInputs inputs =
+        formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
+    const bool needs_more = producer_needs_more ? *producer_needs_more
+                                                : formulas::coverage_verdict(inputs).needs_more;
+    risk = formulas::recall_risk(inputs, needs_more);
+  }
+  bool derived = false;
+
+  RecallSample sample;
+  sample.score = finite_number(member(&payload, "score"));
+  const bool producer_score = sample.score.has_value();
+  if (!sample.score && risk) {
+    sample.score = risk->score;
+    derived = true;
+  }
+  sample.level = nonempty_string(member(&payload, "level"));
+  if (!sample.level && sample.score) {
+    sample.level = std::string(formulas::risk_level(*sample.score));
+    derived = true;
+  }
+  sample.at_risk = bool_of(member(&payload, "at_risk"));
+  if (!sample.at_risk && sample.score) {
+    sample.at_risk = producer_score
+                         ? producer_needs_more.value_or(false) || *sample.score >= 0.4
+                         : risk->at_risk;
+    derived = true;
+  }
+
+  const Json* components = object_member(&payload, "components");
+  if (const Json* slots = object_member(components, "slots")) {
+    for (const auto& [slot, gap] : numeric_members(slots))
+      if (auto effective = formulas::effective_slot_gap(gap))
+        sample.slot_gaps.emplace_back(slot, *effective);
+  } else if (risk) {
+    for (const formulas::SlotGap& slot : risk->slots)
+      if (auto effective = formulas::effective_slot_gap(slot.gap))
+        sample.slot_gaps.emplace_back(slot.slot, *effective);
+  }
+
+  Json entry = entry_head(event);
+  entry["score"] = sample.score ? Json(*sample.score) : Json(nullptr);
+  entry["level"] = sample.level ? Json(*sample.level) : Json(nullptr);
+  entry["at_risk"] = sample.at_risk ? Json(*sample.at_risk) : Json(nullptr);
+  auto producer_or_derived = [&](const char* key, auto derived_value) {
+    if (const Json* value = member(&payload, key)) {
+      entry[key] = *value;
+    } else if (risk) {
+      entry[key] = derived_value(*risk);
+      derived = true;
+    }
+  };
+  producer_or_derived("selected_ratio", [](const auto& r) { return Json(r.selected_ratio); });
+  producer_or_derived("desired_lanes", [](const auto& r) { return Json(r.desired_lanes); });
+  producer_or_derived("lane_count", [](const auto& r) { return Json(r.lane_count); });
+  copy_if_present(entry, payload, "needs_more");
+  copy_if_present(entry, payload, "duration_ms");
+  producer_or_derived("components", [](const auto& r) { return components_json(r); });
+  copy_if_present(entry, payload, "reasons");
+  copy_if_present(entry, payload, "summary");
+  copy_sanitised_spec(entry, payload, "spec");
+  copy_if_present(entry, payload, "project");
+  copy_if_present(entry, payload, "query");
+  copy_if_present(entry, payload, "persona_bias");
+  if (derived) entry["derived"] = true;
+
+  MetricObservations observed;
+  observed.source = MetricObservations::Source::Recall;
+  observed.score = sample.score;
+  observed.level_label = std::string(level_label(sample.level));
+  observed.flagged = sample.at_risk.value_or(false);
+  observed.slot_gaps = sample.slot_gaps;
+
+  recall.push(std::move(sample), std::move(entry));
+  return observed;
+}
+
+void ContextModel::State::take_assembly(const EventInput& event, const Json& payload) {
+  Json entry = entry_head(event);
+  if (const Json* iteration = member(&payload, "iteration"))
+    entry["iteration"] = *iteration;
+  else if (const Json* index = member(&payload, "index"))
+    entry["iteration"] = *index;
+  for (const char* key : {"corr_id", "project", "query", "duration_ms", "coverage", "reasons",
+                          "summary", "persona_bias", "spec", "next_spec"})
+    copy_if_present(entry, payload, key);
+  std::optional<bool> needs_more = bool_of(member(&payload, "needs_more"));
+  if (!needs_more) needs_more = bool_of(member(object_member(&payload, "coverage"), "needs_more"));
+  if (!needs_more) needs_more = bool_of(member(&payload, "coverage_gap"));
+  if (needs_more) entry["needs_more"] = *needs_more;
+
+  AssemblySample sample;
+  sample.needs_more = needs_more.value_or(false);
+  const Json* summary = object_member(&payload, "summary");
+  sample.selected = finite_number(member(summary, "selected"));
+  sample.candidates = finite_number(member(summary, "total_candidates"));
+  sample.duration_ms = finite_number(member(&payload, "duration_ms"));
+  sample.lanes = numeric_members(object_member(summary, "lane_counts"));
+  sample.slots = numeric_members(object_member(object_member(summary, "slots"), "counts"));
+  assembly.push(std::move(sample), std::move(entry));
+}
+
+void ContextModel::State::take_retriever(const EventInput& event, const Json& payload) {
+  Json entry = entry_head(event);
+  for (const char* key : {"iteration", "corr_id", "project", "query", "summary", "persona_bias"})
+    copy_if_present(entry, payload, key);
+  const Json* diagnostics = object_member(&payload, "diagnostics");
+  if (const Json* counts = member(diagnostics, "counts")) {
+    entry["counts"] = *counts;
+  } else {
+    Json listed = Json::object();
+    listed["selected"] = array_length(member(&payload, "items"));
+    listed["seeds"] = array_length(member(&payload, "seeds"));
+    listed["expanded"] = array_length(member(&payload, "expanded"));
+    entry["counts"] = std::move(listed);
+  }
+  if (diagnostics != nullptr) {
+    for (const char* key : {"lanes", "slots", "timings_ms", "params", "scorer",
+                            "had_candidates_above_threshold", "generated_at"})
+      copy_if_present(entry, *diagnostics, key);
+  }
+
+  RetrieverSample sample;
+  if (const Json* counts = object_member(diagnostics, "counts")) {
+    sample.counts = numeric_members(counts);
+  } else {
+    const Json* summary = object_member(&payload, "summary");
+    if (auto selected = finite_number(member(summary, "selected")))
+      sample.counts.emplace_back("selected", *selected);
+    if (auto candidates = finite_number(member(summary, "total_candidates")))
+      sample.counts.emplace_back("total_candidates", *candidates);
+  }
+  const Json* timings = object_member(diagnostics, "timings_ms");
+  for (std::size_t i = 0; i < kTimingKeys.size(); ++i)
+    sample.timings_ms[i] = finite_number(member(timings, kTimingKeys[i]));
+  sample.lanes = numeric_members(object_member(diagnostics, "lanes"));
+  sample.slots = numeric_members(object_member(object_member(diagnostics, "slots"), "counts"));
+  retriever.push(std::move(sample), std::move(entry));
+}
+
+void ContextModel::State::take_assembled(const EventInput& event, const Json& payload) {
+  Json out = Json::object();
+  out["id"] = event.id;
+  out["time"] = std::string(event.time);
+  for (const char* key :
+       {"query", "project", "persona", "persona_bias", "lanes", "limit", "expand_per_seed",
+        "diversity_lambda", "min_score", "scorer", "expand_query", "expand_query_top_k",
+        "max_iterations", "context_preview"})
+    copy_if_present(out, payload, key);
+  if (const Json* working_set = object_member(&payload, "working_set")) {
+    Json kept = Json::object();
+    copy_if_present(kept, *working_set, "counts");
+    copy_if_present(kept, *working_set, "summary");
+    copy_if_present(kept, *working_set, "coverage");
+    copy_sanitised_spec(kept, *working_set, "final_spec");
+    copy_if_present(kept, *working_set, "iterations");
+    out["working_set"] = std::move(kept);
+  } else {
+    copy_if_present(out, payload, "working_set");
+  }
+  assembled = std::move(out);
+}
+
+ContextModel::ContextModel(int64_t window)
+    : state_(std::make_unique<State>(
+          static_cast<uint64_t>(std::clamp(window, kMinWindow, kMaxWindow)))) {}
+
+ContextModel::~ContextModel() = default;
+
+uint64_t ContextModel::window() const {
+  return state_->window;
+}
+
+void ContextModel::reset() {
+  state_->coverage.clear();
+  state_->recall.clear();
+  state_->assembly.clear();
+  state_->retriever.clear();
+  state_->assembled = nullptr;
+  state_->dirty = true;
+}
+
+MetricObservations ContextModel::on_event(const EventInput& event) {
+  const std::string_view kind = event.kind;
+  const bool known = kind == kCoverageKind || kind == kRecallRiskKind || kind == kAssemblyKind ||
+                     kind == kRetrieverKind || kind == kAssembledKind;
+  if (!known) return {};
+  // The host hands canonical JSON; a payload that is not an object has none
+  // of the keys, which is how it is read.
+  Json payload = Json::parse(event.payload, nullptr, /*allow_exceptions=*/false);
+  if (!payload.is_object()) payload = Json::object();
+  State& s = *state_;
+  s.dirty = true;
+  if (kind == kCoverageKind) return s.take_coverage(event, payload);
+  if (kind == kRecallRiskKind) return s.take_recall(event, payload);
+  if (kind == kAssemblyKind)
+    s.take_assembly(event, payload);
+  else if (kind == kRetrieverKind)
+    s.take_retriever(event, payload);
+  else
+    s.take_assembled(event, payload);
+  return {};
+}
+
+bool ContextModel::render(std::string& out) {
+  State& s = *state_;
+  const bool changed = s.dirty;
+  if (s.dirty) {
+    Json value = Json::object();
+    value["coverage"] = s.coverage.render();
+    value["recall_risk"] = s.recall.render();
+    value["assembled"] = s.assembled;
+    value["assembly"] = s.assembly.render();
+    value["retriever"] = s.retriever.render();
+    value["window"] = s.window;
+    s.text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+    s.dirty = false;
+  }
+  out = s.text;
+  return changed;
+}
+
+}  // namespace tpark::context_section
