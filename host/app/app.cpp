@@ -7,6 +7,8 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include <sodium.h>
@@ -19,6 +21,8 @@
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"
+#include "telemetry/host_telemetry.h"
+#include "telemetry/route_stats.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -68,13 +72,30 @@ class StateDirLock {
   int fd_ = -1;
 };
 
-Json bus_state(const Bus& bus) {
-  BusCounters c = bus.counters();
-  return {{"published", c.published},
-          {"delivered", c.delivered},
-          {"receivers", c.receivers},
-          {"lagged", c.lagged},
-          {"no_receivers", c.no_receivers}};
+// Route statistics and event counter settings (telemetry.md 4, 9), read once.
+HostTelemetryOptions telemetry_options(int64_t started_ms) {
+  HostTelemetryOptions options;
+  options.started_ms = started_ms;
+  if (auto hist = env_string("ARW_ROUTE_HIST_MS")) {
+    RouteBoundsParse parsed = parse_route_bounds_ms(*hist);
+    if (!parsed.invalid.empty())
+      spdlog::warn("ARW_ROUTE_HIST_MS='{}': dropped {} entries that are not positive integers{}",
+                   *hist, parsed.invalid.size(), parsed.fell_back ? "; using the default" : "");
+    options.route_bounds_ms = std::move(parsed.bounds_ms);
+  }
+  options.route_stats_max = env_u64("ARW_ROUTE_STATS_MAX", kDefaultRouteStatsMax, 1, 1000000);
+  // tp.section.events reads ARW_EVENTS_KINDS_MAX too and warns about a bad
+  // value; the host takes the same value silently, so the warning shows once.
+  if (const char* raw = std::getenv("ARW_EVENTS_KINDS_MAX")) {
+    uint64_t value = 0;
+    bool valid = *raw != '\0' && std::strlen(raw) <= 7;
+    for (const char* c = raw; valid && *c; ++c) {
+      valid = *c >= '0' && *c <= '9';
+      value = value * 10 + static_cast<uint64_t>(*c - '0');
+    }
+    if (valid && value >= 1) options.kinds_max = value;
+  }
+  return options;
 }
 
 // Periodic retention: ARW_EVENTS_MAX_ROWS / ARW_EVENTS_RETENTION_DAYS.
@@ -167,6 +188,10 @@ int run_host(Settings settings) {
 
   MetricRegistry metrics;
   Bus bus;
+  // Before the journal: its commit sink feeds the core counters until the
+  // journal is gone.
+  HostTelemetry telemetry(metrics, bus, telemetry_options(app.started_ms));
+  telemetry.tasks().started("events.dispatcher");
   std::unique_ptr<Journal> journal;
   try {
     journal = std::make_unique<Journal>(s.state_dir / "tpark.db");
@@ -174,11 +199,16 @@ int run_host(Settings settings) {
     spdlog::error("cannot open the journal: {}", e.what());
     return 1;
   }
-  journal->set_commit_sink([&bus](std::vector<EventPtr>&& events) { bus.publish(std::move(events)); });
+  journal->set_commit_sink([&bus, &telemetry](std::vector<EventPtr>&& events) {
+    telemetry.on_commit(events);
+    bus.publish(std::move(events));
+  });
   app.journal = journal.get();
   app.bus = &bus;
   app.metrics = &metrics;
+  app.telemetry = &telemetry;
   app.started_id = journal->head_id();
+  telemetry.set_journal_head(app.started_id);
 
   HostServices services;
   services.journal = journal.get();
@@ -187,21 +217,41 @@ int run_host(Settings settings) {
   services.events_start_ms = app.started_ms;
   services.events_start_id = app.started_id;
   PluginManager* manager_ptr = nullptr;
-  services.state_read = [&app, &bus, &manager_ptr](const std::string& name) -> std::optional<Json> {
-    if (name == "bus") return bus_state(bus);
+  services.state_read = [&app, &telemetry,
+                         &manager_ptr](const std::string& name) -> std::optional<Json> {
+    if (name == "bus") return telemetry.bus_json();
+    if (name == "route_stats") return telemetry.route_stats_body();
+    if (name == "tasks") return telemetry.tasks().to_json();
+    // Host-internal: when each restart counted in restarts_window leaves the
+    // window, so tp.section.tasks can wake up then (telemetry.md 2.1).
+    if (name == "task_restarts") return telemetry.tasks().restarts_json();
+    if (name == "compatibility") return telemetry.compatibility_json();
     if (name == "events_start")
       return Json{{"start", format_rfc3339_ms(app.started_ms)},
                   {"start_ms", app.started_ms},
                   {"start_id", app.started_id}};
     if (name == "plugins") return manager_ptr ? manager_ptr->describe() : Json(nullptr);
     // Known names whose capability arrives later answer null (unavailable).
-    static const char* later[] = {"governor", "config", "capsules", "route_stats",
-                                  "tasks", "compatibility"};
+    static const char* later[] = {"governor", "config", "capsules"};
     for (const char* n : later)
       if (name == n) return Json(nullptr);
     return std::nullopt;
   };
   services.mark_dirty = [](const std::string&) {};
+  services.plugin_task = [&telemetry](const std::string& plugin_id, PluginTaskEvent event) {
+    const std::string task = "plugin." + plugin_id;
+    switch (event) {
+      case PluginTaskEvent::Started:
+        telemetry.tasks().started(task);
+        break;
+      case PluginTaskEvent::Completed:
+        telemetry.tasks().completed(task);
+        break;
+      case PluginTaskEvent::Aborted:
+        telemetry.tasks().aborted(task);
+        break;
+    }
+  };
 
   PluginSettings plugin_settings;
   plugin_settings.builtin_dirs = s.builtin_plugin_dirs;
@@ -212,6 +262,7 @@ int run_host(Settings settings) {
   PluginManager plugins(services, plugin_settings);
   manager_ptr = &plugins;
   app.plugins = &plugins;
+  telemetry.set_plugins(&plugins);
   plugins.load(s.host_config);
 
   std::mutex reload_mutex;
@@ -251,6 +302,7 @@ int run_host(Settings settings) {
   add_host_routes(router, app);
   add_event_routes(router, app);
   add_telemetry_routes(router, app);
+  add_route_stats_routes(router, app);
 
   http::RateLimiter limiter(s.rate);
   http::ServerOptions server_options;
@@ -258,6 +310,10 @@ int run_host(Settings settings) {
   server_options.port = s.port;
   server_options.threads = s.http_threads;
   server_options.default_body_limit = s.http_body_limit;
+  server_options.on_complete = [&telemetry](const http::Request& request, int status,
+                                            int64_t latency_us) {
+    telemetry.on_request(request, status, latency_us);
+  };
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
   try {

@@ -19,6 +19,7 @@ class Bus;
 class MetricRegistry;
 class PluginManager;
 class IngestMetrics;
+class HostTelemetry;
 
 struct AppContext {
   Settings settings;
@@ -26,6 +27,8 @@ struct AppContext {
   Bus* bus = nullptr;
   MetricRegistry* metrics = nullptr;
   PluginManager* plugins = nullptr;
+  // Route statistics, core counters, tasks and the host's /metrics families.
+  HostTelemetry* telemetry = nullptr;
   std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
   int64_t started_ms = 0;
   int64_t started_id = 0;    // journal head at start

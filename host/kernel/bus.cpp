@@ -61,6 +61,13 @@ void Bus::flush() {
   flushed_cv_.wait(lock, [&] { return dispatched_seq_ >= target; });
 }
 
+bool Bus::wait_offered(int64_t id, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return flushed_cv_.wait_until(lock, deadline, [&] {
+    return stopping_ || dispatched_id_.load(std::memory_order_acquire) >= id;
+  });
+}
+
 BusCounters Bus::counters() const {
   BusCounters counters;
   counters.published = published_.load(std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -59,6 +60,11 @@ class Bus {
   // Blocks until everything published before the call has been offered.
   // Not from inside offer() (the dispatcher would wait on itself).
   void flush();
+
+  // Waits until every event with an id <= `id` has been offered to the
+  // subscribers, or the deadline passes. Returns whether it was reached.
+  // Readers use it for read-your-writes: a 2xx ingest is visible after it.
+  bool wait_offered(int64_t id, std::chrono::steady_clock::time_point deadline);
 
   BusCounters counters() const;
   // The id of the last event offered to subscribers (0 before any).

@@ -5,8 +5,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <sstream>
 #include <type_traits>
+#include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -121,8 +123,30 @@ std::optional<std::string> check_shape(MetricType type, std::string_view name,
 
 }  // namespace
 
-MetricRegistry::MetricRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
+struct MetricRegistry::Hooks {
+  std::shared_mutex mutex;
+  uint64_t next_id = 1;
+  std::vector<std::pair<uint64_t, std::function<void()>>> items;
+};
+
+MetricRegistry::MetricRegistry()
+    : registry_(std::make_shared<prometheus::Registry>()), hooks_(std::make_unique<Hooks>()) {}
 MetricRegistry::~MetricRegistry() = default;
+
+uint64_t MetricRegistry::add_render_hook(std::function<void()> hook) {
+  std::unique_lock lock(hooks_->mutex);
+  const uint64_t id = hooks_->next_id++;
+  hooks_->items.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void MetricRegistry::remove_render_hook(uint64_t hook_id) {
+  std::unique_lock lock(hooks_->mutex);
+  auto& items = hooks_->items;
+  items.erase(std::remove_if(items.begin(), items.end(),
+                             [&](const auto& item) { return item.first == hook_id; }),
+              items.end());
+}
 
 uint64_t MetricRegistry::register_family(MetricType type, std::string_view name,
                                          std::string_view help,
@@ -213,6 +237,21 @@ bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& la
   return true;
 }
 
+bool MetricRegistry::observe_buckets(uint64_t handle, const std::vector<std::string>& labels,
+                                     const std::vector<double>& bucket_increments, double sum) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size() || !std::isfinite(sum)) return false;
+  const Family& family = *families_[handle - 1];
+  const auto label_map = family.labels(labels);
+  if (!label_map || !family.histograms || bucket_increments.size() != family.buckets.size() + 1)
+    return false;
+  for (double increment : bucket_increments)
+    if (!std::isfinite(increment) || increment < 0) return false;
+  family.histograms->Add(*label_map, prometheus::Histogram::BucketBoundaries(family.buckets))
+      .ObserveMultiple(bucket_increments, sum);
+  return true;
+}
+
 bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& labels) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size()) return false;
@@ -236,6 +275,10 @@ bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& lab
 }
 
 std::string MetricRegistry::render_text() const {
+  {
+    std::shared_lock hooks_lock(hooks_->mutex);
+    for (const auto& [id, hook] : hooks_->items) hook();
+  }
   // prometheus-cpp omits families without series; telemetry.md 8 wants
   // HELP/TYPE for every family before its first sample, so those are
   // written here, in registration order.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,21 @@ class MetricRegistry {
   bool set(uint64_t handle, const std::vector<std::string>& labels, double value);
   bool observe(uint64_t handle, const std::vector<std::string>& labels, double value);
   bool remove(uint64_t handle, const std::vector<std::string>& labels);
+  // Adds counts to a histogram series bucket by bucket: `bucket_increments`
+  // has one entry per bound plus the +Inf bucket (not cumulative), and
+  // `sum` is added to _sum. For values mirrored from an aggregate kept
+  // elsewhere. false for a wrong handle, type, label count or length.
+  bool observe_buckets(uint64_t handle, const std::vector<std::string>& labels,
+                       const std::vector<double>& bucket_increments, double sum);
+
+  // Runs `hook` at the start of every render_text(), outside the registry's
+  // lock, so families mirrored from counters kept elsewhere (bus, route
+  // statistics) are brought up to date at scrape time. Hooks may run
+  // concurrently (concurrent scrapes) and must not call render_text().
+  // Returns an id for remove_render_hook.
+  uint64_t add_render_hook(std::function<void()> hook);
+  // After this returns, the hook is not running and never runs again.
+  void remove_render_hook(uint64_t hook_id);
 
   // The text exposition format (version 0.0.4) of everything registered.
   std::string render_text() const;
@@ -44,6 +60,9 @@ class MetricRegistry {
   std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;  // handle = index + 1
+  // Render hooks run under a shared lock so removal can wait them out.
+  struct Hooks;
+  std::unique_ptr<Hooks> hooks_;
 };
 
 }  // namespace tpark

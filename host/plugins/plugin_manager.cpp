@@ -282,7 +282,9 @@ struct PluginManager::Impl {
     spec.shape = section_shape(spec.section_name);
 
     auto instance = std::make_shared<SectionInstance>(std::move(spec), services);
+    note_task(record.id, PluginTaskEvent::Started);
     if (auto failure = instance->start()) {
+      note_task(record.id, PluginTaskEvent::Aborted);
       record.state = kFailed;
       record.reason = *failure;
       record.failure = *failure;
@@ -319,10 +321,16 @@ struct PluginManager::Impl {
 
   void stop_instance(PluginRecord& record) {
     if (!record.instance) return;
-    if (!record.instance->shutdown(settings.stop_timeout))
+    const bool stopped = record.instance->shutdown(settings.stop_timeout);
+    if (!stopped)
       record.failure =
           "did not stop within " + std::to_string(settings.stop_timeout.count()) + " ms; abandoned";
     record.instance.reset();
+    note_task(record.id, stopped ? PluginTaskEvent::Completed : PluginTaskEvent::Aborted);
+  }
+
+  void note_task(const std::string& plugin_id, PluginTaskEvent event) const {
+    if (services->plugin_task) services->plugin_task(plugin_id, event);
   }
 
   std::vector<PluginRecord> snapshot() const {
@@ -371,6 +379,12 @@ void PluginManager::load(const HostConfig& config) {
     }
   }
   impl_->add_not_found(records, config);
+  // Serve only primed sections: a snapshot right after start already holds
+  // the windows rebuilt from the journal.
+  const auto primed_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (const auto& record : records)
+    if (record.instance && !record.instance->wait_primed(primed_by))
+      spdlog::warn("plugin {} is still priming; serving anyway", record.id);
   impl_->publish(std::move(records));
   impl_->settled.store(true, std::memory_order_release);
 }
@@ -538,10 +552,18 @@ std::vector<SectionRender> PluginManager::render_sections() {
     entries.push_back(entry_for(*record.section, owner_of(*record.section)));
   }
 
+  // Read-your-writes: everything journaled before this call is reflected.
+  // The bus offers it to the inboxes first (bounded by the render timeout),
+  // then each executor delivers up to that id before it renders.
+  const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
+  int64_t head = 0;
+  if (impl_->services->journal && impl_->services->bus) {
+    head = impl_->services->journal->head_id();
+    impl_->services->bus->wait_offered(head, deadline);
+  }
   // Ask every section at once, then wait against one deadline.
   for (auto& entry : entries)
-    if (entry.instance) entry.ticket = entry.instance->request_render();
-  const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
+    if (entry.instance) entry.ticket = entry.instance->request_render(head);
   std::vector<SectionRender> out;
   out.reserve(entries.size());
   for (auto& entry : entries) {
@@ -564,6 +586,34 @@ std::vector<SectionRender> PluginManager::render_sections() {
     out.push_back(std::move(entry.render));
   }
   return out;
+}
+
+std::optional<std::string> PluginManager::render_section(const std::string& name) {
+  std::shared_ptr<SectionInstance> instance;
+  {
+    std::lock_guard lock(impl_->state_mutex);
+    for (const auto& record : impl_->records)
+      if (!record.duplicate && record.section == name && record.instance) {
+        instance = record.instance;
+        break;
+      }
+  }
+  if (!instance) return std::nullopt;
+  // Read-your-writes, as for the whole snapshot.
+  const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
+  int64_t head = 0;
+  if (impl_->services->journal && impl_->services->bus) {
+    head = impl_->services->journal->head_id();
+    impl_->services->bus->wait_offered(head, deadline);
+  }
+  auto outcome = instance->request_render(head)->wait_until(deadline);
+  if (!outcome) {
+    instance->record_failure("render: no answer within " +
+                             std::to_string(impl_->settings.render_timeout.count()) + " ms");
+    return std::nullopt;
+  }
+  if (!outcome->ok) return std::nullopt;
+  return std::move(outcome->json);
 }
 
 bool PluginManager::settled() const {

@@ -25,6 +25,11 @@ class Journal;
 class Bus;
 class MetricRegistry;
 
+// A plugin instance's lifecycle as a host task (telemetry.md 2.1 `tasks`,
+// task plugin.<id>): Started when its create is attempted, then Completed
+// when it stops, or Aborted when it failed to start or was abandoned.
+enum class PluginTaskEvent { Started, Completed, Aborted };
+
 // What the host API table is built over. Owned by the app; outlives plugins.
 struct HostServices {
   Journal* journal = nullptr;
@@ -36,6 +41,8 @@ struct HostServices {
   std::function<std::optional<Json>(const std::string& name)> state_read;
   // Called when a plugin asks to be woken (section dirty marks, telemetry.md 6).
   std::function<void(const std::string& plugin_id)> mark_dirty;
+  // Told of every instance start and stop (control thread); may be empty.
+  std::function<void(const std::string& plugin_id, PluginTaskEvent event)> plugin_task;
 };
 
 struct PluginSettings {
@@ -90,6 +97,10 @@ class PluginManager {
   // Every known section (built-in names first, in order, then third-party in
   // load order), each rendered within the render timeout.
   std::vector<SectionRender> render_sections();
+  // One section's value rendered alone, within the render timeout (a render
+  // already pending answers it too); nullopt when no running plugin provides
+  // it or its render failed or timed out.
+  std::optional<std::string> render_section(const std::string& name);
   // All plugins that should be loaded are loaded or were refused/failed (no
   // load in progress).
   bool settled() const;

@@ -256,20 +256,30 @@ bool SectionInstance::post(std::function<void()>& task) {
   return true;
 }
 
-std::shared_ptr<RenderTicket> SectionInstance::request_render() {
+bool SectionInstance::wait_primed(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return primed_cv_.wait_until(lock, deadline,
+                               [&] { return primed_ || executor_exited_ || stopping(); });
+}
+
+std::shared_ptr<RenderTicket> SectionInstance::request_render(int64_t min_id) {
   std::shared_ptr<RenderTicket> ticket;
   {
     std::lock_guard lock(mutex_);
     // A render still running (or queued) answers this request too, so a
     // wedged plugin does not collect a backlog of renders.
-    if (pending_render_ && !pending_render_->done()) return pending_render_;
+    if (pending_render_ && !pending_render_->done()) {
+      render_min_id_ = std::max(render_min_id_, min_id);
+      return pending_render_;
+    }
     ticket = std::make_shared<RenderTicket>();
     if (stopping() || executor_exited_) {
       ticket->finish({false, "failed", ""});
       return ticket;
     }
     pending_render_ = ticket;
-    tasks_.push_back([this, ticket] { render_now(ticket); });
+    render_queued_ = true;
+    render_min_id_ = min_id;
   }
   cv_.notify_one();
   return ticket;
@@ -279,7 +289,8 @@ void SectionInstance::run() {
   std::unique_lock lock(mutex_);
   while (true) {
     cv_.wait(lock, [&] {
-      return stopping() || reprime_requested_ || !tasks_.empty() || !inbox_.empty();
+      return stopping() || reprime_requested_ || !tasks_.empty() || !inbox_.empty() ||
+             render_queued_;
     });
     if (stopping()) break;
     if (reprime_requested_) {
@@ -291,6 +302,17 @@ void SectionInstance::run() {
       lock.unlock();
       stale.clear();
       prime();
+      lock.lock();
+      primed_ = true;
+      primed_cv_.notify_all();
+      continue;
+    }
+    // A render goes once the events it must reflect are delivered.
+    if (render_queued_ && (inbox_.empty() || inbox_.front()->id > render_min_id_)) {
+      render_queued_ = false;
+      auto ticket = pending_render_;
+      lock.unlock();
+      render_now(ticket);
       lock.lock();
       continue;
     }
@@ -324,6 +346,7 @@ void SectionInstance::run() {
   executor_exited_ = true;
   lock.unlock();
   cv_.notify_all();
+  primed_cv_.notify_all();
 }
 
 void SectionInstance::run_pending_tasks() {

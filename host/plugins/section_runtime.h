@@ -86,10 +86,15 @@ class SectionInstance : public BusSubscriber, public std::enable_shared_from_thi
   // when the instance did not stop in time and was abandoned (leaked).
   bool shutdown(std::chrono::milliseconds stop_timeout);
 
-  // Any thread: asks the executor for a render (a pending one is shared).
-  std::shared_ptr<RenderTicket> request_render();
+  // Any thread: asks the executor for a render (a pending one is shared). The
+  // render runs only after every inbox event with an id <= min_id was
+  // delivered, so a snapshot reflects everything journaled before it was asked.
+  std::shared_ptr<RenderTicket> request_render(int64_t min_id = 0);
   // Counts one failed call (e.g. a render the host gave up waiting for).
   void record_failure(const std::string& message);
+
+  // Waits until the first priming pass finished (or the deadline passed).
+  bool wait_primed(std::chrono::steady_clock::time_point deadline);
 
   PluginHealth health() const;
   const SectionSpec& spec() const { return spec_; }
@@ -128,6 +133,10 @@ class SectionInstance : public BusSubscriber, public std::enable_shared_from_thi
   bool reprime_requested_ = false;
   bool executor_exited_ = false;
   std::shared_ptr<RenderTicket> pending_render_;
+  std::condition_variable primed_cv_;
+  bool primed_ = false;
+  bool render_queued_ = false;   // pending_render_ waits for the executor
+  int64_t render_min_id_ = 0;    // deliver inbox events up to here first
   std::atomic<bool> stopping_{false};
   std::thread executor_;
 

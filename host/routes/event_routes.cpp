@@ -8,6 +8,7 @@
 #include "kernel/journal.h"
 #include "kernel/kinds.h"
 #include "routes/routes.h"
+#include "telemetry/host_telemetry.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -42,6 +43,7 @@ Response ingest(AppContext& app, const Request& req) {
   options.max_line_bytes = app.settings.ingest_max_line_bytes;
   options.corr_id = req.request_id;
   IngestBatch batch = parse_ndjson(req.body, now_ms(), options);
+  if (app.telemetry) app.telemetry->on_ingest_rejections(options.source, batch.rejected);
 
   std::vector<EventPtr> committed;
   if (!batch.events.empty()) {

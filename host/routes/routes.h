@@ -13,5 +13,7 @@ void add_host_routes(http::Router& router, AppContext& app);
 void add_event_routes(http::Router& router, AppContext& app);
 // GET /state/training/telemetry (telemetry.md 2)
 void add_telemetry_routes(http::Router& router, AppContext& app);
+// GET /state/route_stats (telemetry.md 4)
+void add_route_stats_routes(http::Router& router, AppContext& app);
 
 }  // namespace tpark

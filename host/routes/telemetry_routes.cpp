@@ -3,6 +3,7 @@
 #include "http/problem.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"
+#include "telemetry/host_telemetry.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -15,6 +16,7 @@ namespace {
 
 Response telemetry_snapshot(AppContext& app, const Request& req) {
   std::vector<SectionRender> sections = app.plugins->render_sections();
+  if (app.telemetry) app.telemetry->on_sections_rendered(sections);
   int64_t generated_ms = now_ms();
   std::string body = "{\"generated\":\"" + format_rfc3339_ms(generated_ms) +
                      "\",\"generated_ms\":" + std::to_string(generated_ms);

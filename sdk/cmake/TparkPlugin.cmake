@@ -35,4 +35,6 @@ function(tp_add_plugin target)
     COMMAND ${CMAKE_COMMAND} -E copy_if_different "${_manifest}" "${TP_OUTPUT_DIR}/plugin.yaml"
     VERBATIM)
   set_property(TARGET ${target} PROPERTY TP_MANIFEST "${_manifest}")
+  # Every plugin built in this project, so tests can depend on all of them.
+  set_property(GLOBAL APPEND PROPERTY TPARK_ALL_PLUGINS ${target})
 endfunction()

@@ -135,8 +135,7 @@ TEST_CASE("empty_context_memory_and_tool_invocations_and_slot_families_without_s
   }
 }
 
-TEST_CASE("worked_example_derives_coverage_and_recall_and_slot_metrics",
-          "[integration][context]") {
+TEST_CASE("worked_example_derives_coverage_and_recall_and_slot_metrics", "[integration][context]") {
   TestHost host;
   ingest(host, line("context.coverage", worked_example(2)) +
                    line("context.recall.risk", worked_example(2)));
@@ -205,8 +204,7 @@ TEST_CASE("needs_more_ratio_is_bounded_by_1_after_seven_events", "[integration][
   CHECK(coverage["top_reasons"].dump() == R"([{"reason":"below_target_limit","count":7}])");
 }
 
-TEST_CASE("window_of_4_survives_a_restart_and_replay_is_not_counted",
-          "[integration][context]") {
+TEST_CASE("window_of_4_survives_a_restart_and_replay_is_not_counted", "[integration][context]") {
   TestHostOptions options;
   options.env = {{"ARW_CONTEXT_TELEMETRY_WINDOW", "4"}};
   TestHost host(options);
@@ -224,8 +222,13 @@ TEST_CASE("window_of_4_survives_a_restart_and_replay_is_not_counted",
   CHECK(recall["recent"][0]["score"].dump() == "0.75");
   CHECK(recall["levels"].dump() ==
         R"([{"level":"medium","count":2},{"level":"high","count":1},{"level":"low","count":1}])");
-  CHECK(sample(metrics_after_snapshot(host), R"(arw_context_recall_risk_total{level="medium"})") ==
-        3.0);
+  // Metrics count all six events, not just the window.
+  const std::string counted = metrics_after_snapshot(host);
+  CHECK(sample(counted, R"(arw_context_recall_risk_total{level="low"})") == 3.0);
+  CHECK(sample(counted, R"(arw_context_recall_risk_total{level="medium"})") == 2.0);
+  CHECK(sample(counted, R"(arw_context_recall_risk_total{level="high"})") == 1.0);
+  CHECK(sample(counted, R"(arw_context_recall_risk_flagged_total{level="medium"})") == 2.0);
+  CHECK(sample(counted, "arw_context_recall_risk_score_count") == 6.0);
 
   REQUIRE(host.process().stop() == 0);
   host.start();
@@ -239,24 +242,14 @@ TEST_CASE("window_of_4_survives_a_restart_and_replay_is_not_counted",
 
 TEST_CASE("non_finite_score_is_null_everywhere_and_skipped", "[integration][context]") {
   TestHost host;
-  ingest(host, line("context.recall.risk",
-                    R"({"score":1e999,"level":"high","at_risk":true,)"
-                    R"("components":{"slots":{"a":1e999,"b":0.5}}})"));
+  ingest(host, line("context.recall.risk", R"({"score":1e999,"level":"high","at_risk":true,)"
+                                           R"("components":{"slots":{"a":1e999,"b":0.5}}})"));
+  // The journal holds the canonical payload (SSE streams these same rows).
   HttpResult journal = host.get("/state/events?after=0&prefix=context.");
   REQUIRE(journal.status == 200);
-  CHECK(journal.body.find(R"("score":null)") != std::string::npos);
-
-  StreamReader::Options sse_options;
-  sse_options.headers = {{"X-ARW-Admin", kToken}};
-  StreamReader sse("127.0.0.1", host.port(), "/events?prefix=context.&after=0", sse_options);
-  REQUIRE(sse.status() == 200);
-  std::optional<std::string> frame;
-  do {
-    frame = sse.read_frame(std::chrono::seconds(5));
-    REQUIRE(frame.has_value());
-  } while (frame->find("event: context.recall.risk") == std::string::npos);
-  CHECK(frame->find(R"("score":null)") != std::string::npos);
-  sse.close();
+  CHECK(
+      journal.json()["items"][0]["payload"].dump() ==
+      R"({"score":null,"level":"high","at_risk":true,"components":{"slots":{"a":null,"b":0.5}}})");
 
   const Json recall = snapshot(host)["context"]["recall_risk"];
   CHECK(recall["latest"]["score"].is_null());
@@ -272,12 +265,12 @@ TEST_CASE("non_finite_score_is_null_everywhere_and_skipped", "[integration][cont
   CHECK(sample(text, R"(arw_context_recall_risk_flagged_total{level="high"})") == 1.0);
 }
 
-TEST_CASE("doubles_are_shortest_and_fill_ratio_parses_to_two_thirds",
-          "[integration][context]") {
+TEST_CASE("doubles_are_shortest_and_fill_ratio_parses_to_two_thirds", "[integration][context]") {
   TestHost host;
-  ingest(host, line("context.recall.risk", R"({"score":0.6})") +
-                   line("context.coverage",
-                        R"({"summary":{"selected":3,"slots":{"counts":{"x":2},"budgets":{"x":3}}}})"));
+  ingest(host,
+         line("context.recall.risk", R"({"score":0.6})") +
+             line("context.coverage",
+                  R"({"summary":{"selected":3,"slots":{"counts":{"x":2},"budgets":{"x":3}}}})"));
   HttpResult snap = host.snapshot();
   REQUIRE(snap.status == 200);
   CHECK(snap.body.find(R"("score":0.6)") != std::string::npos);
@@ -338,4 +331,50 @@ TEST_CASE("stale_slot_gauges_go_after_the_ttl_and_counters_stay", "[integration]
   ingest(host, line("context.recall.risk", worked_example(2)));
   CHECK(sample(metrics_after_snapshot(host),
                R"(arw_context_slot_gap_latest{slot="instructions"})") == 1.0);
+}
+
+TEST_CASE("window_comes_from_host_yaml_and_the_env_wins", "[integration][context]") {
+  TestHostOptions options;
+  options.host_yaml =
+      "schema: tpark.host/v1\nplugins:\n  tp.section.context:\n    config: {window: 3}\n";
+  {
+    TestHost host(options);
+    CHECK(snapshot(host)["context"]["window"] == 3);
+  }
+  {
+    TestHostOptions with_env = options;
+    with_env.env = {{"ARW_CONTEXT_TELEMETRY_WINDOW", "5"}};
+    TestHost host(with_env);
+    CHECK(snapshot(host)["context"]["window"] == 5);
+  }
+  {
+    // A bad value falls back to the configured window, with one warning.
+    TestHostOptions bad_env = options;
+    bad_env.env = {{"ARW_CONTEXT_TELEMETRY_WINDOW", "65537"}};
+    TestHost host(bad_env);
+    CHECK(snapshot(host)["context"]["window"] == 3);
+    const std::string log = host.process().log();
+    const std::string warning = "ARW_CONTEXT_TELEMETRY_WINDOW='65537'";
+    const size_t first = log.find(warning);
+    CHECK(first != std::string::npos);
+    CHECK(log.find(warning, first + 1) == std::string::npos);
+  }
+}
+
+TEST_CASE("a_reprimed_section_does_not_count_metrics_twice", "[integration][context]") {
+  // An inbox of one event overflows on a burst, so the section is re-primed:
+  // it is reset and every row since the start is delivered again, the ten
+  // already counted included.
+  TestHostOptions options;
+  options.env = {{"ARW_PLUGIN_INBOX", "1"}};
+  TestHost host(options);
+  for (int i = 0; i < 10; ++i) ingest(host, line("context.coverage", R"({"needs_more":false})"));
+  CHECK(sample(metrics_after_snapshot(host), R"(arw_context_coverage_total{needs_more="false"})") ==
+        10.0);
+  std::string burst;
+  for (int i = 0; i < 200; ++i) burst += line("context.coverage", R"({"needs_more":false})");
+  ingest(host, burst);
+  CHECK(snapshot(host)["context"]["coverage"]["samples"] == 210);
+  CHECK(sample(metrics_after_snapshot(host), R"(arw_context_coverage_total{needs_more="false"})") ==
+        210.0);
 }

@@ -22,11 +22,16 @@ std::string expire(const std::string& id) {
 
 std::string tool_call(const std::string& id, const std::string& tool, const std::string& status,
                       int created_ms) {
-  return upsert(R"({"id":")" + id + R"(","lane":"episodic","value":{"payload_kind":)"
-                R"("tool_invocation","created_ms":)" + std::to_string(created_ms) +
-                R"(,"turn_id":"t-)" + id + R"(","agent_id":"agent-1","intent":"act",)"
-                R"("confidence":0.75,"payload_summary":"ran )" + tool + R"(",)"
-                R"("payload":{"invocation_id":"inv-)" + id + R"(","tool_id":")" + tool +
+  return upsert(R"({"id":")" + id +
+                R"(","lane":"episodic","value":{"payload_kind":)"
+                R"("tool_invocation","created_ms":)" +
+                std::to_string(created_ms) + R"(,"turn_id":"t-)" + id +
+                R"(","agent_id":"agent-1","intent":"act",)"
+                R"("confidence":0.75,"payload_summary":"ran )" +
+                tool +
+                R"(",)"
+                R"("payload":{"invocation_id":"inv-)" +
+                id + R"(","tool_id":")" + tool +
                 R"(","requested_by":"planner","result":{"status":")" + status + R"("}}}})");
 }
 
@@ -45,12 +50,12 @@ void ingest(TestHost& host, const std::string& ndjson) {
 
 TEST_CASE("memory_and_tool_invocations_summarise_the_window", "[integration][memory]") {
   TestHost host;
-  ingest(host,
-         upsert(R"({"id":"n1","lane":"semantic","value":{"text":"plain note"}})") +
-             upsert(R"({"id":"n2","lane":"semantic","value":{"payload_kind":"plan",)"
-                    R"("created_ms":500,"lifecycle":{"stage":"pending_human_review"}}})") +
-             tool_call("c1", "fs.read", "ok", 100) + tool_call("c2", "fs.read", "error", 300) +
-             tool_call("c3", "web.get", "Completed", 200) + expire("n1") + expire("missing"));
+  ingest(host, upsert(R"({"id":"n1","lane":"semantic","value":{"text":"plain note"}})") +
+                   upsert(R"({"id":"n2","lane":"semantic","value":{"payload_kind":"plan",)"
+                          R"("created_ms":500,"lifecycle":{"stage":"pending_human_review"}}})") +
+                   tool_call("c1", "fs.read", "ok", 100) +
+                   tool_call("c2", "fs.read", "error", 300) +
+                   tool_call("c3", "web.get", "Completed", 200) + expire("n1") + expire("missing"));
   const Json snap = snapshot(host);
   CHECK(snap["sections"]["memory"]["ok"] == true);
   CHECK(snap["sections"]["tool_invocations"]["ok"] == true);
@@ -86,6 +91,7 @@ TEST_CASE("memory_and_tool_invocations_summarise_the_window", "[integration][mem
   REQUIRE(host.process().stop() == 0);
   host.start();
   const Json primed = snapshot(host);
+  INFO(primed["sections"].dump());
   CHECK(primed["memory"].dump() == memory.dump());
   CHECK(primed["tool_invocations"].dump() == snap["tool_invocations"].dump());
 }

@@ -35,7 +35,10 @@ class TestHost {
     HostProcess::Options o;
     o.args = {"--listen", "127.0.0.1:0", "--state-dir", state_dir(), "--config", config_path()};
     for (const auto& a : options_.extra_args) o.args.push_back(a);
-    o.env = options_.env;
+    // Tests are not about render latency: a shared, loaded machine must not
+    // turn a slow first render into a `timeout` section (tested on its own).
+    o.env.emplace_back("ARW_TELEMETRY_SECTION_TIMEOUT_MS", "5000");
+    for (const auto& kv : options_.env) o.env.push_back(kv);
     if (options_.with_token) o.env.emplace_back("ARW_ADMIN_TOKEN", kToken);
     if (options_.rate_limit_off) o.env.emplace_back("ARW_ADMIN_RATE_LIMIT", "0");
     o.env.emplace_back("TPARK_BUILTIN_PLUGIN_DIR", options_.builtin_plugin_dir);

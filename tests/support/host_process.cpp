@@ -233,6 +233,16 @@ bool HostProcess::reap(bool block) {
 bool HostProcess::running() { return pid_ > 0 && !reap(false); }
 
 std::optional<int> HostProcess::wait_exit(milliseconds timeout) {
+  auto exited = wait_reaped(timeout);
+  if (exited) {
+    // The child is gone; its last words may still be in the pipe.
+    std::unique_lock lock(log_mutex_);
+    log_cv_.wait_for(lock, milliseconds(2000), [&] { return output_closed_; });
+  }
+  return exited;
+}
+
+std::optional<int> HostProcess::wait_reaped(milliseconds timeout) {
   if (reap(false)) return exit_code_;
   const auto deadline = Clock::now() + timeout;
   for (;;) {

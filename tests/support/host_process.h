@@ -87,6 +87,7 @@ class HostProcess {
 
  private:
   void reader_loop(int fd);
+  std::optional<int> wait_reaped(std::chrono::milliseconds timeout);
   void finish_reader();
   bool reap(bool block);
 

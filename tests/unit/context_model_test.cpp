@@ -51,18 +51,15 @@ class Feeder {
 
 }  // namespace
 
-TEST_CASE("empty_context_renders_every_sub_section_null_and_the_window",
-          "[context][section]") {
+TEST_CASE("empty_context_renders_every_sub_section_null_and_the_window", "[context][section]") {
   Feeder feeder;
-  CHECK(feeder.text() ==
-        R"({"coverage":null,"recall_risk":null,"assembled":null,"assembly":null,)"
-        R"("retriever":null,"window":512})");
+  CHECK(feeder.text() == R"({"coverage":null,"recall_risk":null,"assembled":null,"assembly":null,)"
+                         R"("retriever":null,"window":512})");
   Feeder small(4);
   CHECK(small.value()["window"] == 4);
 }
 
-TEST_CASE("worked_example_coverage_entry_has_the_five_reasons_and_derived",
-          "[context][section]") {
+TEST_CASE("worked_example_coverage_entry_has_the_five_reasons_and_derived", "[context][section]") {
   Feeder feeder;
   const cs::MetricObservations observed = feeder.feed(cs::kCoverageKind, worked_example(2));
   const Json coverage = feeder.value()["coverage"];
@@ -88,8 +85,7 @@ TEST_CASE("worked_example_coverage_entry_has_the_five_reasons_and_derived",
   CHECK(observed.underfilled_slots == std::vector<std::string>{"instructions"});
 }
 
-TEST_CASE("worked_example_recall_entry_derives_0_75_high_with_components",
-          "[context][section]") {
+TEST_CASE("worked_example_recall_entry_derives_0_75_high_with_components", "[context][section]") {
   Feeder feeder;
   const cs::MetricObservations observed = feeder.feed(cs::kRecallRiskKind, worked_example(2));
   const Json latest = feeder.value()["recall_risk"]["latest"];
@@ -180,8 +176,7 @@ TEST_CASE("non_finite_score_is_null_and_skipped_by_every_aggregate", "[context][
   CHECK_FALSE(recall.contains("avg_score"));
   CHECK(recall["at_risk_ratio"].dump() == "1.0");
   CHECK(recall["levels"].dump() == R"([{"level":"high","count":1}])");
-  CHECK(recall["top_slots"].dump() ==
-        R"([{"slot":"b","avg_gap":0.5,"max_gap":0.5,"samples":1}])");
+  CHECK(recall["top_slots"].dump() == R"([{"slot":"b","avg_gap":0.5,"max_gap":0.5,"samples":1}])");
   CHECK_FALSE(recall["latest"].contains("derived"));
   CHECK_FALSE(observed.score.has_value());
   CHECK(observed.level_label == "high");
@@ -193,8 +188,9 @@ TEST_CASE("non_finite_score_is_null_and_skipped_by_every_aggregate", "[context][
 TEST_CASE("doubles_print_shortest_and_fill_ratio_is_two_thirds", "[context][section]") {
   Feeder feeder;
   feeder.feed(cs::kRecallRiskKind, R"({"score":0.6})");
-  const cs::MetricObservations coverage = feeder.feed(
-      cs::kCoverageKind, R"({"summary":{"selected":3,"slots":{"counts":{"x":2},"budgets":{"x":3}}}})");
+  const cs::MetricObservations coverage =
+      feeder.feed(cs::kCoverageKind,
+                  R"({"summary":{"selected":3,"slots":{"counts":{"x":2},"budgets":{"x":3}}}})");
   const std::string text = feeder.text();
   CHECK(text.find(R"("score":0.6)") != std::string::npos);
   CHECK(text.find("0.6000000238418579") == std::string::npos);
@@ -320,22 +316,19 @@ TEST_CASE("assembly_reads_needs_more_fallbacks_and_ranks_lanes", "[context][sect
   CHECK(assembly["recent"][1]["iteration"] == 0);
   CHECK(assembly["recent"][1]["needs_more"] == true);
   CHECK(assembly["latest"]["needs_more"] == false);
-  CHECK(assembly["metrics"].dump() ==
-        R"({"selected":{"avg":3.0,"max":4.0,"samples":2},)"
-        R"("candidates":{"avg":10.0,"max":10.0,"samples":1},)"
-        R"("duration_ms":{"avg":15.0,"max":20.0,"samples":2}})");
-  CHECK(assembly["lanes"].dump() ==
-        R"([{"lane":"procedural","avg":2.0,"max":2.0,"samples":1},)"
-        R"({"lane":"semantic","avg":2.0,"max":3.0,"samples":2},)"
-        R"({"lane":"episodic","avg":1.0,"max":1.0,"samples":1}])");
+  CHECK(assembly["metrics"].dump() == R"({"selected":{"avg":3.0,"max":4.0,"samples":2},)"
+                                      R"("candidates":{"avg":10.0,"max":10.0,"samples":1},)"
+                                      R"("duration_ms":{"avg":15.0,"max":20.0,"samples":2}})");
+  CHECK(assembly["lanes"].dump() == R"([{"lane":"procedural","avg":2.0,"max":2.0,"samples":1},)"
+                                    R"({"lane":"semantic","avg":2.0,"max":3.0,"samples":2},)"
+                                    R"({"lane":"episodic","avg":1.0,"max":1.0,"samples":1}])");
   CHECK(assembly["slots"].dump() == R"([{"slot":"plan","avg":1.0,"max":1.0,"samples":1}])");
 }
 
 TEST_CASE("retriever_counts_fall_back_to_list_lengths_and_summary", "[context][section]") {
   Feeder feeder;
-  feeder.feed(cs::kRetrieverKind,
-              R"({"iteration":2,"items":[1,2,3],"seeds":[1],)"
-              R"("summary":{"selected":3,"total_candidates":9}})");
+  feeder.feed(cs::kRetrieverKind, R"({"iteration":2,"items":[1,2,3],"seeds":[1],)"
+                                  R"("summary":{"selected":3,"total_candidates":9}})");
   feeder.feed(cs::kRetrieverKind,
               R"({"diagnostics":{"counts":{"selected":5,"seeds":2},"scorer":"mmrd",)"
               R"("timings_ms":{"total":40,"retrieve":30},"lanes":{"semantic":5},)"
@@ -344,13 +337,11 @@ TEST_CASE("retriever_counts_fall_back_to_list_lengths_and_summary", "[context][s
   CHECK(retriever["recent"][1]["counts"].dump() == R"({"selected":3,"seeds":1,"expanded":0})");
   CHECK(retriever["latest"]["counts"].dump() == R"({"selected":5,"seeds":2})");
   CHECK(retriever["latest"]["scorer"] == "mmrd");
-  CHECK(retriever["counts"].dump() ==
-        R"({"seeds":{"avg":2.0,"max":2.0,"samples":1},)"
-        R"("selected":{"avg":4.0,"max":5.0,"samples":2},)"
-        R"("total_candidates":{"avg":9.0,"max":9.0,"samples":1}})");
-  CHECK(retriever["timings_ms"].dump() ==
-        R"({"retrieve":{"avg":30.0,"max":30.0,"samples":1},)"
-        R"("total":{"avg":40.0,"max":40.0,"samples":1}})");
+  CHECK(retriever["counts"].dump() == R"({"seeds":{"avg":2.0,"max":2.0,"samples":1},)"
+                                      R"("selected":{"avg":4.0,"max":5.0,"samples":2},)"
+                                      R"("total_candidates":{"avg":9.0,"max":9.0,"samples":1}})");
+  CHECK(retriever["timings_ms"].dump() == R"({"retrieve":{"avg":30.0,"max":30.0,"samples":1},)"
+                                          R"("total":{"avg":40.0,"max":40.0,"samples":1}})");
   CHECK(retriever["lanes"].dump() == R"([{"lane":"semantic","avg":5.0,"max":5.0,"samples":1}])");
   CHECK(retriever["slots"].dump() == R"([{"slot":"evidence","avg":2.0,"max":2.0,"samples":1}])");
 }

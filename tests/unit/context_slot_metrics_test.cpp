@@ -9,7 +9,8 @@ namespace cs = tpark::context_section;
 
 TEST_CASE("slot_labels_cap_at_256_names_and_the_rest_are_other", "[context][slots]") {
   cs::SlotLabelRegistry labels;
-  for (int i = 0; i < 256; ++i) CHECK(labels.label_for("s" + std::to_string(i)) == "s" + std::to_string(i));
+  for (int i = 0; i < 256; ++i)
+    CHECK(labels.label_for("s" + std::to_string(i)) == "s" + std::to_string(i));
   CHECK(labels.label_for("s256") == "other");
   CHECK(labels.label_for("s299") == "other");
   // Known names keep their label; the registry never forgets or makes room.

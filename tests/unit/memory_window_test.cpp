@@ -80,8 +80,9 @@ TEST_CASE("modular_recent_is_newest_created_first_with_defaults", "[memory]") {
                      R"({"payload_kind":"plan","created_ms":300,)"
                      R"("lifecycle":{"stage":"pending_human_review","validation_gate":"human"}})"),
                 5001);
-  window.upsert(item("m3", "semantic", R"({"payload_kind":"plan","lifecycle":{"stage":"blocked"}})"),
-                200);  // no created_ms: the upsert's time
+  window.upsert(
+      item("m3", "semantic", R"({"payload_kind":"plan","lifecycle":{"stage":"blocked"}})"),
+      200);  // no created_ms: the upsert's time
   window.upsert(item("plain", "semantic", R"({"text":"not modular"})"), 5003);
   const Json memory = mem::memory_section(window);
   CHECK(memory["total_recent"] == 4);
@@ -121,15 +122,16 @@ TEST_CASE("tool_invocations_summarise_by_tool_with_last_by_created_ms", "[memory
   window.upsert(item("5", "episodic", R"({"payload_kind":"tool_invocation","created_ms":50})"), 5);
   window.upsert(item("6", "episodic", R"({"payload_kind":"note"})"), 6);
   const Json tools = mem::tool_invocations_section(window);
-  CHECK(tools.dump() ==
-        R"({"summary":[)"
-        R"({"tool_id":"fs.read","total":3,"success":2,"failed":1,"success_rate":0.6666666666666666,)"
-        R"("last_ms":300,"last_status":"failed","last_summary":"sum-2","last_invocation_id":"inv-2"},)"
-        R"({"tool_id":"web.get","total":1,"success":1,"failed":0,"success_rate":1.0,)"
-        R"("last_ms":400,"last_status":"completed","last_summary":"sum-4","last_invocation_id":"inv-4"},)"
-        R"({"tool_id":"unknown","total":1,"success":0,"failed":1,"success_rate":0.0,)"
-        R"("last_ms":50,"last_status":"unknown","last_summary":null,"last_invocation_id":null}],)"
-        R"("overall":{"total":5,"success":3,"failed":2,"success_rate":0.6}})");
+  CHECK(
+      tools.dump() ==
+      R"({"summary":[)"
+      R"({"tool_id":"fs.read","total":3,"success":2,"failed":1,"success_rate":0.6666666666666666,)"
+      R"("last_ms":300,"last_status":"failed","last_summary":"sum-2","last_invocation_id":"inv-2"},)"
+      R"({"tool_id":"web.get","total":1,"success":1,"failed":0,"success_rate":1.0,)"
+      R"("last_ms":400,"last_status":"completed","last_summary":"sum-4","last_invocation_id":"inv-4"},)"
+      R"({"tool_id":"unknown","total":1,"success":0,"failed":1,"success_rate":0.0,)"
+      R"("last_ms":50,"last_status":"unknown","last_summary":null,"last_invocation_id":null}],)"
+      R"("overall":{"total":5,"success":3,"failed":2,"success_rate":0.6}})");
   // The memory section lists them as modular items with the tool fields.
   const Json entry = mem::memory_section(window)["modular"]["recent"][1];
   CHECK(entry["id"] == "2");

@@ -60,8 +60,8 @@ MemoryItem extract_item(std::string id, const Json& payload, int64_t event_time_
   const Json* lifecycle = member(member(&payload, "value"), "lifecycle");
   item.lifecycle_stage = string_of(member(lifecycle, "stage")).value_or("accepted");
   const Json* created = modular_field(payload, "created_ms");
-  item.created_ms = created != nullptr && created->is_number_integer() ? created->get<int64_t>()
-                                                                       : event_time_ms;
+  item.created_ms =
+      created != nullptr && created->is_number_integer() ? created->get<int64_t>() : event_time_ms;
   item.payload_summary = value_or_null(modular_field(payload, "payload_summary"));
   if (!item.payload_kind) return item;
 

@@ -104,7 +104,15 @@ class CacheSection final : public tpark::Section {
   }
 
   bool render(std::string& out) override {
-    out = tally_.render(host().now_ms(), limits_).dump();
+    const int64_t now_ms = host().now_ms();
+    const auto next_expiry_ms = tally_.next_expiry_ms(limits_);
+    // Between events and expiries the value cannot change: reuse the text.
+    if (!dirty_ && !last_render_.empty() && !(next_expiry_ms && *next_expiry_ms <= now_ms)) {
+      out = last_render_;
+      return false;
+    }
+    dirty_ = false;
+    out = tally_.render(now_ms, limits_).dump();
     const bool changed = out != last_render_;
     if (changed) last_render_ = out;
     return changed;
@@ -151,7 +159,9 @@ class CacheSection final : public tpark::Section {
     if (!at_start) update_gauges();
   }
 
+  // Every caller changed the tally, the limits or the clock's view of them.
   void update_gauges() {
+    dirty_ = true;
     host().metric_set(entries_gauge_, {},
                       static_cast<double>(tally_.live_entries(host().now_ms(), limits_)));
     host().metric_set(stampede_gauge_, {}, tally_.stampede_suppression_rate());
@@ -183,6 +193,7 @@ class CacheSection final : public tpark::Section {
   int64_t metrics_counted_through_id_ = 0;
   uint64_t timer_id_ = 0;
   std::optional<int64_t> timer_at_ms_;
+  bool dirty_ = true;
   std::string last_render_;
 };
 

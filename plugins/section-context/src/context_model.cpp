@@ -18,9 +18,10 @@ namespace formulas = tpark::context;
 
 // The keys a sanitised `spec` keeps, in the order it keeps them (§3).
 constexpr std::array<const char*, 14> kSpecKeys = {
-    "lanes",          "limit",           "expand_per_seed", "diversity_lambda", "min_score",
-    "project",        "persona",         "lane_bonus",      "lane_priorities",  "scorer",
-    "expand_query",   "expand_query_top_k", "slot_budgets", "query_provided"};
+    "lanes",           "limit",         "expand_per_seed", "diversity_lambda",
+    "min_score",       "project",       "persona",         "lane_bonus",
+    "lane_priorities", "scorer",        "expand_query",    "expand_query_top_k",
+    "slot_budgets",    "query_provided"};
 
 constexpr std::array<const char*, 5> kTimingKeys = {"retrieve", "query_expand", "link_expand",
                                                     "select", "total"};
@@ -138,8 +139,8 @@ Json count_list(const std::map<std::string, uint64_t>& counts, std::size_t limit
 }
 
 // [{<key_name>: key, avg, max, samples}] by avg desc, key asc.
-Json stats_list(const std::map<std::string, formulas::StatsAccumulator>& stats,
-                std::size_t limit, const char* key_name) {
+Json stats_list(const std::map<std::string, formulas::StatsAccumulator>& stats, std::size_t limit,
+                const char* key_name) {
   Json out = Json::array();
   for (const formulas::StatsEntry& entry : formulas::top_by_avg(stats, limit)) {
     Json row = Json::object();
@@ -239,8 +240,7 @@ class CoverageWindow {
     if (ring_.empty()) return nullptr;
     Json out = ring_.head();
     out["samples"] = ring_.size();
-    out["needs_more_ratio"] =
-        static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
+    out["needs_more_ratio"] = static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
     if (!reasons_.empty())
       out["top_reasons"] = count_list(reasons_, formulas::kTopReasonsMax, "reason");
     if (!slots_.empty()) out["top_slots"] = count_list(slots_, formulas::kTopReasonsMax, "slot");
@@ -361,8 +361,7 @@ class AssemblyWindow {
     if (ring_.empty()) return nullptr;
     Json out = ring_.head();
     out["samples"] = ring_.size();
-    out["needs_more_ratio"] =
-        static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
+    out["needs_more_ratio"] = static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
     formulas::StatsAccumulator selected, candidates, duration_ms;
     std::map<std::string, formulas::StatsAccumulator> lanes, slots;
     for (const AssemblySample& sample : ring_.oldest_to_newest()) {
@@ -445,11 +444,7 @@ std::string_view level_label(const std::optional<std::string>& level) {
 
 struct ContextModel::State {
   explicit State(uint64_t window)
-      : window(window),
-        coverage(window),
-        recall(window),
-        assembly(window),
-        retriever(window) {}
+      : window(window), coverage(window), recall(window), assembly(window), retriever(window) {}
 
   uint64_t window;
   CoverageWindow coverage;
@@ -521,15 +516,14 @@ MetricObservations ContextModel::State::take_coverage(const EventInput& event,
   return observed;
 }
 
-MetricObservations ContextModel::State::take_recall(const EventInput& event,
-                                                    const Json& payload) {
+MetricObservations ContextModel::State::take_recall(const EventInput& event, const Json& payload) {
   const std::optional<bool> producer_needs_more = bool_of(member(&payload, "needs_more"));
   std::optional<formulas::RecallRisk> risk;
   if (const Json* summary = object_member(&payload, "summary")) {
     const formulas::CoverageInputs inputs =
         formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
-    const bool needs_more = producer_needs_more ? *producer_needs_more
-                                                : formulas::coverage_verdict(inputs).needs_more;
+    const bool needs_more =
+        producer_needs_more ? *producer_needs_more : formulas::coverage_verdict(inputs).needs_more;
     risk = formulas::recall_risk(inputs, needs_more);
   }
   bool derived = false;
@@ -548,9 +542,8 @@ MetricObservations ContextModel::State::take_recall(const EventInput& event,
   }
   sample.at_risk = bool_of(member(&payload, "at_risk"));
   if (!sample.at_risk && sample.score) {
-    sample.at_risk = producer_score
-                         ? producer_needs_more.value_or(false) || *sample.score >= 0.4
-                         : risk->at_risk;
+    sample.at_risk = producer_score ? producer_needs_more.value_or(false) || *sample.score >= 0.4
+                                    : risk->at_risk;
     derived = true;
   }
 

@@ -44,8 +44,8 @@ inline constexpr std::string_view kAssembledKind = "context.assembled";
 // One journaled event, borrowed for the duration of ContextModel::on_event.
 struct EventInput {
   int64_t id = 0;
-  std::string_view time;     // RFC 3339 with milliseconds
-  std::string_view node;     // empty when absent
+  std::string_view time;  // RFC 3339 with milliseconds
+  std::string_view node;  // empty when absent
   std::string_view kind;
   std::string_view payload;  // canonical compact JSON
 };

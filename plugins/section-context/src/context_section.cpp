@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,8 +38,7 @@ namespace {
 namespace cs = tpark::context_section;
 
 const std::vector<double> kSlotGapBuckets = {0.1, 0.25, 0.5, 0.75, 0.9, 1.0};
-const std::vector<double> kRecallScoreBuckets = {0.1, 0.2, 0.3, 0.4, 0.5,
-                                                 0.6, 0.7, 0.8, 0.9, 1.0};
+const std::vector<double> kRecallScoreBuckets = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
 
 // An env setting read once (telemetry.md §0): unset gives `fallback`; a bad
 // value gives `fallback` and one warning.
@@ -95,25 +95,26 @@ class ContextSection final : public tpark::Section {
                                            "The latest slot gap of each slot.", {"slot"});
     slot_fill_ratio_ = host.register_gauge(
         "arw_context_slot_fill_ratio", "The latest fill ratio of each budgeted slot.", {"slot"});
-    slot_underfilled_ = host.register_counter(
-        "arw_context_slot_underfilled_total",
-        "Coverage events that reported the slot as underfilled.", {"slot"});
+    slot_underfilled_ =
+        host.register_counter("arw_context_slot_underfilled_total",
+                              "Coverage events that reported the slot as underfilled.", {"slot"});
     coverage_ = host.register_counter("arw_context_coverage_total",
                                       "Context coverage events by verdict.", {"needs_more"});
-    recall_score_ = host.register_histogram(
-        "arw_context_recall_risk_score", "Finite recall-risk scores of context recall events.",
-        {}, kRecallScoreBuckets);
+    recall_score_ = host.register_histogram("arw_context_recall_risk_score",
+                                            "Finite recall-risk scores of context recall events.",
+                                            {}, kRecallScoreBuckets);
     recall_ = host.register_counter("arw_context_recall_risk_total",
                                     "Context recall-risk events by level.", {"level"});
-    recall_flagged_ = host.register_counter(
-        "arw_context_recall_risk_flagged_total",
-        "Context recall-risk events flagged at risk, by level.", {"level"});
+    recall_flagged_ =
+        host.register_counter("arw_context_recall_risk_flagged_total",
+                              "Context recall-risk events flagged at risk, by level.", {"level"});
 
     ProcessSlotState& shared = process_slot_state();
     std::lock_guard lock(shared.mutex);
     if (!shared.labels) {
-      shared.labels.emplace(static_cast<std::size_t>(env_setting(
-          host, "ARW_CONTEXT_SLOT_METRIC_MAX", cs::kDefaultSlotLabelMax, 1, cs::kSlotLabelMaxLimit)));
+      shared.labels.emplace(static_cast<std::size_t>(
+          env_setting(host, "ARW_CONTEXT_SLOT_METRIC_MAX", cs::kDefaultSlotLabelMax, 1,
+                      cs::kSlotLabelMaxLimit)));
       const int64_t ttl_secs = env_setting(host, "ARW_CONTEXT_SLOT_METRIC_TTL_SECS",
                                            cs::kDefaultSlotTtlSecs, 0, cs::kSlotTtlSecsLimit);
       shared.stale.emplace(ttl_secs * 1000);
@@ -189,9 +190,9 @@ class ContextSection final : public tpark::Section {
     }
     if (!due) return;
     const int64_t delay_ms = std::max<int64_t>(*due - now_ms(), 0);
-    sweep_timer_ = host().start_timer(std::chrono::milliseconds(delay_ms),
-                                      std::chrono::milliseconds(0),
-                                      [this](uint64_t) { sweep_stale_slots(); });
+    sweep_timer_ =
+        host().start_timer(std::chrono::milliseconds(delay_ms), std::chrono::milliseconds(0),
+                           [this](uint64_t) { sweep_stale_slots(); });
   }
 
   // Counters and histograms stay: removing them would look like resets.

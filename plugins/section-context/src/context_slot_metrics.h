@@ -16,8 +16,8 @@ namespace tpark::context_section {
 
 inline constexpr std::string_view kOtherSlotLabel = "other";
 inline constexpr std::size_t kSlotNameMaxBytes = 64;
-inline constexpr int64_t kDefaultSlotLabelMax = 256;   // ARW_CONTEXT_SLOT_METRIC_MAX
-inline constexpr int64_t kDefaultSlotTtlSecs = 900;    // ARW_CONTEXT_SLOT_METRIC_TTL_SECS
+inline constexpr int64_t kDefaultSlotLabelMax = 256;  // ARW_CONTEXT_SLOT_METRIC_MAX
+inline constexpr int64_t kDefaultSlotTtlSecs = 900;   // ARW_CONTEXT_SLOT_METRIC_TTL_SECS
 inline constexpr int64_t kSlotLabelMaxLimit = 65536;
 inline constexpr int64_t kSlotTtlSecsLimit = 31536000;  // one year
 

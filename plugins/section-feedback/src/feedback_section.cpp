@@ -36,9 +36,11 @@ class FeedbackSection final : public tpark::Section {
   }
 
   bool render(std::string& out) override {
-    out = state_.render().dump();
+    // Unchanged since the last render: the same text, without rebuilding it.
     const bool changed = changed_;
+    if (changed) rendered_ = state_.render().dump();
     changed_ = false;
+    out = rendered_;
     return changed;
   }
 
@@ -47,6 +49,7 @@ class FeedbackSection final : public tpark::Section {
  private:
   feedback::FeedbackState state_;
   bool changed_ = true;
+  std::string rendered_;
 };
 
 }  // namespace

@@ -26,9 +26,11 @@ class LogicHistorySection final : public tpark::Section {
   }
 
   bool render(std::string& out) override {
-    out = history_.render().dump();
+    // Unchanged since the last render: the same text, without rebuilding it.
     const bool changed = changed_;
+    if (changed) rendered_ = history_.render().dump();
     changed_ = false;
+    out = rendered_;
     return changed;
   }
 
@@ -37,6 +39,7 @@ class LogicHistorySection final : public tpark::Section {
  private:
   history::LogicHistory history_;
   bool changed_ = true;
+  std::string rendered_;
 };
 
 }  // namespace

@@ -7,8 +7,8 @@
 #include <tpark/tp_plugin.hpp>
 
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "tpark/memory/memory_window.h"
 

@@ -40,9 +40,11 @@ class ToolsSection final : public tpark::Section {
   }
 
   bool render(std::string& out) override {
-    out = tally_.render().dump();
+    // Unchanged since the last render: the same text, without rebuilding it.
     const bool changed = changed_;
+    if (changed) rendered_ = tally_.render().dump();
     changed_ = false;
+    out = rendered_;
     return changed;
   }
 
@@ -52,6 +54,7 @@ class ToolsSection final : public tpark::Section {
   tpark::sections::tools::ToolLabelCap tool_labels_;
   int64_t metrics_counted_through_id_ = 0;
   bool changed_ = true;
+  std::string rendered_;
 };
 
 }  // namespace
