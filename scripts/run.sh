@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts tpark-host on its embedded defaults (presets/host.yaml, SQLite in
-# ./state, no other server) and prints its URLs. Ctrl+C stops it cleanly.
+# ./state, no other server), prints its URLs, and once it listens starts the
+# agent simulator feeding it (50 events/s, following its live config).
+# Ctrl+C stops both; the host stops cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,4 +24,35 @@ tpark-host is starting on $base (state in ${ARW_STATE_DIR:-./state})
 Without ARW_ADMIN_TOKEN the host binds loopback only and admits loopback clients.
 
 TXT
-exec build/release/host/tpark-host "$@"
+# The host keeps this script's pid (exec below), so a signal sent to run.sh
+# reaches the host itself: a shell that starts run.sh in the background leaves
+# SIGINT ignored, and bash cannot trap a signal ignored at entry.
+host_pid=$$
+run_dir=$(mktemp -d)
+host_log="$run_dir/host.log"
+
+# Beside the host: wait for its "listening on" line (--listen with port 0
+# picks a port), start the simulator against that address, and stop it and
+# clean up once the host has exited.
+(
+  trap '' INT  # Ctrl+C is the host's; this ends when the host does
+  bound=""
+  while kill -0 "$host_pid" 2>/dev/null; do
+    bound=$(grep -o -m1 'listening on [^ ]*' "$host_log" 2>/dev/null | sed 's/^listening on //') || true
+    [[ -n "$bound" ]] && break
+    sleep 0.1
+  done
+  if [[ -n "$bound" ]]; then
+    live="http://$bound"
+    build/release/examples/agent-sim/tpark-agent-sim --target "$live" --rate 50 --follow-config "$live" &
+    sim_pid=$!
+    echo "  simulator: tpark-agent-sim is feeding $live (50 events/s, following $live/state/config)"
+    while kill -0 "$host_pid" 2>/dev/null; do sleep 0.2; done
+    kill -TERM "$sim_pid" 2>/dev/null || true
+    wait "$sim_pid" 2>/dev/null || true
+  fi
+  rm -rf "$run_dir"
+) &
+
+# tee -i: an interrupt must not cut the host's last lines ("stopped cleanly").
+exec build/release/host/tpark-host "$@" > >(tee -i "$host_log") 2>&1

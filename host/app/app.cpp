@@ -93,7 +93,7 @@ HostTelemetryOptions telemetry_options(int64_t started_ms) {
       valid = *c >= '0' && *c <= '9';
       value = value * 10 + static_cast<uint64_t>(*c - '0');
     }
-    if (valid && value >= 1) options.kinds_max = value;
+    if (valid && value >= 1 && value <= 1000000) options.kinds_max = value;
   }
   return options;
 }

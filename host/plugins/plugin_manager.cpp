@@ -187,12 +187,14 @@ struct PluginManager::Impl {
     }
     const Manifest& manifest = *candidate.manifest;
     const auto setting = config.plugins.find(manifest.id);
-    const std::optional<bool> enabled =
-        setting != config.plugins.end() ? setting->second.enabled : std::nullopt;
-    if (opt_in_only(manifest) ? enabled != true : enabled == false) {
+    // Plain bools: GCC's -Wmaybe-uninitialized misreads std::optional<bool> here.
+    const bool listed = setting != config.plugins.end() && setting->second.enabled.has_value();
+    const bool enabled_true = listed && *setting->second.enabled;
+    const bool enabled_false = listed && !*setting->second.enabled;
+    if (opt_in_only(manifest) ? !enabled_true : enabled_false) {
       decision.state = kDisabled;
       decision.reason =
-          enabled == false ? "disabled in host.yaml (enabled: false)" : "not enabled in host.yaml";
+          enabled_false ? "disabled in host.yaml (enabled: false)" : "not enabled in host.yaml";
       return decision;
     }
     if (manifest.abi_major != TP_ABI_MAJOR) {
@@ -554,12 +556,15 @@ std::vector<SectionRender> PluginManager::render_sections() {
 
   // Read-your-writes: everything journaled before this call is reflected.
   // The bus offers it to the inboxes first (bounded by the render timeout),
-  // then each executor delivers up to that id before it renders.
+  // then each executor delivers up to that id before it renders. Rows from
+  // before the start are never dispatched, so only a head past the start id
+  // is waited for.
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
   int64_t head = 0;
   if (impl_->services->journal && impl_->services->bus) {
     head = impl_->services->journal->head_id();
-    impl_->services->bus->wait_offered(head, deadline);
+    if (head > impl_->services->events_start_id)
+      impl_->services->bus->wait_offered(head, deadline);
   }
   // Ask every section at once, then wait against one deadline.
   for (auto& entry : entries)
@@ -599,12 +604,14 @@ std::optional<std::string> PluginManager::render_section(const std::string& name
       }
   }
   if (!instance) return std::nullopt;
-  // Read-your-writes, as for the whole snapshot.
+  // Read-your-writes, as for the whole snapshot. Rows from before the start
+  // are never dispatched, so only a head past the start id is waited for.
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
   int64_t head = 0;
   if (impl_->services->journal && impl_->services->bus) {
     head = impl_->services->journal->head_id();
-    impl_->services->bus->wait_offered(head, deadline);
+    if (head > impl_->services->events_start_id)
+      impl_->services->bus->wait_offered(head, deadline);
   }
   auto outcome = instance->request_render(head)->wait_until(deadline);
   if (!outcome) {

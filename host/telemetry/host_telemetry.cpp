@@ -1,7 +1,10 @@
 #include "telemetry/host_telemetry.h"
 
 #include <algorithm>
+#include <chrono>
+#include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "http/http_types.h"
 #include "kernel/bus.h"
@@ -15,7 +18,11 @@ namespace tpark {
 namespace {
 
 constexpr std::string_view kRouteSampleKind = "http.route.sample";
+// Kinds past a cap share this name; it has no dot, so no real kind is it.
+constexpr std::string_view kOtherKind = "other";
 constexpr std::string_view kIngestRoute = "/events/ingest";
+// How long a scrape waits for the bus to catch up with the journal head.
+constexpr std::chrono::milliseconds kScrapeDispatchWait{200};
 
 // arw_events_ingest_requests_total counts these answers only (§8).
 bool counted_ingest_code(int status) {
@@ -57,7 +64,7 @@ struct HostTelemetry::Exported {
   std::set<std::string> plugin_up;
 };
 
-HostTelemetry::HostTelemetry(MetricRegistry& metrics, const Bus& bus, HostTelemetryOptions options)
+HostTelemetry::HostTelemetry(MetricRegistry& metrics, Bus& bus, HostTelemetryOptions options)
     : metrics_(metrics),
       bus_(bus),
       options_(std::move(options)),
@@ -157,9 +164,9 @@ void HostTelemetry::on_commit(const std::vector<EventPtr>& events) {
       auto label = events_by_kind_label_.find(event->kind);
       if (label == events_by_kind_label_.end()) {
         const size_t named =
-            events_by_kind_label_.size() - events_by_kind_label_.count(kOtherRouteKey);
+            events_by_kind_label_.size() - events_by_kind_label_.count(kOtherKind);
         const std::string_view key =
-            named < kEventKindLabelMax ? std::string_view(event->kind) : kOtherRouteKey;
+            named < kEventKindLabelMax ? std::string_view(event->kind) : kOtherKind;
         label = events_by_kind_label_.find(key);
         if (label == events_by_kind_label_.end())
           label = events_by_kind_label_.emplace(std::string(key), 0).first;
@@ -172,6 +179,7 @@ void HostTelemetry::on_commit(const std::vector<EventPtr>& events) {
     }
   }
   set_journal_head(events.back()->id);
+  committed_id_.store(events.back()->id, std::memory_order_release);
   for (const auto& event : events) {
     if (event->kind != kRouteSampleKind) continue;
     if (auto sample = parse_route_sample(event->payload))
@@ -234,7 +242,7 @@ Json HostTelemetry::events_json() const {
     uint64_t other = 0;
     for (size_t i = options_.kinds_max; i < ranked.size(); ++i) other += ranked[i].second;
     ranked.resize(options_.kinds_max);
-    listed.emplace(kOtherRouteKey, other);
+    listed.emplace(kOtherKind, other);
   }
   for (auto& [kind, count] : ranked) listed.emplace(std::move(kind), count);
   Json kinds = Json::object();
@@ -283,6 +291,8 @@ void HostTelemetry::export_metrics() {
     exported = std::max(exported, now);
   };
 
+  if (const int64_t committed = committed_id_.load(std::memory_order_acquire); committed > 0)
+    bus_.wait_offered(committed, std::chrono::steady_clock::now() + kScrapeDispatchWait);
   const BusCounters bus = bus_.counters();
   mirror(h.bus_published, {}, bus.published, done.bus_published);
   mirror(h.bus_delivered, {}, bus.delivered, done.bus_delivered);

@@ -17,10 +17,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "kernel/event.h"
@@ -55,7 +53,7 @@ class HostTelemetry {
   // Registers the host families on `metrics` (so their HELP and TYPE show
   // from the first scrape) and its scrape hook. Throws std::logic_error if a
   // family cannot be registered (a clash is a programming error).
-  HostTelemetry(MetricRegistry& metrics, const Bus& bus, HostTelemetryOptions options);
+  HostTelemetry(MetricRegistry& metrics, Bus& bus, HostTelemetryOptions options);
   ~HostTelemetry();  // removes the scrape hook
   HostTelemetry(const HostTelemetry&) = delete;
   HostTelemetry& operator=(const HostTelemetry&) = delete;
@@ -92,7 +90,9 @@ class HostTelemetry {
   // the cache section rendered now, or null without one.
   Json route_stats_body() const;
 
-  // Brings the mirrored families up to date (the scrape hook).
+  // Brings the mirrored families up to date (the scrape hook). Waits
+  // briefly for the bus to dispatch what is committed, so the bus counters
+  // agree with the event counters of the same scrape.
   void export_metrics();
 
  private:
@@ -100,7 +100,7 @@ class HostTelemetry {
   struct Exported;
 
   MetricRegistry& metrics_;
-  const Bus& bus_;
+  Bus& bus_;
   const HostTelemetryOptions options_;
   std::unique_ptr<Handles> handles_;
   uint64_t hook_id_ = 0;
@@ -110,6 +110,7 @@ class HostTelemetry {
   TaskRegistry tasks_;
   std::atomic<uint64_t> legacy_capsule_headers_{0};
   std::atomic<int64_t> journal_head_{0};
+  std::atomic<int64_t> committed_id_{0};  // last id committed by this process, 0 before any
 
   // Core event counters, since start.
   mutable std::mutex events_mutex_;

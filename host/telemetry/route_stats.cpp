@@ -39,8 +39,8 @@ const std::vector<uint64_t>& default_route_bounds_ms() {
 RouteBoundsParse parse_route_bounds_ms(std::string_view csv) {
   RouteBoundsParse out;
   // A blank value has no entries at all (nothing to warn about).
-  size_t start = 0;
-  while (!trim_spaces(csv).empty() && start <= csv.size()) {
+  const bool blank = trim_spaces(csv).empty();
+  for (size_t start = 0; !blank && start <= csv.size();) {
     size_t comma = csv.find(',', start);
     if (comma == std::string_view::npos) comma = csv.size();
     const std::string_view raw = csv.substr(start, comma - start);

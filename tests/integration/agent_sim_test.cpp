@@ -88,7 +88,9 @@ std::vector<Json> journal_rows(TestHost& host, int64_t after = 0) {
   }
 }
 
-std::string base_url(TestHost& host) { return "http://127.0.0.1:" + std::to_string(host.port()); }
+std::string base_url(TestHost& host) {
+  return "http://127.0.0.1:" + std::to_string(host.port());
+}
 
 }  // namespace
 
@@ -127,11 +129,12 @@ TEST_CASE("agent_sim_stream_has_every_kind_and_its_own_clock", "[agent-sim]") {
       recall_has_summary_and_spec = true;
     if (kind == "working_set.completed" && payload["diagnostics"].contains("counts"))
       completed_has_diagnostics = true;
-    if (kind == "working_set.iteration.summary" && payload["iteration"] == 1) follow_up_iteration = true;
+    if (kind == "working_set.iteration.summary" && payload["iteration"] == 1)
+      follow_up_iteration = true;
   }
   CHECK(kinds == std::set<std::string>{"actions.completed", "actions.failed", "context.assembled",
-                                       "context.coverage", "context.recall.risk",
-                                       "feedback.signal", "feedback.suggested", "http.route.sample",
+                                       "context.coverage", "context.recall.risk", "feedback.signal",
+                                       "feedback.suggested", "http.route.sample",
                                        "memory.item.expired", "memory.item.upserted",
                                        "modular.tool.accepted", "tool.cache",
                                        "working_set.completed", "working_set.iteration.summary"});
@@ -168,8 +171,8 @@ TEST_CASE("agent_sim_every_line_of_5000_is_accepted_by_the_host", "[agent-sim]")
 TEST_CASE("agent_sim_target_mode_delivers_every_event_in_order", "[agent-sim]") {
   TestHost host;
   TempDir dir;
-  const std::vector<std::string> stream_args = {"--count", "1500", "--seed", "5", "--start-time",
-                                                "2026-03-01T12:00:00.000Z"};
+  const std::vector<std::string> stream_args = {
+      "--count", "1500", "--seed", "5", "--start-time", "2026-03-01T12:00:00.000Z"};
   HostProcess::Options o;
   o.binary = kSimulator;
   o.args = {"--target", base_url(host), "--rate", "0"};
@@ -215,8 +218,8 @@ TEST_CASE("agent_sim_follow_config_shapes_k_or_falls_back_to_defaults", "[agent-
   TempDir dir;
   HostProcess::Options o;
   o.binary = kSimulator;
-  o.args = {"--target", base_url(host), "--follow-config", base_url(host), "--count", "300",
-            "--seed", "9"};
+  o.args = {"--target", base_url(host), "--follow-config", base_url(host),
+            "--count",  "300",          "--seed",          "9"};
   o.env = {{"ARW_ADMIN_TOKEN", kToken}};
   o.log_path = dir.file("sim.log");
   o.wait_for_listening = false;
@@ -232,10 +235,45 @@ TEST_CASE("agent_sim_follow_config_shapes_k_or_falls_back_to_defaults", "[agent-
   CHECK(simulator.log().find(notice) != std::string::npos);
   size_t first_passes = 0;
   for (Json& row : journal_rows(host)) {
-    if (row["kind"] != "working_set.iteration.summary" || row["payload"]["iteration"] != 0) continue;
+    if (row["kind"] != "working_set.iteration.summary" || row["payload"]["iteration"] != 0)
+      continue;
     ++first_passes;
     CHECK(row["payload"]["spec"]["limit"] == expected_k);
     CHECK(row["payload"]["summary"]["target_limit"] == expected_k);
   }
   CHECK(first_passes > 10);
+}
+
+TEST_CASE("agent_sim_exits_1_naming_the_line_when_the_host_rejects_one", "[agent-sim]") {
+  // Lines over 600 bytes are line_too_large for this host; the simulator's
+  // context events are longer, so it must stop with status 1 and say which.
+  TestHostOptions options;
+  options.env = {{"ARW_EVENTS_INGEST_MAX_LINE_BYTES", "600"}};
+  TestHost host(options);
+  TempDir dir;
+  HostProcess::Options o;
+  o.binary = kSimulator;
+  o.args = {"--target", base_url(host), "--count", "200"};
+  o.env = {{"ARW_ADMIN_TOKEN", kToken}};
+  o.log_path = dir.file("sim.log");
+  o.wait_for_listening = false;
+  HostProcess simulator(std::move(o));
+  const auto exit_code = simulator.wait_exit(std::chrono::seconds(60));
+  INFO(simulator.log());
+  CHECK(exit_code == 1);
+  CHECK(simulator.log().find("(line_too_large): {\"kind\":\"working_set.iteration.summary\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("agent_sim_rate_paces_the_output", "[agent-sim]") {
+  // 50 events at 100 events/s: the last is due 0.49 s after the first.
+  const auto started = std::chrono::steady_clock::now();
+  const RunResult run = run_simulator({"--stdout", "--count", "50", "--rate", "100"});
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  REQUIRE(run.exit_code == 0);
+  const auto lines = lines_of(run.out);
+  REQUIRE(lines.size() == 50);
+  CHECK(elapsed >= std::chrono::milliseconds(490));
+  // The simulated clock follows the rate: 10 ms per event.
+  CHECK(Json::parse(lines[49])["time"] == "2026-01-01T00:00:00.490Z");
 }

@@ -171,7 +171,8 @@ TEST_CASE("metrics_pass_promtool_check_after_a_simulated_batch", "[prometheus]")
   const auto [sim_code, ndjson] = run_command(shell_quote(TPARK_AGENT_SIM_BINARY) +
                                               " --stdout --count 3000 --seed 21 2>/dev/null");
   REQUIRE(sim_code == 0);
-  HttpResult ingest = host.post("/events/ingest", ndjson, {{"Content-Type", "application/x-ndjson"}});
+  HttpResult ingest =
+      host.post("/events/ingest", ndjson, {{"Content-Type", "application/x-ndjson"}});
   REQUIRE(ingest.status == 200);
   REQUIRE(ingest.json()["accepted"] == 3000);
   REQUIRE(ingest.json()["rejected_total"] == 0);
@@ -185,11 +186,21 @@ TEST_CASE("metrics_pass_promtool_check_after_a_simulated_batch", "[prometheus]")
     std::ofstream out(dir.file("metrics.txt"), std::ios::binary);
     out << metrics.body;
   }
-  const auto [code, findings] =
-      run_command(shell_quote(promtool) + " check metrics < " + shell_quote(dir.file("metrics.txt")));
+  const auto [code, findings] = run_command(shell_quote(promtool) + " check metrics < " +
+                                            shell_quote(dir.file("metrics.txt")));
   INFO("promtool said:\n" << findings);
   CHECK(code == 0);
   CHECK(findings.empty());
+}
+
+TEST_CASE("shipped_prometheus_yml_passes_promtool_check_config", "[prometheus]") {
+  const std::string promtool = require_program("promtool");
+  const auto [code, output] =
+      run_command(shell_quote(promtool) + " check config " +
+                  shell_quote(std::string(TPARK_SOURCE_DIR) + "/examples/prometheus.yml"));
+  INFO(output);
+  CHECK(code == 0);
+  CHECK(output.find("SUCCESS") != std::string::npos);
 }
 
 TEST_CASE("prometheus_scrapes_the_worked_example_slot_gap", "[prometheus]") {

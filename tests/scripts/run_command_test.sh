@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's run command on the embedded defaults: it prints the URLs, the
-# host logs "listening on", and /healthz answers 200. Then Ctrl+C (SIGINT)
-# stops it cleanly.
+# host logs "listening on", /healthz answers 200, and the agent simulator's
+# events reach the journal within 10 s. Then Ctrl+C (SIGINT) stops the host
+# cleanly and the simulator with it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -26,8 +27,33 @@ done
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
 [[ "$status" == "200" ]] || { echo "/healthz answered $status"; exit 1; }
 
+# The simulator starts once the host listens and posts a batch a second.
+admin=()
+if [[ -n "${ARW_ADMIN_TOKEN:-}" ]]; then admin=(-H "X-ARW-Admin: $ARW_ADMIN_TOKEN"); fi
+fed=""
+for _ in $(seq 1 100); do
+  events=$(curl -s "${admin[@]}" "http://127.0.0.1:$port/state/events?after=0&limit=1000") || true
+  if [[ "$events" == *'"node":"agent-sim"'* ]]; then
+    fed=yes
+    break
+  fi
+  sleep 0.1
+done
+[[ -n "$fed" ]] || { cat "$work/out.log"; echo "no simulator events in /state/events within 10 s"; exit 1; }
+grep -q "simulator: tpark-agent-sim is feeding http://127.0.0.1:$port" "$work/out.log" ||
+  { cat "$work/out.log"; echo "simulator line not printed"; exit 1; }
+
 kill -INT "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "host did not stop on SIGINT within 10 s"; exit 1; fi
+# The host's output reaches the log through a pipe: allow it a moment.
+for _ in $(seq 1 20); do grep -q "stopped cleanly" "$work/out.log" && break; sleep 0.1; done
 grep -q "stopped cleanly" "$work/out.log" || { cat "$work/out.log"; echo "no clean stop"; exit 1; }
+for _ in $(seq 1 50); do
+  pgrep -f "tpark-agent-sim --target http://127.0.0.1:$port" >/dev/null || break
+  sleep 0.1
+done
+if pgrep -f "tpark-agent-sim --target http://127.0.0.1:$port" >/dev/null; then
+  echo "the simulator outlived the host by more than 5 s"; exit 1
+fi
 echo "run command OK on port $port"

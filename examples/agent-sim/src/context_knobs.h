@@ -13,18 +13,18 @@
 namespace tpark::sim {
 
 struct ContextKnobs {
-  int64_t k = 18;                   // ARW_CONTEXT_K: the selection limit
-  int64_t expand_per_seed = 3;      // ARW_CONTEXT_EXPAND_PER_SEED
-  double diversity_lambda = 0.72;   // ARW_CONTEXT_DIVERSITY_LAMBDA
-  double min_score = 0.1;           // ARW_CONTEXT_MIN_SCORE
-  double lane_bonus = 0.05;         // ARW_CONTEXT_LANE_BONUS
+  int64_t k = 18;                  // ARW_CONTEXT_K: the selection limit
+  int64_t expand_per_seed = 3;     // ARW_CONTEXT_EXPAND_PER_SEED
+  double diversity_lambda = 0.72;  // ARW_CONTEXT_DIVERSITY_LAMBDA
+  double min_score = 0.1;          // ARW_CONTEXT_MIN_SCORE
+  double lane_bonus = 0.05;        // ARW_CONTEXT_LANE_BONUS
   std::vector<std::string> lanes = {"semantic", "procedural", "episodic", "story_thread"};
   // ARW_CONTEXT_SLOT_BUDGETS as set (may hold "*"); empty when unset.
   std::map<std::string, int64_t> slot_budgets;
-  bool expand_query = false;        // ARW_CONTEXT_EXPAND_QUERY
-  int64_t expand_query_top_k = 4;   // ARW_CONTEXT_EXPAND_QUERY_TOP_K
-  int64_t coverage_max_iters = 2;   // ARW_CONTEXT_COVERAGE_MAX_ITERS
-  std::string scorer = "mmrd";      // ARW_CONTEXT_SCORER
+  bool expand_query = false;       // ARW_CONTEXT_EXPAND_QUERY
+  int64_t expand_query_top_k = 4;  // ARW_CONTEXT_EXPAND_QUERY_TOP_K
+  int64_t coverage_max_iters = 2;  // ARW_CONTEXT_COVERAGE_MAX_ITERS
+  std::string scorer = "mmrd";     // ARW_CONTEXT_SCORER
 
   bool operator==(const ContextKnobs&) const = default;
 };

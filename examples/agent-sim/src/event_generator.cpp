@@ -28,11 +28,11 @@ struct Tool {
 };
 
 constexpr std::array<Tool, 6> kTools = {{
-    {"http.fetch", 180, 0.6, 0.06, true, 24000, 0.22},
+    {"http.fetch", 180, 0.6, 0.08, true, 24000, 0.22},
     {"web.search", 420, 0.5, 0.04, true, 9000, 0.18},
     {"fs.read", 6, 0.5, 0.01, true, 4000, 0.20},
     {"memory.search", 22, 0.4, 0.01, true, 3000, 0.20},
-    {"code.exec", 900, 0.7, 0.12, false, 2000, 0.10},
+    {"code.exec", 900, 0.7, 0.15, false, 2000, 0.10},
     {"docs.summarize", 1500, 0.5, 0.05, true, 6000, 0.10},
 }};
 
@@ -77,18 +77,23 @@ double lane_prior(std::size_t position) {
   return position < 4 ? kPriors[position] : 0.08;
 }
 
-// Slot-relevant items a turn's world holds, relative to the budget: some
-// slots are scarce (policy) and some plentiful (evidence).
-double slot_richness(const std::string& slot) {
-  if (slot == "evidence") return 1.2;
-  if (slot == "instructions") return 0.8;
-  if (slot == "policy") return 0.7;
-  return 1.0;
+// The chance that each item a slot needs exists for a query: evidence is
+// nearly always there, instructions often missing (the recurring gap).
+double slot_presence(const std::string& slot) {
+  if (slot == "evidence") return 0.97;
+  if (slot == "instructions") return 0.75;
+  if (slot == "plan") return 0.95;
+  if (slot == "policy") return 0.8;
+  return 0.9;
 }
 
-double clamp(double value, double low, double high) { return std::min(std::max(value, low), high); }
+double clamp(double value, double low, double high) {
+  return std::min(std::max(value, low), high);
+}
 
-int64_t round_int(double value) { return static_cast<int64_t>(std::llround(value)); }
+int64_t round_int(double value) {
+  return static_cast<int64_t>(std::llround(value));
+}
 
 // A positive duration in whole milliseconds.
 int64_t duration_ms(PortableRandom& random, double median_ms, double sigma) {
@@ -104,7 +109,9 @@ uint64_t mix64(uint64_t x) {
 }
 
 // Percent of `count` in `total`, in integers.
-uint64_t percent(uint64_t count, uint64_t total) { return total == 0 ? 0 : count * 100 / total; }
+uint64_t percent(uint64_t count, uint64_t total) {
+  return total == 0 ? 0 : count * 100 / total;
+}
 
 }  // namespace
 
@@ -112,8 +119,7 @@ EventGenerator::EventGenerator(EventGeneratorOptions options)
     : options_(std::move(options)), random_(options_.seed) {}
 
 int64_t EventGenerator::upcoming_time_ms() const {
-  return options_.start_ms +
-         round_int(static_cast<double>(planned_events_) * options_.gap_ms);
+  return options_.start_ms + round_int(static_cast<double>(planned_events_) * options_.gap_ms);
 }
 
 void EventGenerator::plan(std::string kind, Json payload) {
@@ -171,11 +177,14 @@ EventGenerator::TurnWorld EventGenerator::draw_world(const PassSpec& spec) {
   }
   for (std::size_t i = 1; i < spec.lanes.size(); ++i)
     world.lane_draw[spec.lanes[i]] = random_.uniform01();
+  // Up to budget + 1 slot-relevant items per slot (one spare).
   for (const auto& [slot, budget] : spec.slot_budgets) {
     if (budget <= 0) continue;
-    const double richness = slot_richness(slot) * (world.hard ? 0.5 : 1.0);
-    world.slot_items[slot] = static_cast<int64_t>(
-        std::floor(random_.uniform01() * static_cast<double>(2 * budget + 1) * richness));
+    const double presence = slot_presence(slot) * (world.hard ? 0.6 : 1.0);
+    int64_t items = 0;
+    for (int64_t i = 0; i <= budget; ++i)
+      if (random_.chance(presence)) ++items;
+    world.slot_items[slot] = items;
   }
   return world;
 }
@@ -191,7 +200,8 @@ EventGenerator::Pass EventGenerator::run_pass(const PassSpec& spec, const TurnWo
       spec.expand_query ? 0.1 + 0.01 * static_cast<double>(spec.expand_query_top_k) : 0.0;
   const double growth = static_cast<double>(1 + spec.expand_per_seed) * (1.0 + query_growth);
   pass.candidates = std::min<int64_t>(
-      world_cap, static_cast<int64_t>(std::floor(static_cast<double>(world.seeds) * growth + 1e-9)));
+      world_cap,
+      static_cast<int64_t>(std::floor(static_cast<double>(world.seeds) * growth + 1e-9)));
   pass.seeds = std::min(world.seeds, pass.candidates);
   pass.expanded = pass.candidates - pass.seeds;
   pass.selected = std::min(spec.limit, pass.candidates);
@@ -224,9 +234,9 @@ EventGenerator::Pass EventGenerator::run_pass(const PassSpec& spec, const TurnWo
 
   // Lanes: the first always contributes; another joins when the turn's draw
   // for it is under a share that diversity (λ) and the lane bonus raise.
-  const double join = clamp((world.hard ? 0.25 : 0.55) + 0.25 * (spec.diversity_lambda - 0.5) +
-                                2.0 * spec.lane_bonus,
-                            0.05, 0.95);
+  const double join = clamp(
+      (world.hard ? 0.25 : 0.55) + 0.25 * (spec.diversity_lambda - 0.5) + 2.0 * spec.lane_bonus,
+      0.05, 0.95);
   std::vector<std::string> joined;
   std::vector<double> weights;
   for (std::size_t i = 0; i < spec.lanes.size(); ++i) {
@@ -240,14 +250,17 @@ EventGenerator::Pass EventGenerator::run_pass(const PassSpec& spec, const TurnWo
     const double n = static_cast<double>(joined.size());
     for (double& w : weights)
       w = (1.0 - spec.diversity_lambda) * w + spec.diversity_lambda / n + spec.lane_bonus;
-    for (int64_t item = 0; item < pass.selected; ++item) ++pass.lane_counts[joined[random_.weighted(weights)]];
+    for (int64_t item = 0; item < pass.selected; ++item)
+      ++pass.lane_counts[joined[random_.weighted(weights)]];
   }
 
-  // Slots: each slot-relevant item of the world made the selection with
-  // probability selected/candidates; a slot holds at most its budget.
-  const double share = pass.candidates > 0 ? static_cast<double>(pass.selected) /
-                                                 static_cast<double>(pass.candidates)
-                                           : 0.0;
+  // Slots: slot-relevant items rank high, so each makes the selection with
+  // probability 0.5 + selected/candidates (a larger K helps while candidates
+  // are left over); a slot holds at most its budget.
+  const double share = pass.candidates > 0
+                           ? std::min(1.0, 0.5 + static_cast<double>(pass.selected) /
+                                                     static_cast<double>(pass.candidates))
+                           : 0.0;
   int64_t unslotted = pass.selected;
   for (const auto& [slot, budget] : spec.slot_budgets) {
     int64_t have = 0;
@@ -275,30 +288,31 @@ EventGenerator::Pass EventGenerator::run_pass(const PassSpec& spec, const TurnWo
           ? duration_ms(random_, 3.0 + 0.5 * static_cast<double>(pass.expanded), 0.4)
           : 0;
   pass.select_ms = duration_ms(
-      random_, 1.0 + 0.08 * candidates * static_cast<double>(std::max<std::size_t>(joined.size(), 1)),
-      0.3);
+      random_,
+      1.0 + 0.08 * candidates * static_cast<double>(std::max<std::size_t>(joined.size(), 1)), 0.3);
   pass.total_ms = pass.retrieve_ms + pass.query_expand_ms + pass.link_expand_ms + pass.select_ms;
 
   Json lane_counts = Json::object();
   for (const auto& [lane, count] : pass.lane_counts) lane_counts[lane] = count;
   Json slot_counts = Json::object();
   for (const auto& [slot, count] : pass.slot_counts) slot_counts[slot] = count;
-  pass.summary = Json{{"target_limit", spec.limit},
-                      {"lanes_requested", static_cast<int64_t>(spec.lanes.size())},
-                      {"selected", pass.selected},
-                      {"total_candidates", pass.candidates},
-                      {"avg_cscore", avg},
-                      {"max_cscore", hi},
-                      {"min_cscore", lo},
-                      {"threshold_hits", pass.threshold_hits},
-                      {"min_score", spec.min_score},
-                      {"lane_counts", std::move(lane_counts)},
-                      {"slots", {{"counts", std::move(slot_counts)}, {"budgets", pass.spec["slot_budgets"]}}}};
+  pass.summary =
+      Json{{"target_limit", spec.limit},
+           {"lanes_requested", static_cast<int64_t>(spec.lanes.size())},
+           {"selected", pass.selected},
+           {"total_candidates", pass.candidates},
+           {"avg_cscore", avg},
+           {"max_cscore", hi},
+           {"min_cscore", lo},
+           {"threshold_hits", pass.threshold_hits},
+           {"min_score", spec.min_score},
+           {"lane_counts", std::move(lane_counts)},
+           {"slots", {{"counts", std::move(slot_counts)}, {"budgets", pass.spec["slot_budgets"]}}}};
 
   // The runtime's own verdict decides whether the loop widens; the host
   // derives the same one from the events' summary and spec.
-  const auto verdict =
-      tpark::context::coverage_verdict(tpark::context::inputs_from_summary(pass.summary, &pass.spec));
+  const auto verdict = tpark::context::coverage_verdict(
+      tpark::context::inputs_from_summary(pass.summary, &pass.spec));
   pass.needs_more = verdict.needs_more;
   pass.reasons = verdict.reasons;
   return pass;
@@ -378,10 +392,10 @@ void EventGenerator::plan_turn() {
     if (widen) summary_event["next_spec"] = spec_json(next);
     plan("working_set.iteration.summary", std::move(summary_event));
 
-    const Json verdict_inputs{{"corr_id", corr_id},   {"iteration", iteration},
-                              {"project", project},   {"query", query},
-                              {"duration_ms", pass.total_ms}, {"summary", pass.summary},
-                              {"spec", pass.spec}};
+    const Json verdict_inputs{
+        {"corr_id", corr_id}, {"iteration", iteration},       {"project", project},
+        {"query", query},     {"duration_ms", pass.total_ms}, {"summary", pass.summary},
+        {"spec", pass.spec}};
     plan("context.coverage", verdict_inputs);
     plan("context.recall.risk", verdict_inputs);
 
@@ -406,26 +420,25 @@ void EventGenerator::plan_turn() {
                     {"seeds", last.seeds},
                     {"expanded", last.expanded},
                     {"candidates", last.candidates}};
-  plan("working_set.completed",
-       Json{{"iteration", iterations - 1},
-            {"corr_id", corr_id},
-            {"project", project},
-            {"query", query},
-            {"summary", last.summary},
-            {"diagnostics",
-             {{"counts", counts},
-              {"lanes", std::move(lanes)},
-              {"slots", last.summary["slots"]},
-              {"timings_ms",
-               {{"retrieve", retrieve},
-                {"query_expand", query_expand},
-                {"link_expand", link_expand},
-                {"select", select},
-                {"total", total}}},
-              {"params", last.spec},
-              {"scorer", last.spec["scorer"]},
-              {"had_candidates_above_threshold", last.threshold_hits > 0},
-              {"generated_at", format_rfc3339_ms(upcoming_time_ms())}}}});
+  plan("working_set.completed", Json{{"iteration", iterations - 1},
+                                     {"corr_id", corr_id},
+                                     {"project", project},
+                                     {"query", query},
+                                     {"summary", last.summary},
+                                     {"diagnostics",
+                                      {{"counts", counts},
+                                       {"lanes", std::move(lanes)},
+                                       {"slots", last.summary["slots"]},
+                                       {"timings_ms",
+                                        {{"retrieve", retrieve},
+                                         {"query_expand", query_expand},
+                                         {"link_expand", link_expand},
+                                         {"select", select},
+                                         {"total", total}}},
+                                       {"params", last.spec},
+                                       {"scorer", last.spec["scorer"]},
+                                       {"had_candidates_above_threshold", last.threshold_hits > 0},
+                                       {"generated_at", format_rfc3339_ms(upcoming_time_ms())}}}});
 
   std::string preview = std::to_string(last.selected) + " items for \"" + query + "\":";
   for (const auto& [lane, count] : last.lane_counts)
@@ -547,9 +560,12 @@ bool EventGenerator::plan_tool_call(const std::string& corr_id, const std::strin
   }
   if (served_from_cache) plan("tool.cache", cache);
 
-  Json action{{"id", short_id("act-")},    {"kind", "tool.run"},
-              {"tool_id", tool_id},        {"invocation_id", invocation_id},
-              {"corr_id", corr_id},        {"status", failed ? "failed" : "completed"},
+  Json action{{"id", short_id("act-")},
+              {"kind", "tool.run"},
+              {"tool_id", tool_id},
+              {"invocation_id", invocation_id},
+              {"corr_id", corr_id},
+              {"status", failed ? "failed" : "completed"},
               {"elapsed_ms", ran ? run_ms : cache["elapsed_ms"].get<int64_t>()}};
   if (failed) action["error"] = random_.pick(kToolErrors);
   plan(failed ? "actions.failed" : "actions.completed", std::move(action));
@@ -574,8 +590,8 @@ bool EventGenerator::plan_tool_call(const std::string& corr_id, const std::strin
                 {"requested_by", "planner"},
                 {"confidence", round_to(random_.uniform(0.6, 0.99), 3)},
                 {"created_ms", upcoming_time_ms()},
-                {"payload_summary", tool_id + (failed ? " failed" : " ok") + " in " +
-                                        std::to_string(elapsed) + " ms"},
+                {"payload_summary",
+                 tool_id + (failed ? " failed" : " ok") + " in " + std::to_string(elapsed) + " ms"},
                 {"lifecycle", {{"stage", "accepted"}, {"validation_gate", "passed"}}},
                 {"result", {{"status", failed ? "failed" : "ok"}}}}}});
   }
@@ -599,24 +615,27 @@ void EventGenerator::plan_memory_note(const std::string& turn_id, const std::str
     static const std::vector<std::string> kStages = {"accepted", "pending_human_review", "blocked"};
     static const std::array<double, 3> kStageWeights = {0.8, 0.15, 0.05};
     const std::string& stage = kStages[random_.weighted(kStageWeights)];
-    value = Json{{"turn_id", turn_id},
-                 {"agent_id", agent_id()},
-                 {"intent", "remember"},
-                 {"payload_kind", random_.pick(kKinds)},
-                 {"confidence", confidence},
-                 {"created_ms", upcoming_time_ms()},
-                 {"payload_summary", "notes on: " + query},
-                 {"lifecycle",
-                  {{"stage", stage}, {"validation_gate", stage == "accepted" ? "passed" : "review"}}}};
+    value =
+        Json{{"turn_id", turn_id},
+             {"agent_id", agent_id()},
+             {"intent", "remember"},
+             {"payload_kind", random_.pick(kKinds)},
+             {"confidence", confidence},
+             {"created_ms", upcoming_time_ms()},
+             {"payload_summary", "notes on: " + query},
+             {"lifecycle",
+              {{"stage", stage}, {"validation_gate", stage == "accepted" ? "passed" : "review"}}}};
   } else {
-    value = Json{{"text", "notes on: " + query}, {"source", "conversation"}, {"confidence", confidence}};
+    value = Json{
+        {"text", "notes on: " + query}, {"source", "conversation"}, {"confidence", confidence}};
   }
   plan("memory.item.upserted", Json{{"id", id}, {"lane", lane}, {"value", std::move(value)}});
 }
 
 void EventGenerator::plan_memory_expiry() {
   if (memory_ids_.empty()) return;
-  const auto at = memory_ids_.begin() + static_cast<std::ptrdiff_t>(random_.below(memory_ids_.size()));
+  const auto at =
+      memory_ids_.begin() + static_cast<std::ptrdiff_t>(random_.below(memory_ids_.size()));
   const std::string id = *at;
   memory_ids_.erase(at);
   plan("memory.item.expired", Json{{"id", id}, {"reason", "ttl"}});
@@ -670,9 +689,10 @@ void EventGenerator::plan_feedback_suggested() {
                                {"params", std::move(params)}});
   };
   if (const uint64_t p = share({"below_target_limit", "no_items_selected"}); p >= 20)
-    suggest("context.set", std::min<uint64_t>(95, 50 + p / 2),
-            "below_target_limit in " + std::to_string(p) + "% of passes",
-            Json{{"ARW_CONTEXT_EXPAND_PER_SEED", std::min<int64_t>(16, knobs_.expand_per_seed + 1)}});
+    suggest(
+        "context.set", std::min<uint64_t>(95, 50 + p / 2),
+        "below_target_limit in " + std::to_string(p) + "% of passes",
+        Json{{"ARW_CONTEXT_EXPAND_PER_SEED", std::min<int64_t>(16, knobs_.expand_per_seed + 1)}});
   std::string worst_slot;
   uint64_t worst_count = 0;
   for (const auto& [reason, count] : reasons_since_suggestion_)
@@ -687,9 +707,11 @@ void EventGenerator::plan_feedback_suggested() {
   if (const uint64_t p = share({"low_lane_diversity"}); p >= 20)
     suggest("context.set", std::min<uint64_t>(95, 40 + p / 2),
             "low_lane_diversity in " + std::to_string(p) + "% of passes",
-            Json{{"ARW_CONTEXT_DIVERSITY_LAMBDA", round_to(std::min(1.0, knobs_.diversity_lambda + 0.04), 3)}});
+            Json{{"ARW_CONTEXT_DIVERSITY_LAMBDA",
+                  round_to(std::min(1.0, knobs_.diversity_lambda + 0.04), 3)}});
   suggest("governor.hint", 50, "keep the balanced profile", Json{{"mode", "balanced"}});
-  plan("feedback.suggested", Json{{"version", suggestion_version_}, {"suggestions", std::move(suggestions)}});
+  plan("feedback.suggested",
+       Json{{"version", suggestion_version_}, {"suggestions", std::move(suggestions)}});
   passes_since_suggestion_ = 0;
   reasons_since_suggestion_.clear();
 }

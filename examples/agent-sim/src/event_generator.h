@@ -9,8 +9,8 @@
 //     host derives the verdict and the risk from them); a pass that needs more
 //     is followed by a wider pass while ARW_CONTEXT_COVERAGE_MAX_ITERS allows;
 //   - working_set.completed (with diagnostics), context.assembled, and the
-//     route's http.route.sample (about 1 turn in 100 fails with a 5xx
-//     instead and produces only the sample);
+//     route's http.route.sample (about 3 turns in 100 fail, 1 with a 5xx and
+//     2 with a 4xx, and produce only the sample);
 //   - 0–3 tool calls: modular.tool.accepted, tool.cache (hit, coalesced,
 //     miss, not_cacheable, error from a simulated cache with a 600 s TTL),
 //     actions.completed or actions.failed, a /actions route sample, and often a
@@ -115,8 +115,7 @@ class EventGenerator {
   bool plan_tool_call(const std::string& corr_id, const std::string& turn_id, std::string& tool_id);
   // A status as routes answer: mostly `ok_status`, about 1% 5xx and 2% 4xx.
   int draw_status(int ok_status);
-  void plan_route_sample(const std::string& path, const std::string& method, int status,
-                         double ms);
+  void plan_route_sample(const std::string& path, const std::string& method, int status, double ms);
   void plan_memory_note(const std::string& turn_id, const std::string& query);
   void plan_memory_expiry();
   void plan_feedback_signal(const std::string& corr_id, bool needs_more, bool tool_failed,

@@ -60,7 +60,8 @@ int connect_to(const BaseUrl& base, Clock::time_point deadline, std::string& err
   error = "cannot connect to " + base.host + ":" + base.port;
   int connected = -1;
   for (addrinfo* a = found; a && connected < 0; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    const int fd =
+        ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
     if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
       connected = fd;
@@ -91,7 +92,8 @@ bool send_all(int fd, std::string_view bytes, Clock::time_point deadline, std::s
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_for(fd, POLLOUT, deadline)) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_for(fd, POLLOUT, deadline))
+      continue;
     error = n < 0 && errno != EAGAIN ? std::string("send failed: ") + std::strerror(errno)
                                      : "send timed out";
     return false;
@@ -195,7 +197,8 @@ std::optional<BaseUrl> parse_base_url(std::string_view url, std::string& error) 
     }
     base.host = std::string(authority.substr(1, close - 1));
     authority.remove_prefix(close + 1);
-    if (!authority.empty() && authority.front() == ':') base.port = std::string(authority.substr(1));
+    if (!authority.empty() && authority.front() == ':')
+      base.port = std::string(authority.substr(1));
   } else {
     const size_t colon = authority.rfind(':');
     base.host = std::string(authority.substr(0, colon));
@@ -224,7 +227,8 @@ std::optional<HttpResponse> http_request(const BaseUrl& base, const std::string&
   request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   request += "\r\n";
-  if (!send_all(socket.fd(), request, deadline, error) || !send_all(socket.fd(), body, deadline, error))
+  if (!send_all(socket.fd(), request, deadline, error) ||
+      !send_all(socket.fd(), body, deadline, error))
     return std::nullopt;
 
   std::string data;
@@ -265,9 +269,11 @@ std::optional<HttpResponse> http_request(const BaseUrl& base, const std::string&
       return std::nullopt;
     }
     if (errno == EINTR) continue;
-    if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_for(socket.fd(), POLLIN, deadline)) continue;
-    error = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out waiting for " + base.text
-                                                    : std::string("recv failed: ") + std::strerror(errno);
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_for(socket.fd(), POLLIN, deadline))
+      continue;
+    error = errno == EAGAIN || errno == EWOULDBLOCK
+                ? "timed out waiting for " + base.text
+                : std::string("recv failed: ") + std::strerror(errno);
     return std::nullopt;
   }
 }

@@ -12,12 +12,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Sleeps up to `duration` in short slices so a stop request is seen quickly.
-bool wait_unless_stopped(std::chrono::milliseconds duration, const std::function<bool()>& stopping) {
+bool wait_unless_stopped(std::chrono::milliseconds duration,
+                         const std::function<bool()>& stopping) {
   const auto until = Clock::now() + duration;
   while (Clock::now() < until) {
     if (stopping()) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100),
-                                                          until - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(100), until - Clock::now()));
   }
   return !stopping();
 }
@@ -30,7 +31,9 @@ std::string truncated(const std::string& text, std::size_t max_bytes) {
 
 IngestSender::IngestSender(BaseUrl base, std::optional<std::string> admin_token,
                            std::function<bool()> stopping)
-    : base_(std::move(base)), admin_token_(std::move(admin_token)), stopping_(std::move(stopping)) {}
+    : base_(std::move(base)),
+      admin_token_(std::move(admin_token)),
+      stopping_(std::move(stopping)) {}
 
 SendOutcome IngestSender::add(std::string line) {
   if (!lines_.empty() &&
@@ -69,7 +72,8 @@ SendOutcome IngestSender::flush() {
       error_ = transport_error;
     } else if (response->status == 200) {
       const auto result = nlohmann::json::parse(response->body, nullptr, false);
-      if (!result.is_object() || !result.contains("accepted") || !result.contains("rejected_total")) {
+      if (!result.is_object() || !result.contains("accepted") ||
+          !result.contains("rejected_total")) {
         error_ = "unexpected ingest response: " + truncated(response->body, 200);
         return SendOutcome::failed;
       }
@@ -95,7 +99,8 @@ SendOutcome IngestSender::flush() {
       return rejected > 0 ? SendOutcome::lines_rejected : SendOutcome::ok;
     } else if (response->status == 429 || response->status == 503) {
       // Rate limited or the journal is busy: the same batch, later.
-      error_ = "HTTP " + std::to_string(response->status) + " from " + base_.text + "/events/ingest";
+      error_ =
+          "HTTP " + std::to_string(response->status) + " from " + base_.text + "/events/ingest";
       if (response->retry_after) {
         try {
           retry_in = std::chrono::seconds(std::clamp(std::stoi(*response->retry_after), 1, 10));

@@ -6,7 +6,7 @@
 //
 // Exit codes: 0 done (--count reached, or SIGINT/SIGTERM); 1 the host rejected
 // lines (a simulator bug: the first one is printed); 2 bad usage; 3 the host
-// could not be reached or refused the requests.
+// could not be reached or refused the requests (or stdout could not be written).
 #include <signal.h>
 
 #include <chrono>
@@ -32,8 +32,12 @@ using namespace tpark::sim;
 
 volatile std::sig_atomic_t g_stop_requested = 0;
 
-void request_stop(int) { g_stop_requested = 1; }
-bool stopping() { return g_stop_requested != 0; }
+void request_stop(int) {
+  g_stop_requested = 1;
+}
+bool stopping() {
+  return g_stop_requested != 0;
+}
 
 constexpr int kExitRejected = 1;
 constexpr int kExitUsage = 2;
@@ -56,7 +60,8 @@ void pace_until(Clock::time_point when) {
   while (!stopping()) {
     const auto now = Clock::now();
     if (now >= when) return;
-    std::this_thread::sleep_for(std::min<Clock::duration>(when - now, std::chrono::milliseconds(100)));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(when - now, std::chrono::milliseconds(100)));
   }
 }
 
@@ -114,7 +119,8 @@ int main(int argc, char** argv) {
                      kFixedStart + " with --stdout, the current time with --target)");
   app.footer(
       "Simulated time advances 1/rate s per event (20 ms with --rate 0).\n"
-      "Exit codes: 0 done; 1 the host rejected lines; 2 bad usage; 3 host unreachable or refusing.");
+      "Exit codes: 0 done; 1 the host rejected lines; 2 bad usage; 3 host unreachable or "
+      "refusing.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -125,9 +131,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "agent-sim: give --stdout or --target BASE\n");
     return kExitUsage;
   }
-  if (!node.empty() && (node.size() > 64 || node.find_first_not_of(
-                                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                "0123456789_-") != std::string::npos)) {
+  if (!node.empty() &&
+      (node.size() > 64 ||
+       node.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789_-") != std::string::npos)) {
     std::fprintf(stderr, "agent-sim: --node must match ^[A-Za-z0-9_-]{1,64}$\n");
     return kExitUsage;
   }
@@ -160,7 +167,8 @@ int main(int argc, char** argv) {
   } else if (const auto parsed = parse_rfc3339_utc_ms(start_time)) {
     options.start_ms = *parsed;
   } else {
-    std::fprintf(stderr, "agent-sim: --start-time: not an RFC 3339 UTC time: %s\n", start_time.c_str());
+    std::fprintf(stderr, "agent-sim: --start-time: not an RFC 3339 UTC time: %s\n",
+                 start_time.c_str());
     return kExitUsage;
   }
   EventGenerator generator(options);
@@ -168,8 +176,12 @@ int main(int argc, char** argv) {
   struct sigaction action {};
   action.sa_handler = request_stop;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  // A shell that starts us in the background leaves SIGINT ignored so that
+  // Ctrl+C spares us (scripts/run.sh stops us after the host): keep it so.
+  struct sigaction inherited {};
+  sigaction(SIGINT, nullptr, &inherited);
+  if (inherited.sa_handler != SIG_IGN) sigaction(SIGINT, &action, nullptr);
 
   std::optional<IngestSender> sender;
   if (target) sender.emplace(*target, admin_token_from_env(), stopping);
@@ -185,8 +197,9 @@ int main(int argc, char** argv) {
       next_poll = Clock::now() + std::chrono::seconds(ConfigFollower::kPollSeconds);
     }
     if (rate > 0) {
-      pace_until(started + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(static_cast<double>(produced) / rate)));
+      pace_until(started +
+                 std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(produced) / rate)));
       if (stopping()) break;
     }
     std::string line = generator.next_line();

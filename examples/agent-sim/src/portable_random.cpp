@@ -41,7 +41,9 @@ int64_t PortableRandom::between(int64_t low, int64_t high) {
   return low + static_cast<int64_t>(below(span));
 }
 
-bool PortableRandom::chance(double p) { return uniform01() < p; }
+bool PortableRandom::chance(double p) {
+  return uniform01() < p;
+}
 
 double PortableRandom::normal(double mean, double standard_deviation) {
   double sum = 0.0;

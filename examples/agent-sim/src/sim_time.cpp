@@ -50,13 +50,12 @@ std::string format_rfc3339_ms(int64_t epoch_ms) {
   }
   int64_t y = 0, m = 0, d = 0;
   civil_from_days(days, y, m, d);
-  char text[32];
-  std::snprintf(text, sizeof text, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
-                static_cast<long long>(ms_of_day / 3600000),
-                static_cast<long long>(ms_of_day / 60000 % 60),
-                static_cast<long long>(ms_of_day / 1000 % 60),
-                static_cast<long long>(ms_of_day % 1000));
+  char text[64];  // room for any int64 year, so no truncation warning
+  std::snprintf(
+      text, sizeof text, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+      static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
+      static_cast<long long>(ms_of_day / 3600000), static_cast<long long>(ms_of_day / 60000 % 60),
+      static_cast<long long>(ms_of_day / 1000 % 60), static_cast<long long>(ms_of_day % 1000));
   return text;
 }
 

@@ -1,8 +1,8 @@
 // tp.section.routes: the `routes` snapshot key (telemetry.md §2.1), one
 // entry per path of the host's route statistics (§4: the host's requests and
 // ingested http.route.sample events together), sorted by path. It is host
-// state, not events: the state is re-read on every render (a small
-// in-process read), and the render reports a change only when the value
+// state, not events: the state is re-read on every render (an in-process
+// read of the §4 body), and the render reports a change only when the value
 // differs from the previous one.
 #include <tpark/tp_plugin.hpp>
 
