@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/app_context.h"
+#include "control/action_kinds.h"
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
@@ -207,6 +208,8 @@ int run_host(Settings settings) {
   app.bus = &bus;
   app.metrics = &metrics;
   app.telemetry = &telemetry;
+  control::ActionKindRegistry action_kinds;
+  app.action_kinds = &action_kinds;
   app.started_id = journal->head_id();
   telemetry.set_journal_head(app.started_id);
 

@@ -20,6 +20,9 @@ class MetricRegistry;
 class PluginManager;
 class IngestMetrics;
 class HostTelemetry;
+namespace control {
+class ActionKindRegistry;
+}
 
 struct AppContext {
   Settings settings;
@@ -29,6 +32,9 @@ struct AppContext {
   PluginManager* plugins = nullptr;
   // Route statistics, core counters, tasks and the host's /metrics families.
   HostTelemetry* telemetry = nullptr;
+  // Action kinds by name (control.md 4.1): config kinds, later logic units
+  // and plugin-registered kinds.
+  control::ActionKindRegistry* action_kinds = nullptr;
   std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
   int64_t started_ms = 0;
   int64_t started_id = 0;    // journal head at start
