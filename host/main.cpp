@@ -9,6 +9,7 @@
 
 #include "app/app.h"
 #include "app/settings.h"
+#include "control/presets.h"
 
 int main(int argc, char** argv) {
   // Signals are taken synchronously by run_host(); block them before any thread starts.
@@ -50,8 +51,11 @@ int main(int argc, char** argv) {
   }
   tpark::Settings settings = std::get<tpark::Settings>(std::move(resolved));
   if (settings.command_line.check_presets) {
-    std::fprintf(stderr, "--check-presets: this build has no preset loader yet\n");
-    return 1;
+    auto presets = tpark::control::load_presets(tpark::control::default_presets_dir());
+    for (const auto& error : presets->errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    std::fprintf(stderr, "%zu presets valid, %zu errors in %s\n", presets->items.size(),
+                 presets->errors.size(), presets->dir.string().c_str());
+    return presets->errors.empty() ? 0 : 1;
   }
   try {
     return tpark::run_host(std::move(settings));

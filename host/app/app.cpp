@@ -16,6 +16,9 @@
 
 #include "app/app_context.h"
 #include "control/action_kinds.h"
+#include "control/config_kinds.h"
+#include "control/config_state.h"
+#include "control/presets.h"
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
@@ -165,6 +168,23 @@ int run_host(Settings settings) {
   app.started_ms = now_ms();
   app.instance_id = random_instance_id();
 
+  // The environment snapshot and the presets come first (control.md 3.2).
+  auto resolved_config = control::resolve_boot_config(
+      control::load_presets(control::default_presets_dir()),
+      control::detect_tier(control::read_machine_facts()),
+      [](const std::string& name) { return env_string(name.c_str()); });
+  if (auto* fatal = std::get_if<std::string>(&resolved_config)) {
+    std::fprintf(stderr, "%s\n", fatal->c_str());
+    return 78;
+  }
+  control::ConfigState config(std::get<control::BootConfig>(std::move(resolved_config)));
+  for (const auto& error : config.presets()->errors)
+    spdlog::error("preset file skipped: {}", error.to_string());
+  for (const auto& warning : config.boot().warnings) spdlog::warn("{}", warning);
+  spdlog::info("perf preset {} ({}; detected tier {}), context preset {}", config.boot().boot_perf,
+               config.boot().perf_source, config.boot().detected.tier,
+               config.boot().boot_context.value_or("none"));
+
   http::AdminAuth auth(s.auth);  // throws on a malformed ARW_ADMIN_TOKEN_SHA256
   if (!auth.configured() && !http::is_loopback_address(s.bind_address)) {
     std::fprintf(stderr,
@@ -208,8 +228,16 @@ int run_host(Settings settings) {
   app.bus = &bus;
   app.metrics = &metrics;
   app.telemetry = &telemetry;
+  try {
+    config.open(*journal);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot load the configuration state: {}", e.what());
+    return 1;
+  }
+  app.config = &config;
   control::ActionKindRegistry action_kinds;
   app.action_kinds = &action_kinds;
+  control::register_config_kinds(action_kinds, config);
   app.started_id = journal->head_id();
   telemetry.set_journal_head(app.started_id);
 
@@ -220,8 +248,10 @@ int run_host(Settings settings) {
   services.events_start_ms = app.started_ms;
   services.events_start_id = app.started_id;
   PluginManager* manager_ptr = nullptr;
-  services.state_read = [&app, &telemetry,
+  services.state_read = [&app, &telemetry, &config,
                          &manager_ptr](const std::string& name) -> std::optional<Json> {
+    if (name == "config") return config.state_config_body();
+    if (name == "governor") return config.governor_state();
     if (name == "bus") return telemetry.bus_json();
     if (name == "route_stats") return telemetry.route_stats_body();
     if (name == "tasks") return telemetry.tasks().to_json();
@@ -235,7 +265,7 @@ int run_host(Settings settings) {
                   {"start_id", app.started_id}};
     if (name == "plugins") return manager_ptr ? manager_ptr->describe() : Json(nullptr);
     // Known names whose capability arrives later answer null (unavailable).
-    static const char* later[] = {"governor", "config", "capsules"};
+    static const char* later[] = {"capsules"};
     for (const char* n : later)
       if (name == n) return Json(nullptr);
     return std::nullopt;
@@ -301,11 +331,34 @@ int run_host(Settings settings) {
             {"restart_required", restart}};
   };
 
+  std::mutex presets_reload_mutex;
+  app.reload_presets = [&config, &journal, &presets_reload_mutex](bool* ok) -> Json {
+    std::lock_guard guard(presets_reload_mutex);
+    auto next = control::load_presets(config.presets()->dir);
+    Json loaded = Json::array();
+    for (const auto& preset : next->items) loaded.push_back(preset.name);
+    Json errors = next->errors_json();
+    *ok = config.replace_presets(next);
+    NewEvent event;
+    event.kind = "presets.reloaded";
+    event.payload = Json{{"loaded", *ok ? loaded : Json::array()}, {"errors", errors}}.dump();
+    event.time_ms = now_ms();
+    event.source = "host";
+    try {
+      journal->append({std::move(event)});
+    } catch (const std::exception& e) {
+      spdlog::warn("presets.reloaded not journaled: {}", e.what());
+    }
+    if (!*ok) return errors;
+    return {{"ok", true}, {"loaded", loaded}, {"errors", Json::array()}};
+  };
+
   http::Router router;
   add_host_routes(router, app);
   add_event_routes(router, app);
   add_telemetry_routes(router, app);
   add_route_stats_routes(router, app);
+  add_config_routes(router, app);
 
   http::RateLimiter limiter(s.rate);
   http::ServerOptions server_options;
@@ -347,6 +400,11 @@ int run_host(Settings settings) {
       Json result = app.reload_plugins(&ok);
       if (ok) spdlog::info("SIGHUP: host configuration reloaded: {}", result.dump());
       else spdlog::error("SIGHUP: host configuration has errors, old set kept: {}", result.dump());
+      // The presets reload on their own: an error in one keeps the other's result.
+      bool presets_ok = false;
+      Json presets_result = app.reload_presets(&presets_ok);
+      if (presets_ok) spdlog::info("SIGHUP: presets reloaded: {}", presets_result.dump());
+      else spdlog::error("SIGHUP: presets have errors, old set kept: {}", presets_result.dump());
       continue;
     }
     spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

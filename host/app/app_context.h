@@ -22,6 +22,7 @@ class IngestMetrics;
 class HostTelemetry;
 namespace control {
 class ActionKindRegistry;
+class ConfigState;
 }
 
 struct AppContext {
@@ -35,6 +36,8 @@ struct AppContext {
   // Action kinds by name (control.md 4.1): config kinds, later logic units
   // and plugin-registered kinds.
   control::ActionKindRegistry* action_kinds = nullptr;
+  // The live configuration and governor state (control.md 2, 3).
+  control::ConfigState* config = nullptr;
   std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
   int64_t started_ms = 0;
   int64_t started_id = 0;    // journal head at start
@@ -42,6 +45,9 @@ struct AppContext {
   // Re-reads host.yaml and applies it to the plugins (SIGHUP and the route).
   // Returns the route's JSON body or the config errors as a problem payload.
   std::function<Json(bool* ok)> reload_plugins;
+  // Re-reads the preset directory (SIGHUP and the route): the route's body, or
+  // the errors [{file,line,column,message}] with *ok false (old set kept).
+  std::function<Json(bool* ok)> reload_presets;
 };
 
 }  // namespace tpark

@@ -1,6 +1,7 @@
 // Host routes (spec README "Host routes").
 #include <tpark/tp_plugin.h>
 
+#include "control/config_state.h"
 #include "kernel/journal.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
@@ -21,11 +22,13 @@ void add_host_routes(http::Router& router, AppContext& app) {
 
   router.add({"GET", "/readyz", Access::Public,
               [&app](const Request& req) {
-                // Checks whose capability is not built yet (presets) are absent, not faked.
                 bool journal_ok = app.journal != nullptr && app.journal->head_id() >= 0;
                 bool plugins_ok = app.ready.load() && app.plugins->settled();
-                Json checks = {{"journal", journal_ok}, {"plugins", plugins_ok}};
-                bool ready = journal_ok && plugins_ok;
+                // The preset set in use still holds the boot perf preset.
+                bool presets_ok = app.config != nullptr &&
+                                  app.config->presets()->find(app.config->boot().boot_perf);
+                Json checks = {{"journal", journal_ok}, {"plugins", plugins_ok}, {"presets", presets_ok}};
+                bool ready = journal_ok && plugins_ok && presets_ok;
                 return http::json_response(req, ready ? 200 : 503,
                                            {{"ready", ready}, {"checks", checks}});
               },
@@ -37,7 +40,8 @@ void add_host_routes(http::Router& router, AppContext& app) {
                 body["name"] = "tpark";
                 body["version"] = TPARK_VERSION;
                 body["abi"] = {{"major", TP_ABI_MAJOR}, {"minor", TP_ABI_MINOR}};
-                body["perf_preset"] = nullptr;  // arrives with the presets
+                body["perf_preset"] = {{"tier", app.config->boot().detected.tier},
+                                       {"boot", app.config->boot().boot_perf}};
                 body["instance_id"] = app.instance_id;
                 body["started"] = format_rfc3339_ms(app.started_ms);
                 body["uptime_s"] = (now_ms() - app.started_ms) / 1000;

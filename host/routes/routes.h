@@ -15,5 +15,8 @@ void add_event_routes(http::Router& router, AppContext& app);
 void add_telemetry_routes(http::Router& router, AppContext& app);
 // GET /state/route_stats (telemetry.md 4)
 void add_route_stats_routes(http::Router& router, AppContext& app);
+// GET /state/config[/snapshots], GET /state/presets, POST /admin/presets/reload,
+// GET /admin/governor/profile|hints (control.md 1.6)
+void add_config_routes(http::Router& router, AppContext& app);
 
 }  // namespace tpark

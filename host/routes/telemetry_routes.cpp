@@ -1,5 +1,6 @@
 // GET /state/training/telemetry (telemetry.md 2): the host writes generated,
 // config and sections; every other key is its section plugin's rendered text.
+#include "control/config_state.h"
 #include "http/problem.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"
@@ -33,8 +34,8 @@ Response telemetry_snapshot(AppContext& app, const Request& req) {
     if (!s.ok) entry["error"] = s.error;
     status[s.name] = std::move(entry);
   }
-  // The live config arrives with the control plane; until then it is null.
-  body += ",\"config\":null,\"sections\":" + status.dump() + "}";
+  body += ",\"config\":" + (app.config ? app.config->telemetry_config().dump() : "null") +
+          ",\"sections\":" + status.dump() + "}";
   Response r = http::json_text_response(req, 200, std::move(body));
   r.set_header("Cache-Control", "no-store");
   return r;
