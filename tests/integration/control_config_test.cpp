@@ -27,6 +27,7 @@ TestHostOptions balanced(EnvList extra = {}) {
 // A copy of the shipped presets in `dir`/presets (host.yaml left out).
 std::string copy_presets(const TempDir& dir) {
   std::filesystem::path presets = dir.path() / "presets";
+  std::filesystem::create_directories(presets);
   std::filesystem::copy(kShipped / "perf", presets / "perf", std::filesystem::copy_options::recursive);
   std::filesystem::copy(kShipped / "context", presets / "context",
                         std::filesystem::copy_options::recursive);

@@ -1,5 +1,6 @@
 // A running tpark-host for integration tests: a temp state dir, a host.yaml,
-// the real binary on 127.0.0.1:0, and admin requests with the test token.
+// the real binary on 127.0.0.1:0 with ARW_PERF_PRESET=balanced, and admin
+// requests with the test token.
 #pragma once
 
 #include <fstream>
@@ -38,6 +39,9 @@ class TestHost {
     // Tests are not about render latency: a shared, loaded machine must not
     // turn a slow first render into a `timeout` section (tested on its own).
     o.env.emplace_back("ARW_TELEMETRY_SECTION_TIMEOUT_MS", "5000");
+    // The acceptance checks' setup (control.md 10): the same perf preset on
+    // every machine, whatever tier it detects. Tests may override it.
+    o.env.emplace_back("ARW_PERF_PRESET", "balanced");
     for (const auto& kv : options_.env) o.env.push_back(kv);
     if (options_.with_token) o.env.emplace_back("ARW_ADMIN_TOKEN", kToken);
     if (options_.rate_limit_off) o.env.emplace_back("ARW_ADMIN_RATE_LIMIT", "0");
