@@ -120,6 +120,38 @@ void read_governor(const YamlEntry& entry, ConfigErrors& errors, Preset& preset)
   preset.governor = std::move(governor);
 }
 
+// The position of the first byte that is not part of valid UTF-8 (YAML text
+// must be UTF-8), or nullopt when the whole text is valid.
+std::optional<YamlPosition> first_invalid_utf8(const std::string& text) {
+  int line = 1, column = 1;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || i + length > text.size() || (length == 2 && c < 0xC2))
+      return YamlPosition{line, column};
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return YamlPosition{line, column};
+    if (length == 3) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0)) return YamlPosition{line, column};
+    }
+    if (length == 4) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      if ((c == 0xF0 && c1 < 0x90) || c > 0xF4 || (c == 0xF4 && c1 >= 0x90))
+        return YamlPosition{line, column};
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
 struct NameMark {
   std::string name;
   YamlPosition at;
@@ -130,6 +162,10 @@ std::optional<Preset> parse_preset_marked(const std::string& text, const std::st
                                           std::string_view kind_dir,
                                           std::vector<ConfigError>& out_errors,
                                           std::vector<NameMark>* names) {
+  if (auto at = first_invalid_utf8(text)) {
+    out_errors.push_back(ConfigError{file, at->line, at->column, "", "invalid UTF-8"});
+    return std::nullopt;
+  }
   auto parsed = parse_yaml(text, file);
   if (auto* error = std::get_if<ConfigError>(&parsed)) {
     out_errors.push_back(*error);

@@ -197,3 +197,10 @@ TEST_CASE("tier_detection_follows_the_first_matching_rule") {
   CHECK(tier(32, std::nullopt, std::nullopt, std::nullopt).tier == "turbo");
   CHECK(tier(12, std::nullopt, std::nullopt, std::nullopt).tier == "performance");
 }
+
+TEST_CASE("text_that_is_not_utf8_is_one_located_error") {
+  auto lines = error_lines("schema: tpark.preset/v1\nname: \xC3\x28\n");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "presets/context/x.yaml:2:7: invalid UTF-8");
+  CHECK(error_lines("a: \xED\xA0\x80\n").at(0) == "presets/context/x.yaml:1:4: invalid UTF-8");
+}
