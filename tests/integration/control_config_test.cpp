@@ -219,3 +219,32 @@ TEST_CASE("snapshots_survive_a_restart_and_bootstrap_happens_once", "[integratio
   CHECK(after == before);
   CHECK(host.get("/state/config").json()["snapshot_id"] == "snap-0");
 }
+
+TEST_CASE("the_first_boot_takes_the_governor_from_the_boot_preset_and_keeps_it", "[integration][config]") {
+  TempDir presets_dir;
+  std::string presets = copy_presets(presets_dir);
+  std::ofstream(presets + "/perf/balanced.yaml", std::ios::app)
+      << "governor: {profile: perf, hints: {retrieval_k: 32, mode: deep, mmr_lambda: 0.5}}\n";
+  TestHost host(balanced({{"ARW_PRESETS_DIR", presets}}));
+  Json hints = host.get("/admin/governor/hints").json();
+  CHECK(hints["retrieval_k"] == 32);
+  CHECK(hints["mode"] == "deep");
+  CHECK(hints["mmr_lambda"] == 0.5);
+  CHECK(hints["vote_k"].is_null());
+  CHECK(host.get("/admin/governor/profile").json()["profile"] == "performance");
+  // The governor section renders the host's state.
+  Json snapshot = host.snapshot().json();
+  CHECK(snapshot["sections"]["governor"]["ok"] == true);
+  CHECK(snapshot["governor"] ==
+        Json::parse(R"({"profile":"performance","memory_limit":null,"hints":{"mode":"deep","retrieval_k":32,"mmr_lambda":0.5}})"));
+
+  // From then on the stored state is authoritative: a restart whose preset
+  // has no governor block keeps it.
+  host.process().stop();
+  std::filesystem::remove_all(presets);
+  copy_presets(presets_dir);
+  host.start();
+  CHECK(host.get("/admin/governor/hints").json()["retrieval_k"] == 32);
+  CHECK(host.get("/admin/governor/profile").json()["profile"] == "performance");
+  CHECK(host.get("/state/config").json()["governor"]["hints"]["mode"] == "deep");
+}
