@@ -197,7 +197,8 @@ std::string describe_yaml_value(const YAML::Node& node) {
   if (node.IsMap()) return "a map";
   const std::string& text = node.Scalar();
   if (yaml_is_plain_scalar(node) && (parse_core_int(text) || matches_core_float(text))) return text;
-  return Json(text).dump();
+  // A scalar decoded from \u escapes can hold bytes that are not UTF-8.
+  return Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string format_number(double value) {

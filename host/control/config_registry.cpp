@@ -125,14 +125,18 @@ bool is_lane_name(std::string_view name) {
   return true;
 }
 
+std::string quoted(const std::string& text) {
+  return Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string got_json(const Json& value) {
-  if (value.is_string()) return Json(value.get<std::string>()).dump();
+  if (value.is_string()) return quoted(value.get<std::string>());
   if (value.is_object()) return "a map";
   if (value.is_array()) return "a list";
   return value.dump();
 }
 
-std::string got_text(std::string_view text) { return Json(std::string(text)).dump(); }
+std::string got_text(std::string_view text) { return quoted(std::string(text)); }
 
 std::optional<int64_t> parse_decimal(std::string_view text) {
   std::string t = trim(text);

@@ -120,14 +120,17 @@ void read_governor(const YamlEntry& entry, ConfigErrors& errors, Preset& preset)
   preset.governor = std::move(governor);
 }
 
-// The position of the first byte that is not part of valid UTF-8 (YAML text
-// must be UTF-8), or nullopt when the whole text is valid.
+// The position of the first byte that is not part of valid UTF-8 or is a
+// control character YAML does not allow (only tab, LF and CR are), or nullopt.
+// NUL bytes would also make the parser guess UTF-16/32.
 std::optional<YamlPosition> first_invalid_utf8(const std::string& text) {
   int line = 1, column = 1;
   size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (length == 1 && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F))
+      return YamlPosition{line, column};
     if (length == 0 || i + length > text.size() || (length == 2 && c < 0xC2))
       return YamlPosition{line, column};
     for (size_t k = 1; k < length; ++k)
@@ -163,7 +166,8 @@ std::optional<Preset> parse_preset_marked(const std::string& text, const std::st
                                           std::vector<ConfigError>& out_errors,
                                           std::vector<NameMark>* names) {
   if (auto at = first_invalid_utf8(text)) {
-    out_errors.push_back(ConfigError{file, at->line, at->column, "", "invalid UTF-8"});
+    out_errors.push_back(
+        ConfigError{file, at->line, at->column, "", "invalid UTF-8 or a control character"});
     return std::nullopt;
   }
   auto parsed = parse_yaml(text, file);
@@ -260,6 +264,15 @@ std::optional<Preset> parse_preset_marked(const std::string& text, const std::st
     missing("env");
   }
   if (const YamlEntry* e = find_entry(entries, "governor")) read_governor(*e, errors, preset);
+  // Strings decoded from \u escapes can still be invalid UTF-8 (lone
+  // surrogates); such a preset could not be served as JSON.
+  try {
+    (void)preset.governor.dump();
+    (void)Json(preset.description).dump();
+    for (const auto& e : preset.env) (void)e.value.dump();
+  } catch (const Json::exception&) {
+    errors.add(YamlPosition{1, 1}, "", "a string is not valid UTF-8");
+  }
   if (!errors.empty()) {
     for (auto& err : errors.take()) out_errors.push_back(std::move(err));
     return std::nullopt;

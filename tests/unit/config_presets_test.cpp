@@ -198,9 +198,18 @@ TEST_CASE("tier_detection_follows_the_first_matching_rule") {
   CHECK(tier(12, std::nullopt, std::nullopt, std::nullopt).tier == "performance");
 }
 
-TEST_CASE("text_that_is_not_utf8_is_one_located_error") {
+TEST_CASE("text_that_is_not_utf8_or_has_control_characters_is_one_located_error") {
   auto lines = error_lines("schema: tpark.preset/v1\nname: \xC3\x28\n");
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0] == "presets/context/x.yaml:2:7: invalid UTF-8");
-  CHECK(error_lines("a: \xED\xA0\x80\n").at(0) == "presets/context/x.yaml:1:4: invalid UTF-8");
+  CHECK(lines[0] == "presets/context/x.yaml:2:7: invalid UTF-8 or a control character");
+  CHECK(error_lines("a: \xED\xA0\x80\n").at(0) ==
+        "presets/context/x.yaml:1:4: invalid UTF-8 or a control character");
+  CHECK(error_lines(std::string("\x06\0\0\0olan", 8)).at(0) ==
+        "presets/context/x.yaml:1:1: invalid UTF-8 or a control character");
+  // A lone surrogate escape is refused by the parser, at the escape.
+  auto surrogate = error_lines(
+      "schema: tpark.preset/v1\nkind: context\nname: s\ndescription: \"\\ud800\"\n"
+      "env: {ARW_CONTEXT_K: 20}\n");
+  REQUIRE(surrogate.size() == 1);
+  CHECK(surrogate[0] == "presets/context/x.yaml:4:21: invalid unicode: 55296");
 }
