@@ -557,7 +557,64 @@ ChangePlan ConfigState::plan(const ChangeRequest& request) const {
     plan.target.hints = merge_hints(plan.target.hints, effective_changes);
   }
 
-  const Json before = patch_document(base->values);
+  finish_plan(base->values, plan);
+  if (!preview.empty()) {
+    if (request.perf_applied) plan.target.perf_applied = request.perf_applied;
+    if (request.context_applied) plan.target.context_applied = request.context_applied;
+  }
+  return plan;
+}
+
+ChangePlan ConfigState::plan_target(const ConfigValues& target) const {
+  auto base = view();
+  ChangePlan plan;
+  plan.base_version = base->version;
+  plan.base_snapshot_id = base->snapshot_id;
+  plan.preview.config_version = base->version;
+  plan.target = target;
+  for (const auto& key : key_registry()) {
+    auto was = base->values.applied.find(key.name);
+    auto now = plan.target.applied.find(key.name);
+    const bool was_set = was != base->values.applied.end();
+    const bool now_set = now != plan.target.applied.end();
+    if (was_set == now_set && (!was_set || was->second == now->second)) continue;
+    auto keep_base = [&] {
+      if (was_set) plan.target.applied[key.name] = was->second;
+      else plan.target.applied.erase(key.name);
+    };
+    if (boot_.env_layer.count(key.name)) {
+      plan.preview.pinned.push_back(key.name);
+      keep_base();
+    } else if (config_values_equal(effective(base->values, key).value,
+                                   effective(plan.target, key).value)) {
+      plan.preview.unchanged.push_back(key.name);
+      keep_base();
+    } else if (key.restart) {
+      plan.preview.restart_required.push_back(key.name);
+    }
+  }
+  if (plan.target.profile != base->values.profile) plan.previous_profile = base->values.profile;
+  for (const auto& key : hint_keys()) {
+    auto was = base->values.hints.find(key);
+    auto now = plan.target.hints.find(key);
+    const bool was_set = was != base->values.hints.end() && !was->is_null();
+    const bool now_set = now != plan.target.hints.end() && !now->is_null();
+    if (was_set != now_set || (was_set && !config_values_equal(*was, *now)))
+      plan.changed_hints[key] = now_set ? *now : Json(nullptr);
+  }
+  plan.target.hints = merge_hints(Json::object(), plan.target.hints);
+  finish_plan(base->values, plan);
+  if (plan.preview.empty()) {
+    // Nothing changes: the applied preset names are not recorded either.
+    plan.target.perf_applied = base->values.perf_applied;
+    plan.target.context_applied = base->values.context_applied;
+  }
+  return plan;
+}
+
+void ConfigState::finish_plan(const ConfigValues& base, ChangePlan& plan) const {
+  ActionPreview& preview = plan.preview;
+  const Json before = patch_document(base);
   const Json after = patch_document(plan.target);
   preview.json_patch = Json::diff(before, after);
   for (const auto& op : preview.json_patch) {
@@ -575,11 +632,12 @@ ChangePlan ConfigState::plan(const ChangeRequest& request) const {
                                     {"before", was},
                                     {"after", now}});
   }
-  if (!preview.empty()) {
-    if (request.perf_applied) plan.target.perf_applied = request.perf_applied;
-    if (request.context_applied) plan.target.context_applied = request.context_applied;
-  }
-  return plan;
+}
+
+Json ConfigState::effective_value(std::string_view key) const {
+  const KeySpec* spec = find_key(key);
+  if (!spec) return nullptr;
+  return effective(view()->values, *spec).value;
 }
 
 ActionOutcome ConfigState::commit(const ChangePlan& plan, const ActionRun& run, const Json& cause,

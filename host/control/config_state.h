@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -145,8 +146,15 @@ class ConfigState {
   // Replaces the preset set if `next` has no errors; returns whether it did.
   bool replace_presets(std::shared_ptr<const PresetSet> next);
 
+  // The effective value of one registry key now (null when unset or unknown).
+  Json effective_value(std::string_view key) const;
+
   // Computes the diff of a change against the current view (no state change).
   ChangePlan plan(const ChangeRequest& request) const;
+  // The same for a whole target state (logic units, reverts): applied entries
+  // of pinned keys and entries that change no effective value are kept as
+  // they are now and listed in `pinned` / `unchanged`.
+  ChangePlan plan_target(const ConfigValues& target) const;
   // Writes a non-empty plan in `tx`: applied rows, governor state, snapshot,
   // version, config.patch.applied and the governor events. Returns the output
   // and the on_committed that publishes the new view. An empty plan writes
@@ -156,6 +164,8 @@ class ConfigState {
 
  private:
   Json preset_layer_value(const std::string& key) const;
+  // Fills diff_summary and json_patch of `plan` (base -> plan.target).
+  void finish_plan(const ConfigValues& base, ChangePlan& plan) const;
   void publish(std::shared_ptr<const ConfigView> next, std::optional<SnapshotInfo> added);
 
   BootConfig boot_;

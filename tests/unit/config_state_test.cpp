@@ -351,3 +351,33 @@ TEST_CASE("snapshots_are_pruned_oldest_first_at_the_cap") {
   CHECK(host.state->snapshots_body(100) == snaps);
   CHECK(host.state->snapshot("snap-3")->values.applied.at("ARW_CONTEXT_K") == 22);
 }
+
+TEST_CASE("a_whole_target_state_plans_like_a_revert_and_keeps_pinned_keys") {
+  Host host(std::map<std::string, std::string>{{"ARW_CONTEXT_MIN_SCORE", "0.3"}});
+  host.run("context.set", {{"vars", {{"ARW_CONTEXT_K", 24}}}});
+  host.run("governor.hints.set", {{"hints", {{"vote_k", 3}}}});
+  CHECK(host.state->effective_value("ARW_CONTEXT_K") == 24);
+  CHECK(host.state->effective_value("ARW_NOPE").is_null());
+
+  ConfigValues target = host.state->snapshot("snap-0")->values;
+  target.applied["ARW_CONTEXT_MIN_SCORE"] = 0.5;  // pinned by the env: dropped
+  target.document["recipes"] = {{"mode", "fast"}};
+  ChangePlan plan = host.state->plan_target(target);
+  CHECK(plan.preview.pinned == std::vector<std::string>{"ARW_CONTEXT_MIN_SCORE"});
+  CHECK(plan.preview.diff_summary == Json::parse(R"([
+    {"target":"env.ARW_CONTEXT_K","pointer":"/env/ARW_CONTEXT_K","op":"replace","before":24,"after":18},
+    {"target":"governor.hints.vote_k","pointer":"/governor/hints/vote_k","op":"remove","before":3,"after":null},
+    {"target":"recipes","pointer":"/recipes","op":"add","before":null,"after":{"mode":"fast"}}])"));
+  ActionRun run{"rev-1", "logic_unit.revert", "", "api"};
+  ActionOutcome outcome;
+  host.journal->transact([&](WriteTx& tx) {
+    outcome = host.state->commit(plan, run, {{"kind", "logic_unit.revert"}, {"reverted_to", "snap-0"}}, tx);
+  });
+  outcome.on_committed();
+  CHECK(outcome.output["applied_snapshot_id"] == "snap-3");
+  CHECK(host.state->effective_value("ARW_CONTEXT_K") == 18);
+  CHECK(host.state->state_config_body()["document"] == Json::parse(R"({"recipes":{"mode":"fast"}})"));
+  CHECK(host.state->governor_state()["hints"] == Json::object());
+  // The same target again changes nothing.
+  CHECK(host.state->plan_target(host.state->view()->values).preview.empty());
+}
