@@ -197,28 +197,10 @@ class HintsSetKind : public ConfigKind {
   ChangePlan make_plan(const Json& input) const override {
     throw_if_invalid(validate(input));
     ChangeRequest request;
-    request.hints = normalize(input["hints"]);
+    request.hints = typed_hints(input["hints"]);
     ChangePlan plan = state_.plan(request);
     if (!plan.preview.empty()) add_hint_jumps(state_, plan, plan.preview);
     return plan;
-  }
-
- private:
-  // Int hints given as 24.0 are stored as 24.
-  static Json normalize(const Json& hints) {
-    static const std::vector<std::string> float_hints = {"retrieval_div", "mmr_lambda",
-                                                         "compression_aggr"};
-    Json out = Json::object();
-    for (auto it = hints.begin(); it != hints.end(); ++it) {
-      const bool is_float = std::find(float_hints.begin(), float_hints.end(), it.key()) != float_hints.end();
-      if (it.value().is_number() && is_numeric_hint(it.key()) && !is_float)
-        out[it.key()] = static_cast<int64_t>(it.value().get<double>());
-      else if (it.value().is_number() && is_float)
-        out[it.key()] = it.value().get<double>();
-      else
-        out[it.key()] = it.value();
-    }
-    return out;
   }
 };
 

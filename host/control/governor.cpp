@@ -182,6 +182,20 @@ HintsCheck validate_hints(const Json& hints, const Json& current, std::string_vi
   return check;
 }
 
+Json typed_hints(const Json& hints) {
+  Json out = Json::object();
+  for (auto it = hints.begin(); it != hints.end(); ++it) {
+    const HintSpec* spec = find_hint(it.key());
+    if (spec && it.value().is_number() && spec->type == HintType::Int)
+      out[it.key()] = static_cast<int64_t>(it.value().get<double>());
+    else if (spec && it.value().is_number() && spec->type == HintType::Float)
+      out[it.key()] = it.value().get<double>();
+    else
+      out[it.key()] = it.value();
+  }
+  return out;
+}
+
 Json merge_hints(const Json& current, const Json& changes) {
   Json out = Json::object();
   for (const auto& key : hint_keys()) {

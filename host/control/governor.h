@@ -38,6 +38,11 @@ struct HintsCheck {
 HintsCheck validate_hints(const Json& hints, const Json& current,
                           std::string_view field_prefix = "");
 
+// Hints with their declared JSON types: int hints given as 24.0 become 24,
+// float hints given as 1 become 1.0; other values (and unknown keys) as given.
+// Apply to hints that passed validate_hints.
+Json typed_hints(const Json& hints);
+
 // `current` with `changes` laid over it: a value sets, null unsets. Result
 // holds set hints only, in hint_keys() order.
 Json merge_hints(const Json& current, const Json& changes);

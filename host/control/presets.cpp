@@ -114,7 +114,7 @@ void read_governor(const YamlEntry& entry, ConfigErrors& errors, Preset& preset)
       }
       HintsCheck check = validate_hints(hints, Json::object(), "");
       for (const auto& e : check.errors) errors.add(at[e.field], h->field + "." + e.field, e.message);
-      if (check.errors.empty()) governor["hints"] = merge_hints(Json::object(), hints);
+      if (check.errors.empty()) governor["hints"] = merge_hints(Json::object(), typed_hints(hints));
     }
   }
   preset.governor = std::move(governor);

@@ -256,6 +256,8 @@ TEST_CASE("hints_validation_lists_every_bad_key") {
                        Json::object())
             .errors.empty());
   CHECK(hint_keys().size() == 18);
+  CHECK(typed_hints(Json::parse(R"({"retrieval_k":10.0,"mmr_lambda":1,"mode":"deep","x":2.0})")).dump() ==
+        R"({"retrieval_k":10,"mmr_lambda":1.0,"mode":"deep","x":2.0})");
 }
 
 TEST_CASE("profile_names_and_aliases_normalise") {
