@@ -103,7 +103,11 @@ class PresetApplyKind : public ConfigKind {
       for (const auto& key : preset->risky_keys()) {
         bool changes = std::any_of(
             plan.preview.diff_summary.begin(), plan.preview.diff_summary.end(),
-            [&](const Json& d) { return d["target"].get<std::string>().rfind("env." + key, 0) == 0; });
+            [&](const Json& d) {
+              const std::string target = d["target"].get<std::string>();
+              const std::string prefix = "env." + key;
+              return target == prefix || target.rfind(prefix + ".", 0) == 0;
+            });
         if (changes)
           plan.preview.risk_reasons.push_back({"key_risky", key + " is marked risky in " + preset->name});
       }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "control/config_kinds.h"
@@ -27,9 +28,10 @@ DetectedTier tier_of(const char* name) {
   return t;
 }
 
-BootConfig boot_with(std::map<std::string, std::string> env, size_t snapshots_max = 1000) {
+BootConfig boot_with(std::map<std::string, std::string> env, size_t snapshots_max = 1000,
+                     const std::filesystem::path& presets = kShipped) {
   env.emplace("ARW_PERF_PRESET", "balanced");
-  auto resolved = resolve_boot_config(load_presets(kShipped), tier_of("eco"),
+  auto resolved = resolve_boot_config(load_presets(presets), tier_of("eco"),
                                       [&](const std::string& name) -> std::optional<std::string> {
                                         auto it = env.find(name);
                                         if (it == env.end()) return std::nullopt;
@@ -46,6 +48,7 @@ struct Host {
   TempDir dir;
   std::map<std::string, std::string> env;
   size_t snapshots_max = 1000;
+  std::filesystem::path presets = kShipped;
   std::unique_ptr<Journal> journal;
   std::unique_ptr<ConfigState> state;
   std::unique_ptr<ActionKindRegistry> kinds;
@@ -59,7 +62,7 @@ struct Host {
     state.reset();
     journal.reset();
     journal = std::make_unique<Journal>(dir.path() / "tpark.db");
-    state = std::make_unique<ConfigState>(boot_with(env, snapshots_max));
+    state = std::make_unique<ConfigState>(boot_with(env, snapshots_max, presets));
     state->open(*journal);
     kinds = std::make_unique<ActionKindRegistry>();
     register_config_kinds(*kinds, *state);
@@ -382,4 +385,25 @@ TEST_CASE("a_whole_target_state_plans_like_a_revert_and_keeps_pinned_keys") {
   CHECK(host.state->governor_state()["hints"] == Json::object());
   // The same target again changes nothing.
   CHECK(host.state->plan_target(host.state->view()->values).preview.empty());
+}
+
+TEST_CASE("key_risky_matches_only_a_risky_key_whose_value_changes") {
+  TempDir presets_dir;
+  std::filesystem::create_directories(presets_dir.path() / "presets");
+  std::filesystem::copy(kShipped / "perf", presets_dir.path() / "presets" / "perf",
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::create_directories(presets_dir.path() / "presets" / "context");
+  std::ofstream(presets_dir.path() / "presets" / "context" / "wide.yaml")
+      << "schema: tpark.preset/v1\nkind: context\nname: wide\nenv:\n"
+         "  ARW_CONTEXT_EXPAND_QUERY: {value: 1, risky: true}\n"  // already 1 on balanced
+         "  ARW_CONTEXT_EXPAND_QUERY_TOP_K: 9\n"
+         "  ARW_CONTEXT_K: {value: 40, risky: true}\n";
+  Host host;
+  host.presets = presets_dir.path() / "presets";
+  host.start();
+  ActionPreview preview = host.kind("preset.apply").preview({{"preset", "wide"}});
+  REQUIRE(preview.risk_reasons.size() == 1);
+  CHECK(preview.risk_reasons[0].code == "key_risky");
+  CHECK(preview.risk_reasons[0].detail == "ARW_CONTEXT_K is marked risky in wide");
+  CHECK(preview.unchanged == std::vector<std::string>{"ARW_CONTEXT_EXPAND_QUERY"});
 }
