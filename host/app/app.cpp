@@ -302,24 +302,15 @@ int run_host(Settings settings) {
   app.reload_plugins = [&app, &plugins, &reload_mutex](bool* ok) -> Json {
     std::lock_guard guard(reload_mutex);
     HostConfigResult loaded = reload_host_config(app.settings);
-    auto errors_json = [](const std::vector<ConfigError>& errors) {
-      Json list = Json::array();
-      for (const auto& e : errors)
-        list.push_back({{"file", e.file},
-                        {"line", e.line},
-                        {"column", e.column},
-                        {"message", e.field.empty() ? e.message : e.field + ": " + e.message}});
-      return list;
-    };
     if (auto* errors = std::get_if<std::vector<ConfigError>>(&loaded)) {
       *ok = false;
-      return errors_json(*errors);
+      return config_errors_json(*errors);
     }
     const HostConfig& next = std::get<HostConfig>(loaded);
     auto applied = plugins.reload(next);
     if (auto* errors = std::get_if<std::vector<ConfigError>>(&applied)) {
       *ok = false;
-      return errors_json(*errors);
+      return config_errors_json(*errors);
     }
     const ReloadResult& r = std::get<ReloadResult>(applied);
     Json restart = Json::array();

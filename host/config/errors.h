@@ -2,6 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "util/json.h"
 
 namespace tpark {
 
@@ -18,5 +21,17 @@ struct ConfigError {
     return out + message;
   }
 };
+
+// Errors as problem extras and JSON bodies: [{file,line,column,message}],
+// the message prefixed with the field when there is one.
+inline Json config_errors_json(const std::vector<ConfigError>& errors) {
+  Json list = Json::array();
+  for (const auto& e : errors)
+    list.push_back({{"file", e.file},
+                    {"line", e.line},
+                    {"column", e.column},
+                    {"message", e.field.empty() ? e.message : e.field + ": " + e.message}});
+  return list;
+}
 
 }  // namespace tpark

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "config/yaml_support.h"
 
@@ -138,25 +139,19 @@ std::string got_json(const Json& value) {
 
 std::string got_text(std::string_view text) { return quoted(std::string(text)); }
 
-std::optional<int64_t> parse_decimal(std::string_view text) {
+// A plain decimal (int64_t) or float (double, finite) with an optional '+'
+// and surrounding spaces; nullopt for anything else.
+template <typename Number>
+std::optional<Number> parse_number_text(std::string_view text) {
   std::string t = trim(text);
   if (t.empty()) return std::nullopt;
   const char* b = t.data();
   if (*b == '+') ++b;
-  int64_t v = 0;
+  Number v{};
   auto [ptr, ec] = std::from_chars(b, t.data() + t.size(), v);
   if (ec != std::errc() || ptr != t.data() + t.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<double> parse_float_text(std::string_view text) {
-  std::string t = trim(text);
-  if (t.empty()) return std::nullopt;
-  const char* b = t.data();
-  if (*b == '+') ++b;
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(b, t.data() + t.size(), v);
-  if (ec != std::errc() || ptr != t.data() + t.size() || !std::isfinite(v)) return std::nullopt;
+  if constexpr (std::is_floating_point_v<Number>)
+    if (!std::isfinite(v)) return std::nullopt;
   return v;
 }
 
@@ -221,7 +216,7 @@ KeyParse parse_map_text(const KeySpec& key, std::string_view text) {
     if (eq == std::string::npos) return "expected " + describe_key_type(key) + ", got " + got_text(t);
     std::string name = trim(std::string_view(part).substr(0, eq));
     std::string_view number = std::string_view(part).substr(eq + 1);
-    std::optional<double> v = parse_float_text(number);
+    std::optional<double> v = parse_number_text<double>(number);
     if (!v) return "expected " + describe_key_type(key) + ", got " + got_text(t);
     entries.emplace_back(name, Json(*v));
   }
@@ -315,12 +310,12 @@ KeyParse parse_key_text(const KeySpec& key, std::string_view text) {
   const std::string fail = "expected " + describe_key_type(key) + ", got " + got;
   switch (key.type) {
     case KeyType::Int: {
-      auto v = parse_decimal(text);
+      auto v = parse_number_text<int64_t>(text);
       if (!v) return fail;
       return check_int(key, *v, got);
     }
     case KeyType::Float: {
-      auto v = parse_float_text(text);
+      auto v = parse_number_text<double>(text);
       if (!v) return fail;
       return check_float(key, *v, got);
     }

@@ -317,15 +317,7 @@ const Preset* PresetSet::find(std::string_view name_or_alias) const {
   return nullptr;
 }
 
-Json PresetSet::errors_json() const {
-  Json list = Json::array();
-  for (const auto& e : errors)
-    list.push_back({{"file", e.file},
-                    {"line", e.line},
-                    {"column", e.column},
-                    {"message", e.field.empty() ? e.message : e.field + ": " + e.message}});
-  return list;
-}
+Json PresetSet::errors_json() const { return config_errors_json(errors); }
 
 std::optional<Preset> parse_preset(const std::string& text, const std::string& file,
                                    std::string_view kind_dir, std::vector<ConfigError>& errors) {
