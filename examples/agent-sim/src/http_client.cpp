@@ -81,6 +81,7 @@ int connect_to(const BaseUrl& base, Clock::time_point deadline, std::string& err
     ::close(fd);
   }
   ::freeaddrinfo(found);
+  if (connected >= 0) error.clear();
   return connected;
 }
 
