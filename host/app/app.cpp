@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include <sodium.h>
@@ -19,6 +20,9 @@
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
+#include "live/event_stream.h"
+#include "live/read_model_hub.h"
+#include "live/read_models.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"
@@ -193,6 +197,14 @@ int run_host(Settings settings) {
   // journal is gone.
   HostTelemetry telemetry(metrics, bus, telemetry_options(app.started_ms));
   telemetry.tasks().started("events.dispatcher");
+  // Before the journal: the commit sink marks read models dirty.
+  live::ReadModelHub read_models(
+      app.instance_id,
+      live::Coalescing{std::chrono::milliseconds(s.read_model_coalesce_ms),
+                       std::chrono::milliseconds(s.read_model_max_delay_ms)},
+      &metrics);
+  app.read_models = &read_models;
+  telemetry.tasks().started("read_models.hub");
   std::unique_ptr<Journal> journal;
   try {
     journal = std::make_unique<Journal>(s.state_dir / "tpark.db");
@@ -200,8 +212,9 @@ int run_host(Settings settings) {
     spdlog::error("cannot open the journal: {}", e.what());
     return 1;
   }
-  journal->set_commit_sink([&bus, &telemetry](std::vector<EventPtr>&& events) {
+  journal->set_commit_sink([&bus, &telemetry, &read_models](std::vector<EventPtr>&& events) {
     telemetry.on_commit(events);
+    read_models.on_events(events);
     bus.publish(std::move(events));
   });
   app.journal = journal.get();
@@ -240,8 +253,12 @@ int run_host(Settings settings) {
       if (name == n) return Json(nullptr);
     return std::nullopt;
   };
-  services.mark_dirty = [](const std::string&) {};
-  services.plugin_task = [&telemetry](const std::string& plugin_id, PluginTaskEvent event) {
+  // A plugin's wake-up (a time boundary) marks the models that hold such values.
+  services.mark_dirty = [&read_models](const std::string&) { read_models.on_wakeup(); };
+  services.plugin_task = [&telemetry, &read_models](const std::string& plugin_id,
+                                                    PluginTaskEvent event) {
+    read_models.on_wakeup();
+    read_models.mark_dirty("plugins");
     const std::string task = "plugin." + plugin_id;
     switch (event) {
       case PluginTaskEvent::Started:
@@ -267,6 +284,7 @@ int run_host(Settings settings) {
   app.plugins = &plugins;
   telemetry.set_plugins(&plugins);
   plugins.load(s.host_config);
+  live::define_builtin_read_models(read_models, app.settings, plugins, telemetry);
 
   std::mutex reload_mutex;
   app.reload_plugins = [&app, &plugins, &reload_mutex](bool* ok) -> Json {
@@ -292,6 +310,7 @@ int run_host(Settings settings) {
       return errors_json(*errors);
     }
     const ReloadResult& r = std::get<ReloadResult>(applied);
+    app.read_models->mark_dirty("plugins");
     Json restart = Json::array();
     if (next.listen != app.settings.host_config.listen) restart.push_back("listen");
     if (next.state_dir != app.settings.host_config.state_dir) restart.push_back("state_dir");
@@ -306,6 +325,21 @@ int run_host(Settings settings) {
   add_event_routes(router, app);
   add_telemetry_routes(router, app);
   add_route_stats_routes(router, app);
+  add_live_routes(router, app);
+
+  live::EventStreamSettings stream_settings;
+  stream_settings.max_clients = s.sse_max_clients;
+  stream_settings.queue_frames = s.sse_queue;
+  stream_settings.keepalive = std::chrono::seconds(s.sse_keepalive_secs);
+  stream_settings.replay_max = s.sse_replay_max;
+  live::EventStreams event_streams(*journal, bus, read_models, app.instance_id, stream_settings,
+                                   &metrics);
+  app.event_streams = &event_streams;
+
+  // Observation requests are counted but mark no read model dirty (telemetry.md 6).
+  std::set<std::string, std::less<>> observation_templates;
+  for (const auto& route : router.routes())
+    if (route.observation) observation_templates.insert(route.path_template);
 
   http::RateLimiter limiter(s.rate);
   http::ServerOptions server_options;
@@ -313,9 +347,10 @@ int run_host(Settings settings) {
   server_options.port = s.port;
   server_options.threads = s.http_threads;
   server_options.default_body_limit = s.http_body_limit;
-  server_options.on_complete = [&telemetry](const http::Request& request, int status,
-                                            int64_t latency_us) {
+  server_options.on_complete = [&telemetry, &read_models, &observation_templates](
+                                   const http::Request& request, int status, int64_t latency_us) {
     telemetry.on_request(request, status, latency_us);
+    if (!observation_templates.count(request.route_template)) read_models.on_request();
   };
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
@@ -323,6 +358,7 @@ int run_host(Settings settings) {
     port = server.listen();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    read_models.stop();
     plugins.stop_all();
     return 1;
   }
@@ -354,6 +390,7 @@ int run_host(Settings settings) {
   }
   app.ready = false;
   server.stop();
+  read_models.stop();
   plugins.stop_all();
   bus.flush();
   journal.reset();

@@ -23,6 +23,10 @@ class HostTelemetry;
 namespace control {
 class ActionKindRegistry;
 }
+namespace live {
+class ReadModelHub;
+class EventStreams;
+}  // namespace live
 
 struct AppContext {
   Settings settings;
@@ -35,6 +39,11 @@ struct AppContext {
   // Action kinds by name (control.md 4.1): config kinds, later logic units
   // and plugin-registered kinds.
   control::ActionKindRegistry* action_kinds = nullptr;
+  // Read models and their patches (telemetry.md 6); control-plane models
+  // are defined here too (ReadModelHub::define).
+  live::ReadModelHub* read_models = nullptr;
+  // GET /events clients (telemetry.md 7).
+  live::EventStreams* event_streams = nullptr;
   std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
   int64_t started_ms = 0;
   int64_t started_id = 0;    // journal head at start

@@ -15,5 +15,7 @@ void add_event_routes(http::Router& router, AppContext& app);
 void add_telemetry_routes(http::Router& router, AppContext& app);
 // GET /state/route_stats (telemetry.md 4)
 void add_route_stats_routes(http::Router& router, AppContext& app);
+// GET /events (SSE, telemetry.md 7) and GET /state/read_models/{id} (§6)
+void add_live_routes(http::Router& router, AppContext& app);
 
 }  // namespace tpark
