@@ -201,7 +201,10 @@ TEST_CASE("read_model_patches_check_14", "[integration][read_models]") {
   CHECK(context.value == next["value"]);
 
   // 3 s without traffic: no training_metrics patch, though `generated` moves.
+  // (The priming GET is traffic: what it publishes settles first.)
   const Json before = prime(host, "training_metrics");
+  const auto settled = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < settled) client.next(100ms);
   const auto quiet = std::chrono::steady_clock::now() + 3s;
   while (std::chrono::steady_clock::now() < quiet) {
     auto frame = client.next(250ms);
