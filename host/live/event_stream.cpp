@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -36,16 +37,20 @@ const char* const kFrameTypeNames[kFrameTypes] = {"event", "replay", "patch", "c
 // runs on the dispatcher thread, one after the other, so a small cache of the
 // most recent events there serves them all.
 std::shared_ptr<const std::string> row_data(const EventPtr& event) {
-  struct Cached {
-    EventPtr event;
-    std::shared_ptr<const std::string> data;
+  struct Cache {
+    // Holding the EventPtr keeps its address from being reused while cached.
+    std::unordered_map<const Event*, std::pair<EventPtr, std::shared_ptr<const std::string>>> by_event;
+    std::deque<const Event*> order;
   };
-  thread_local std::deque<Cached> cache;
-  for (const auto& entry : cache)
-    if (entry.event == event) return entry.data;
+  thread_local Cache cache;
+  if (auto it = cache.by_event.find(event.get()); it != cache.by_event.end()) return it->second.second;
   auto data = std::make_shared<const std::string>("data: " + envelope_json(*event) + "\n\n");
-  cache.push_back({event, data});
-  if (cache.size() > 4096) cache.pop_front();
+  cache.by_event.emplace(event.get(), std::make_pair(event, data));
+  cache.order.push_back(event.get());
+  if (cache.order.size() > 4096) {
+    cache.by_event.erase(cache.order.front());
+    cache.order.pop_front();
+  }
   return data;
 }
 
