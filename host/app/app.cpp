@@ -347,9 +347,10 @@ int run_host(Settings settings) {
   server_options.port = s.port;
   server_options.threads = s.http_threads;
   server_options.default_body_limit = s.http_body_limit;
-  server_options.on_complete = [&telemetry, &read_models, &observation_templates](
+  server_options.on_complete = [&telemetry, &read_models, &observation_templates, &event_streams](
                                    const http::Request& request, int status, int64_t latency_us) {
     telemetry.on_request(request, status, latency_us);
+    if (status == 401 && request.route_template == "/events") event_streams.count_rejected("unauthorized");
     if (!observation_templates.count(request.route_template)) read_models.on_request();
   };
   http::HttpServer server(router, auth, limiter, server_options);

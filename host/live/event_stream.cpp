@@ -501,6 +501,8 @@ std::shared_ptr<http::StreamSource> EventStreams::open(const EventStreamRequest&
     payload["prefixes"] = request.prefixes.empty() ? Json(nullptr) : Json(request.prefixes);
     payload["kernel_replay"] = true;
     payload["head_id"] = head;
+    // Patches published while the client was opening carry the handshake's id.
+    for (auto& frame : channel->queue) frame.id = handshake_id;
     channel->queue.push_front(Channel::Frame{kControlFrame, {}, handshake_id, nullptr,
                                              stream_frame("service.connected", handshake_id, payload)});
   }
