@@ -1,5 +1,7 @@
 #include "live/read_models.h"
 
+#include <stdexcept>
+
 #include "app/settings.h"
 #include "plugins/plugin_manager.h"
 #include "telemetry/host_telemetry.h"
@@ -41,10 +43,14 @@ void define_builtin_read_models(ReadModelHub& hub, const Settings& settings, Plu
               .coalescing = {}});
 
   // The context section's value; null when no running plugin provides it.
+  // A render that failed or timed out is not a value: the version stays.
   hub.define({.id = "context_metrics",
               .compute = [&plugins] {
                 auto text = plugins.render_section("context");
-                return text ? Json::parse(*text) : Json(nullptr);
+                if (text) return Json::parse(*text);
+                if (plugins.provides_section("context"))
+                  throw std::runtime_error("the context section did not render");
+                return Json(nullptr);
               },
               .event_prefixes = {"context.", "working_set."},
               .dirty_on_request = false,

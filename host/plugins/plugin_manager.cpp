@@ -623,6 +623,13 @@ std::optional<std::string> PluginManager::render_section(const std::string& name
   return std::move(outcome->json);
 }
 
+bool PluginManager::provides_section(const std::string& name) const {
+  std::lock_guard lock(impl_->state_mutex);
+  for (const auto& record : impl_->records)
+    if (!record.duplicate && record.section == name && record.instance) return true;
+  return false;
+}
+
 bool PluginManager::settled() const {
   return impl_->settled.load(std::memory_order_acquire);
 }

@@ -101,6 +101,8 @@ class PluginManager {
   // already pending answers it too); nullopt when no running plugin provides
   // it or its render failed or timed out.
   std::optional<std::string> render_section(const std::string& name);
+  // Whether a running plugin provides the section `name`.
+  bool provides_section(const std::string& name) const;
   // All plugins that should be loaded are loaded or were refused/failed (no
   // load in progress).
   bool settled() const;

@@ -1,6 +1,8 @@
 // GET /events (telemetry.md 7) and GET /state/read_models/{id} (§6).
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "http/problem.h"
 #include "kernel/kinds.h"
 #include "live/event_stream.h"
@@ -102,7 +104,14 @@ Response open_event_stream(AppContext& app, const Request& req) {
 
 Response read_model(AppContext& app, const Request& req) {
   const std::string& id = req.path_params.at("id");
-  auto value = app.read_models->materialise(id);
+  std::optional<live::ReadModelValue> value;
+  try {
+    value = app.read_models->materialise(id);
+  } catch (const std::exception& e) {
+    spdlog::warn("read model {}: {}", id, e.what());
+    return http::problem(req, 503, "unavailable", "the read model cannot be computed now; retry",
+                         {{"id", id}});
+  }
   if (!value)
     return http::problem(req, 404, "not_found", "no read model with this id", {{"id", id}});
   Json body;
