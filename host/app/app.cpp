@@ -16,6 +16,11 @@
 
 #include "app/app_context.h"
 #include "control/action_kinds.h"
+#include "control/actions.h"
+#include "control/capsules.h"
+#include "control/journal_note_kind.h"
+#include "control/leases.h"
+#include "control/policy.h"
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
@@ -173,6 +178,13 @@ int run_host(Settings settings) {
     return 78;
   }
 
+  // Control-plane selectors (policy, staging mode, trust store) stop startup.
+  auto control_settings = control::load_control_settings();
+  if (auto* error = std::get_if<std::string>(&control_settings)) {
+    std::fprintf(stderr, "%s\n", error->c_str());
+    return 78;
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir, ec);
   if (ec) {
@@ -210,6 +222,22 @@ int run_host(Settings settings) {
   app.telemetry = &telemetry;
   control::ActionKindRegistry action_kinds;
   app.action_kinds = &action_kinds;
+  action_kinds.add("journal.note", std::make_shared<control::JournalNoteKind>());
+  std::unique_ptr<control::ActionService> actions;
+  std::unique_ptr<control::LeaseStore> leases;
+  std::unique_ptr<control::CapsuleStore> capsules;
+  try {
+    const auto& cs = std::get<control::ControlSettings>(control_settings);
+    actions = std::make_unique<control::ActionService>(*journal, action_kinds, cs);
+    leases = std::make_unique<control::LeaseStore>(*journal);
+    capsules = std::make_unique<control::CapsuleStore>(*journal, cs);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the control plane's tables: {}", e.what());
+    return 1;
+  }
+  app.actions = actions.get();
+  app.leases = leases.get();
+  app.capsules = capsules.get();
   app.started_id = journal->head_id();
   telemetry.set_journal_head(app.started_id);
 
@@ -235,7 +263,8 @@ int run_host(Settings settings) {
                   {"start_id", app.started_id}};
     if (name == "plugins") return manager_ptr ? manager_ptr->describe() : Json(nullptr);
     // Known names whose capability arrives later answer null (unavailable).
-    static const char* later[] = {"governor", "config", "capsules"};
+    if (name == "capsules") return app.capsules ? app.capsules->list() : Json(nullptr);
+    static const char* later[] = {"governor", "config"};
     for (const char* n : later)
       if (name == n) return Json(nullptr);
     return std::nullopt;
@@ -306,6 +335,9 @@ int run_host(Settings settings) {
   add_event_routes(router, app);
   add_telemetry_routes(router, app);
   add_route_stats_routes(router, app);
+  add_action_routes(router, app);
+  add_lease_routes(router, app);
+  add_policy_routes(router, app);
 
   http::RateLimiter limiter(s.rate);
   http::ServerOptions server_options;
@@ -317,12 +349,24 @@ int run_host(Settings settings) {
                                             int64_t latency_us) {
     telemetry.on_request(request, status, latency_us);
   };
+  server_options.admin_hook = [&app](const http::Request& request) {
+    return capsule_headers(app, request);
+  };
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
   try {
     port = server.listen();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    plugins.stop_all();
+    return 1;
+  }
+  try {
+    actions->start();
+    capsules->start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start the action executor: {}", e.what());
+    server.stop();
     plugins.stop_all();
     return 1;
   }
@@ -354,6 +398,8 @@ int run_host(Settings settings) {
   }
   app.ready = false;
   server.stop();
+  actions->stop();
+  capsules->stop();
   plugins.stop_all();
   bus.flush();
   journal.reset();
