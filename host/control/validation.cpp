@@ -104,6 +104,7 @@ std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t
     if (value.is_number_unsigned()) {
       const uint64_t u = value.get<uint64_t>();
       if (u > static_cast<uint64_t>(max)) return std::nullopt;
+      if (static_cast<int64_t>(u) < min) return std::nullopt;
       return static_cast<int64_t>(u);
     }
     const int64_t n = value.get<int64_t>();

@@ -28,7 +28,7 @@ namespace {
 class SettingKind final : public ActionKind {
  public:
   std::vector<InputError> validate(const Json& input) const override {
-    if (!input.contains("value") || !input["value"].is_number_integer())
+    if (!input.contains("value") || !integral_in_range(input["value"], -1000000, 1000000))
       return {{"value", "expected an integer"}};
     return {};
   }
@@ -234,9 +234,9 @@ TEST_CASE("the_usable_lease_expiring_soonest_is_charged", "[control][leases]") {
 TEST_CASE("idempotency_is_scoped_per_kind_and_compares_canonical_input", "[control][actions]") {
   Fixture f(0);
   f.lease("test:cap", 5);
-  auto first = f.submit("test.set", {{"value", 12}}, "k1");
+  auto first = f.submit("test.set", {{"value", 12}, {"note", "a"}}, "k1");
   REQUIRE(first.result == SubmitOutcome::Result::Queued);
-  auto again = f.submit("test.set", Json::parse(R"({"value":12.0})"), "k1");
+  auto again = f.submit("test.set", Json::parse(R"({"note":"a","value":12.0})"), "k1");
   CHECK(again.result == SubmitOutcome::Result::Reused);
   CHECK(again.id == first.id);
   CHECK(again.state == "queued");
@@ -432,5 +432,7 @@ TEST_CASE("post_actions_bodies_list_every_field_error", "[control][validation]")
   CHECK(integral_in_range(Json::parse("24.0"), 1, 100) == 24);
   CHECK_FALSE(integral_in_range(Json::parse("24.5"), 1, 100));
   CHECK_FALSE(integral_in_range(Json("24"), 1, 100));
+  CHECK_FALSE(integral_in_range(Json::parse("0"), 1, 100));
+  CHECK_FALSE(integral_in_range(Json::parse("-3"), 1, 100));
   CHECK(decode_base64(encode_base64("capsule!")) == "capsule!");
 }
