@@ -95,6 +95,9 @@ ParsedBody parse_json_body(std::string_view body) {
   } catch (const Json::parse_error& e) {
     parsed.error_message = e.what();
     parsed.error_offset = e.byte > 0 ? e.byte - 1 : 0;
+  } catch (const Json::exception& e) {
+    // A number too large for a double (1E999): not JSON this host accepts.
+    parsed.error_message = e.what();
   }
   return parsed;
 }

@@ -96,6 +96,9 @@ TEST_CASE("check_4_malformed_and_mistyped_action_bodies_are_400_problems", "[int
   CHECK(p["code"] == "malformed_json");
   CHECK(p["request_id"] == "abc-123");
   CHECK(p["errors"][0]["pointer"] == "");
+  HttpResult huge = host.post("/actions", R"({"kind":"journal.note","input":{"n":1E999}})");
+  CHECK(huge.status == 400);
+  CHECK(huge.json()["code"] == "malformed_json");
   HttpResult typed = host.post("/actions", R"({"kind":5})");
   CHECK(typed.status == 400);
   Json t = typed.json();

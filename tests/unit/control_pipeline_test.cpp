@@ -418,6 +418,7 @@ TEST_CASE("action_lists_filter_and_page_newest_first", "[control][actions]") {
 
 TEST_CASE("post_actions_bodies_list_every_field_error", "[control][validation]") {
   CHECK(validate_action_body(R"({"kind":)").malformed);
+  CHECK(validate_action_body(R"({"kind":"a","input":{"n":1E999}})").malformed);
   ActionBody numeric = validate_action_body(R"({"kind":5})");
   REQUIRE(numeric.errors.size() == 2);
   CHECK(numeric.errors[0].field == "kind");
