@@ -515,3 +515,20 @@ TEST_CASE("check_20_governor_hints_validate_apply_and_stage", "[integration][gov
   CHECK(profile.json()["profile"] == "performance");
   CHECK(host.post("/admin/governor/profile", R"({"name":"turbo"})").json()["errors"][0]["field"] == "name");
 }
+
+TEST_CASE("an_approved_preset_after_a_config_change_reports_stale_evidence",
+          "[integration][staging][needs-config-kinds]") {
+  TestHost host;
+  lease(host, {{"capability", "context:tune"}});
+  HttpResult turbo = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"turbo"}})");
+  if (config_kinds_missing(turbo)) return;
+  REQUIRE(turbo.status == 202);
+  HttpResult k = host.post("/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":20}}})");
+  REQUIRE(k.status == 202);
+  REQUIRE(settled(host, k.json()["id"])["state"] == "completed");
+  const std::string id = turbo.json()["id"];
+  REQUIRE(host.post("/staging/actions/" + id + "/approve", "{}").status == 200);
+  Json action = settled(host, id);
+  CHECK(action["state"] == "completed");
+  CHECK(action["output"]["evidence_stale"] == true);
+}

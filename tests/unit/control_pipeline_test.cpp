@@ -437,3 +437,29 @@ TEST_CASE("post_actions_bodies_list_every_field_error", "[control][validation]")
   CHECK_FALSE(integral_in_range(Json::parse("-3"), 1, 100));
   CHECK(decode_base64(encode_base64("capsule!")) == "capsule!");
 }
+
+TEST_CASE("relaxed_allows_all_without_leases_but_staging_still_applies", "[control][policy]") {
+  Fixture f;
+  f.settings.policy = *policy_for_posture("relaxed");
+  f.close();
+  f.open();
+  auto plain = f.submit("test.set", {{"value", 12}});
+  CHECK(plain.result == SubmitOutcome::Result::Queued);
+  CHECK(f.settled(plain.id)["guard"].is_null());
+  CHECK(f.submit("test.set", {{"value", 500}}).result == SubmitOutcome::Result::Staged);
+}
+
+TEST_CASE("an_approval_after_the_state_moved_reports_stale_evidence", "[control][staging]") {
+  Fixture f;
+  f.lease("test:cap");
+  auto staged = f.submit("test.set", {{"value", 40}});
+  REQUIRE(staged.result == SubmitOutcome::Result::Staged);
+  auto small = f.submit("test.set", {{"value", 15}});
+  REQUIRE(small.result == SubmitOutcome::Result::Queued);
+  REQUIRE(f.settled(small.id)["state"] == "completed");
+  REQUIRE(f.actions->approve(staged.id, "op", "r").result == DecisionOutcome::Result::Ok);
+  Json action = f.settled(staged.id);
+  CHECK(action["state"] == "completed");
+  CHECK(action["output"]["evidence_stale"] == true);
+  CHECK(action["output"]["changed"] == true);
+}
