@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
     service->start();
 
     // The body validator alone.
-    const std::string body = R"({"kind":"journal.note","input":{"text":"rolled out retriever v2"},"idem_key":"k-1"})";
+    const std::string body =
+        R"({"kind":"journal.note","input":{"text":"rolled out retriever v2"},"idem_key":"k-1"})";
     const int validations = 200000;
     auto v0 = Clock::now();
     size_t accepted = 0;
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
       threads.emplace_back([&, t] {
         for (int n = next++; n < actions; n = next++) {
           auto s = Clock::now();
-          auto out = service->submit({"journal.note", {{"text", "note " + std::to_string(n)}}, std::nullopt, "bench"});
+          auto out = service->submit(
+              {"journal.note", {{"text", "note " + std::to_string(n)}}, std::nullopt, "bench"});
           if (out.result != SubmitOutcome::Result::Queued) std::abort();
           latencies[static_cast<size_t>(t)].push_back(
               std::chrono::duration<double, std::milli>(Clock::now() - s).count());
@@ -75,7 +77,9 @@ int main(int argc, char** argv) {
     std::vector<double> all;
     for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
     std::sort(all.begin(), all.end());
-    auto pct = [&](double p) { return all[static_cast<size_t>(p * static_cast<double>(all.size() - 1))]; };
+    auto pct = [&](double p) {
+      return all[static_cast<size_t>(p * static_cast<double>(all.size() - 1))];
+    };
 
     // Drain: a service with one executor picks the queue up from the database.
     service.reset();
@@ -91,10 +95,11 @@ int main(int argc, char** argv) {
     const double drain_s = std::chrono::duration<double>(Clock::now() - drain_start).count();
 
     std::printf("validate_action_body: %.0f ns/body (%zu accepted)\n", validate_ns, accepted);
-    std::printf("admission: %d actions, %d submitters: %.0f actions/s, latency p50 %.2f ms, p99 %.2f ms\n",
-                actions, submitters, actions / admit_s, pct(0.5), pct(0.99));
-    std::printf("execution: %d actions drained by one executor in %.2f s (%.0f actions/s)\n", actions,
-                drain_s, actions / drain_s);
+    std::printf(
+        "admission: %d actions, %d submitters: %.0f actions/s, latency p50 %.2f ms, p99 %.2f ms\n",
+        actions, submitters, actions / admit_s, pct(0.5), pct(0.99));
+    std::printf("execution: %d actions drained by one executor in %.2f s (%.0f actions/s)\n",
+                actions, drain_s, actions / drain_s);
   }
   std::filesystem::remove_all(dir);
   return 0;

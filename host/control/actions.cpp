@@ -52,20 +52,21 @@ constexpr const char* kStagingColumns =
 
 Json staging_from_row(const Sql& row) {
   const std::string status = row.text(7);
-  return {{"id", row.text(0)},
-          {"action_kind", row.text(1)},
-          {"action_input", parse_or_null(row.text(2))},
-          {"project", row.is_null(3) ? Json(nullptr) : Json(row.text(3))},
-          {"requested_by", row.text(4)},
-          {"evidence", parse_or_null(row.optional_text(5))},
-          {"risk", parse_or_null(row.text(6))},
-          {"status", status},
-          {"decision", status == "pending" ? Json(nullptr) : Json(status)},
-          {"reason", row.is_null(8) ? Json(nullptr) : Json(row.text(8))},
-          {"decided_by", row.is_null(9) ? Json(nullptr) : Json(row.text(9))},
-          {"decided_at", row.is_null(10) ? Json(nullptr) : Json(format_rfc3339_ms(row.integer(10)))},
-          {"created", format_rfc3339_ms(row.integer(11))},
-          {"updated", format_rfc3339_ms(row.integer(12))}};
+  return {
+      {"id", row.text(0)},
+      {"action_kind", row.text(1)},
+      {"action_input", parse_or_null(row.text(2))},
+      {"project", row.is_null(3) ? Json(nullptr) : Json(row.text(3))},
+      {"requested_by", row.text(4)},
+      {"evidence", parse_or_null(row.optional_text(5))},
+      {"risk", parse_or_null(row.text(6))},
+      {"status", status},
+      {"decision", status == "pending" ? Json(nullptr) : Json(status)},
+      {"reason", row.is_null(8) ? Json(nullptr) : Json(row.text(8))},
+      {"decided_by", row.is_null(9) ? Json(nullptr) : Json(row.text(9))},
+      {"decided_at", row.is_null(10) ? Json(nullptr) : Json(format_rfc3339_ms(row.integer(10)))},
+      {"created", format_rfc3339_ms(row.integer(11))},
+      {"updated", format_rfc3339_ms(row.integer(12))}};
 }
 
 NewEvent host_event(std::string kind, const Json& payload, const std::string& corr_id) {
@@ -144,15 +145,14 @@ struct ActionService::QueuedAction {
 
 ActionService::ActionService(Journal& journal, ActionKindRegistry& kinds,
                              const ControlSettings& settings)
-    : journal_(journal),
-      kinds_(kinds),
-      settings_(settings),
-      reader_([&journal] {
+    : journal_(journal), kinds_(kinds), settings_(settings), reader_([&journal] {
         journal.transact([](WriteTx& tx) { create_control_tables(tx.db()); });
         return journal.path().string();
       }()) {}
 
-ActionService::~ActionService() { stop(); }
+ActionService::~ActionService() {
+  stop();
+}
 
 void ActionService::start() {
   int64_t requeued = 0;
@@ -233,15 +233,20 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
   const bool risky = !preview.empty() && !preview.risk_reasons.empty();
   bool stage = false;
   switch (settings_.staging_mode) {
-    case StagingMode::Always: stage = true; break;
-    case StagingMode::Auto: stage = risky; break;
+    case StagingMode::Always:
+      stage = true;
+      break;
+    case StagingMode::Auto:
+      stage = risky;
+      break;
     case StagingMode::Ask:
       stage = !preview.empty() && (risky || !settings_.staging_allows(request.kind));
       break;
   }
   const Json risk = risk_json(preview, risky);
   const Json evidence = evidence_json(preview, risk, request.input, computed_ms);
-  const LeaseRule* rule = settings_.policy.allow_all ? nullptr : settings_.policy.match(request.kind);
+  const LeaseRule* rule =
+      settings_.policy.allow_all ? nullptr : settings_.policy.match(request.kind);
   const uint64_t limit = queue_max();
   const std::string input_text = request.input.dump();
 
@@ -271,15 +276,16 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
         for (const auto& t : targets) target_list.push_back(t);
         out.result = SubmitOutcome::Result::Denied;
         out.require_capability = rule->capability;
-        out.explain = {{"action", request.kind},
-                       {"posture", settings_.policy.posture},
-                       {"required_capability", rule->capability},
-                       {"rule", {{"kind_prefix", rule->kind_prefix}, {"capability", rule->capability}}},
-                       {"targets", std::move(target_list)},
-                       {"reason", choice.reason},
-                       {"considered", choice.considered},
-                       {"message", "Action " + request.kind + " requires capability " +
-                                       rule->capability + ". Acquire a lease via POST /leases."}};
+        out.explain = {
+            {"action", request.kind},
+            {"posture", settings_.policy.posture},
+            {"required_capability", rule->capability},
+            {"rule", {{"kind_prefix", rule->kind_prefix}, {"capability", rule->capability}}},
+            {"targets", std::move(target_list)},
+            {"reason", choice.reason},
+            {"considered", choice.considered},
+            {"message", "Action " + request.kind + " requires capability " + rule->capability +
+                            ". Acquire a lease via POST /leases."}};
         tx.append(host_event("policy.decision",
                              {{"action", request.kind},
                               {"allow", false},
@@ -317,8 +323,10 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
         .bind(4, request.idem_key)
         .bind(5, out.state)
         .bind(6, now);
-    if (stage) insert.bind_null(7);
-    else insert.bind(7, next_queue_order_);
+    if (stage)
+      insert.bind_null(7);
+    else
+      insert.bind(7, next_queue_order_);
     insert.bind(8, risk.dump())
         .bind(9, evidence.dump())
         .bind(10, guard.is_null() ? std::optional<std::string>() : guard.dump())
@@ -514,10 +522,14 @@ DecisionOutcome ActionService::set_external_state(const std::string& id, const J
                "UPDATE actions SET state = ?2, output = COALESCE(?3, output),"
                " error = COALESCE(?4, error), updated_ms = ?5 WHERE id = ?1");
     update.bind(1, id).bind(2, target);
-    if (output != body.end() && output->is_object()) update.bind(3, output->dump());
-    else update.bind_null(3);
-    if (error != body.end() && error->is_string()) update.bind(4, error->get<std::string>());
-    else update.bind_null(4);
+    if (output != body.end() && output->is_object())
+      update.bind(3, output->dump());
+    else
+      update.bind_null(3);
+    if (error != body.end() && error->is_string())
+      update.bind(4, error->get<std::string>());
+    else
+      update.bind_null(4);
     update.bind(5, now);
     update.run();
     Json payload = {{"id", id}, {"kind", kind}, {"state", target}};
@@ -604,8 +616,9 @@ uint64_t ActionService::prune_terminal(int64_t cutoff_ms) {
                 "('completed','failed','denied') AND updated_ms < ?1)");
     staging.bind(1, cutoff_ms);
     staging.run();
-    Sql actions(tx.db(),
-                "DELETE FROM actions WHERE state IN ('completed','failed','denied') AND updated_ms < ?1");
+    Sql actions(
+        tx.db(),
+        "DELETE FROM actions WHERE state IN ('completed','failed','denied') AND updated_ms < ?1");
     actions.bind(1, cutoff_ms);
     actions.run();
     removed = static_cast<uint64_t>(sqlite3_changes(tx.db()));
@@ -619,7 +632,8 @@ std::optional<ActionService::QueuedAction> ActionService::next_queued() {
   return reader_.with([&](sqlite3* db) -> std::optional<QueuedAction> {
     std::vector<std::string> external;
     for (const auto& name : kinds_.kinds())
-      if (auto handler = kinds_.find(name); handler && handler->external()) external.push_back(name);
+      if (auto handler = kinds_.find(name); handler && handler->external())
+        external.push_back(name);
     std::string sql =
         "SELECT id, kind, input, evidence, corr_id, via FROM actions WHERE state = 'queued'";
     if (!external.empty()) {
@@ -681,7 +695,8 @@ void ActionService::execute(const QueuedAction& action) {
   try {
     journal_.transact([&](WriteTx& tx) {
       Sql run(tx.db(),
-              "UPDATE actions SET state = 'running', updated_ms = ?2 WHERE id = ?1 AND state = 'queued'");
+              "UPDATE actions SET state = 'running', updated_ms = ?2 WHERE id = ?1 AND state = "
+              "'queued'");
       run.bind(1, action.id).bind(2, now_ms());
       run.run();
       if (sqlite3_changes(tx.db()) == 0) return;
@@ -718,8 +733,9 @@ void ActionService::execute(const QueuedAction& action) {
       journal_.transact([&](WriteTx& tx) {
         ActionOutcome outcome = handler->execute(action.input, run, tx);
         if (stale) outcome.output["evidence_stale"] = true;
-        Sql done(tx.db(),
-                 "UPDATE actions SET state = 'completed', output = ?2, updated_ms = ?3 WHERE id = ?1");
+        Sql done(
+            tx.db(),
+            "UPDATE actions SET state = 'completed', output = ?2, updated_ms = ?3 WHERE id = ?1");
         done.bind(1, action.id).bind(2, outcome.output.dump()).bind(3, now_ms());
         done.run();
         tx.append(host_event("actions.completed",
@@ -749,16 +765,15 @@ void ActionService::execute(const QueuedAction& action) {
   if (!failure.empty()) {
     try {
       journal_.transact([&](WriteTx& tx) {
-        Sql failed(tx.db(),
-                   "UPDATE actions SET state = 'failed', error = ?2, updated_ms = ?3 WHERE id = ?1");
+        Sql failed(
+            tx.db(),
+            "UPDATE actions SET state = 'failed', error = ?2, updated_ms = ?3 WHERE id = ?1");
         failed.bind(1, action.id).bind(2, failure).bind(3, now_ms());
         failed.run();
-        tx.append(host_event("actions.failed",
-                             {{"id", action.id},
-                              {"kind", action.kind},
-                              {"state", "failed"},
-                              {"error", failure}},
-                             action.corr_id));
+        tx.append(host_event(
+            "actions.failed",
+            {{"id", action.id}, {"kind", action.kind}, {"state", "failed"}, {"error", failure}},
+            action.corr_id));
       });
     } catch (const std::exception& e) {
       spdlog::error("action {} could not be marked failed: {}", action.id, e.what());

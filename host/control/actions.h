@@ -49,11 +49,11 @@ struct SubmitOutcome {
   Result result = Result::Queued;
   std::string id;
   std::string state;
-  Json evidence;                          // staged replies
-  std::vector<http::FieldError> errors;   // InputInvalid
-  std::string require_capability;         // Denied
-  Json explain;                           // Denied
-  uint64_t queue_limit = 0, queued = 0;   // QueueFull
+  Json evidence;                         // staged replies
+  std::vector<http::FieldError> errors;  // InputInvalid
+  std::string require_capability;        // Denied
+  Json explain;                          // Denied
+  uint64_t queue_limit = 0, queued = 0;  // QueueFull
 };
 
 // Approve/deny/state-change outcome.
@@ -127,8 +127,8 @@ class ActionService {
   int64_t next_queue_order_ = 1;  // only touched on the journal's writer thread
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;      // the executor: new work or stop
-  std::condition_variable settled_;   // wait_settled: some action changed
+  std::condition_variable wake_;     // the executor: new work or stop
+  std::condition_variable settled_;  // wait_settled: some action changed
   uint64_t change_seq_ = 0;
   bool stopping_ = false;
   bool work_pending_ = true;

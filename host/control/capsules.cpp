@@ -46,24 +46,25 @@ Json item_from_row(const std::string& capsule_text, int64_t applied_ms,
   if (capsule.is_discarded()) capsule = Json::object();
   const Json denies = capsule.value("denies", Json::array());
   const Json contracts = capsule.value("contracts", Json::array());
-  Json item = {{"id", capsule.value("id", "")},
-               {"version", capsule.contains("version") ? capsule["version"] : Json(nullptr)},
-               {"issuer", capsule.contains("issuer") ? capsule["issuer"] : Json(nullptr)},
-               {"issued_at_ms", capsule.contains("issued_at_ms") ? capsule["issued_at_ms"] : Json(nullptr)},
-               {"hop_ttl", capsule.contains("hop_ttl") ? capsule["hop_ttl"] : Json(nullptr)},
-               {"remaining_hops", remaining_hops ? Json(*remaining_hops) : Json(nullptr)},
-               {"propagate", capsule.contains("propagate") ? capsule["propagate"] : Json(nullptr)},
-               {"lease_duration_ms",
-                capsule.contains("lease_duration_ms") ? capsule["lease_duration_ms"] : Json(nullptr)},
-               {"renew_within_ms",
-                capsule.contains("renew_within_ms") ? capsule["renew_within_ms"] : Json(nullptr)},
-               {"applied_ms", applied_ms},
-               {"lease_until_ms", lease_until_ms ? Json(*lease_until_ms) : Json(nullptr)},
-               {"status", lease_until_ms && *lease_until_ms <= now ? "expired" : "active"},
-               {"denies", denies},
-               {"contracts", contracts},
-               {"denies_count", denies.size()},
-               {"contracts_count", contracts.size()}};
+  Json item = {
+      {"id", capsule.value("id", "")},
+      {"version", capsule.contains("version") ? capsule["version"] : Json(nullptr)},
+      {"issuer", capsule.contains("issuer") ? capsule["issuer"] : Json(nullptr)},
+      {"issued_at_ms", capsule.contains("issued_at_ms") ? capsule["issued_at_ms"] : Json(nullptr)},
+      {"hop_ttl", capsule.contains("hop_ttl") ? capsule["hop_ttl"] : Json(nullptr)},
+      {"remaining_hops", remaining_hops ? Json(*remaining_hops) : Json(nullptr)},
+      {"propagate", capsule.contains("propagate") ? capsule["propagate"] : Json(nullptr)},
+      {"lease_duration_ms",
+       capsule.contains("lease_duration_ms") ? capsule["lease_duration_ms"] : Json(nullptr)},
+      {"renew_within_ms",
+       capsule.contains("renew_within_ms") ? capsule["renew_within_ms"] : Json(nullptr)},
+      {"applied_ms", applied_ms},
+      {"lease_until_ms", lease_until_ms ? Json(*lease_until_ms) : Json(nullptr)},
+      {"status", lease_until_ms && *lease_until_ms <= now ? "expired" : "active"},
+      {"denies", denies},
+      {"contracts", contracts},
+      {"denies_count", denies.size()},
+      {"contracts_count", contracts.size()}};
   return item;
 }
 
@@ -93,8 +94,7 @@ std::vector<http::FieldError> capsule_errors(const Json& capsule) {
     errors.push_back({"propagate", "expected a boolean"});
   for (const char* list : {"denies", "contracts"}) {
     auto it = capsule.find(list);
-    if (it == capsule.end() || !it->is_array())
-      errors.push_back({list, "expected an array"});
+    if (it == capsule.end() || !it->is_array()) errors.push_back({list, "expected an array"});
   }
   optional_integer_field(capsule, "lease_duration_ms", 1, errors);
   optional_integer_field(capsule, "renew_within_ms", 0, errors);
@@ -111,14 +111,14 @@ std::string capsule_signing_bytes(const Json& capsule) {
 }
 
 CapsuleStore::CapsuleStore(Journal& journal, const ControlSettings& settings)
-    : journal_(journal),
-      settings_(settings),
-      reader_([&journal] {
+    : journal_(journal), settings_(settings), reader_([&journal] {
         journal.transact([](WriteTx& tx) { create_control_tables(tx.db()); });
         return journal.path().string();
       }()) {}
 
-CapsuleStore::~CapsuleStore() { stop(); }
+CapsuleStore::~CapsuleStore() {
+  stop();
+}
 
 void CapsuleStore::start() {
   sweeper_ = std::thread([this] { sweeper_loop(); });
@@ -158,11 +158,10 @@ CapsuleOutcome CapsuleStore::adopt(const Json& capsule, const std::string& corr_
       const std::string sig = decode_base64(signature->get<std::string>());
       const std::string message = capsule_signing_bytes(capsule);
       if (sig.size() != crypto_sign_BYTES ||
-          crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.data()),
-                                      reinterpret_cast<const unsigned char*>(message.data()),
-                                      message.size(),
-                                      reinterpret_cast<const unsigned char*>(
-                                          trusted->public_key.data())) != 0)
+          crypto_sign_verify_detached(
+              reinterpret_cast<const unsigned char*>(sig.data()),
+              reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+              reinterpret_cast<const unsigned char*>(trusted->public_key.data())) != 0)
         why = "the signature does not verify";
     }
     if (!why.empty()) {
@@ -186,13 +185,18 @@ CapsuleOutcome CapsuleStore::adopt(const Json& capsule, const std::string& corr_
     Sql existing(tx.db(), "SELECT 1 FROM policy_capsules WHERE id = ?1");
     existing.bind(1, id);
     const bool renewed = existing.step();
-    Sql upsert(tx.db(),
-               "INSERT INTO policy_capsules(id, capsule, applied_ms, lease_until_ms, remaining_hops,"
-               " expired_reported) VALUES(?1,?2,?3,?4,?5,0) ON CONFLICT(id) DO UPDATE SET"
-               " capsule = excluded.capsule, applied_ms = excluded.applied_ms,"
-               " lease_until_ms = excluded.lease_until_ms, remaining_hops = excluded.remaining_hops,"
-               " expired_reported = 0");
-    upsert.bind(1, id).bind(2, text).bind(3, applied_ms).bind(4, lease_until).bind(5, remaining_hops);
+    Sql upsert(
+        tx.db(),
+        "INSERT INTO policy_capsules(id, capsule, applied_ms, lease_until_ms, remaining_hops,"
+        " expired_reported) VALUES(?1,?2,?3,?4,?5,0) ON CONFLICT(id) DO UPDATE SET"
+        " capsule = excluded.capsule, applied_ms = excluded.applied_ms,"
+        " lease_until_ms = excluded.lease_until_ms, remaining_hops = excluded.remaining_hops,"
+        " expired_reported = 0");
+    upsert.bind(1, id)
+        .bind(2, text)
+        .bind(3, applied_ms)
+        .bind(4, lease_until)
+        .bind(5, remaining_hops);
     upsert.run();
     out.item = item_from_row(text, applied_ms, lease_until, remaining_hops, applied_ms);
     tx.append(capsule_event("policy.capsule.applied",
@@ -255,13 +259,15 @@ Json CapsuleStore::list() {
           "SELECT capsule, applied_ms, lease_until_ms, remaining_hops FROM policy_capsules"
           " ORDER BY applied_ms DESC, id ASC");
     Json items = Json::array();
-    const int64_t retention_ms = static_cast<int64_t>(settings_.capsule_expired_retention_secs) * 1000;
+    const int64_t retention_ms =
+        static_cast<int64_t>(settings_.capsule_expired_retention_secs) * 1000;
     while (q.step()) {
       const auto lease_until = q.optional_integer(2);
       // Past the retention an expired capsule is no longer listed, even
       // before the sweeper has removed it.
       if (lease_until && *lease_until + retention_ms <= now) continue;
-      items.push_back(item_from_row(q.text(0), q.integer(1), lease_until, q.optional_integer(3), now));
+      items.push_back(
+          item_from_row(q.text(0), q.integer(1), lease_until, q.optional_integer(3), now));
     }
     const size_t count = items.size();
     return Json{{"items", std::move(items)},
@@ -272,7 +278,8 @@ Json CapsuleStore::list() {
 }
 
 int64_t CapsuleStore::sweep(int64_t now) {
-  const int64_t retention_ms = static_cast<int64_t>(settings_.capsule_expired_retention_secs) * 1000;
+  const int64_t retention_ms =
+      static_cast<int64_t>(settings_.capsule_expired_retention_secs) * 1000;
   int64_t next_due = 0;
   auto consider = [&](int64_t at) {
     if (at > now && (next_due == 0 || at < next_due)) next_due = at;
@@ -292,7 +299,8 @@ int64_t CapsuleStore::sweep(int64_t now) {
                               {{"id", id}, {"lease_until_ms", lease_until}}, ""));
     }
     Sql purge(tx.db(),
-              "DELETE FROM policy_capsules WHERE lease_until_ms IS NOT NULL AND lease_until_ms + ?1 <= ?2");
+              "DELETE FROM policy_capsules WHERE lease_until_ms IS NOT NULL AND lease_until_ms + "
+              "?1 <= ?2");
     purge.bind(1, retention_ms).bind(2, now);
     purge.run();
     Sql upcoming(tx.db(),
@@ -316,7 +324,8 @@ void CapsuleStore::sweeper_loop() {
     }
     std::unique_lock lock(mutex_);
     auto ready = [&] { return stopping_ || changed_; };
-    if (next_due == 0) wake_.wait(lock, ready);
+    if (next_due == 0)
+      wake_.wait(lock, ready);
     else
       wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(next_due - now_ms(), 1)),
                      ready);

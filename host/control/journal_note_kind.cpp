@@ -12,7 +12,8 @@ constexpr size_t kNoteMaxChars = 4096;
 std::vector<InputError> JournalNoteKind::validate(const Json& input) const {
   std::vector<InputError> errors;
   auto text = input.find("text");
-  if (text == input.end()) errors.push_back({"text", "required"});
+  if (text == input.end())
+    errors.push_back({"text", "required"});
   else if (!text->is_string() || text->get_ref<const std::string&>().empty() ||
            text->get_ref<const std::string&>().size() > kNoteMaxChars)
     errors.push_back({"text", "expected a string of 1-4096 characters"});
@@ -23,7 +24,9 @@ std::vector<std::string> JournalNoteKind::scope_targets(const Json&) const {
   return {"journal.note"};
 }
 
-ActionPreview JournalNoteKind::preview(const Json&) const { return {}; }
+ActionPreview JournalNoteKind::preview(const Json&) const {
+  return {};
+}
 
 ActionOutcome JournalNoteKind::execute(const Json& input, const ActionRun& run, WriteTx& tx) {
   NewEvent event;

@@ -106,7 +106,8 @@ LeaseChoice choose_lease(const std::vector<Lease>& leases, const std::vector<std
     if (i == 0 && !rejected.empty()) choice.reason = rejected;
     if (choice.considered.size() < 10)
       choice.considered.push_back(
-          {{"lease_id", lease.id}, {"rejected", rejected.empty() ? Json(nullptr) : Json(rejected)}});
+          {{"lease_id", lease.id},
+           {"rejected", rejected.empty() ? Json(nullptr) : Json(rejected)}});
     if (!rejected.empty()) continue;
     // Newest first: a later one with an equal expiry was created earlier.
     if (!best || lease.ttl_until_ms <= best->ttl_until_ms) best = &lease;
@@ -137,8 +138,9 @@ std::optional<Lease> find_lease(sqlite3* db, std::string_view id) {
 std::vector<Lease> list_leases(sqlite3* db, bool include_inactive, int64_t now_ms, size_t limit) {
   std::string sql = std::string("SELECT ") + kLeaseColumns + " FROM leases";
   if (!include_inactive)
-    sql += " WHERE revoked_ms IS NULL AND ttl_until_ms > ?1 AND"
-           " (budget_remaining IS NULL OR budget_remaining >= 1)";
+    sql +=
+        " WHERE revoked_ms IS NULL AND ttl_until_ms > ?1 AND"
+        " (budget_remaining IS NULL OR budget_remaining >= 1)";
   sql += " ORDER BY created_ms DESC, rowid DESC LIMIT ?2";
   Sql q(db, sql);
   if (!include_inactive) q.bind(1, now_ms);
@@ -151,7 +153,8 @@ std::vector<Lease> list_leases(sqlite3* db, bool include_inactive, int64_t now_m
 void insert_lease(sqlite3* db, const Lease& lease) {
   Sql q(db,
         "INSERT INTO leases(id, subject, capability, scope, ttl_until_ms, budget, "
-        "budget_remaining, revoked_ms, created_ms, updated_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+        "budget_remaining, revoked_ms, created_ms, updated_ms) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
   q.bind(1, lease.id)
       .bind(2, lease.subject)
       .bind(3, lease.capability)
@@ -174,8 +177,9 @@ void charge_lease(sqlite3* db, const std::string& id, int64_t now_ms) {
 }
 
 int64_t revoke_lease(sqlite3* db, const std::string& id, int64_t now_ms) {
-  Sql update(db,
-             "UPDATE leases SET revoked_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL");
+  Sql update(
+      db,
+      "UPDATE leases SET revoked_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL");
   update.bind(1, id).bind(2, now_ms);
   update.run();
   Sql read(db, "SELECT revoked_ms FROM leases WHERE id = ?1");
@@ -250,7 +254,8 @@ Json LeaseStore::list(bool include_inactive) {
     for (const auto& lease : list_leases(db, include_inactive, now, 200))
       items.push_back(lease.to_json(now));
     const size_t count = items.size();
-    return Json{{"generated", format_rfc3339_ms(now)}, {"count", count}, {"items", std::move(items)}};
+    return Json{
+        {"generated", format_rfc3339_ms(now)}, {"count", count}, {"items", std::move(items)}};
   });
 }
 

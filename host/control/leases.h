@@ -46,8 +46,8 @@ std::string lease_rejection(const Lease& lease, const std::vector<std::string>& 
 
 // The outcome of looking for a usable lease among those with a capability.
 struct LeaseChoice {
-  std::optional<Lease> charged;  // the usable lease expiring soonest (ties: created first)
-  std::string reason;            // when none: lease_required or the newest lease's rejection
+  std::optional<Lease> charged;     // the usable lease expiring soonest (ties: created first)
+  std::string reason;               // when none: lease_required or the newest lease's rejection
   Json considered = Json::array();  // up to 10 {lease_id,rejected}, newest first
 };
 // `leases` newest first, as leases_with_capability returns them.

@@ -148,9 +148,12 @@ std::optional<Policy> policy_from_json(const Json& document, std::string* error)
 
 std::string_view staging_mode_name(StagingMode mode) {
   switch (mode) {
-    case StagingMode::Auto: return "auto";
-    case StagingMode::Ask: return "ask";
-    case StagingMode::Always: return "always";
+    case StagingMode::Auto:
+      return "auto";
+    case StagingMode::Ask:
+      return "ask";
+    case StagingMode::Always:
+      return "always";
   }
   return "auto";
 }
@@ -202,10 +205,14 @@ std::variant<ControlSettings, std::string> load_control_settings() {
   }
 
   const std::string mode = env_string("ARW_ACTION_STAGING_MODE").value_or("auto");
-  if (mode == "auto") s.staging_mode = StagingMode::Auto;
-  else if (mode == "ask") s.staging_mode = StagingMode::Ask;
-  else if (mode == "always") s.staging_mode = StagingMode::Always;
-  else return "ARW_ACTION_STAGING_MODE='" + mode + "' is not one of auto, ask, always";
+  if (mode == "auto")
+    s.staging_mode = StagingMode::Auto;
+  else if (mode == "ask")
+    s.staging_mode = StagingMode::Ask;
+  else if (mode == "always")
+    s.staging_mode = StagingMode::Always;
+  else
+    return "ARW_ACTION_STAGING_MODE='" + mode + "' is not one of auto, ask, always";
   if (auto allow = env_string("ARW_ACTION_STAGING_ALLOW")) {
     std::stringstream list(*allow);
     std::string entry;

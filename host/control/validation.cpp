@@ -30,8 +30,12 @@ int base64_value(char c) {
 
 }  // namespace
 
-bool valid_kind(std::string_view kind) { return token_chars(kind, 128); }
-bool valid_capability(std::string_view capability) { return token_chars(capability, 64); }
+bool valid_kind(std::string_view kind) {
+  return token_chars(kind, 128);
+}
+bool valid_capability(std::string_view capability) {
+  return token_chars(capability, 64);
+}
 
 bool valid_idem_key(std::string_view key) {
   if (key.empty() || key.size() > 128) return false;
@@ -66,7 +70,8 @@ std::string encode_base64(std::string_view bytes) {
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
     out += kBase64Alphabet[(n >> 18) & 63];
     out += kBase64Alphabet[(n >> 12) & 63];
     out += kBase64Alphabet[(n >> 6) & 63];

@@ -20,14 +20,28 @@ using http::Response;
 
 namespace {
 
-constexpr const char* kActionStates[] = {"staged", "queued", "running", "completed", "failed", "denied"};
+constexpr const char* kActionStates[] = {"staged",    "queued", "running",
+                                         "completed", "failed", "denied"};
 
 // The governor hint keys (control.md 2.2); other body keys are reported as ignored.
-constexpr const char* kHintKeys[] = {
-    "max_concurrency", "event_buffer", "http_timeout_secs", "slo_ms", "mode", "retrieval_k",
-    "vote_k", "retrieval_div", "mmr_lambda", "compression_aggr", "context_budget_tokens",
-    "context_item_budget_tokens", "context_format", "include_provenance", "context_item_template",
-    "context_header", "context_footer", "joiner"};
+constexpr const char* kHintKeys[] = {"max_concurrency",
+                                     "event_buffer",
+                                     "http_timeout_secs",
+                                     "slo_ms",
+                                     "mode",
+                                     "retrieval_k",
+                                     "vote_k",
+                                     "retrieval_div",
+                                     "mmr_lambda",
+                                     "compression_aggr",
+                                     "context_budget_tokens",
+                                     "context_item_budget_tokens",
+                                     "context_format",
+                                     "include_provenance",
+                                     "context_item_template",
+                                     "context_header",
+                                     "context_footer",
+                                     "joiner"};
 
 Response unavailable(const Request& req) {
   return http::problem(req, 503, "unavailable",
@@ -52,9 +66,9 @@ std::optional<Response> submit_problem(const Request& req, const SubmitOutcome& 
                            "idem_key was already used for this kind with a different input",
                            {{"state", out.state}, {"id", out.id}});
     case SubmitOutcome::Result::Denied: {
-      Response r = http::problem(req, 403, "lease_required", "Denied (lease required)",
-                                 {{"require_capability", out.require_capability},
-                                  {"explain", out.explain}});
+      Response r =
+          http::problem(req, 403, "lease_required", "Denied (lease required)",
+                        {{"require_capability", out.require_capability}, {"explain", out.explain}});
       return r;
     }
     case SubmitOutcome::Result::QueueFull:
@@ -66,7 +80,8 @@ std::optional<Response> submit_problem(const Request& req, const SubmitOutcome& 
 
 Response submit_action(AppContext& app, const Request& req) {
   control::ActionBody body = control::validate_action_body(req.body);
-  if (body.malformed) return http::malformed_json(req, body.malformed_message, body.malformed_offset);
+  if (body.malformed)
+    return http::malformed_json(req, body.malformed_message, body.malformed_offset);
   if (!body.errors.empty()) return http::validation_failed(req, body.errors);
   control::SubmitRequest submit{body.kind, std::move(body.input), body.idem_key, req.request_id};
   SubmitOutcome out;
@@ -95,8 +110,12 @@ Response submit_action(AppContext& app, const Request& req) {
            {"reused", false},
            {"evidence", out.evidence}});
     default:
-      return http::json_response(
-          req, 202, {{"id", out.id}, {"ok", true}, {"staged", false}, {"state", "queued"}, {"reused", false}});
+      return http::json_response(req, 202,
+                                 {{"id", out.id},
+                                  {"ok", true},
+                                  {"staged", false},
+                                  {"state", "queued"},
+                                  {"reused", false}});
   }
 }
 
@@ -114,7 +133,8 @@ std::optional<int64_t> query_integer(const Request& req, const char* name, int64
   auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
   if (ec != std::errc() || ptr != value->data() + value->size() || n < min || n > max) {
     errors.push_back({name, "expected an integer in [" + std::to_string(min) + "," +
-                                (max == INT64_MAX ? std::string("inf") : std::to_string(max)) + "]"});
+                                (max == INT64_MAX ? std::string("inf") : std::to_string(max)) +
+                                "]"});
     return std::nullopt;
   }
   return n;
@@ -124,8 +144,10 @@ Response list_actions(AppContext& app, const Request& req) {
   std::vector<http::FieldError> errors;
   control::ActionFilter filter;
   if (auto state = req.query_one("state"); state && !state->empty()) {
-    if (std::find(std::begin(kActionStates), std::end(kActionStates), *state) == std::end(kActionStates))
-      errors.push_back({"state", "expected one of staged, queued, running, completed, failed, denied"});
+    if (std::find(std::begin(kActionStates), std::end(kActionStates), *state) ==
+        std::end(kActionStates))
+      errors.push_back(
+          {"state", "expected one of staged, queued, running, completed, failed, denied"});
     filter.state = *state;
   }
   if (auto kind = req.query_one("kind"); kind && !kind->empty()) {
@@ -169,13 +191,17 @@ std::optional<std::string> optional_string(const Json& body, const char* name,
 Response decision_problem(const Request& req, const control::DecisionOutcome& out) {
   using R = control::DecisionOutcome::Result;
   switch (out.result) {
-    case R::NotFound: return http::problem(req, 404, "not_found", "no such id");
+    case R::NotFound:
+      return http::problem(req, 404, "not_found", "no such id");
     case R::Conflict:
       return http::problem(req, 409, "conflict", "not allowed in state " + out.state,
                            {{"state", out.state}});
-    case R::QueueFull: return queue_full(req, out.queue_limit, out.queued);
-    case R::InputInvalid: return http::validation_failed(req, out.errors);
-    case R::Ok: break;
+    case R::QueueFull:
+      return queue_full(req, out.queue_limit, out.queued);
+    case R::InputInvalid:
+      return http::validation_failed(req, out.errors);
+    case R::Ok:
+      break;
   }
   return http::problem(req, 500, "internal", "internal error");
 }
@@ -264,7 +290,8 @@ Response governor_action(AppContext& app, const Request& req, const std::string&
     return http::json_response(req, 200, body);
   }
   if (row && state == "failed")
-    return http::problem(req, 409, "conflict", "the action failed: " + (*row)["error"].get<std::string>(),
+    return http::problem(req, 409, "conflict",
+                         "the action failed: " + (*row)["error"].get<std::string>(),
                          {{"state", "failed"}, {"action_id", out.id}});
   return http::json_response(req, 202, {{"ok", true}, {"action_id", out.id}, {"state", state}});
 }
@@ -293,11 +320,10 @@ Response post_governor_profile(AppContext& app, const Request& req) {
   std::string via = "api";
   governor_meta(*body, idem_key, via, errors);
   if (!errors.empty()) return http::validation_failed(req, errors);
-  return governor_action(app, req, "governor.profile.set", Json{{"profile", *name}}, idem_key, via,
-                         [&](const std::string& field) {
-                           return field == "input.profile" ? sent_as : field;
-                         },
-                         nullptr);
+  return governor_action(
+      app, req, "governor.profile.set", Json{{"profile", *name}}, idem_key, via,
+      [&](const std::string& field) { return field == "input.profile" ? sent_as : field; },
+      nullptr);
 }
 
 Response post_governor_hints(AppContext& app, const Request& req) {
@@ -318,24 +344,27 @@ Response post_governor_hints(AppContext& app, const Request& req) {
     else
       ignored.push_back(it.key());
   }
-  return governor_action(app, req, "governor.hints.set", Json{{"hints", std::move(hints)}}, idem_key,
-                         via,
-                         [](const std::string& field) {
-                           // The client sent the hints flat: input.hints.retrieval_k -> retrieval_k.
-                           static const std::string prefix = "input.hints.";
-                           return field.rfind(prefix, 0) == 0 ? field.substr(prefix.size()) : field;
-                         },
-                         ignored);
+  return governor_action(
+      app, req, "governor.hints.set", Json{{"hints", std::move(hints)}}, idem_key, via,
+      [](const std::string& field) {
+        // The client sent the hints flat: input.hints.retrieval_k -> retrieval_k.
+        static const std::string prefix = "input.hints.";
+        return field.rfind(prefix, 0) == 0 ? field.substr(prefix.size()) : field;
+      },
+      ignored);
 }
 
 }  // namespace
 
 void add_action_routes(http::Router& router, AppContext& app) {
-  router.add({"POST", "/actions", Access::Admin, [&app](const Request& r) { return submit_action(app, r); }});
-  router.add({"GET", "/actions/{id}", Access::Admin, [&app](const Request& r) { return get_action(app, r); }, 0, true});
+  router.add({"POST", "/actions", Access::Admin,
+              [&app](const Request& r) { return submit_action(app, r); }});
+  router.add({"GET", "/actions/{id}", Access::Admin,
+              [&app](const Request& r) { return get_action(app, r); }, 0, true});
   router.add({"POST", "/actions/{id}/state", Access::Admin,
               [&app](const Request& r) { return set_action_state(app, r); }});
-  router.add({"GET", "/state/actions", Access::Admin, [&app](const Request& r) { return list_actions(app, r); }, 0, true});
+  router.add({"GET", "/state/actions", Access::Admin,
+              [&app](const Request& r) { return list_actions(app, r); }, 0, true});
   router.add({"GET", "/state/staging/actions", Access::Admin,
               [&app](const Request& r) { return list_staging(app, r); }, 0, true});
   router.add({"POST", "/staging/actions/{id}/approve", Access::Admin,

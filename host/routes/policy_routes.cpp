@@ -15,7 +15,8 @@ using http::Response;
 namespace {
 
 Response unavailable(const Request& req) {
-  return http::problem(req, 503, "unavailable", "the database commit failed; nothing was acknowledged");
+  return http::problem(req, 503, "unavailable",
+                       "the database commit failed; nothing was acknowledged");
 }
 
 Response adopt(AppContext& app, const Request& req) {
@@ -37,20 +38,27 @@ Response teardown(AppContext& app, const Request& req) {
   std::vector<std::string> ids;
   bool all = false, dry_run = false;
   if (auto it = body.find("ids"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) errors.push_back({"ids", "expected an array of capsule ids"});
+    if (!it->is_array())
+      errors.push_back({"ids", "expected an array of capsule ids"});
     else
       for (size_t i = 0; i < it->size(); ++i) {
-        if ((*it)[i].is_string()) ids.push_back((*it)[i].get<std::string>());
-        else errors.push_back({"ids." + std::to_string(i), "expected a string"});
+        if ((*it)[i].is_string())
+          ids.push_back((*it)[i].get<std::string>());
+        else
+          errors.push_back({"ids." + std::to_string(i), "expected a string"});
       }
   }
   if (auto it = body.find("all"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) errors.push_back({"all", "expected a boolean"});
-    else all = it->get<bool>();
+    if (!it->is_boolean())
+      errors.push_back({"all", "expected a boolean"});
+    else
+      all = it->get<bool>();
   }
   if (auto it = body.find("dry_run"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) errors.push_back({"dry_run", "expected a boolean"});
-    else dry_run = it->get<bool>();
+    if (!it->is_boolean())
+      errors.push_back({"dry_run", "expected a boolean"});
+    else
+      dry_run = it->get<bool>();
   }
   if (errors.empty() && !all && !body.contains("ids"))
     errors.push_back({"ids", "required unless all is true"});
@@ -79,7 +87,8 @@ Response capsule_response(const Request& req, const control::CapsuleOutcome& out
                              }()}});
     case R::VerificationFailed:
       return http::problem(req, 403, "capsule_verification_failed", out.detail);
-    case R::Adopted: break;
+    case R::Adopted:
+      break;
   }
   return http::json_response(req, 200, {{"ok", true}, {"capsule", out.item}});
 }
@@ -106,9 +115,10 @@ void add_policy_routes(http::Router& router, AppContext& app) {
                 return http::json_response(r, 200, app.actions->settings().policy_state());
               },
               0, true});
-  router.add({"GET", "/state/policy/capsules", Access::Admin,
-              [&app](const Request& r) { return http::json_response(r, 200, app.capsules->list()); },
-              0, true});
+  router.add(
+      {"GET", "/state/policy/capsules", Access::Admin,
+       [&app](const Request& r) { return http::json_response(r, 200, app.capsules->list()); }, 0,
+       true});
   router.add({"POST", "/admin/policy/capsules/adopt", Access::Admin,
               [&app](const Request& r) { return adopt(app, r); }});
   router.add({"POST", "/admin/policy/capsules/teardown", Access::Admin,

@@ -26,7 +26,8 @@ struct NotesHost {
   std::unique_ptr<TestHost> host;
   explicit NotesHost(EnvList extra = {}) {
     const std::string path = policy_dir.file("policy.json");
-    std::ofstream(path) << R"({"lease_rules":[{"kind_prefix":"journal.","capability":"notes:write"}]})";
+    std::ofstream(path)
+        << R"({"lease_rules":[{"kind_prefix":"journal.","capability":"notes:write"}]})";
     TestHostOptions options;
     options.env = std::move(extra);
     options.env.emplace_back("ARW_POLICY_FILE", path);
@@ -86,7 +87,8 @@ bool config_kinds_missing(const HttpResult& r) {
 
 }  // namespace
 
-TEST_CASE("check_4_malformed_and_mistyped_action_bodies_are_400_problems", "[integration][actions]") {
+TEST_CASE("check_4_malformed_and_mistyped_action_bodies_are_400_problems",
+          "[integration][actions]") {
   TestHost host;
   HttpResult malformed = host.post("/actions", R"({"kind":)", {{"x-request-id", "abc-123"}});
   CHECK(malformed.status == 400);
@@ -137,8 +139,8 @@ TEST_CASE("check_7_8_a_lease_is_required_and_created_by_admins_only", "[integrat
   CHECK(p["explain"]["rule"]["kind_prefix"] == "journal.");
   CHECK(count_events(*host, "policy.decision") == 1);
 
-  HttpResult anonymous = request("POST", "127.0.0.1", host->port(), "/leases",
-                                 {}, R"({"capability":"notes:write"})");
+  HttpResult anonymous =
+      request("POST", "127.0.0.1", host->port(), "/leases", {}, R"({"capability":"notes:write"})");
   CHECK(anonymous.status == 401);
   Json created = lease(*host, {{"capability", "notes:write"}, {"ttl_secs", 600}, {"budget", 2}});
   CHECK(created["budget_remaining"] == 2);
@@ -232,7 +234,8 @@ TEST_CASE("check_13_idempotency_is_per_kind_and_input", "[integration][actions]"
 TEST_CASE("check_13_the_same_key_with_context_set", "[integration][actions][needs-config-kinds]") {
   TestHost host;
   lease(host, {{"capability", "context:tune"}});
-  const std::string a = R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":24}},"idem_key":"k"})";
+  const std::string a =
+      R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":24}},"idem_key":"k"})";
   HttpResult first = host.post("/actions", a);
   if (config_kinds_missing(first)) return;
   REQUIRE(first.status == 202);
@@ -240,7 +243,8 @@ TEST_CASE("check_13_the_same_key_with_context_set", "[integration][actions][need
   CHECK(second.status == 200);
   CHECK(second.json()["id"] == first.json()["id"]);
   CHECK(second.json()["reused"] == true);
-  HttpResult other = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"balanced"},"idem_key":"k"})");
+  HttpResult other = host.post(
+      "/actions", R"({"kind":"preset.apply","input":{"preset":"balanced"},"idem_key":"k"})");
   CHECK(other.status == 202);
   CHECK(other.json()["id"] != first.json()["id"]);
   HttpResult conflict = host.post(
@@ -271,7 +275,8 @@ TEST_CASE("check_17_staged_actions_are_approved_or_denied", "[integration][stagi
   TestHostOptions options;
   options.env = {{"ARW_ACTION_STAGING_MODE", "always"}, {"ARW_ACTION_STAGING_ACTOR", "ops"}};
   TestHost host(options);
-  HttpResult a = host.post("/actions", R"({"kind":"journal.note","input":{"text":"a","project":"p1"}})");
+  HttpResult a =
+      host.post("/actions", R"({"kind":"journal.note","input":{"text":"a","project":"p1"}})");
   REQUIRE(a.status == 202);
   Json staged = a.json();
   CHECK(staged["staged"] == true);
@@ -298,7 +303,8 @@ TEST_CASE("check_17_staged_actions_are_approved_or_denied", "[integration][stagi
 
   HttpResult b = host.post("/actions", note("b"));
   const std::string id_b = b.json()["id"];
-  HttpResult approved = host.post("/staging/actions/" + id_b + "/approve", R"({"decided_by":"alice"})");
+  HttpResult approved =
+      host.post("/staging/actions/" + id_b + "/approve", R"({"decided_by":"alice"})");
   REQUIRE(approved.status == 200);
   CHECK(approved.json()["action_id"] == id_b);
   CHECK(settled(host, id_b)["state"] == "completed");
@@ -325,7 +331,8 @@ TEST_CASE("external_state_changes_are_refused_for_host_kinds", "[integration][ac
   CHECK(host.get("/actions/missing").status == 404);
 }
 
-TEST_CASE("check_37_a_kill_9_after_202_keeps_the_action_and_it_completes", "[integration][durability]") {
+TEST_CASE("check_37_a_kill_9_after_202_keeps_the_action_and_it_completes",
+          "[integration][durability]") {
   TestHostOptions options;
   options.env = {{"ARW_WORKERS", "0"}};
   TestHost host(options);
@@ -344,7 +351,8 @@ TEST_CASE("check_37_a_kill_9_after_202_keeps_the_action_and_it_completes", "[int
 
 TEST_CASE("get_state_policy_reports_posture_rules_and_staging", "[integration][policy]") {
   TestHostOptions options;
-  options.env = {{"ARW_SECURITY_POSTURE", "strict"}, {"ARW_ACTION_STAGING_MODE", "ask"},
+  options.env = {{"ARW_SECURITY_POSTURE", "strict"},
+                 {"ARW_ACTION_STAGING_MODE", "ask"},
                  {"ARW_ACTION_STAGING_ALLOW", "journal.*,context.set"}};
   TestHost host(options);
   Json p = host.get("/state/policy").json();
@@ -405,7 +413,8 @@ TEST_CASE("check_7_9_10_context_set_under_a_lease", "[integration][leases][needs
   CHECK(host.get("/state/leases").json()["items"][0]["budget_remaining"] == 1);
   const size_t patches = count_events(host, "config.patch.applied");
   HttpResult same = host.post(
-      "/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":24}},"idem_key":"again"})");
+      "/actions",
+      R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":24}},"idem_key":"again"})");
   REQUIRE(same.status == 202);
   Json second = settled(host, same.json()["id"]);
   CHECK(second["state"] == "completed");
@@ -419,7 +428,8 @@ TEST_CASE("check_7_9_10_context_set_under_a_lease", "[integration][leases][needs
 TEST_CASE("check_11_12_context_set_scope_and_expiry", "[integration][leases][needs-config-kinds]") {
   TestHost host;
   lease(host, {{"capability", "context:tune"}, {"scope", "env/ARW_CONTEXT_K"}});
-  HttpResult r = host.post("/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_MIN_SCORE":0.5}}})");
+  HttpResult r = host.post(
+      "/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_MIN_SCORE":0.5}}})");
   if (config_kinds_missing(r)) return;
   REQUIRE(r.status == 403);
   CHECK(r.json()["explain"]["reason"] == "lease_scope_mismatch");
@@ -432,8 +442,9 @@ TEST_CASE("check_14_context_set_queue_full", "[integration][actions][needs-confi
   lease(host, {{"capability", "context:tune"}});
   std::vector<int> statuses;
   for (int k : {20, 21, 22}) {
-    HttpResult r = host.post("/actions", "{\"kind\":\"context.set\",\"input\":{\"vars\":{\"ARW_CONTEXT_K\":" +
-                                             std::to_string(k) + "}}}");
+    HttpResult r =
+        host.post("/actions", "{\"kind\":\"context.set\",\"input\":{\"vars\":{\"ARW_CONTEXT_K\":" +
+                                  std::to_string(k) + "}}}");
     if (config_kinds_missing(r)) return;
     statuses.push_back(r.status);
     if (r.status == 429) {
@@ -444,7 +455,8 @@ TEST_CASE("check_14_context_set_queue_full", "[integration][actions][needs-confi
   CHECK(statuses == std::vector<int>{202, 202, 429});
 }
 
-TEST_CASE("check_15_16_turbo_is_staged_then_approved", "[integration][staging][needs-config-kinds]") {
+TEST_CASE("check_15_16_turbo_is_staged_then_approved",
+          "[integration][staging][needs-config-kinds]") {
   TestHost host;
   lease(host, {{"capability", "context:tune"}});
   HttpResult r = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"turbo"}})");
@@ -475,7 +487,8 @@ TEST_CASE("check_15_16_turbo_is_staged_then_approved", "[integration][staging][n
   CHECK(host.post("/staging/actions/" + id + "/approve", "{}").status == 409);
 }
 
-TEST_CASE("check_18_balanced_on_a_balanced_host_changes_nothing", "[integration][actions][needs-config-kinds]") {
+TEST_CASE("check_18_balanced_on_a_balanced_host_changes_nothing",
+          "[integration][actions][needs-config-kinds]") {
   TestHostOptions options;
   options.env = {{"ARW_PERF_PRESET", "balanced"}};
   TestHost host(options);
@@ -489,7 +502,8 @@ TEST_CASE("check_18_balanced_on_a_balanced_host_changes_nothing", "[integration]
   CHECK(count_events(host, "config.patch.applied") == 0);
 }
 
-TEST_CASE("check_20_governor_hints_validate_apply_and_stage", "[integration][governor][needs-config-kinds]") {
+TEST_CASE("check_20_governor_hints_validate_apply_and_stage",
+          "[integration][governor][needs-config-kinds]") {
   TestHost host;
   lease(host, {{"capability", "governor:write"}});
   HttpResult bad = host.post("/admin/governor/hints", R"({"retrieval_k":0,"mmr_lambda":1.5})");
@@ -513,7 +527,8 @@ TEST_CASE("check_20_governor_hints_validate_apply_and_stage", "[integration][gov
   HttpResult profile = host.post("/admin/governor/profile", R"({"name":"perf"})");
   REQUIRE(profile.status == 200);
   CHECK(profile.json()["profile"] == "performance");
-  CHECK(host.post("/admin/governor/profile", R"({"name":"turbo"})").json()["errors"][0]["field"] == "name");
+  CHECK(host.post("/admin/governor/profile", R"({"name":"turbo"})").json()["errors"][0]["field"] ==
+        "name");
 }
 
 TEST_CASE("an_approved_preset_after_a_config_change_reports_stale_evidence",
@@ -523,7 +538,8 @@ TEST_CASE("an_approved_preset_after_a_config_change_reports_stale_evidence",
   HttpResult turbo = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"turbo"}})");
   if (config_kinds_missing(turbo)) return;
   REQUIRE(turbo.status == 202);
-  HttpResult k = host.post("/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":20}}})");
+  HttpResult k =
+      host.post("/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":20}}})");
   REQUIRE(k.status == 202);
   REQUIRE(settled(host, k.json()["id"])["state"] == "completed");
   const std::string id = turbo.json()["id"];

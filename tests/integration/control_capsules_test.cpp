@@ -54,7 +54,8 @@ TEST_CASE("telemetry_check_9_capsules_4m59s_vs_5m01s", "[integration][capsules]"
   CHECK(section["sample"][1]["status"] == "expiring");
   CHECK_THAT(section["sample"][1]["status_label"].get<std::string>(),
              Catch::StartsWith("Expiring soon \u2013 4 minutes"));
-  CHECK(section["accessible_summary"] == "1 capsule healthy; 0 awaiting renewal; 1 expiring; 0 expired.");
+  CHECK(section["accessible_summary"] ==
+        "1 capsule healthy; 0 awaiting renewal; 1 expiring; 0 expired.");
   CHECK(section["next_expiry_id"] == "A");
 
   TestHostOptions wide;
@@ -101,7 +102,8 @@ TEST_CASE("capsules_are_stored_renewed_listed_and_torn_down", "[integration][cap
   CHECK(after["count"] == 3);
   CHECK(after["items"][0]["status"] == "expired");
 
-  Json dry = host.post("/admin/policy/capsules/teardown", R"({"ids":["c1","zz"],"dry_run":true})").json();
+  Json dry =
+      host.post("/admin/policy/capsules/teardown", R"({"ids":["c1","zz"],"dry_run":true})").json();
   CHECK(dry["removed"] == Json::array({"c1"}));
   CHECK(dry["dry_run"] == true);
   CHECK(host.get("/state/policy/capsules").json()["count"] == 3);
@@ -124,16 +126,19 @@ TEST_CASE("malformed_capsules_and_the_legacy_gate_header_are_refused", "[integra
   CHECK(host.snapshot().json()["compatibility"]["legacy_capsule_headers"] == 1);
 }
 
-TEST_CASE("with_a_trust_store_only_signed_capsules_of_listed_issuers_verify", "[integration][capsules]") {
+TEST_CASE("with_a_trust_store_only_signed_capsules_of_listed_issuers_verify",
+          "[integration][capsules]") {
   REQUIRE(sodium_init() >= 0);
   unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   crypto_sign_keypair(pk, sk);
   TempDir keys;
   const std::string trust = keys.file("trust.json");
-  std::ofstream(trust) << Json{{"issuers", Json::array({{{"id", "ops"},
-                                                          {"alg", "ed25519"},
-                                                          {"key_b64", tpark::control::encode_base64(std::string(
-                                                                          reinterpret_cast<char*>(pk), sizeof pk))}}})}}
+  std::ofstream(trust) << Json{{"issuers",
+                                Json::array(
+                                    {{{"id", "ops"},
+                                      {"alg", "ed25519"},
+                                      {"key_b64", tpark::control::encode_base64(std::string(
+                                                      reinterpret_cast<char*>(pk), sizeof pk))}}})}}
                               .dump();
   TestHostOptions options;
   options.env = {{"ARW_TRUST_CAPSULES", trust}};
@@ -147,7 +152,8 @@ TEST_CASE("with_a_trust_store_only_signed_capsules_of_listed_issuers_verify", "[
     unsigned char sig[crypto_sign_BYTES];
     crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()),
                          message.size(), sk);
-    c["signature"] = tpark::control::encode_base64(std::string(reinterpret_cast<char*>(sig), sizeof sig));
+    c["signature"] =
+        tpark::control::encode_base64(std::string(reinterpret_cast<char*>(sig), sizeof sig));
     return c;
   };
   CHECK(adopt(host, sign(capsule("signed", 60000))).status == 200);

@@ -26,10 +26,10 @@ constexpr int kLeaseOps = 150;
 
 struct Acknowledged {
   std::mutex mutex;
-  std::set<std::string> staged;     // 202 from POST /actions
-  std::set<std::string> approved;   // 200 from approve
-  std::set<std::string> leases;     // 201 from POST /leases
-  std::set<std::string> revoked;    // 200 from DELETE /leases/{id}
+  std::set<std::string> staged;    // 202 from POST /actions
+  std::set<std::string> approved;  // 200 from approve
+  std::set<std::string> leases;    // 201 from POST /leases
+  std::set<std::string> revoked;   // 200 from DELETE /leases/{id}
 };
 
 // Every event of the given prefix (paging through the journal).
@@ -37,7 +37,9 @@ std::vector<Json> all_events(TestHost& host, const std::string& prefix) {
   std::vector<Json> out;
   int64_t after = 0;
   for (;;) {
-    Json page = host.get("/state/events?limit=1000&prefix=" + prefix + "&after=" + std::to_string(after)).json();
+    Json page =
+        host.get("/state/events?limit=1000&prefix=" + prefix + "&after=" + std::to_string(after))
+            .json();
     for (auto& item : page["items"]) out.push_back(item);
     if (page["items"].empty()) return out;
     after = page["next_after"];
@@ -52,7 +54,8 @@ std::set<std::string> payload_ids(const std::vector<Json>& events) {
 
 }  // namespace
 
-TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change", "[integration][durability][crash]") {
+TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change",
+          "[integration][durability][crash]") {
   TestHostOptions options;
   options.env = {{"ARW_ACTION_STAGING_MODE", "always"}};
   TestHost host(options);
@@ -67,8 +70,10 @@ TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change", "[integ
       const int n = next_action++;
       if (n >= kActions) return;
       try {
-        HttpResult r = request("POST", "127.0.0.1", port, "/actions", admin,
-                               Json{{"kind", "journal.note"}, {"input", {{"text", "note " + std::to_string(n)}}}}.dump());
+        HttpResult r = request(
+            "POST", "127.0.0.1", port, "/actions", admin,
+            Json{{"kind", "journal.note"}, {"input", {{"text", "note " + std::to_string(n)}}}}
+                .dump());
         if (r.status != 202) continue;
         const std::string id = r.json()["id"];
         {
@@ -76,7 +81,8 @@ TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change", "[integ
           acked.staged.insert(id);
         }
         if (n % 4 == 3) continue;  // some stay pending
-        HttpResult a = request("POST", "127.0.0.1", port, "/staging/actions/" + id + "/approve", admin, "{}");
+        HttpResult a =
+            request("POST", "127.0.0.1", port, "/staging/actions/" + id + "/approve", admin, "{}");
         if (a.status == 200) {
           std::lock_guard lock(acked.mutex);
           acked.approved.insert(id);
@@ -99,7 +105,8 @@ TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change", "[integ
           acked.leases.insert(id);
         }
         if (i % 3 == 2) {
-          HttpResult d = request("DELETE", "127.0.0.1", port, "/leases/" + mine[mine.size() / 2], admin);
+          HttpResult d =
+              request("DELETE", "127.0.0.1", port, "/leases/" + mine[mine.size() / 2], admin);
           if (d.status == 200) {
             std::lock_guard lock(acked.mutex);
             acked.revoked.insert(mine[mine.size() / 2]);
@@ -130,8 +137,8 @@ TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change", "[integ
   host.process().kill9();
   host_gone = true;
   for (auto& t : threads) t.join();
-  INFO("killed after " << acked.staged.size() << " staged, " << acked.approved.size() << " approved, "
-                       << acked.leases.size() << " leases");
+  INFO("killed after " << acked.staged.size() << " staged, " << acked.approved.size()
+                       << " approved, " << acked.leases.size() << " leases");
   REQUIRE(acked.staged.size() >= kill_after);
 
   host.start();

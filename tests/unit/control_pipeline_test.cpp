@@ -39,7 +39,8 @@ class SettingKind final : public ActionKind {
     const int64_t now = current.load();
     p.config_version = version.load();
     if (next != now)
-      p.diff_summary.push_back({{"target", "test"}, {"pointer", "/setting"}, {"before", now}, {"after", next}});
+      p.diff_summary.push_back(
+          {{"target", "test"}, {"pointer", "/setting"}, {"before", now}, {"after", next}});
     if (next > 2 * now) p.risk_reasons.push_back({"hint_jump", "setting more than doubles"});
     return p;
   }
@@ -218,15 +219,18 @@ TEST_CASE("lease_rejections_name_the_newest_lease_reason", "[control][leases]") 
 
 TEST_CASE("the_usable_lease_expiring_soonest_is_charged", "[control][leases]") {
   Lease later{"later", "local", "c", "", 5000, 3, 3, std::nullopt, 2, 2};
-  Lease sooner{"sooner", "local", "c", "test/*", 4000, std::nullopt, std::nullopt, std::nullopt, 1, 1};
+  Lease sooner{"sooner",     "local",      "c",          "test/*", 4000,
+               std::nullopt, std::nullopt, std::nullopt, 1,        1};
   Lease revoked{"revoked", "local", "c", "", 1000, std::nullopt, std::nullopt, 500, 3, 3};
   LeaseChoice choice = choose_lease({revoked, later, sooner}, {"test/setting"}, 100);
   REQUIRE(choice.charged);
   CHECK(choice.charged->id == "sooner");
   CHECK(choice.considered.size() == 3);
   CHECK(choice.considered[0]["rejected"] == "lease_revoked");
-  CHECK(scope_covers("env/ARW_CONTEXT_*,governor.profile", {"env/ARW_CONTEXT_K", "governor.profile"}));
-  CHECK_FALSE(scope_covers("env/ARW_CONTEXT_K", {"env/ARW_CONTEXT_K", "env/ARW_CONTEXT_MIN_SCORE"}));
+  CHECK(scope_covers("env/ARW_CONTEXT_*,governor.profile",
+                     {"env/ARW_CONTEXT_K", "governor.profile"}));
+  CHECK_FALSE(
+      scope_covers("env/ARW_CONTEXT_K", {"env/ARW_CONTEXT_K", "env/ARW_CONTEXT_MIN_SCORE"}));
   CHECK(scope_covers("*", {"anything"}));
   CHECK(scope_covers("", {"anything"}));
 }
@@ -250,7 +254,8 @@ TEST_CASE("idempotency_is_scoped_per_kind_and_compares_canonical_input", "[contr
   CHECK(f.event_kinds("actions.submitted").size() == 2);
 }
 
-TEST_CASE("the_queue_limit_answers_queue_full_and_staged_actions_do_not_count", "[control][actions]") {
+TEST_CASE("the_queue_limit_answers_queue_full_and_staged_actions_do_not_count",
+          "[control][actions]") {
   Fixture f(0);
   f.settings.queue_max = 2;
   f.close();
@@ -297,7 +302,8 @@ TEST_CASE("a_risky_change_is_staged_then_approved_runs_under_the_same_id", "[con
   CHECK(entry["decision"] == "approved");
   CHECK(entry["decided_by"] == "alice");
   CHECK(f.actions->approve("unknown", "a", "r").result == DecisionOutcome::Result::NotFound);
-  CHECK(f.event_kinds("staging.") == std::vector<std::string>{"staging.pending", "staging.decided"});
+  CHECK(f.event_kinds("staging.") ==
+        std::vector<std::string>{"staging.pending", "staging.decided"});
 }
 
 TEST_CASE("denying_a_staged_action_records_the_reason", "[control][staging]") {
@@ -311,7 +317,8 @@ TEST_CASE("denying_a_staged_action_records_the_reason", "[control][staging]") {
   Json entry = f.actions->list_staging(std::string("denied"), 100)["items"][0];
   CHECK(entry["decision"] == "denied");
   CHECK(entry["reason"] == "no");
-  CHECK(f.actions->deny(out.id, std::nullopt, "bob", "r").result == DecisionOutcome::Result::Conflict);
+  CHECK(f.actions->deny(out.id, std::nullopt, "bob", "r").result ==
+        DecisionOutcome::Result::Conflict);
   CHECK(f.event_kinds("actions.denied").size() == 1);
 }
 
@@ -344,7 +351,8 @@ TEST_CASE("a_throwing_kind_fails_the_action_with_its_message", "[control][action
   CHECK(f.event_kinds("actions.failed").size() == 1);
 }
 
-TEST_CASE("unknown_kinds_and_bad_input_are_rejected_before_anything_is_stored", "[control][actions]") {
+TEST_CASE("unknown_kinds_and_bad_input_are_rejected_before_anything_is_stored",
+          "[control][actions]") {
   Fixture f;
   auto unknown = f.submit("nope.kind", {});
   CHECK(unknown.result == SubmitOutcome::Result::UnknownKind);
@@ -362,7 +370,8 @@ TEST_CASE("only_external_kinds_accept_forward_state_changes", "[control][actions
   auto running = f.actions->set_external_state(ext.id, {{"state", "running"}}, "r");
   CHECK(running.result == DecisionOutcome::Result::Ok);
   CHECK(running.action["state"] == "running");
-  auto done = f.actions->set_external_state(ext.id, {{"state", "completed"}, {"output", {{"n", 1}}}}, "r");
+  auto done =
+      f.actions->set_external_state(ext.id, {{"state", "completed"}, {"output", {{"n", 1}}}}, "r");
   CHECK(done.result == DecisionOutcome::Result::Ok);
   CHECK(done.action["output"]["n"] == 1);
   CHECK(f.actions->set_external_state(ext.id, {{"state", "running"}}, "r").result ==
@@ -387,7 +396,8 @@ TEST_CASE("running_actions_go_back_to_the_queue_at_boot_and_complete", "[control
     // The state a crash in the middle of execution leaves behind.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((f.dir.path() / "tpark.db").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE actions SET state='running'", nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE actions SET state='running'", nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
     sqlite3_close(db);
   }
   f.settings.workers = 1;
@@ -426,7 +436,8 @@ TEST_CASE("post_actions_bodies_list_every_field_error", "[control][validation]")
   ActionBody bad = validate_action_body(R"({"kind":"Bad Kind","input":[],"idem_key":""})");
   REQUIRE(bad.errors.size() == 3);
   CHECK(bad.errors[2].field == "idem_key");
-  ActionBody good = validate_action_body(R"({"kind":"context.set","input":{"a":1},"idem_key":"k"})");
+  ActionBody good =
+      validate_action_body(R"({"kind":"context.set","input":{"a":1},"idem_key":"k"})");
   CHECK(good.errors.empty());
   CHECK(good.kind == "context.set");
   CHECK(*good.idem_key == "k");

@@ -29,7 +29,8 @@ TEST_CASE("malformed_policy_files_name_the_problem", "[control][policy]") {
   CHECK(error == "allow_all must be a boolean");
   CHECK_FALSE(policy_from_json(Json::parse(R"({"lease_rules":[{"kind_prefix":"a."}]})"), &error));
   CHECK(error == "lease_rules.0: expected {kind_prefix,capability} strings");
-  CHECK_FALSE(policy_from_json(Json::parse(R"({"lease_rules":[{"kind_prefix":"a.","capability":"Bad"}]})"), &error));
+  CHECK_FALSE(policy_from_json(
+      Json::parse(R"({"lease_rules":[{"kind_prefix":"a.","capability":"Bad"}]})"), &error));
   CHECK(error == "lease_rules.0.capability: expected [a-z0-9_.:-]{1,64}");
   auto open = policy_from_json(Json::parse(R"({"allow_all":true,"lease_rules":[]})"), &error);
   REQUIRE(open);
@@ -37,8 +38,8 @@ TEST_CASE("malformed_policy_files_name_the_problem", "[control][policy]") {
 }
 
 TEST_CASE("capsule_documents_are_checked_field_by_field", "[control][capsules]") {
-  CHECK(capsule_errors(Json::parse(
-                           R"({"id":"c","version":2,"issued_at_ms":1,"denies":[],"contracts":[]})"))
+  CHECK(capsule_errors(
+            Json::parse(R"({"id":"c","version":2,"issued_at_ms":1,"denies":[],"contracts":[]})"))
             .empty());
   auto errors = capsule_errors(Json::parse(
       R"({"id":"","version":true,"issued_at_ms":-1,"hop_ttl":0,"denies":{},"lease_duration_ms":1.5,"signature":5})"));
@@ -51,5 +52,6 @@ TEST_CASE("capsule_documents_are_checked_field_by_field", "[control][capsules]")
 
 TEST_CASE("the_signed_bytes_are_sorted_compact_json_with_a_null_signature", "[control][capsules]") {
   Json capsule = Json::parse(R"({"version":"1","id":"c","signature":"abc","denies":[]})");
-  CHECK(capsule_signing_bytes(capsule) == R"({"denies":[],"id":"c","signature":null,"version":"1"})");
+  CHECK(capsule_signing_bytes(capsule) ==
+        R"({"denies":[],"id":"c","signature":null,"version":"1"})");
 }
