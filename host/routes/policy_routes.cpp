@@ -94,7 +94,10 @@ Response capsule_response(const Request& req, const control::CapsuleOutcome& out
 }
 
 std::optional<Response> capsule_headers(AppContext& app, const Request& req) {
-  if (req.headers.has("x-arw-gate"))
+  // An empty X-ARW-Gate carries no capsule and is treated as absent (it is
+  // still counted in compatibility.legacy_capsule_headers).
+  auto gate = req.headers.get("x-arw-gate");
+  if (gate && gate->find_first_not_of(" \t") != std::string_view::npos)
     return http::problem(req, 410, "capsule_header_legacy",
                          "X-ARW-Gate is no longer supported; send X-ARW-Capsule or POST "
                          "/admin/policy/capsules/adopt");
