@@ -17,6 +17,11 @@
 
 #include "app/app_context.h"
 #include "control/action_kinds.h"
+#include "control/actions.h"
+#include "control/capsules.h"
+#include "control/journal_note_kind.h"
+#include "control/leases.h"
+#include "control/policy.h"
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
@@ -177,6 +182,13 @@ int run_host(Settings settings) {
     return 78;
   }
 
+  // Control-plane selectors (policy, staging mode, trust store) stop startup.
+  auto control_settings = control::load_control_settings();
+  if (auto* error = std::get_if<std::string>(&control_settings)) {
+    std::fprintf(stderr, "%s\n", error->c_str());
+    return 78;
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir, ec);
   if (ec) {
@@ -223,6 +235,22 @@ int run_host(Settings settings) {
   app.telemetry = &telemetry;
   control::ActionKindRegistry action_kinds;
   app.action_kinds = &action_kinds;
+  action_kinds.add("journal.note", std::make_shared<control::JournalNoteKind>());
+  std::unique_ptr<control::ActionService> actions;
+  std::unique_ptr<control::LeaseStore> leases;
+  std::unique_ptr<control::CapsuleStore> capsules;
+  try {
+    const auto& cs = std::get<control::ControlSettings>(control_settings);
+    actions = std::make_unique<control::ActionService>(*journal, action_kinds, cs);
+    leases = std::make_unique<control::LeaseStore>(*journal);
+    capsules = std::make_unique<control::CapsuleStore>(*journal, cs);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the control plane's tables: {}", e.what());
+    return 1;
+  }
+  app.actions = actions.get();
+  app.leases = leases.get();
+  app.capsules = capsules.get();
   app.started_id = journal->head_id();
   telemetry.set_journal_head(app.started_id);
 
@@ -248,7 +276,8 @@ int run_host(Settings settings) {
                   {"start_id", app.started_id}};
     if (name == "plugins") return manager_ptr ? manager_ptr->describe() : Json(nullptr);
     // Known names whose capability arrives later answer null (unavailable).
-    static const char* later[] = {"governor", "config", "capsules"};
+    if (name == "capsules") return app.capsules ? app.capsules->list() : Json(nullptr);
+    static const char* later[] = {"governor", "config"};
     for (const char* n : later)
       if (name == n) return Json(nullptr);
     return std::nullopt;
@@ -326,6 +355,9 @@ int run_host(Settings settings) {
   add_telemetry_routes(router, app);
   add_route_stats_routes(router, app);
   add_live_routes(router, app);
+  add_action_routes(router, app);
+  add_lease_routes(router, app);
+  add_policy_routes(router, app);
 
   live::EventStreamSettings stream_settings;
   stream_settings.max_clients = s.sse_max_clients;
@@ -353,6 +385,9 @@ int run_host(Settings settings) {
     if (status == 401 && request.route_template == "/events") event_streams.count_rejected("unauthorized");
     if (!observation_templates.count(request.route_template)) read_models.on_request();
   };
+  server_options.admin_hook = [&app](const http::Request& request) {
+    return capsule_headers(app, request);
+  };
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
   try {
@@ -360,6 +395,15 @@ int run_host(Settings settings) {
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     read_models.stop();
+    plugins.stop_all();
+    return 1;
+  }
+  try {
+    actions->start();
+    capsules->start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start the action executor: {}", e.what());
+    server.stop();
     plugins.stop_all();
     return 1;
   }
@@ -392,6 +436,8 @@ int run_host(Settings settings) {
   app.ready = false;
   server.stop();
   read_models.stop();
+  actions->stop();
+  capsules->stop();
   plugins.stop_all();
   bus.flush();
   journal.reset();

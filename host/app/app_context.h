@@ -22,6 +22,9 @@ class IngestMetrics;
 class HostTelemetry;
 namespace control {
 class ActionKindRegistry;
+class ActionService;
+class LeaseStore;
+class CapsuleStore;
 }
 namespace live {
 class ReadModelHub;
@@ -44,6 +47,11 @@ struct AppContext {
   live::ReadModelHub* read_models = nullptr;
   // GET /events clients (telemetry.md 7).
   live::EventStreams* event_streams = nullptr;
+  // The /actions pipeline, staging and executor; leases; policy capsules
+  // (control.md 4).
+  control::ActionService* actions = nullptr;
+  control::LeaseStore* leases = nullptr;
+  control::CapsuleStore* capsules = nullptr;
   std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
   int64_t started_ms = 0;
   int64_t started_id = 0;    // journal head at start
