@@ -504,6 +504,18 @@ Json PluginManager::describe() const {
 }
 
 std::vector<SectionRender> PluginManager::render_sections() {
+  // Read-your-writes: everything journaled before this call is reflected.
+  // Rows from before the start are never dispatched, so only a head past the
+  // start id is waited for.
+  int64_t head = 0;
+  if (impl_->services->journal && impl_->services->bus) {
+    head = impl_->services->journal->head_id();
+    if (head <= impl_->services->events_start_id) head = 0;
+  }
+  return render_sections_through(head);
+}
+
+std::vector<SectionRender> PluginManager::render_sections_through(int64_t through_id) {
   const auto records = impl_->snapshot();
 
   // One entry per snapshot key: the built-ins in order, then third-party
@@ -554,21 +566,15 @@ std::vector<SectionRender> PluginManager::render_sections() {
     entries.push_back(entry_for(*record.section, owner_of(*record.section)));
   }
 
-  // Read-your-writes: everything journaled before this call is reflected.
-  // The bus offers it to the inboxes first (bounded by the render timeout),
-  // then each executor delivers up to that id before it renders. Rows from
-  // before the start are never dispatched, so only a head past the start id
-  // is waited for.
+  // The bus offers every event up to through_id to the inboxes first
+  // (bounded by the render timeout), then each executor delivers up to that
+  // id before it renders.
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
-  int64_t head = 0;
-  if (impl_->services->journal && impl_->services->bus) {
-    head = impl_->services->journal->head_id();
-    if (head > impl_->services->events_start_id)
-      impl_->services->bus->wait_offered(head, deadline);
-  }
+  if (through_id > 0 && impl_->services->bus)
+    impl_->services->bus->wait_offered(through_id, deadline);
   // Ask every section at once, then wait against one deadline.
   for (auto& entry : entries)
-    if (entry.instance) entry.ticket = entry.instance->request_render(head);
+    if (entry.instance) entry.ticket = entry.instance->request_render(through_id);
   std::vector<SectionRender> out;
   out.reserve(entries.size());
   for (auto& entry : entries) {

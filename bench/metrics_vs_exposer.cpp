@@ -1,0 +1,138 @@
+// GET /metrics with 10,000 series: the host's render and serve path (its
+// MetricRegistry rendered by the /metrics route through its HTTP server)
+// against prometheus-cpp's own Exposer serving the same registry, measured
+// with the same client loop (a fresh connection per scrape, as Prometheus
+// does after an idle interval). Target: host latency <= 0.5x Exposer's.
+//
+// Usage: bench_metrics_vs_exposer [scrapes=300] [series=10000]
+#include <prometheus/exposer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app/app_context.h"
+#include "http/pipeline.h"
+#include "http/server.h"
+#include "metrics/metric_registry.h"
+#include "routes/routes.h"
+#include "support/http_client.h"
+
+using namespace tpark;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// `series` label sets spread over counters, gauges and histograms (a third
+// each, histograms with 7 buckets), as the host's own families look.
+void fill_registry(MetricRegistry& metrics, size_t series) {
+  std::string error;
+  const uint64_t counter = metrics.register_family(MetricType::Counter, "bench_requests_total",
+                                                   "Requests", {"path", "code"}, {}, &error);
+  const uint64_t gauge =
+      metrics.register_family(MetricType::Gauge, "bench_slot_fill_ratio", "Fill", {"slot"}, {}, &error);
+  const uint64_t histogram = metrics.register_family(
+      MetricType::Histogram, "bench_latency_seconds", "Latency", {"path"},
+      {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}, &error);
+  for (size_t i = 0; i < series; ++i) {
+    const std::string id = std::to_string(i);
+    switch (i % 3) {
+      case 0:
+        metrics.add(counter, {"/route/" + id, i % 2 ? "200" : "500"}, static_cast<double>(i * 7));
+        break;
+      case 1:
+        metrics.set(gauge, {"slot_" + id}, static_cast<double>(i) / 3.0);
+        break;
+      default:
+        metrics.observe(histogram, {"/route/" + id}, static_cast<double>(i % 100) / 1000.0);
+        break;
+    }
+  }
+}
+
+struct Figures {
+  double mean_ms, p50_ms, p99_ms;
+  size_t bytes;
+};
+
+Figures scrape(uint16_t port, size_t scrapes) {
+  std::vector<double> latencies_ms;
+  size_t bytes = 0;
+  for (size_t i = 0; i < scrapes + 10; ++i) {
+    const auto start = Clock::now();
+    test::HttpResult r = test::request("GET", "127.0.0.1", port, "/metrics");
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (r.status != 200) {
+      std::fprintf(stderr, "scrape answered %d\n", r.status);
+      std::exit(1);
+    }
+    bytes = r.body.size();
+    if (i >= 10) latencies_ms.push_back(ms);  // the first 10 warm up
+  }
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  double sum = 0;
+  for (double ms : latencies_ms) sum += ms;
+  return {sum / static_cast<double>(latencies_ms.size()), latencies_ms[latencies_ms.size() / 2],
+          latencies_ms[latencies_ms.size() * 99 / 100], bytes};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t scrapes = argc > 1 ? std::stoul(argv[1]) : 300;
+  const size_t series = argc > 2 ? std::stoul(argv[2]) : 10000;
+
+  MetricRegistry metrics;
+  fill_registry(metrics, series);
+
+  // The host's path: the /metrics route of add_host_routes on its HttpServer.
+  AppContext app;
+  app.metrics = &metrics;
+  http::Router router;
+  add_host_routes(router, app);
+  http::AdminAuth auth(http::AuthSettings{});
+  http::RateLimiter limiter(http::RateSettings{});
+  http::ServerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.port = 0;
+  http::HttpServer server(router, auth, limiter, options);
+  const uint16_t host_port = server.listen();
+  server.start();
+
+  // prometheus-cpp's Exposer over the very same prometheus::Registry. It
+  // serves what Collect() gives; the host also writes HELP/TYPE for empty
+  // families, which this registry has none of.
+  prometheus::Exposer exposer("127.0.0.1:0");
+  exposer.RegisterCollectable(metrics.registry());
+  const uint16_t exposer_port = static_cast<uint16_t>(exposer.GetListeningPorts().at(0));
+
+  // Interleaved rounds, so both see the same machine load.
+  Figures host{}, reference{};
+  const size_t rounds = 3;
+  std::vector<Figures> host_rounds, reference_rounds;
+  for (size_t round = 0; round < rounds; ++round) {
+    host_rounds.push_back(scrape(host_port, scrapes / rounds));
+    reference_rounds.push_back(scrape(exposer_port, scrapes / rounds));
+  }
+  auto median_of = [](std::vector<Figures> figures) {
+    std::sort(figures.begin(), figures.end(),
+              [](const Figures& a, const Figures& b) { return a.mean_ms < b.mean_ms; });
+    return figures[figures.size() / 2];
+  };
+  host = median_of(host_rounds);
+  reference = median_of(reference_rounds);
+
+  std::printf("metrics_vs_exposer: %zu series, %zu scrapes each (median of %zu interleaved rounds)\n",
+              series, scrapes, rounds);
+  std::printf("  host /metrics : %7zu bytes  mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms\n", host.bytes,
+              host.mean_ms, host.p50_ms, host.p99_ms);
+  std::printf("  Exposer       : %7zu bytes  mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms\n",
+              reference.bytes, reference.mean_ms, reference.p50_ms, reference.p99_ms);
+  const double ratio = host.mean_ms / reference.mean_ms;
+  std::printf("  latency ratio host/Exposer (mean): %.2fx (target <= 0.5x) %s\n", ratio,
+              ratio <= 0.5 ? "MET" : "MISSED");
+  server.stop();
+  return 0;
+}
