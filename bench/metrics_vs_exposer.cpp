@@ -6,6 +6,7 @@
 //
 // Usage: bench_metrics_vs_exposer [scrapes=300] [series=10000]
 #include <prometheus/exposer.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <chrono>

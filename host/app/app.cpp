@@ -240,8 +240,9 @@ int run_host(Settings settings) {
       if (name == n) return Json(nullptr);
     return std::nullopt;
   };
-  services.mark_dirty = [](const std::string&) {};
+  services.mark_dirty = [&telemetry](const std::string&) { telemetry.note_change(); };
   services.plugin_task = [&telemetry](const std::string& plugin_id, PluginTaskEvent event) {
+    telemetry.note_change();
     const std::string task = "plugin." + plugin_id;
     switch (event) {
       case PluginTaskEvent::Started:
@@ -292,6 +293,7 @@ int run_host(Settings settings) {
       return errors_json(*errors);
     }
     const ReloadResult& r = std::get<ReloadResult>(applied);
+    if (app.telemetry) app.telemetry->note_change();
     Json restart = Json::array();
     if (next.listen != app.settings.host_config.listen) restart.push_back("listen");
     if (next.state_dir != app.settings.host_config.state_dir) restart.push_back("state_dir");

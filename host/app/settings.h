@@ -51,6 +51,7 @@ struct Settings {
   uint64_t ingest_max_line_bytes = 262144;
   uint64_t plugin_inbox = 65536;
   uint64_t section_timeout_ms = 200;
+  uint64_t read_model_max_delay_ms = 1000;  // ARW_READ_MODEL_MAX_DELAY_MS (M, telemetry.md 6)
   uint64_t plugin_stop_timeout_ms = 2000;
   std::optional<uint64_t> events_max_rows;
   std::optional<uint64_t> events_retention_days;

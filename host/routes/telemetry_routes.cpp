@@ -1,9 +1,13 @@
 // GET /state/training/telemetry (telemetry.md 2): the host writes generated,
 // config and sections; every other key is its section plugin's rendered text.
+// Everything after generated_ms is kept between changes (SnapshotCache), so a
+// poll with nothing new costs a lookup and one copy; generated and
+// generated_ms are written fresh for every response.
 #include "http/problem.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"
 #include "telemetry/host_telemetry.h"
+#include "telemetry/snapshot_cache.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -14,18 +18,35 @@ using http::Response;
 
 namespace {
 
-Response telemetry_snapshot(AppContext& app, const Request& req) {
+// A rendered snapshot may be held unless a section's value is missing for a
+// reason that may pass (failed, timeout, invalid_output: the next request
+// asks again), or it carries time-derived values that must be fresh at send
+// (capsule countdowns, §6 volatile paths).
+bool cacheable(const std::vector<SectionRender>& sections) {
+  for (const auto& s : sections) {
+    if (!s.ok && s.error != "disabled" && s.error != "not_loaded") return false;
+    if (s.ok && s.name == "capsules" && s.json.rfind("{\"count\":0,", 0) != 0) return false;
+  }
+  return true;
+}
+
+// The snapshot after generated_ms: `,"events":…,"config":…,"sections":{…}}`,
+// and whether it may be held.
+struct RenderedSections {
+  std::string text;
+  bool cacheable = false;
+};
+
+RenderedSections render_sections_text(AppContext& app) {
   std::vector<SectionRender> sections = app.plugins->render_sections();
   if (app.telemetry) app.telemetry->on_sections_rendered(sections);
-  int64_t generated_ms = now_ms();
-  std::string body = "{\"generated\":\"" + format_rfc3339_ms(generated_ms) +
-                     "\",\"generated_ms\":" + std::to_string(generated_ms);
+  RenderedSections out;
   Json status = Json::object();
   for (const auto& s : sections) {
-    body += ',';
-    body += Json(s.name).dump();
-    body += ':';
-    body += s.ok ? s.json : "null";
+    out.text += ',';
+    out.text += Json(s.name).dump();
+    out.text += ':';
+    out.text += s.ok ? s.json : "null";
     Json entry;
     entry["plugin"] = s.plugin_id;
     entry["version"] = s.version ? Json(*s.version) : Json(nullptr);
@@ -34,7 +55,29 @@ Response telemetry_snapshot(AppContext& app, const Request& req) {
     status[s.name] = std::move(entry);
   }
   // The live config arrives with the control plane; until then it is null.
-  body += ",\"config\":null,\"sections\":" + status.dump() + "}";
+  out.text += ",\"config\":null,\"sections\":" + status.dump() + "}";
+  out.cacheable = cacheable(sections);
+  return out;
+}
+
+Response telemetry_snapshot(AppContext& app, SnapshotCache& cache, const Request& req) {
+  // Read before rendering: a change during the render leaves the entry stale.
+  const uint64_t generation = app.telemetry ? app.telemetry->change_generation() : 0;
+  const auto now = SnapshotCache::Clock::now();
+  std::shared_ptr<const std::string> rest = app.telemetry ? cache.find(generation, now) : nullptr;
+  if (!rest) {
+    RenderedSections rendered = render_sections_text(app);
+    rest = std::make_shared<const std::string>(std::move(rendered.text));
+    if (rendered.cacheable && app.telemetry) cache.store(generation, now, rest);
+  }
+  const int64_t generated_ms = now_ms();
+  std::string body;
+  body.reserve(64 + rest->size());
+  body += "{\"generated\":\"";
+  body += format_rfc3339_ms(generated_ms);
+  body += "\",\"generated_ms\":";
+  body += std::to_string(generated_ms);
+  body += *rest;
   Response r = http::json_text_response(req, 200, std::move(body));
   r.set_header("Cache-Control", "no-store");
   return r;
@@ -43,8 +86,11 @@ Response telemetry_snapshot(AppContext& app, const Request& req) {
 }  // namespace
 
 void add_telemetry_routes(http::Router& router, AppContext& app) {
+  auto cache = std::make_shared<SnapshotCache>(
+      std::chrono::milliseconds(app.settings.read_model_max_delay_ms));
   router.add({"GET", "/state/training/telemetry", Access::Admin,
-              [&app](const Request& req) { return telemetry_snapshot(app, req); }, 0, true});
+              [&app, cache](const Request& req) { return telemetry_snapshot(app, *cache, req); },
+              0, true});
 }
 
 }  // namespace tpark
