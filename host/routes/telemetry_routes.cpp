@@ -30,19 +30,15 @@ bool cacheable(const std::vector<SectionRender>& sections) {
   return true;
 }
 
-// The snapshot after generated_ms: `,"events":…,"config":…,"sections":{…}}`,
-// and whether it may be held.
-struct RenderedSections {
-  std::string text;
-  bool cacheable = false;
-};
-
-RenderedSections render_sections_text(AppContext& app) {
+// Renders every section: the snapshot after generated_ms
+// (`,"events":…,"config":…,"sections":{…}}`) and the unavailable sections.
+CachedSnapshot render_snapshot_rest(AppContext& app, bool& reusable) {
   std::vector<SectionRender> sections = app.plugins->render_sections();
   if (app.telemetry) app.telemetry->on_sections_rendered(sections);
-  RenderedSections out;
+  reusable = cacheable(sections);
+  CachedSnapshot out;
   Json status = Json::object();
-  for (const auto& s : sections) {
+  for (auto& s : sections) {
     out.text += ',';
     out.text += Json(s.name).dump();
     out.text += ':';
@@ -53,10 +49,13 @@ RenderedSections render_sections_text(AppContext& app) {
     entry["ok"] = s.ok;
     if (!s.ok) entry["error"] = s.error;
     status[s.name] = std::move(entry);
+    if (!s.ok) {
+      s.json.clear();
+      out.unavailable.push_back(std::move(s));
+    }
   }
   // The live config arrives with the control plane; until then it is null.
   out.text += ",\"config\":null,\"sections\":" + status.dump() + "}";
-  out.cacheable = cacheable(sections);
   return out;
 }
 
@@ -64,20 +63,24 @@ Response telemetry_snapshot(AppContext& app, SnapshotCache& cache, const Request
   // Read before rendering: a change during the render leaves the entry stale.
   const uint64_t generation = app.telemetry ? app.telemetry->change_generation() : 0;
   const auto now = SnapshotCache::Clock::now();
-  std::shared_ptr<const std::string> rest = app.telemetry ? cache.find(generation, now) : nullptr;
-  if (!rest) {
-    RenderedSections rendered = render_sections_text(app);
-    rest = std::make_shared<const std::string>(std::move(rendered.text));
-    if (rendered.cacheable && app.telemetry) cache.store(generation, now, rest);
+  std::shared_ptr<const CachedSnapshot> rest =
+      app.telemetry ? cache.find(generation, now) : nullptr;
+  if (rest) {
+    // Each response counts its unavailable sections, as a fresh render does.
+    if (!rest->unavailable.empty()) app.telemetry->on_sections_rendered(rest->unavailable);
+  } else {
+    bool reusable = false;
+    rest = std::make_shared<const CachedSnapshot>(render_snapshot_rest(app, reusable));
+    if (reusable && app.telemetry) cache.store(generation, now, rest);
   }
   const int64_t generated_ms = now_ms();
   std::string body;
-  body.reserve(64 + rest->size());
+  body.reserve(64 + rest->text.size());
   body += "{\"generated\":\"";
   body += format_rfc3339_ms(generated_ms);
   body += "\",\"generated_ms\":";
   body += std::to_string(generated_ms);
-  body += *rest;
+  body += rest->text;
   Response r = http::json_text_response(req, 200, std::move(body));
   r.set_header("Cache-Control", "no-store");
   return r;

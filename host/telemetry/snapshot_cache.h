@@ -16,8 +16,19 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include "plugins/plugin_manager.h"
 
 namespace tpark {
+
+// One rendered snapshot: the text after generated_ms, and the sections that
+// were unavailable in it (disabled, not_loaded), which every response that
+// serves it counts again in arw_telemetry_section_errors_total.
+struct CachedSnapshot {
+  std::string text;
+  std::vector<SectionRender> unavailable;  // json empty
+};
 
 class SnapshotCache {
  public:
@@ -27,7 +38,7 @@ class SnapshotCache {
 
   // The held value when it was rendered at `generation` less than max_age
   // ago; null otherwise. Any thread.
-  std::shared_ptr<const std::string> find(uint64_t generation, Clock::time_point now) const {
+  std::shared_ptr<const CachedSnapshot> find(uint64_t generation, Clock::time_point now) const {
     std::lock_guard lock(mutex_);
     if (!value_ || generation != generation_ || now - rendered_at_ >= max_age_) return nullptr;
     return value_;
@@ -36,7 +47,7 @@ class SnapshotCache {
   // Holds `value`, rendered from state read at `generation` (read before the
   // render started, so a change during the render leaves it stale). Any thread.
   void store(uint64_t generation, Clock::time_point rendered_at,
-             std::shared_ptr<const std::string> value) {
+             std::shared_ptr<const CachedSnapshot> value) {
     std::lock_guard lock(mutex_);
     generation_ = generation;
     rendered_at_ = rendered_at;
@@ -48,7 +59,7 @@ class SnapshotCache {
   mutable std::mutex mutex_;
   uint64_t generation_ = 0;
   Clock::time_point rendered_at_{};
-  std::shared_ptr<const std::string> value_;
+  std::shared_ptr<const CachedSnapshot> value_;
 };
 
 }  // namespace tpark
