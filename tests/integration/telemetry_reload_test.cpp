@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/agent_sim_runner.h"
 #include "integration/test_host.h"
 
 using namespace tpark::test;
@@ -29,18 +30,11 @@ Json snapshot_json(TestHost& host) {
 
 // Feeds the host `count` simulator events through its own --target mode.
 void feed_with_simulator(TestHost& host, int count, int seed) {
-  TempDir dir;
-  HostProcess::Options o;
-  o.binary = TPARK_AGENT_SIM_BINARY;
-  o.args = {"--target", "http://127.0.0.1:" + std::to_string(host.port()), "--rate", "0",
-            "--count",  std::to_string(count),                              "--seed", std::to_string(seed)};
-  o.env = {{"ARW_ADMIN_TOKEN", kToken}};
-  o.log_path = dir.file("sim.log");
-  o.wait_for_listening = false;
-  HostProcess simulator(std::move(o));
-  const auto exit_code = simulator.wait_exit(std::chrono::seconds(120));
-  INFO(simulator.log());
-  REQUIRE(exit_code == 0);
+  const SimulatorRun run = run_simulator_against(
+      host, {"--rate", "0", "--count", std::to_string(count), "--seed", std::to_string(seed)},
+      std::chrono::seconds(120));
+  INFO(run.log);
+  REQUIRE(run.exit_code == 0);
 }
 
 Json reload(TestHost& host, const std::string& yaml) {
@@ -74,6 +68,13 @@ const char* const kMixedEvents =
     "{\"kind\":\"tool.cache\",\"payload\":{\"outcome\":\"hit\",\"latency_saved_ms\":40}}\n"
     "{\"kind\":\"feedback.signal\",\"payload\":{\"id\":\"s1\",\"kind\":\"latency\"}}\n"
     "{\"kind\":\"context.coverage\",\"payload\":{\"needs_more\":true,\"reasons\":[\"x\"]}}\n";
+
+Json ingest_mixed_events_and_snapshot(TestHost& host) {
+  HttpResult r = host.post("/events/ingest", kMixedEvents);
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json()["accepted"] == 4);
+  return snapshot_json(host);
+}
 
 // Every section but `name` is ok, and the event-derived ones counted kMixedEvents.
 void check_other_sections_intact(const Json& j, const std::string& name) {
@@ -149,11 +150,7 @@ TEST_CASE("a_section_found_on_no_plugin_path_is_null_and_not_loaded_check_16",
   TestHostOptions options;
   options.builtin_plugin_dir = plugin_dir_without(plugins, "section-context");
   TestHost host(options);
-  HttpResult r = host.post("/events/ingest", kMixedEvents);
-  REQUIRE(r.status == 200);
-  REQUIRE(r.json()["accepted"] == 4);
-
-  const Json j = snapshot_json(host);
+  const Json j = ingest_mixed_events_and_snapshot(host);
   CHECK(j["context"].is_null());
   CHECK(j["sections"]["context"].dump() ==
         R"({"plugin":"tp.section.context","version":null,"ok":false,"error":"not_loaded"})");
@@ -171,11 +168,7 @@ TEST_CASE("a_section_disabled_in_host_yaml_at_start_is_null_and_disabled_check_1
   TestHostOptions options;
   options.host_yaml = disabling("context");
   TestHost host(options);
-  HttpResult r = host.post("/events/ingest", kMixedEvents);
-  REQUIRE(r.status == 200);
-  REQUIRE(r.json()["accepted"] == 4);
-
-  const Json j = snapshot_json(host);
+  const Json j = ingest_mixed_events_and_snapshot(host);
   CHECK(j["context"].is_null());
   CHECK(j["sections"]["context"].dump() ==
         R"({"plugin":"tp.section.context","version":"1.0.0","ok":false,"error":"disabled"})");
