@@ -335,6 +335,16 @@ struct PluginManager::Impl {
     if (services->plugin_task) services->plugin_task(plugin_id, event);
   }
 
+  // Serve only primed sections: a snapshot right after a start or a reload
+  // already holds the windows rebuilt from the journal (an instance primed
+  // before is not waited for again).
+  static void wait_primed(const std::vector<PluginRecord>& records) {
+    const auto primed_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (const auto& record : records)
+      if (record.instance && !record.instance->wait_primed(primed_by))
+        spdlog::warn("plugin {} is still priming; serving anyway", record.id);
+  }
+
   std::vector<PluginRecord> snapshot() const {
     std::lock_guard lock(state_mutex);
     return records;
@@ -381,12 +391,7 @@ void PluginManager::load(const HostConfig& config) {
     }
   }
   impl_->add_not_found(records, config);
-  // Serve only primed sections: a snapshot right after start already holds
-  // the windows rebuilt from the journal.
-  const auto primed_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (const auto& record : records)
-    if (record.instance && !record.instance->wait_primed(primed_by))
-      spdlog::warn("plugin {} is still priming; serving anyway", record.id);
+  impl_->wait_primed(records);
   impl_->publish(std::move(records));
   impl_->settled.store(true, std::memory_order_release);
 }
@@ -444,6 +449,7 @@ std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
     if (records.back().state == kLoaded && !reconfigured) result.added.push_back(candidate.id);
   }
   impl_->add_not_found(records, config);
+  impl_->wait_primed(records);
   impl_->publish(std::move(records));
   for (auto* ids : {&result.added, &result.removed, &result.reconfigured})
     std::sort(ids->begin(), ids->end());
