@@ -263,6 +263,9 @@ Json HostTelemetry::compatibility_json() const {
 }
 
 Json HostTelemetry::route_stats_body() const {
+  // As for a scrape: the bus counters agree with the events committed before.
+  if (const int64_t committed = committed_id_.load(std::memory_order_acquire); committed > 0)
+    bus_.wait_offered(committed, std::chrono::steady_clock::now() + kScrapeDispatchWait);
   Json body = Json::object();
   body["bus"] = bus_json();
   body["events"] = events_json();
