@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tpark needs, only those that are missing.
-# Usage: scripts/deps.sh [build|test]   (test adds the servers the tests start)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds the servers the tests start,
+# bench the load generator and the reference server of bench/snapshot_vs_nginx.sh)
 set -euo pipefail
 
 build_packages=(
@@ -9,11 +10,14 @@ build_packages=(
   nlohmann-json3-dev prometheus-cpp-dev libsqlite3-dev libsodium-dev libnats-dev libcli11-dev
   catch2 libbenchmark-dev
 )
-# clang and its runtime libraries (libFuzzer, sanitizers) build tests/fuzz.
 test_packages=(prometheus curl clang libclang-rt-14-dev)
+bench_packages=(wrk nginx curl)
 
 wanted=("${build_packages[@]}")
-if [[ "${1:-build}" == "test" ]]; then wanted+=("${test_packages[@]}"); fi
+case "${1:-build}" in
+  test) wanted+=("${test_packages[@]}") ;;
+  bench) wanted+=("${bench_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${wanted[@]}"; do

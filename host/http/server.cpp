@@ -289,6 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.body.clear();
     request_.route_template.clear();
     request_.path_params.clear();
+    request_.observation = false;
     request_.peer_ip = peer_ip_;
     request_.peer_loopback = peer_loopback_;
     corr_.reset();
@@ -389,6 +390,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     route_ = match.route;
+    request_.observation = route_->observation;
     request_.route_template = std::move(match.path_template);
     request_.path_params = std::move(match.params);
 
@@ -414,6 +416,19 @@ class Session : public std::enable_shared_from_this<Session> {
         bucket += ip;
         if (auto v = limiter.admit(bucket, now); !v.allowed) {
           respond(rate_limited(limiter.settings().limit, v.retry_after_s));
+          return;
+        }
+      }
+      if (server_.options.admin_hook) {
+        std::optional<Response> early;
+        try {
+          early = server_.options.admin_hook(request_);
+        } catch (const std::exception& e) {
+          spdlog::error("admin hook failed (request {}): {}", request_.request_id, e.what());
+          early = problem(request_, 500, "internal", "internal error");
+        }
+        if (early) {
+          respond(std::move(*early));
           return;
         }
       }
