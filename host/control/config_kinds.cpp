@@ -232,6 +232,13 @@ class ProfileSetKind : public ConfigKind {
     request.profile = *normalize_profile(input["profile"].get<std::string>());
     return state_.plan(request);
   }
+
+  // The output names the profile in effect (POST /admin/governor/profile replies with it).
+  ActionOutcome execute(const Json& input, const ActionRun& run, WriteTx& tx) override {
+    ActionOutcome outcome = ConfigKind::execute(input, run, tx);
+    outcome.output["profile"] = *normalize_profile(input["profile"].get<std::string>());
+    return outcome;
+  }
 };
 
 }  // namespace

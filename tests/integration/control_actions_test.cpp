@@ -510,7 +510,8 @@ TEST_CASE("check_20_governor_hints_validate_apply_and_stage",
   if (config_kinds_missing(bad)) return;
   REQUIRE(bad.status == 400);
   std::vector<std::string> fields;
-  for (const auto& e : bad.json()["errors"]) fields.push_back(e["field"]);
+  const Json bad_body = bad.json();  // ranged-for over a temporary's member would dangle
+  for (const auto& e : bad_body["errors"]) fields.push_back(e["field"]);
   CHECK(std::find(fields.begin(), fields.end(), "retrieval_k") != fields.end());
   CHECK(std::find(fields.begin(), fields.end(), "mmr_lambda") != fields.end());
   HttpResult ten = host.post("/admin/governor/hints", R"({"retrieval_k":10,"unknown_knob":1})");
@@ -521,7 +522,8 @@ TEST_CASE("check_20_governor_hints_validate_apply_and_stage",
   REQUIRE(jump.status == 202);
   CHECK(jump.json()["staged"] == true);
   bool hint_jump = false;
-  for (const auto& reason : jump.json()["evidence"]["risk"]["reasons"])
+  const Json jump_body = jump.json();
+  for (const auto& reason : jump_body["evidence"]["risk"]["reasons"])
     hint_jump = hint_jump || reason["code"] == "hint_jump";
   CHECK(hint_jump);
   HttpResult profile = host.post("/admin/governor/profile", R"({"name":"perf"})");
