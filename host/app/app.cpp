@@ -306,6 +306,14 @@ int run_host(Settings settings) {
   add_event_routes(router, app);
   add_telemetry_routes(router, app);
   add_route_stats_routes(router, app);
+  if (s.command_line.list_routes) {
+    // The served route table, for docs/openapi.yaml's route-set test.
+    for (const http::Route& route : router.routes())
+      std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
+    std::fflush(stdout);
+    plugins.stop_all();
+    return 0;
+  }
 
   http::RateLimiter limiter(s.rate);
   http::ServerOptions server_options;

@@ -87,7 +87,8 @@ uint64_t env_u64(const char* name, uint64_t fallback, uint64_t min, uint64_t max
 
 std::string usage_text() {
   return "usage: tpark-host [--config FILE] [--listen ADDR:PORT] [--state-dir DIR]\n"
-         "                  [--plugin-dir DIR]... [--check-presets] [--version] [--help]\n";
+         "                  [--plugin-dir DIR]... [--check-presets] [--list-routes]\n"
+         "                  [--version] [--help]\n";
 }
 
 std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string* error) {
@@ -128,6 +129,8 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string
       cl.plugin_dirs.push_back(v);
     } else if (arg == "--check-presets") {
       cl.check_presets = true;
+    } else if (arg == "--list-routes") {
+      cl.list_routes = true;
     } else if (arg == "--help" || arg == "-h") {
       cl.help = true;
     } else if (arg == "--version") {

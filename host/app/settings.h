@@ -21,6 +21,7 @@ struct CommandLine {
   std::optional<std::string> state_dir;
   std::vector<std::string> plugin_dirs;
   bool check_presets = false;
+  bool list_routes = false;  // print "METHOD TEMPLATE" per served route and exit
   bool help = false;
   bool version = false;
 };

@@ -1,0 +1,180 @@
+// The SDK as a third party gets it (sdk.md "What a third party gets"): the
+// SDK installed to a temp prefix, the examples built out of tree against it
+// with CMake (find_package) and with pkg-config and a plain compiler line, and
+// the real host loading what they built. Also the ABI 1.0 compatibility
+// fixture: built against the pinned 1.0 header, loaded and rendered by the
+// current host.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <tpark/tp_plugin.h>
+
+#include "integration/test_host.h"
+
+using namespace tpark::test;
+using tpark::Json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs a shell command, its output to `log`; returns the exit status.
+int run_logged(const std::string& command, const fs::path& log) {
+  const std::string line = command + " >>'" + log.string() + "' 2>&1";
+  const int rc = std::system(line.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs, and on failure fails the test with the command's output.
+void must_run(const std::string& command, const fs::path& log) {
+  INFO(command);
+  const int rc = run_logged(command, log);
+  if (rc != 0) FAIL("exit " << rc << ":\n" << read_file(log));
+}
+
+std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// Installs the SDK component of this build into <dir>/sdk; returns the prefix.
+fs::path install_sdk(const TempDir& dir) {
+  const fs::path prefix = dir.path() / "sdk";
+  must_run("cmake --install " + quoted(TPARK_BINARY_DIR) + " --component sdk --prefix " +
+               quoted(prefix),
+           dir.path() / "install.log");
+  return prefix;
+}
+
+// Waits until the snapshot's `name` section renders ok and `ready(value)`.
+Json wait_for_section(TestHost& host, const std::string& name,
+                      const std::function<bool(const Json&)>& ready) {
+  Json last;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    HttpResult snap = host.snapshot();
+    REQUIRE(snap.status == 200);
+    Json j = snap.json();
+    if (j["sections"].contains(name) && j["sections"][name]["ok"] == true && ready(j[name]))
+      return j[name];
+    last = j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("section " << name << " never got ready: " << last.dump());
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("installed_sdk_has_headers_cmake_package_pkgconfig_and_conform",
+          "[integration][sdk]") {
+  TempDir dir;
+  const fs::path prefix = install_sdk(dir);
+  CHECK(fs::is_regular_file(prefix / "include/tpark/tp_plugin.h"));
+  CHECK(fs::is_regular_file(prefix / "include/tpark/tp_plugin.hpp"));
+  CHECK(fs::is_regular_file(prefix / "lib/cmake/TparkSDK/TparkSDKConfig.cmake"));
+  CHECK(fs::is_regular_file(prefix / "lib/cmake/TparkSDK/TparkSDKConfigVersion.cmake"));
+  CHECK(fs::is_regular_file(prefix / "lib/cmake/TparkSDK/tp_plugin.map"));
+  CHECK(fs::is_regular_file(prefix / "bin/tpark-conform"));
+
+  // pkg-config resolves the relocated prefix, not the build's.
+  const std::string pkg = "PKG_CONFIG_PATH=" + quoted(prefix / "lib/pkgconfig") + " pkg-config ";
+  must_run(pkg + "--cflags tparksdk", dir.path() / "cflags.txt");
+  must_run(pkg + "--variable=version_script tparksdk", dir.path() / "script.txt");
+  must_run(pkg + "--modversion tparksdk", dir.path() / "version.txt");
+  auto first_line = [&](const char* file) {
+    std::string text = read_file(dir.path() / file);
+    return text.substr(0, text.find_first_of(" \n"));
+  };
+  const std::string cflags = first_line("cflags.txt");
+  REQUIRE(cflags.rfind("-I", 0) == 0);
+  CHECK(fs::equivalent(fs::path(cflags.substr(2)), prefix / "include"));
+  CHECK(fs::equivalent(fs::path(first_line("script.txt")),
+                       prefix / "lib/cmake/TparkSDK/tp_plugin.map"));
+  CHECK(first_line("version.txt") ==
+        std::to_string(TP_ABI_MAJOR) + "." + std::to_string(TP_ABI_MINOR));
+}
+
+TEST_CASE("c_section_example_builds_out_of_tree_with_cmake_and_pkgconfig_and_loads",
+          "[integration][sdk]") {
+  TempDir dir;
+  const fs::path prefix = install_sdk(dir);
+  const fs::path source = fs::path(TPARK_SOURCE_DIR) / "examples/section-c";
+  const fs::path log = dir.path() / "build.log";
+
+  // The three commands of the example's README, then its own test (tpark-conform).
+  const fs::path build = dir.path() / "build";
+  const fs::path out = dir.path() / "out";
+  must_run("cmake -S " + quoted(source) + " -B " + quoted(build) + " -DCMAKE_PREFIX_PATH=" +
+               quoted(prefix),
+           log);
+  must_run("cmake --build " + quoted(build), log);
+  must_run("cmake --install " + quoted(build) + " --prefix " + quoted(out), log);
+  must_run("ctest --test-dir " + quoted(build) + " --output-on-failure", log);
+  CHECK(fs::is_regular_file(out / "plugins/greetings/plugin.yaml"));
+  CHECK(fs::is_regular_file(out / "plugins/greetings/libexample_section_greetings.so"));
+
+  // pkg-config and a plain compiler line give an equivalent library.
+  const fs::path by_hand = dir.path() / "by-hand" / "greetings";
+  fs::create_directories(by_hand);
+  fs::copy_file(source / "plugin.yaml", by_hand / "plugin.yaml");
+  must_run("export PKG_CONFIG_PATH=" + quoted(prefix / "lib/pkgconfig") + " && cc -std=c99 " +
+               "-pedantic -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden " +
+               "$(pkg-config --cflags tparksdk) " + quoted(source / "greetings_section.c") +
+               " -Wl,--version-script=$(pkg-config --variable=version_script tparksdk)" +
+               " -Wl,--no-undefined -o " + quoted(by_hand / "libexample_section_greetings.so") +
+               " && " + quoted(prefix / "bin/tpark-conform") + " " +
+               quoted(by_hand / "libexample_section_greetings.so"),
+           log);
+
+  for (const fs::path& plugin_dir : {out / "plugins", dir.path() / "by-hand"}) {
+    TestHostOptions options;
+    options.extra_args = {"--plugin-dir", plugin_dir.string()};
+    options.host_yaml =
+        "schema: tpark.host/v1\n"
+        "plugins:\n"
+        "  example.section.greetings:\n"
+        "    config: {greeting: bonjour}\n";
+    TestHost host(options);
+    REQUIRE(host.post("/events/ingest",
+                      "{\"kind\":\"example.greeting\",\"node\":\"n1\"}\n"
+                      "{\"kind\":\"example.greeting\",\"node\":\"n2\"}\n"
+                      "{\"kind\":\"example.other\"}\n")
+                .status == 200);
+    Json section = wait_for_section(host, "greetings",
+                                    [](const Json& v) { return v.is_object() && v["count"] == 2; });
+    CHECK(section["greeting"] == "bonjour");
+    CHECK(section["last_node"] == "n2");
+  }
+}
+
+TEST_CASE("abi_1_0_compat_fixture_loads_and_renders_in_the_current_host",
+          "[integration][sdk][compat]") {
+  TestHostOptions options;
+  options.extra_args = {"--plugin-dir", TPARK_COMPAT_ABI_1_0_DIR};
+  TestHost host(options);
+  HttpResult plugins = host.get("/admin/plugins");
+  REQUIRE(plugins.status == 200);
+  bool loaded = false;
+  for (const auto& item : plugins.json()["items"])
+    if (item["id"] == "tp.compat.abi-1-0") {
+      loaded = item["state"] == "loaded";
+      CHECK(item["abi"]["minor"] == 0);
+    }
+  REQUIRE(loaded);
+  REQUIRE(host.post("/events/ingest", "{\"kind\":\"compat.one\"}\n{\"kind\":\"compat.two\"}\n")
+              .status == 200);
+  Json section = wait_for_section(host, "compat_abi_1_0",
+                                  [](const Json& v) { return v.is_object() && v["events"] == 2; });
+  CHECK(section["abi"] == "1.0");
+  CHECK(section["host_minor"] == TP_ABI_MINOR);
+}
