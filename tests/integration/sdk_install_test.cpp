@@ -165,7 +165,9 @@ TEST_CASE("abi_1_0_compat_fixture_loads_and_renders_in_the_current_host",
   HttpResult plugins = host.get("/admin/plugins");
   REQUIRE(plugins.status == 200);
   bool loaded = false;
-  for (const auto& item : plugins.json()["items"])
+  const Json body = plugins.json();
+  INFO(plugins.body);
+  for (const auto& item : body["items"])
     if (item["id"] == "tp.compat.abi-1-0") {
       loaded = item["state"] == "loaded";
       CHECK(item["abi"]["minor"] == 0);
