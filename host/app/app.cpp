@@ -241,6 +241,10 @@ int run_host(Settings settings) {
     return std::nullopt;
   };
   services.mark_dirty = [](const std::string&) {};
+  services.telemetry_snapshot = [&app]() -> std::optional<std::string> {
+    if (app.plugins == nullptr) return std::nullopt;
+    return telemetry_snapshot_body(app);
+  };
   services.plugin_task = [&telemetry](const std::string& plugin_id, PluginTaskEvent event) {
     const std::string task = "plugin." + plugin_id;
     switch (event) {
@@ -262,6 +266,8 @@ int run_host(Settings settings) {
   plugin_settings.inbox_capacity = s.plugin_inbox;
   plugin_settings.render_timeout = std::chrono::milliseconds(s.section_timeout_ms);
   plugin_settings.stop_timeout = std::chrono::milliseconds(s.plugin_stop_timeout_ms);
+  plugin_settings.exporter_queue_capacity = s.exporter_queue_items;
+  plugin_settings.exporter_stall_timeout = std::chrono::milliseconds(s.exporter_stall_ms);
   PluginManager plugins(services, plugin_settings);
   manager_ptr = &plugins;
   app.plugins = &plugins;

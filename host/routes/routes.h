@@ -13,6 +13,9 @@ void add_host_routes(http::Router& router, AppContext& app);
 void add_event_routes(http::Router& router, AppContext& app);
 // GET /state/training/telemetry (telemetry.md 2)
 void add_telemetry_routes(http::Router& router, AppContext& app);
+// The telemetry snapshot body that route serves; also what exporters that
+// want snapshots receive (ABI 1.1 TP_EXPORT_SNAPSHOT).
+std::string telemetry_snapshot_body(AppContext& app);
 // GET /state/route_stats (telemetry.md 4)
 void add_route_stats_routes(http::Router& router, AppContext& app);
 

@@ -15,6 +15,14 @@ using http::Response;
 namespace {
 
 Response telemetry_snapshot(AppContext& app, const Request& req) {
+  Response r = http::json_text_response(req, 200, telemetry_snapshot_body(app));
+  r.set_header("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace
+
+std::string telemetry_snapshot_body(AppContext& app) {
   std::vector<SectionRender> sections = app.plugins->render_sections();
   if (app.telemetry) app.telemetry->on_sections_rendered(sections);
   int64_t generated_ms = now_ms();
@@ -35,12 +43,8 @@ Response telemetry_snapshot(AppContext& app, const Request& req) {
   }
   // The live config arrives with the control plane; until then it is null.
   body += ",\"config\":null,\"sections\":" + status.dump() + "}";
-  Response r = http::json_text_response(req, 200, std::move(body));
-  r.set_header("Cache-Control", "no-store");
-  return r;
+  return body;
 }
-
-}  // namespace
 
 void add_telemetry_routes(http::Router& router, AppContext& app) {
   router.add({"GET", "/state/training/telemetry", Access::Admin,

@@ -14,6 +14,7 @@
 //
 // Exit status: 0 every check passed, 1 a check failed, 2 usage or I/O error.
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <elf.h>
 
 #include <atomic>
@@ -306,6 +307,104 @@ void drive_section(Report& report, Executor& executor, FakeHost& host, const Man
   expect_ok(report, "destroy", call);
 }
 
+
+// One batch through export_batch; OK and RETRY are both legal answers.
+bool check_export(Report& report, Executor& executor, const tp_exporter_desc& exporter, void* ctx,
+                  const std::vector<tp_export_item>& items, uint64_t sequence, uint32_t attempt) {
+  std::vector<const tp_export_item*> pointers;
+  for (const auto& item : items) pointers.push_back(&item);
+  tp_export_batch batch{};
+  batch.struct_size = sizeof batch;
+  batch.attempt = attempt;
+  batch.sequence = sequence;
+  batch.items = pointers.data();
+  batch.item_count = pointers.size();
+  tp_error err{};
+  err.struct_size = sizeof err;
+  CallResult call =
+      executor.call(kCallDeadline, 9, [&] { return exporter.export_batch(ctx, &batch, &err); });
+  call.message = err.message;
+  const std::string what = "export_batch of " + std::to_string(items.size()) + " item(s), attempt " +
+                           std::to_string(attempt);
+  if (call.completed && !call.exception && call.status == TP_RETRY) {
+    report.pass(7, what + " returned TP_RETRY (the host keeps the batch)");
+    return true;
+  }
+  return expect_ok(report, what, call);
+}
+
+void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
+                    const tp_exporter_desc& exporter) {
+  const std::string name = exporter.name != nullptr ? exporter.name : "";
+  if (exporter.create == nullptr || exporter.start == nullptr || exporter.stop == nullptr ||
+      exporter.destroy == nullptr || exporter.export_batch == nullptr) {
+    report.fail(2, "exporter " + name + " fills every 1.1 callback");
+    return;
+  }
+  const uint32_t known = TP_EXPORT_WANTS_SNAPSHOTS | TP_EXPORT_WANTS_PATCHES | TP_EXPORT_WANTS_METRICS;
+  if (exporter.wants == 0 || (exporter.wants & ~known) != 0) {
+    report.fail(2, "exporter " + name + " wants a non-empty set of known item types, got " +
+                       std::to_string(exporter.wants));
+    return;
+  }
+  report.pass(2, "exporter " + name + " wants " + std::to_string(exporter.wants) +
+                     ", snapshot interval " + std::to_string(exporter.snapshot_interval_ms) + " ms");
+  auto provided = manifest.provides.find("exporter");
+  if (provided != manifest.provides.end() && provided->second != name)
+    report.fail(11, "manifest provides.exporter names the descriptor " + name);
+
+  const std::string config = manifest.config_defaults.dump();
+  host.set_config(config);
+  void* ctx = nullptr;
+  tp_error err{};
+  err.struct_size = sizeof err;
+  host.enter(FakeHost::Phase::Created);
+  CallResult call = executor.call(kCallDeadline, 10, [&] {
+    return exporter.create(host.api(), host.handle(), tpark::conform::str(config), &ctx, &err);
+  });
+  call.message = err.message;
+  if (!expect_ok(report, "create with the manifest defaults " + config, call)) return;
+  call = executor.call(kCallDeadline, 10, [&] { return exporter.start(ctx, &err); });
+  call.message = err.message;
+  host.enter(FakeHost::Phase::Running);
+  if (!expect_ok(report, "start", call)) return;
+
+  // What a host sends, per wanted type: a snapshot, a patch frame, metric samples.
+  const std::string snapshot = R"({"generated":"2026-01-01T00:00:00.000Z","generated_ms":1767225600000,"events":{"total":1},"config":null,"sections":{}})";
+  const std::string patch = R"({"id":"training_metrics","instance_id":"conform","version":2,"base_version":1,"patch":[{"op":"replace","path":"/events/total","value":2}]})";
+  const std::string metrics = "# HELP conform_total a counter\n# TYPE conform_total counter\nconform_total 1\n";
+  std::vector<tp_export_item> items;
+  auto add = [&](uint32_t bit, uint32_t type, const std::string& body) {
+    if ((exporter.wants & bit) == 0) return;
+    tp_export_item item{};
+    item.struct_size = sizeof item;
+    item.type = type;
+    item.time_ms = 1767225600000;
+    item.body = tpark::conform::str(body);
+    items.push_back(item);
+  };
+  add(TP_EXPORT_WANTS_SNAPSHOTS, TP_EXPORT_SNAPSHOT, snapshot);
+  add(TP_EXPORT_WANTS_PATCHES, TP_EXPORT_PATCH, patch);
+  add(TP_EXPORT_WANTS_METRICS, TP_EXPORT_METRICS, metrics);
+  check_export(report, executor, exporter, ctx, items, 1, 0);
+  check_export(report, executor, exporter, ctx, items, 1, 1);
+  check_export(report, executor, exporter, ctx, {}, 2, 0);
+  host.fire_timers(executor, kCallDeadline);
+
+  host.enter(FakeHost::Phase::Stopping);
+  call = executor.call(kCallDeadline, 10, [&] { return exporter.stop(ctx, &err); });
+  if (!call.completed) {
+    report.fail(10, "stop did not return within " + std::to_string(kCallDeadline.count()) +
+                        " ms (stop must drain and join the plugin's threads)");
+    report.abandon();
+  }
+  expect_ok(report, "stop", call);
+  host.enter(FakeHost::Phase::Stopped);
+  call = executor.call(kCallDeadline, 10, [&] { return exporter.destroy(ctx); });
+  host.enter(FakeHost::Phase::Destroyed);
+  expect_ok(report, "destroy", call);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -363,6 +462,19 @@ int main(int argc, char** argv) {
     report.fail(1, "missing entry tp_plugin_entry");
     return report.finish();
   }
+
+  // The plugin runs in a scratch working directory, removed afterwards, so
+  // files it writes by default land nowhere that matters.
+  std::string scratch_template = (fs::temp_directory_path() / "tpark-conform-XXXXXX").string();
+  const char* scratch = mkdtemp(scratch_template.data());
+  if (scratch != nullptr) fs::current_path(scratch);
+  struct RemoveScratch {
+    std::string dir;
+    ~RemoveScratch() {
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  } remove_scratch{scratch != nullptr ? scratch : ""};
 
   Executor executor;
   FakeHost host(report);
@@ -423,6 +535,15 @@ int main(int argc, char** argv) {
                          std::to_string(common.struct_size) +
                          (common.struct_size > sizeof(tp_section_desc) ? " (newer; prefix read)" : ""));
       drive_section(report, executor, host, *manifest, copy_prefix<tp_section_desc>(raw));
+    } else if (common.kind == TP_KIND_EXPORTER) {
+      if (common.struct_size < sizeof(tp_exporter_desc)) {
+        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                           " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc)));
+        continue;
+      }
+      if (negotiate.plugin_min_host_minor < 1)
+        report.fail(1, "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
+      drive_exporter(report, executor, host, *manifest, copy_prefix<tp_exporter_desc>(raw));
     } else {
       report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");
     }
