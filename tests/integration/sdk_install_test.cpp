@@ -180,3 +180,97 @@ TEST_CASE("abi_1_0_compat_fixture_loads_and_renders_in_the_current_host",
   CHECK(section["abi"] == "1.0");
   CHECK(section["host_minor"] == TP_ABI_MINOR);
 }
+
+namespace {
+
+Json plugin_item(TestHost& host, const std::string& id) {
+  HttpResult r = host.get("/admin/plugins");
+  REQUIRE(r.status == 200);
+  const Json body = r.json();
+  for (const auto& item : body["items"])
+    if (item["id"] == id) return item;
+  FAIL("plugin " << id << " not listed: " << r.body);
+  return {};
+}
+
+// The example's three commands, then its own test (tpark-conform).
+void build_example(const fs::path& source, const fs::path& build, const fs::path& prefix,
+                   const fs::path& out, const fs::path& log) {
+  must_run("cmake -S " + quoted(source) + " -B " + quoted(build) + " -DCMAKE_PREFIX_PATH=" +
+               quoted(prefix),
+           log);
+  must_run("cmake --build " + quoted(build), log);
+  must_run("cmake --install " + quoted(build) + " --prefix " + quoted(out), log);
+  must_run("ctest --test-dir " + quoted(build) + " --output-on-failure", log);
+}
+
+}  // namespace
+
+TEST_CASE("section_and_exporter_examples_built_out_of_tree_run_in_the_host", "[integration][sdk]") {
+  TempDir dir;
+  const fs::path prefix = install_sdk(dir);
+  const fs::path out = dir.path() / "out";
+  const fs::path log = dir.path() / "build.log";
+  build_example(fs::path(TPARK_SOURCE_DIR) / "examples/section-c", dir.path() / "build-c", prefix,
+                out, log);
+  build_example(fs::path(TPARK_SOURCE_DIR) / "examples/exporter-cpp", dir.path() / "build-cpp",
+                prefix, out, log);
+  REQUIRE(fs::is_regular_file(out / "plugins/jsonl/plugin.yaml"));
+
+  const fs::path export_file = dir.path() / "export.jsonl";
+  TestHostOptions options;
+  options.extra_args = {"--plugin-dir", (out / "plugins").string()};
+  options.host_yaml = "schema: tpark.host/v1\n"
+                      "plugins:\n"
+                      "  example.exporter.jsonl:\n"
+                      "    enabled: true\n"
+                      "    config: {path: '" + export_file.string() + "', what: [snapshots, metrics]}\n";
+  TestHost host(options);
+  REQUIRE(host.post("/events/ingest", "{\"kind\":\"example.greeting\",\"node\":\"n1\"}\n").status ==
+          200);
+  wait_for_section(host, "greetings", [](const Json& v) { return v.is_object() && v["count"] == 1; });
+
+  // The exporter runs with its queue counters in /admin/plugins ...
+  Json item;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    item = plugin_item(host, "example.exporter.jsonl");
+    if (item["state"] == "loaded" && item.contains("exporter") && item["exporter"]["sent"] >= 4) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(item.dump());
+  REQUIRE(item["state"] == "loaded");
+  CHECK(item["kind"] == Json::array({"exporter"}));
+  CHECK(item["exporter"]["sent"] >= 4);  // two rounds of a snapshot and metric samples
+  CHECK(item["exporter"]["queue_capacity"] == 1024);
+  CHECK(item["exporter"]["dropped"] == 0);
+  CHECK(item["health"]["ok"] == true);
+
+  // ... and its file grows, one valid JSON line per item; the snapshots hold
+  // the C example's section.
+  const auto first_size = fs::file_size(export_file);
+  REQUIRE(first_size > 0);
+  bool grew = false;
+  for (int attempt = 0; attempt < 300 && !grew; ++attempt) {
+    grew = fs::file_size(export_file) > first_size;
+    if (!grew) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(grew);
+  std::ifstream lines(export_file);
+  int snapshots = 0, metrics = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    const Json entry = Json::parse(line);
+    if (entry["type"] == "snapshot") {
+      ++snapshots;
+      CHECK(entry["body"]["greetings"]["count"] == 1);
+    } else if (entry["type"] == "metrics") {
+      ++metrics;
+      CHECK_THAT(entry["body"].get<std::string>(), Catch::Contains("# TYPE"));
+    }
+  }
+  CHECK(snapshots >= 2);
+  CHECK(metrics >= 2);
+  auto code = host.process().stop();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+}

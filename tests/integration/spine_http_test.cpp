@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include <tpark/tp_plugin.h>
+
 #include "integration/test_host.h"
 
 using namespace tpark::test;
