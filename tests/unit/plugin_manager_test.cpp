@@ -219,7 +219,7 @@ TEST_CASE("fixtures_load_with_the_outcomes_sdk_md_expects") {
   // The descriptor is 16 bytes larger than ABI 1.0's 80 and still loads.
   CHECK(oversized.at("descriptors") ==
         Json::parse(R"([{"kind":"section","name":"fixture_oversized_struct","struct_size":96}])"));
-  CHECK(oversized.at("abi") == Json::parse(R"({"major":1,"minor":0})"));
+  CHECK(oversized.at("abi") == Json::parse(R"({"major":1,"minor":1})"));
   CHECK(oversized.at("health") == Json::parse(R"({"ok":true,"error_count":0})"));
   // The refused plugin's own answer is what is reported.
   CHECK(item_of(described, "tp.fixture.wrong-major").at("abi") ==
