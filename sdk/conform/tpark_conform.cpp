@@ -14,27 +14,20 @@
 //
 // Exit status: 0 every check passed, 1 a check failed, 2 usage or I/O error.
 #include <dlfcn.h>
-#include <stdlib.h>
 #include <elf.h>
+#include <stdlib.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <filesystem>
 #include <fstream>
-#include <functional>
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
