@@ -371,17 +371,16 @@ void ExporterRuntime::stop_feeding() {
   if (feeder_.joinable()) feeder_.join();
 }
 
-void ExporterRuntime::offer_patch(const std::string& read_model_id, std::string frame_text) {
-  (void)read_model_id;  // every exporter that wants patches gets every read model's
-  auto body = std::make_shared<const std::string>(std::move(frame_text));
-  const int64_t time_ms = now_ms();
+void ExporterRuntime::offer_patch(const std::string& read_model_id,
+                                  std::shared_ptr<const std::string> frame, int64_t published_ms) {
+  (void)read_model_id;  // 1.1: every exporter that wants patches gets every read model's
   std::vector<std::shared_ptr<ExporterInstance>> targets;
   {
     std::lock_guard lock(mutex_);
     for (const auto& fed : instances_)
       if (fed.instance->wants(TP_EXPORT_PATCH)) targets.push_back(fed.instance);
   }
-  for (const auto& instance : targets) instance->offer(TP_EXPORT_PATCH, body, time_ms);
+  for (const auto& instance : targets) instance->offer(TP_EXPORT_PATCH, frame, published_ms);
 }
 
 // One thread for all exporters: when an instance is due it gets the current

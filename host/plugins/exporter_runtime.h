@@ -137,9 +137,12 @@ class ExporterRuntime {
   void stop_feeding();
 
   // A read-model patch frame {id, instance_id, version, base_version, patch}
-  // as JSON text, for every exporter that wants patches. `read_model_id` is
-  // the frame's id. The entry point for the read-model hub's publication.
-  void offer_patch(const std::string& read_model_id, std::string frame_text);
+  // as compact JSON, published at `published_ms`, for every exporter that
+  // wants patches. `read_model_id` is the frame's id. The entry point for the
+  // read-model hub's publication (a hub patch subscription for every id);
+  // never blocks on a plugin.
+  void offer_patch(const std::string& read_model_id, std::shared_ptr<const std::string> frame,
+                   int64_t published_ms);
 
  private:
   void feed_loop();

@@ -709,8 +709,9 @@ std::optional<std::string> PluginManager::render_section(const std::string& name
   return std::move(outcome->json);
 }
 
-void PluginManager::offer_patch(const std::string& read_model_id, std::string frame_text) {
-  impl_->exporters->offer_patch(read_model_id, std::move(frame_text));
+void PluginManager::offer_patch(const std::string& read_model_id,
+                                std::shared_ptr<const std::string> frame, int64_t published_ms) {
+  impl_->exporters->offer_patch(read_model_id, std::move(frame), published_ms);
 }
 
 bool PluginManager::settled() const {

@@ -107,9 +107,10 @@ class PluginManager {
   // it or its render failed or timed out.
   std::optional<std::string> render_section(const std::string& name);
   // A read-model patch frame {id, instance_id, version, base_version, patch}
-  // (JSON text) for every running exporter that wants patches (ABI 1.1
+  // (compact JSON) for every running exporter that wants patches (ABI 1.1
   // TP_EXPORT_PATCH). Any thread; never blocks on a plugin.
-  void offer_patch(const std::string& read_model_id, std::string frame_text);
+  void offer_patch(const std::string& read_model_id, std::shared_ptr<const std::string> frame,
+                   int64_t published_ms);
   // All plugins that should be loaded are loaded or were refused/failed (no
   // load in progress).
   bool settled() const;

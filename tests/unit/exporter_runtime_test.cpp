@@ -247,8 +247,10 @@ TEST_CASE("runtime_feeds_snapshots_and_metrics_and_offers_patches", "[exporter]"
   auto exporter = std::make_shared<ExporterInstance>(spec, std::make_shared<const HostServices>());
   REQUIRE_FALSE(exporter->start());
   runtime.add(exporter);
-  runtime.offer_patch("training_metrics",
-                      R"({"id":"training_metrics","instance_id":"i","version":2,"base_version":1,"patch":[]})");
+  runtime.offer_patch(
+      "training_metrics",
+      text(R"({"id":"training_metrics","instance_id":"i","version":2,"base_version":1,"patch":[]})"),
+      1700000000000);
   REQUIRE(wait_for(s, [&] {
     int snapshot_items = 0, metric_items = 0, patch_items = 0;
     for (uint32_t t : s.types) {
