@@ -4,9 +4,16 @@
 // section and exporter runtimes; private to host/plugins.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include <tpark/tp_plugin.h>
 
@@ -67,6 +74,49 @@ inline const char* status_text(tp_status status) {
 // "create: <plugin's message>" or "create: TP_INTERNAL".
 inline std::string failure_text(const char* callback, tp_status status, const std::string& detail) {
   return std::string(callback) + ": " + (detail.empty() ? status_text(status) : detail);
+}
+
+// A plugin's stop, called with a deadline: `stop(err)` runs guarded on a
+// helper thread (stop may block). Returns the status and the plugin's
+// detail, or nullopt when it did not return by `deadline`: the helper is then
+// detached, abandoned with the instance, so `stop` must only capture what is
+// leaked with it (a shared_ptr to the instance).
+struct StopOutcome {
+  tp_status status = TP_OK;
+  std::string detail;
+};
+inline std::optional<StopOutcome> call_stop_until(std::chrono::steady_clock::time_point deadline,
+                                                  std::function<tp_status(tp_error*)> stop) {
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    StopOutcome outcome;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::thread helper([shared, stop = std::move(stop)] {
+    tp_error err = make_error();
+    std::string detail;
+    const tp_status status = call_guarded([&] { return stop(&err); }, detail);
+    if (detail.empty()) detail = error_text(err);
+    {
+      std::lock_guard lock(shared->mutex);
+      shared->done = true;
+      shared->outcome = StopOutcome{status, std::move(detail)};
+    }
+    shared->cv.notify_all();
+  });
+  bool done = false;
+  {
+    std::unique_lock lock(shared->mutex);
+    done = shared->cv.wait_until(lock, deadline, [&] { return shared->done; });
+  }
+  if (!done) {
+    helper.detach();
+    return std::nullopt;
+  }
+  helper.join();
+  return shared->outcome;
 }
 
 inline tp_str as_tp_str(const std::string& text) { return tp_str{text.data(), text.size()}; }

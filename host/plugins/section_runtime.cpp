@@ -503,41 +503,14 @@ bool SectionInstance::shutdown(std::chrono::milliseconds stop_timeout) {
 
   // stop() may block; it runs on a helper thread that is abandoned with the
   // instance if it does not return within the stop timeout.
-  struct StopCall {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    tp_status status = TP_OK;
-    std::string detail;
-  };
-  auto call = std::make_shared<StopCall>();
   auto self = shared_from_this();
-  std::thread helper([self, call] {
-    tp_error err = make_error();
-    std::string detail;
-    const tp_status status =
-        call_guarded([&] { return self->spec_.desc.stop(self->ctx_, &err); }, detail);
-    if (detail.empty()) detail = error_text(err);
-    {
-      std::lock_guard lock(call->mutex);
-      call->done = true;
-      call->status = status;
-      call->detail = std::move(detail);
-    }
-    call->cv.notify_all();
-  });
-  bool stopped = false;
-  {
-    std::unique_lock lock(call->mutex);
-    stopped = call->cv.wait_until(lock, deadline, [&] { return call->done; });
-  }
+  auto stopped = call_stop_until(
+      deadline, [self](tp_error* err) { return self->spec_.desc.stop(self->ctx_, err); });
   if (!stopped) {
-    helper.detach();
     abandon(stop_timeout);
     return false;
   }
-  helper.join();
-  if (call->status != TP_OK) note_failure("stop", call->status, call->detail);
+  if (stopped->status != TP_OK) note_failure("stop", stopped->status, stopped->detail);
 
   release_host_timers(host_.get());
   std::string detail;

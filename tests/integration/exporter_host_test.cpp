@@ -13,14 +13,11 @@ using tpark::Json;
 
 namespace {
 
+// Plugin `id`'s /admin/plugins item; fails the test when it is not listed.
 Json plugin_item(TestHost& host, const std::string& id) {
-  HttpResult r = host.get("/admin/plugins");
-  REQUIRE(r.status == 200);
-  const Json body = r.json();
-  for (const auto& item : body["items"])
-    if (item["id"] == id) return item;
-  FAIL("plugin " << id << " not listed: " << r.body);
-  return {};
+  std::optional<Json> item = host.plugin_item(id);
+  if (!item) FAIL("plugin " << id << " not listed in /admin/plugins");
+  return *item;
 }
 
 }  // namespace

@@ -162,17 +162,11 @@ TEST_CASE("abi_1_0_compat_fixture_loads_and_renders_in_the_current_host",
   TestHostOptions options;
   options.extra_args = {"--plugin-dir", TPARK_COMPAT_ABI_1_0_DIR};
   TestHost host(options);
-  HttpResult plugins = host.get("/admin/plugins");
-  REQUIRE(plugins.status == 200);
-  bool loaded = false;
-  const Json body = plugins.json();
-  INFO(plugins.body);
-  for (const auto& item : body["items"])
-    if (item["id"] == "tp.compat.abi-1-0") {
-      loaded = item["state"] == "loaded";
-      CHECK(item["abi"]["minor"] == 0);
-    }
-  REQUIRE(loaded);
+  std::optional<Json> item = host.plugin_item("tp.compat.abi-1-0");
+  REQUIRE(item);
+  INFO(item->dump());
+  REQUIRE((*item)["state"] == "loaded");
+  CHECK((*item)["abi"]["minor"] == 0);  // what the plugin answered: built for 1.0
   REQUIRE(host.post("/events/ingest", "{\"kind\":\"compat.one\"}\n{\"kind\":\"compat.two\"}\n")
               .status == 200);
   Json section = wait_for_section(host, "compat_abi_1_0",
@@ -183,14 +177,11 @@ TEST_CASE("abi_1_0_compat_fixture_loads_and_renders_in_the_current_host",
 
 namespace {
 
+// Plugin `id`'s /admin/plugins item; fails the test when it is not listed.
 Json plugin_item(TestHost& host, const std::string& id) {
-  HttpResult r = host.get("/admin/plugins");
-  REQUIRE(r.status == 200);
-  const Json body = r.json();
-  for (const auto& item : body["items"])
-    if (item["id"] == id) return item;
-  FAIL("plugin " << id << " not listed: " << r.body);
-  return {};
+  std::optional<Json> item = host.plugin_item(id);
+  if (!item) FAIL("plugin " << id << " not listed in /admin/plugins");
+  return *item;
 }
 
 // The example's three commands, then its own test (tpark-conform).
