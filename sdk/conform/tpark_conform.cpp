@@ -196,6 +196,56 @@ bool expect_ok(Report& report, const std::string& what, const CallResult& call) 
   return true;
 }
 
+// The four lifecycle slots every kind shares (same signatures in each descriptor).
+struct Lifecycle {
+  tp_status (*create)(const tp_host_api*, tp_host*, tp_str, void**, tp_error*);
+  tp_status (*start)(void*, tp_error*);
+  tp_status (*stop)(void*, tp_error*);
+  tp_status (*destroy)(void*);
+};
+
+// create with the manifest's config defaults, then start. The instance's
+// ctx, or nullopt when either failed (reported).
+std::optional<void*> create_and_start(Report& report, Executor& executor, FakeHost& host,
+                                      const Manifest& manifest, const Lifecycle& lifecycle) {
+  const std::string config = manifest.config_defaults.dump();
+  host.set_config(config);
+  void* ctx = nullptr;
+  tp_error err{};
+  err.struct_size = sizeof err;
+  host.enter(FakeHost::Phase::Created);
+  CallResult call = executor.call(kCallDeadline, 10, [&] {
+    return lifecycle.create(host.api(), host.handle(), tpark::conform::str(config), &ctx, &err);
+  });
+  call.message = err.message;
+  if (!expect_ok(report, "create with the manifest defaults " + config, call)) return std::nullopt;
+  call = executor.call(kCallDeadline, 10, [&] { return lifecycle.start(ctx, &err); });
+  call.message = err.message;
+  host.enter(FakeHost::Phase::Running);
+  if (!expect_ok(report, "start", call)) return std::nullopt;
+  return ctx;
+}
+
+// stop (which must return: it joins the plugin's threads), then destroy.
+void stop_and_destroy(Report& report, Executor& executor, FakeHost& host,
+                      const Lifecycle& lifecycle, void* ctx) {
+  tp_error err{};
+  err.struct_size = sizeof err;
+  host.enter(FakeHost::Phase::Stopping);
+  CallResult call = executor.call(kCallDeadline, 10, [&] { return lifecycle.stop(ctx, &err); });
+  if (!call.completed) {
+    report.fail(10, "stop did not return within " + std::to_string(kCallDeadline.count()) +
+                        " ms (stop must drain and join the plugin's threads)");
+    report.abandon();
+  }
+  call.message = err.message;
+  expect_ok(report, "stop", call);
+  host.enter(FakeHost::Phase::Stopped);
+  call = executor.call(kCallDeadline, 10, [&] { return lifecycle.destroy(ctx); });
+  host.enter(FakeHost::Phase::Destroyed);
+  expect_ok(report, "destroy", call);
+}
+
 // Renders once and checks the output: TP_OK, valid JSON (rule 5).
 bool check_render(Report& report, Executor& executor, FakeHost& host,
                   const tp_section_desc& section, void* ctx, const std::string& when) {
@@ -235,21 +285,10 @@ void drive_section(Report& report, Executor& executor, FakeHost& host, const Man
   else
     report.pass(11, "manifest provides.section matches the descriptor: " + name);
 
-  const std::string config = manifest.config_defaults.dump();
-  host.set_config(config);
-  void* ctx = nullptr;
-  tp_error err{};
-  err.struct_size = sizeof err;
-  host.enter(FakeHost::Phase::Created);
-  CallResult call = executor.call(kCallDeadline, 10, [&] {
-    return section.create(host.api(), host.handle(), tpark::conform::str(config), &ctx, &err);
-  });
-  call.message = err.message;
-  if (!expect_ok(report, "create with the manifest defaults " + config, call)) return;
-
-  call = executor.call(kCallDeadline, 10, [&] { return section.start(ctx, &err); });
-  host.enter(FakeHost::Phase::Running);
-  if (!expect_ok(report, "start", call)) return;
+  const Lifecycle lifecycle{section.create, section.start, section.stop, section.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
 
   if (section.prime_rows != nullptr) {
     uint64_t rows = 0;
@@ -286,18 +325,7 @@ void drive_section(Report& report, Executor& executor, FakeHost& host, const Man
   }
   check_render(report, executor, host, section, ctx, "again, unchanged input");
 
-  host.enter(FakeHost::Phase::Stopping);
-  call = executor.call(kCallDeadline, 10, [&] { return section.stop(ctx, &err); });
-  if (!call.completed) {
-    report.fail(10, "stop did not return within " + std::to_string(kCallDeadline.count()) +
-                        " ms (stop must drain and join the plugin's threads)");
-    report.abandon();
-  }
-  expect_ok(report, "stop", call);
-  host.enter(FakeHost::Phase::Stopped);
-  call = executor.call(kCallDeadline, 10, [&] { return section.destroy(ctx); });
-  host.enter(FakeHost::Phase::Destroyed);
-  expect_ok(report, "destroy", call);
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
 }
 
 
@@ -346,21 +374,10 @@ void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Ma
   if (provided != manifest.provides.end() && provided->second != name)
     report.fail(11, "manifest provides.exporter names the descriptor " + name);
 
-  const std::string config = manifest.config_defaults.dump();
-  host.set_config(config);
-  void* ctx = nullptr;
-  tp_error err{};
-  err.struct_size = sizeof err;
-  host.enter(FakeHost::Phase::Created);
-  CallResult call = executor.call(kCallDeadline, 10, [&] {
-    return exporter.create(host.api(), host.handle(), tpark::conform::str(config), &ctx, &err);
-  });
-  call.message = err.message;
-  if (!expect_ok(report, "create with the manifest defaults " + config, call)) return;
-  call = executor.call(kCallDeadline, 10, [&] { return exporter.start(ctx, &err); });
-  call.message = err.message;
-  host.enter(FakeHost::Phase::Running);
-  if (!expect_ok(report, "start", call)) return;
+  const Lifecycle lifecycle{exporter.create, exporter.start, exporter.stop, exporter.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
 
   // What a host sends, per wanted type: a snapshot, a patch frame, metric samples.
   const std::string snapshot = R"({"generated":"2026-01-01T00:00:00.000Z","generated_ms":1767225600000,"events":{"total":1},"config":null,"sections":{}})";
@@ -384,18 +401,7 @@ void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Ma
   check_export(report, executor, exporter, ctx, {}, 2, 0);
   host.fire_timers(executor, kCallDeadline);
 
-  host.enter(FakeHost::Phase::Stopping);
-  call = executor.call(kCallDeadline, 10, [&] { return exporter.stop(ctx, &err); });
-  if (!call.completed) {
-    report.fail(10, "stop did not return within " + std::to_string(kCallDeadline.count()) +
-                        " ms (stop must drain and join the plugin's threads)");
-    report.abandon();
-  }
-  expect_ok(report, "stop", call);
-  host.enter(FakeHost::Phase::Stopped);
-  call = executor.call(kCallDeadline, 10, [&] { return exporter.destroy(ctx); });
-  host.enter(FakeHost::Phase::Destroyed);
-  expect_ok(report, "destroy", call);
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
 }
 
 }  // namespace
