@@ -242,7 +242,9 @@ int run_host(Settings settings) {
   };
   services.mark_dirty = [](const std::string&) {};
   services.telemetry_snapshot = [&app]() -> std::optional<std::string> {
-    if (app.plugins == nullptr) return std::nullopt;
+    // Not while the plugins load: a snapshot then would show every section
+    // as not_loaded (and count it so in the section metrics).
+    if (app.plugins == nullptr || !app.plugins->settled()) return std::nullopt;
     return telemetry_snapshot_body(app);
   };
   services.plugin_task = [&telemetry](const std::string& plugin_id, PluginTaskEvent event) {
