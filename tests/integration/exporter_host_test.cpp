@@ -71,3 +71,31 @@ TEST_CASE("blocking_exporter_is_bounded_counted_unhealthy_and_the_host_stops_cle
   CHECK_THAT(host.process().log(),
              Catch::Contains("plugin tp.fixture.blocking-exporter did not stop within"));
 }
+
+TEST_CASE("exporter_is_added_and_removed_by_a_reload_without_a_restart", "[integration][exporter]") {
+  TestHostOptions options;
+  options.extra_args = {"--plugin-dir", TPARK_FIXTURE_DIR};
+  TestHost host(options);
+  REQUIRE(plugin_item(host, "tp.fixture.blocking-exporter")["state"] == "disabled");
+
+  host.write_config("schema: tpark.host/v1\n"
+                    "plugins:\n"
+                    "  tp.fixture.blocking-exporter: {enabled: true}\n");
+  HttpResult added = host.post("/admin/plugins/reload", "");
+  REQUIRE(added.status == 200);
+  CHECK(added.json()["applied"]["added"] == Json::array({"tp.fixture.blocking-exporter"}));
+  Json item = plugin_item(host, "tp.fixture.blocking-exporter");
+  CHECK(item["state"] == "loaded");
+  CHECK(item.contains("exporter"));
+
+  // Removing it stops it: a sink stuck forever is abandoned within the stop
+  // timeout, and the reload still answers.
+  host.write_config("schema: tpark.host/v1\n");
+  HttpResult removed = host.post("/admin/plugins/reload", "");
+  REQUIRE(removed.status == 200);
+  CHECK(removed.json()["applied"]["removed"] == Json::array({"tp.fixture.blocking-exporter"}));
+  item = plugin_item(host, "tp.fixture.blocking-exporter");
+  CHECK(item["state"] == "disabled");
+  CHECK_FALSE(item.contains("exporter"));
+  CHECK(host.get_public("/healthz").status == 200);
+}
