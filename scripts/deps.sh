@@ -9,7 +9,7 @@ build_packages=(
   nlohmann-json3-dev prometheus-cpp-dev libsqlite3-dev libsodium-dev libnats-dev libcli11-dev
   catch2 libbenchmark-dev
 )
-test_packages=(prometheus curl)
+test_packages=(prometheus curl clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-build}" == "test" ]]; then wanted+=("${test_packages[@]}"); fi

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include <sodium.h>
@@ -16,14 +17,23 @@
 
 #include "app/app_context.h"
 #include "control/action_kinds.h"
+#include "control/actions.h"
+#include "control/capsules.h"
+#include "control/journal_note_kind.h"
+#include "control/leases.h"
+#include "control/policy.h"
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
+#include "live/event_stream.h"
+#include "live/read_model_hub.h"
+#include "live/read_models.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"
 #include "telemetry/host_telemetry.h"
 #include "telemetry/route_stats.h"
+#include "telemetry/training_snapshot.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -173,6 +183,13 @@ int run_host(Settings settings) {
     return 78;
   }
 
+  // Control-plane selectors (policy, staging mode, trust store) stop startup.
+  auto control_settings = control::load_control_settings();
+  if (auto* error = std::get_if<std::string>(&control_settings)) {
+    std::fprintf(stderr, "%s\n", error->c_str());
+    return 78;
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir, ec);
   if (ec) {
@@ -193,6 +210,14 @@ int run_host(Settings settings) {
   // journal is gone.
   HostTelemetry telemetry(metrics, bus, telemetry_options(app.started_ms));
   telemetry.tasks().started("events.dispatcher");
+  // Before the journal: the commit sink marks read models dirty.
+  live::ReadModelHub read_models(
+      app.instance_id,
+      live::Coalescing{std::chrono::milliseconds(s.read_model_coalesce_ms),
+                       std::chrono::milliseconds(s.read_model_max_delay_ms)},
+      &metrics);
+  app.read_models = &read_models;
+  telemetry.tasks().started("read_models.hub");
   std::unique_ptr<Journal> journal;
   try {
     journal = std::make_unique<Journal>(s.state_dir / "tpark.db");
@@ -200,8 +225,9 @@ int run_host(Settings settings) {
     spdlog::error("cannot open the journal: {}", e.what());
     return 1;
   }
-  journal->set_commit_sink([&bus, &telemetry](std::vector<EventPtr>&& events) {
+  journal->set_commit_sink([&bus, &telemetry, &read_models](std::vector<EventPtr>&& events) {
     telemetry.on_commit(events);
+    read_models.on_events(events);
     bus.publish(std::move(events));
   });
   app.journal = journal.get();
@@ -210,6 +236,22 @@ int run_host(Settings settings) {
   app.telemetry = &telemetry;
   control::ActionKindRegistry action_kinds;
   app.action_kinds = &action_kinds;
+  action_kinds.add("journal.note", std::make_shared<control::JournalNoteKind>());
+  std::unique_ptr<control::ActionService> actions;
+  std::unique_ptr<control::LeaseStore> leases;
+  std::unique_ptr<control::CapsuleStore> capsules;
+  try {
+    const auto& cs = std::get<control::ControlSettings>(control_settings);
+    actions = std::make_unique<control::ActionService>(*journal, action_kinds, cs);
+    leases = std::make_unique<control::LeaseStore>(*journal);
+    capsules = std::make_unique<control::CapsuleStore>(*journal, cs);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the control plane's tables: {}", e.what());
+    return 1;
+  }
+  app.actions = actions.get();
+  app.leases = leases.get();
+  app.capsules = capsules.get();
   app.started_id = journal->head_id();
   telemetry.set_journal_head(app.started_id);
 
@@ -235,19 +277,40 @@ int run_host(Settings settings) {
                   {"start_id", app.started_id}};
     if (name == "plugins") return manager_ptr ? manager_ptr->describe() : Json(nullptr);
     // Known names whose capability arrives later answer null (unavailable).
-    static const char* later[] = {"governor", "config", "capsules"};
+    if (name == "capsules") return app.capsules ? app.capsules->list() : Json(nullptr);
+    static const char* later[] = {"governor", "config"};
     for (const char* n : later)
       if (name == n) return Json(nullptr);
     return std::nullopt;
   };
-  services.mark_dirty = [](const std::string&) {};
   services.telemetry_snapshot = [&app]() -> std::optional<std::string> {
     // Not while the plugins load: a snapshot then would show every section
     // as not_loaded (and count it so in the section metrics).
     if (app.plugins == nullptr || !app.plugins->settled()) return std::nullopt;
-    return telemetry_snapshot_body(app);
+    return render_training_snapshot(*app.plugins, app.telemetry);
   };
-  services.plugin_task = [&telemetry](const std::string& plugin_id, PluginTaskEvent event) {
+  // Read-model patches reach exporters that want them (ABI 1.1 TP_EXPORT_PATCH)
+  // through a hub subscription held only while such an exporter runs: with no
+  // subscriber the hub schedules nothing.
+  services.patches_wanted = [&read_models, &manager_ptr, patch_subscription = uint64_t{0}](
+                                bool wanted) mutable {
+    if (wanted && patch_subscription == 0) {
+      patch_subscription =
+          read_models.subscribe_patches({}, [&manager_ptr](const live::PatchPublication& patch) {
+            if (manager_ptr != nullptr)
+              manager_ptr->offer_patch(patch.id, patch.payload, patch.published_ms);
+          });
+    } else if (!wanted && patch_subscription != 0) {
+      read_models.unsubscribe_patches(patch_subscription);
+      patch_subscription = 0;
+    }
+  };
+  // A plugin's wake-up (a time boundary) marks the models that hold such values.
+  services.mark_dirty = [&read_models](const std::string&) { read_models.on_wakeup(); };
+  services.plugin_task = [&telemetry, &read_models](const std::string& plugin_id,
+                                                    PluginTaskEvent event) {
+    read_models.on_wakeup();
+    read_models.mark_dirty("plugins");
     const std::string task = "plugin." + plugin_id;
     switch (event) {
       case PluginTaskEvent::Started:
@@ -275,6 +338,7 @@ int run_host(Settings settings) {
   app.plugins = &plugins;
   telemetry.set_plugins(&plugins);
   plugins.load(s.host_config);
+  live::define_builtin_read_models(read_models, app.settings, plugins, telemetry);
 
   std::mutex reload_mutex;
   app.reload_plugins = [&app, &plugins, &reload_mutex](bool* ok) -> Json {
@@ -300,6 +364,7 @@ int run_host(Settings settings) {
       return errors_json(*errors);
     }
     const ReloadResult& r = std::get<ReloadResult>(applied);
+    app.read_models->mark_dirty("plugins");
     Json restart = Json::array();
     if (next.listen != app.settings.host_config.listen) restart.push_back("listen");
     if (next.state_dir != app.settings.host_config.state_dir) restart.push_back("state_dir");
@@ -314,14 +379,33 @@ int run_host(Settings settings) {
   add_event_routes(router, app);
   add_telemetry_routes(router, app);
   add_route_stats_routes(router, app);
+  add_live_routes(router, app);
+  add_action_routes(router, app);
+  add_lease_routes(router, app);
+  add_policy_routes(router, app);
   if (s.command_line.list_routes) {
     // The served route table, for docs/openapi.yaml's route-set test.
     for (const http::Route& route : router.routes())
       std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
     std::fflush(stdout);
+    read_models.stop();
     plugins.stop_all();
     return 0;
   }
+
+  live::EventStreamSettings stream_settings;
+  stream_settings.max_clients = s.sse_max_clients;
+  stream_settings.queue_frames = s.sse_queue;
+  stream_settings.keepalive = std::chrono::seconds(s.sse_keepalive_secs);
+  stream_settings.replay_max = s.sse_replay_max;
+  live::EventStreams event_streams(*journal, bus, read_models, app.instance_id, stream_settings,
+                                   &metrics);
+  app.event_streams = &event_streams;
+
+  // Observation requests are counted but mark no read model dirty (telemetry.md 6).
+  std::set<std::string, std::less<>> observation_templates;
+  for (const auto& route : router.routes())
+    if (route.observation) observation_templates.insert(route.path_template);
 
   http::RateLimiter limiter(s.rate);
   http::ServerOptions server_options;
@@ -329,9 +413,14 @@ int run_host(Settings settings) {
   server_options.port = s.port;
   server_options.threads = s.http_threads;
   server_options.default_body_limit = s.http_body_limit;
-  server_options.on_complete = [&telemetry](const http::Request& request, int status,
-                                            int64_t latency_us) {
+  server_options.on_complete = [&telemetry, &read_models, &observation_templates, &event_streams](
+                                   const http::Request& request, int status, int64_t latency_us) {
     telemetry.on_request(request, status, latency_us);
+    if (status == 401 && request.route_template == "/events") event_streams.count_rejected("unauthorized");
+    if (!observation_templates.count(request.route_template)) read_models.on_request();
+  };
+  server_options.admin_hook = [&app](const http::Request& request) {
+    return capsule_headers(app, request);
   };
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
@@ -339,6 +428,16 @@ int run_host(Settings settings) {
     port = server.listen();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    read_models.stop();
+    plugins.stop_all();
+    return 1;
+  }
+  try {
+    actions->start();
+    capsules->start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start the action executor: {}", e.what());
+    server.stop();
     plugins.stop_all();
     return 1;
   }
@@ -370,6 +469,9 @@ int run_host(Settings settings) {
   }
   app.ready = false;
   server.stop();
+  read_models.stop();
+  actions->stop();
+  capsules->stop();
   plugins.stop_all();
   bus.flush();
   journal.reset();

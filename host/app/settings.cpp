@@ -1,5 +1,6 @@
 #include "app/settings.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -221,6 +222,19 @@ std::variant<Settings, StartupError> resolve_settings(const CommandLine& cl,
     if (days) s.events_retention_days = days;
   }
   s.events_prune_sec = env_u64("ARW_EVENTS_PRUNE_SEC", 60, 1, 86400);
+
+  // Read models and SSE (telemetry.md 6, 7).
+  s.read_model_coalesce_ms = env_u64("ARW_READ_MODEL_COALESCE_MS", 250, 0, 600000);
+  s.read_model_max_delay_ms = std::max(
+      s.read_model_coalesce_ms, env_u64("ARW_READ_MODEL_MAX_DELAY_MS", 1000, 0, 600000));
+  s.route_stats_coalesce_ms = env_u64("ARW_ROUTE_STATS_COALESCE_MS", 250, 0, 600000);
+  s.route_stats_publish_ms = env_u64("ARW_ROUTE_STATS_PUBLISH_MS", 2000, 0, 600000);
+  s.sse_max_clients = env_u64("ARW_EVENTS_SSE_MAX_CLIENTS", yaml.sse_max_clients, 1, 1000000);
+  s.sse_queue = env_u64("ARW_EVENTS_SSE_QUEUE", 1024, 1, 1u << 20);
+  s.sse_keepalive_secs = env_u64("ARW_EVENTS_SSE_KEEPALIVE_SECS", 10, 1, 3600);
+  s.sse_replay_max = env_u64("ARW_EVENTS_SSE_REPLAY_MAX", 1000, 0, 1000000);
+  if (env_string("ARW_EVENTS_SSE_MODE"))
+    spdlog::warn("ARW_EVENTS_SSE_MODE is ignored: GET /events has one mode (telemetry.md 7)");
   return s;
 }
 

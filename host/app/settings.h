@@ -59,6 +59,17 @@ struct Settings {
   std::optional<uint64_t> events_retention_days;
   uint64_t events_prune_sec = 60;
   unsigned http_threads = 2;
+  // Read models (telemetry.md 6): C and M, and route_stats' own pair as read
+  // at start (the live config takes these over; see route_stats_coalescing).
+  uint64_t read_model_coalesce_ms = 250;
+  uint64_t read_model_max_delay_ms = 1000;
+  uint64_t route_stats_coalesce_ms = 250;
+  uint64_t route_stats_publish_ms = 2000;
+  // SSE (telemetry.md 7).
+  uint64_t sse_max_clients = 2048;  // env > host.yaml limits.sse_max_clients
+  uint64_t sse_queue = 1024;
+  uint64_t sse_keepalive_secs = 10;
+  uint64_t sse_replay_max = 1000;
 };
 
 // Reads an unsigned env var in [min,max]; unset/blank → fallback; malformed or

@@ -72,6 +72,11 @@ Response validation_failed(const Request& request, const std::vector<FieldError>
   return problem(request, 400, "validation_failed", detail, {{"errors", list}});
 }
 
+Response malformed_json(const Request& request, std::string_view message, size_t offset) {
+  return problem(request, 400, "malformed_json", "the body is not valid JSON",
+                 {{"errors", Json::array({{{"pointer", ""}, {"message", message}, {"offset", offset}}})}});
+}
+
 bool envelope_requested(const Request& request) {
   static const bool env_on = [] {
     const char* v = std::getenv("ARW_API_ENVELOPE");

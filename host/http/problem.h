@@ -26,6 +26,9 @@ struct FieldError {
 // 400 validation_failed listing every error as {field,pointer,message}.
 Response validation_failed(const Request& request, const std::vector<FieldError>& errors);
 
+// 400 malformed_json: the body is not JSON (control.md 1.3 step 5).
+Response malformed_json(const Request& request, std::string_view message, size_t offset);
+
 // A JSON response; applies the ARW envelope ({ok:true,data}) when the request
 // asks for it (control.md 1.3) and status is 2xx.
 Response json_response(const Request& request, int status, const Json& body);

@@ -417,6 +417,19 @@ class Session : public std::enable_shared_from_this<Session> {
           return;
         }
       }
+      if (server_.options.admin_hook) {
+        std::optional<Response> early;
+        try {
+          early = server_.options.admin_hook(request_);
+        } catch (const std::exception& e) {
+          spdlog::error("admin hook failed (request {}): {}", request_.request_id, e.what());
+          early = problem(request_, 500, "internal", "internal error");
+        }
+        if (early) {
+          respond(std::move(*early));
+          return;
+        }
+      }
     }
 
     // 4. Body limit, before any body byte is read.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,10 @@ struct ServerOptions {
   // stream, when it opens); for route statistics. status and latency in
   // microseconds. Runs on the I/O threads, concurrently.
   std::function<void(const Request&, int status, int64_t latency_us)> on_complete;
+  // Called for admin routes once auth and rate limiting passed, before the
+  // body is read (control.md 4.7 capsule headers). A response ends the request
+  // there; nullopt goes on. Runs on the I/O threads, concurrently.
+  std::function<std::optional<Response>(const Request&)> admin_hook;
 };
 
 class HttpServer {

@@ -318,21 +318,32 @@ ExporterRuntime::ExporterRuntime(Feeds feeds) : feeds_(std::move(feeds)) {}
 ExporterRuntime::~ExporterRuntime() { stop_feeding(); }
 
 void ExporterRuntime::add(std::shared_ptr<ExporterInstance> instance) {
+  const bool wants_patches = instance->wants(TP_EXPORT_PATCH);
+  bool first_for_patches = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
+    first_for_patches = wants_patches && patch_takers_++ == 0;
     // The first snapshot goes out at once, then at the instance's interval.
     instances_.push_back(Fed{std::move(instance), std::chrono::steady_clock::now()});
     if (!feeder_.joinable()) feeder_ = std::thread([this] { feed_loop(); });
   }
   cv_.notify_all();
+  if (first_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(true);
 }
 
 void ExporterRuntime::remove(const std::shared_ptr<ExporterInstance>& instance) {
-  std::lock_guard lock(mutex_);
-  instances_.erase(std::remove_if(instances_.begin(), instances_.end(),
-                                  [&](const Fed& fed) { return fed.instance == instance; }),
-                   instances_.end());
+  bool last_for_patches = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto before = instances_.size();
+    instances_.erase(std::remove_if(instances_.begin(), instances_.end(),
+                                    [&](const Fed& fed) { return fed.instance == instance; }),
+                     instances_.end());
+    if (instances_.size() != before && instance->wants(TP_EXPORT_PATCH))
+      last_for_patches = --patch_takers_ == 0;
+  }
+  if (last_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(false);
 }
 
 void ExporterRuntime::stop_feeding() {

@@ -125,6 +125,9 @@ class ExporterRuntime {
     std::function<std::optional<std::string>()> snapshot;
     // The host's metric samples as Prometheus text (GET /metrics).
     std::function<std::string()> metrics;
+    // Called from add/remove (outside the runtime's lock) when the number of
+    // instances wanting patches goes from 0 to 1 (true) or 1 to 0 (false).
+    std::function<void(bool wanted)> patches_wanted;
   };
   explicit ExporterRuntime(Feeds feeds);
   ~ExporterRuntime();  // stops the feeder
@@ -156,6 +159,7 @@ class ExporterRuntime {
     std::chrono::steady_clock::time_point next_due;
   };
   std::vector<Fed> instances_;
+  size_t patch_takers_ = 0;  // instances_ that want patches
   std::thread feeder_;
 };
 

@@ -431,6 +431,9 @@ PluginManager::PluginManager(HostServices services, PluginSettings settings)
   feeds.metrics = [services_ptr]() -> std::string {
     return services_ptr->metrics != nullptr ? services_ptr->metrics->render_text() : std::string();
   };
+  feeds.patches_wanted = [services_ptr](bool wanted) {
+    if (services_ptr->patches_wanted) services_ptr->patches_wanted(wanted);
+  };
   impl_->exporters = std::make_unique<ExporterRuntime>(std::move(feeds));
 }
 
@@ -712,6 +715,13 @@ std::optional<std::string> PluginManager::render_section(const std::string& name
 void PluginManager::offer_patch(const std::string& read_model_id,
                                 std::shared_ptr<const std::string> frame, int64_t published_ms) {
   impl_->exporters->offer_patch(read_model_id, std::move(frame), published_ms);
+}
+
+bool PluginManager::provides_section(const std::string& name) const {
+  std::lock_guard lock(impl_->state_mutex);
+  for (const auto& record : impl_->records)
+    if (!record.duplicate && record.section == name && record.instance) return true;
+  return false;
 }
 
 bool PluginManager::settled() const {

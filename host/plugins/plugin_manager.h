@@ -44,6 +44,10 @@ struct HostServices {
   // The telemetry snapshot body (GET /state/training/telemetry), for
   // exporters that want snapshots; may be empty (then none are sent).
   std::function<std::optional<std::string>()> telemetry_snapshot;
+  // Told (control thread) when the first running exporter that wants
+  // read-model patches starts (true) and when the last one stops (false), so
+  // patches are produced only while someone takes them; may be empty.
+  std::function<void(bool wanted)> patches_wanted;
   // Told of every instance start and stop (control thread); may be empty.
   std::function<void(const std::string& plugin_id, PluginTaskEvent event)> plugin_task;
 };
@@ -111,6 +115,8 @@ class PluginManager {
   // TP_EXPORT_PATCH). Any thread; never blocks on a plugin.
   void offer_patch(const std::string& read_model_id, std::shared_ptr<const std::string> frame,
                    int64_t published_ms);
+  // Whether a running plugin provides the section `name`.
+  bool provides_section(const std::string& name) const;
   // All plugins that should be loaded are loaded or were refused/failed (no
   // load in progress).
   bool settled() const;

@@ -2,10 +2,15 @@
 // from a parsed Request to a Response (host/http/http_types.h).
 #pragma once
 
+#include <optional>
+
 #include "app/app_context.h"
 #include "http/http_types.h"
 
 namespace tpark {
+namespace control {
+struct CapsuleOutcome;
+}
 
 // /healthz, /readyz, /about, /admin/plugins, /admin/plugins/reload, /metrics
 void add_host_routes(http::Router& router, AppContext& app);
@@ -13,10 +18,22 @@ void add_host_routes(http::Router& router, AppContext& app);
 void add_event_routes(http::Router& router, AppContext& app);
 // GET /state/training/telemetry (telemetry.md 2)
 void add_telemetry_routes(http::Router& router, AppContext& app);
-// The telemetry snapshot body that route serves; also what exporters that
-// want snapshots receive (ABI 1.1 TP_EXPORT_SNAPSHOT).
-std::string telemetry_snapshot_body(AppContext& app);
 // GET /state/route_stats (telemetry.md 4)
 void add_route_stats_routes(http::Router& router, AppContext& app);
+// GET /events (SSE, telemetry.md 7) and GET /state/read_models/{id} (§6)
+void add_live_routes(http::Router& router, AppContext& app);
+
+// POST /actions, GET /actions/{id}, GET /state/actions, POST /actions/{id}/state,
+// staging list/approve/deny, governor POSTs (control.md 2.3, 4.1, 4.2, 4.5)
+void add_action_routes(http::Router& router, AppContext& app);
+// POST /leases, GET /state/leases, DELETE /leases/{id} (control.md 4.3)
+void add_lease_routes(http::Router& router, AppContext& app);
+// GET /state/policy, the policy capsule routes (control.md 4.4, 4.7)
+void add_policy_routes(http::Router& router, AppContext& app);
+// Admin requests carrying X-ARW-Capsule adopt it first; X-ARW-Gate gets 410
+// (control.md 4.7). nullopt: go on to the handler.
+std::optional<http::Response> capsule_headers(AppContext& app, const http::Request& request);
+// The reply to a capsule adoption: 200, 400 invalid_capsule or 403.
+http::Response capsule_response(const http::Request& request, const control::CapsuleOutcome& outcome);
 
 }  // namespace tpark

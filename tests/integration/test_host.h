@@ -48,6 +48,16 @@ class TestHost {
     process_ = std::make_unique<HostProcess>(std::move(o));
   }
 
+  // Sets (or replaces) an environment variable for the next start().
+  void set_env(const std::string& name, std::string value) {
+    for (auto& kv : options_.env)
+      if (kv.first == name) {
+        kv.second = std::move(value);
+        return;
+      }
+    options_.env.emplace_back(name, std::move(value));
+  }
+
   HostProcess& process() { return *process_; }
   uint16_t port() const { return process_->port(); }
   std::string state_dir() const { return dir_.file("state"); }

@@ -1,0 +1,268 @@
+// SSE fan-out: 1,000 concurrent GET /events clients on loopback (one epoll
+// thread), the agent simulator feeding the real host, and read-model patches
+// measured at the clients. Prints:
+//   - patch delivery latency p50/p99: the patch frame's `time` (the host's
+//     publish time, ms precision) to receipt at the client;
+//   - the host's RSS (VmRSS and peak VmHWM);
+//   - the same with one more client that never reads (p99 change);
+//   - bytes of training_metrics patches per minute vs full snapshots at the
+//     same cadence.
+// Usage: bench_sse_fanout [clients=1000] [seconds per phase=30] [events/s=200]
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/host_process.h"
+#include "support/http_client.h"
+#include "util/json.h"
+#include "util/time.h"
+
+using namespace tpark::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kToken = "t";
+
+double wall_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// "2026-11-28T17:16:57.123Z" -> epoch ms.
+double parse_time_ms(std::string_view text) {
+  std::tm tm{};
+  if (text.size() < 24) return 0;
+  tm.tm_year = std::stoi(std::string(text.substr(0, 4))) - 1900;
+  tm.tm_mon = std::stoi(std::string(text.substr(5, 2))) - 1;
+  tm.tm_mday = std::stoi(std::string(text.substr(8, 2)));
+  tm.tm_hour = std::stoi(std::string(text.substr(11, 2)));
+  tm.tm_min = std::stoi(std::string(text.substr(14, 2)));
+  tm.tm_sec = std::stoi(std::string(text.substr(17, 2)));
+  const int ms = std::stoi(std::string(text.substr(20, 3)));
+  return static_cast<double>(timegm(&tm)) * 1000.0 + ms;
+}
+
+struct Client {
+  int fd = -1;
+  std::string buffer;
+  bool header_done = false;
+};
+
+struct Samples {
+  std::vector<double> latency_ms;
+  std::map<std::string, uint64_t> patch_bytes;  // per model, summed over one client
+  std::map<std::string, uint64_t> patches;      // per model, one client
+};
+
+int connect_client(uint16_t port, int receive_buffer) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 && errno != EINPROGRESS)
+    throw std::runtime_error("connect failed");
+  return fd;
+}
+
+void send_request(int fd) {
+  // HTTP/1.0: a close-delimited body, so frames are read without chunk parsing.
+  const std::string request = std::string("GET /events?prefix=state.read.model.patch HTTP/1.0\r\nHost: bench\r\n") +
+                              "X-ARW-Admin: " + kToken + "\r\n\r\n";
+  size_t sent = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (sent < request.size()) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) sent += static_cast<size_t>(n);
+    else if (Clock::now() > deadline) throw std::runtime_error("send timed out");
+  }
+}
+
+// Pulls complete frames out of a client's buffer, recording patch frames.
+void take_frames(Client& client, Samples& samples, bool first_client, double received_ms) {
+  if (!client.header_done) {
+    const size_t end = client.buffer.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    if (client.buffer.compare(0, 12, "HTTP/1.1 200") != 0 && client.buffer.compare(0, 12, "HTTP/1.0 200") != 0)
+      throw std::runtime_error("client refused: " + client.buffer.substr(0, client.buffer.find("\r\n")));
+    client.header_done = true;
+    client.buffer.erase(0, end + 4);
+  }
+  size_t start = 0;
+  for (;;) {
+    const size_t end = client.buffer.find("\n\n", start);
+    if (end == std::string::npos) break;
+    std::string_view frame(client.buffer.data() + start, end - start);
+    start = end + 2;
+    if (frame.rfind("event: state.read.model.patch\n", 0) != 0) continue;
+    const size_t time_at = frame.find("\"time\":\"");
+    if (time_at == std::string_view::npos) continue;
+    samples.latency_ms.push_back(received_ms - parse_time_ms(frame.substr(time_at + 8, 24)));
+    if (first_client) {
+      const size_t id_at = frame.find("\"payload\":{\"id\":\"");
+      const size_t patch_at = frame.find(",\"patch\":");
+      if (id_at != std::string_view::npos && patch_at != std::string_view::npos) {
+        const size_t id_start = id_at + 17;
+        std::string id(frame.substr(id_start, frame.find('"', id_start) - id_start));
+        samples.patch_bytes[id] += frame.size() - patch_at - 9 - 2;  // the patch array's text
+        ++samples.patches[id];
+      }
+    }
+  }
+  client.buffer.erase(0, start);
+}
+
+struct PhaseResult {
+  double p50 = 0, p99 = 0, max = 0;
+  size_t samples = 0;
+  Samples raw;
+};
+
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
+  return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+// Reads every client for `seconds`; returns the latency figures.
+PhaseResult run_phase(std::vector<Client>& clients, int seconds) {
+  int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  for (size_t i = 0; i < clients.size(); ++i) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, clients[i].fd, &event);
+  }
+  PhaseResult result;
+  std::vector<epoll_event> events(256);
+  char chunk[65536];
+  const auto end = Clock::now() + std::chrono::seconds(seconds);
+  while (Clock::now() < end) {
+    const int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 100);
+    for (int e = 0; e < n; ++e) {
+      Client& client = clients[events[static_cast<size_t>(e)].data.u64];
+      for (;;) {
+        ssize_t got = ::recv(client.fd, chunk, sizeof chunk, 0);
+        if (got <= 0) break;
+        client.buffer.append(chunk, static_cast<size_t>(got));
+      }
+      take_frames(client, result.raw, &client == &clients.front(), wall_ms());
+    }
+  }
+  ::close(epoll);
+  result.samples = result.raw.latency_ms.size();
+  result.p50 = percentile(result.raw.latency_ms, 0.50);
+  result.p99 = percentile(result.raw.latency_ms, 0.99);
+  result.max = result.raw.latency_ms.empty() ? 0 : result.raw.latency_ms.back();
+  return result;
+}
+
+std::string proc_status_field(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) {
+      std::string value = line.substr(field.size() + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      return value;
+    }
+  return "?";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t client_count = argc > 1 ? std::stoul(argv[1]) : 1000;
+  const int seconds = argc > 2 ? std::stoi(argv[2]) : 30;
+  const std::string rate = argc > 3 ? argv[3] : "200";
+
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+
+  TempDir dir;
+  HostProcess::Options host_options;
+  host_options.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
+  host_options.env = {{"ARW_ADMIN_TOKEN", kToken},
+                      {"ARW_ADMIN_RATE_LIMIT", "0"},
+                      {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
+  host_options.log_path = dir.file("host.log");
+  HostProcess host(std::move(host_options));
+  const uint16_t port = host.port();
+
+  std::vector<Client> clients(client_count);
+  for (auto& client : clients) client.fd = connect_client(port, 0);
+  for (auto& client : clients) send_request(client.fd);
+
+  HostProcess::Options sim_options;
+  sim_options.binary = TPARK_AGENT_SIM_BINARY;
+  sim_options.args = {"--target", "http://127.0.0.1:" + std::to_string(port), "--rate", rate, "--seed", "7"};
+  sim_options.env = {{"ARW_ADMIN_TOKEN", kToken}};
+  sim_options.log_path = dir.file("sim.log");
+  sim_options.wait_for_listening = false;
+  HostProcess simulator(std::move(sim_options));
+
+  // Warm-up: every client connected and primed by the first patches.
+  run_phase(clients, 3);
+  PhaseResult baseline = run_phase(clients, seconds);
+  const std::string rss = proc_status_field(host.pid(), "VmRSS");
+  const std::string hwm = proc_status_field(host.pid(), "VmHWM");
+
+  // One more client that connects and never reads.
+  Client stalled;
+  stalled.fd = connect_client(port, 4096);
+  send_request(stalled.fd);
+  PhaseResult with_stalled = run_phase(clients, seconds);
+  const std::string rss_stalled = proc_status_field(host.pid(), "VmRSS");
+
+  // Full snapshots at the same cadence: the size of the current value per patch.
+  HttpResult snapshot = request("GET", "127.0.0.1", port, "/state/read_models/training_metrics",
+                                {{"X-ARW-Admin", kToken}});
+  const size_t snapshot_bytes = snapshot.json()["value"].dump().size();
+
+  std::printf("sse_fanout: %zu clients, %d s per phase, agent-sim at %s events/s\n", client_count,
+              seconds, rate.c_str());
+  std::printf("  patch latency (publish -> receipt): p50 %.2f ms, p99 %.2f ms, max %.2f ms over %zu receipts\n",
+              baseline.p50, baseline.p99, baseline.max, baseline.samples);
+  std::printf("  host RSS: %s (peak %s)\n", rss.c_str(), hwm.c_str());
+  std::printf("  with one stalled client: p50 %.2f ms, p99 %.2f ms over %zu receipts; p99 change %+.1f%%; RSS %s\n",
+              with_stalled.p50, with_stalled.p99, with_stalled.samples,
+              baseline.p99 > 0 ? (with_stalled.p99 - baseline.p99) / baseline.p99 * 100.0 : 0.0,
+              rss_stalled.c_str());
+  for (const auto& [id, bytes] : baseline.raw.patch_bytes) {
+    const uint64_t count = baseline.raw.patches[id];
+    const double per_minute = static_cast<double>(bytes) * 60.0 / seconds;
+    std::printf("  %s: %llu patches in %d s, %.0f patch bytes/min per client", id.c_str(),
+                static_cast<unsigned long long>(count), seconds, per_minute);
+    if (id == "training_metrics") {
+      const double snapshots_per_minute = static_cast<double>(snapshot_bytes * count) * 60.0 / seconds;
+      std::printf(" vs %.0f snapshot bytes/min (%zu B each): %.2f%%", snapshots_per_minute, snapshot_bytes,
+                  snapshots_per_minute > 0 ? per_minute / snapshots_per_minute * 100.0 : 0.0);
+    }
+    std::printf("\n");
+  }
+  for (auto& client : clients) ::close(client.fd);
+  ::close(stalled.fd);
+  return 0;
+}

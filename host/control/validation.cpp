@@ -1,0 +1,173 @@
+#include "control/validation.h"
+
+#include <cmath>
+
+namespace tpark::control {
+
+namespace {
+
+bool token_chars(std::string_view text, size_t max) {
+  if (text.empty() || text.size() > max) return false;
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                    c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
+
+bool valid_kind(std::string_view kind) {
+  return token_chars(kind, 128);
+}
+bool valid_capability(std::string_view capability) {
+  return token_chars(capability, 64);
+}
+
+bool valid_idem_key(std::string_view key) {
+  if (key.empty() || key.size() > 128) return false;
+  for (char c : key)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
+std::string decode_base64(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t accumulator = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int value = base64_value(c);
+    if (value < 0) return {};
+    accumulator = (accumulator << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((accumulator >> bits) & 0xff);
+    }
+  }
+  if (bits >= 6) return {};  // a dangling sextet is not valid base64
+  return out;
+}
+
+std::string encode_base64(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
+    out += kBase64Alphabet[(n >> 18) & 63];
+    out += kBase64Alphabet[(n >> 12) & 63];
+    out += kBase64Alphabet[(n >> 6) & 63];
+    out += kBase64Alphabet[n & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out += kBase64Alphabet[(n >> 18) & 63];
+    out += kBase64Alphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kBase64Alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+ParsedBody parse_json_body(std::string_view body) {
+  ParsedBody parsed;
+  size_t start = body.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) {
+    parsed.document = Json::object();
+    return parsed;
+  }
+  try {
+    parsed.document = Json::parse(body.begin(), body.end());
+  } catch (const Json::parse_error& e) {
+    parsed.error_message = e.what();
+    parsed.error_offset = e.byte > 0 ? e.byte - 1 : 0;
+  } catch (const Json::exception& e) {
+    // A number too large for a double (1E999): not JSON this host accepts.
+    parsed.error_message = e.what();
+  }
+  return parsed;
+}
+
+std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t max) {
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned()) {
+      const uint64_t u = value.get<uint64_t>();
+      if (u > static_cast<uint64_t>(max)) return std::nullopt;
+      if (static_cast<int64_t>(u) < min) return std::nullopt;
+      return static_cast<int64_t>(u);
+    }
+    const int64_t n = value.get<int64_t>();
+    if (n < min || n > max) return std::nullopt;
+    return n;
+  }
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (!std::isfinite(d) || std::floor(d) != d) return std::nullopt;
+    if (d < static_cast<double>(min) || d > static_cast<double>(max)) return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+ActionBody validate_action_body(std::string_view body) {
+  ActionBody out;
+  ParsedBody parsed = parse_json_body(body);
+  if (!parsed.document) {
+    out.malformed = true;
+    out.malformed_message = parsed.error_message;
+    out.malformed_offset = parsed.error_offset;
+    return out;
+  }
+  const Json& document = *parsed.document;
+  if (!document.is_object()) {
+    out.errors.push_back({"", "expected a JSON object {kind,input,idem_key?}"});
+    return out;
+  }
+  auto kind = document.find("kind");
+  if (kind == document.end()) {
+    out.errors.push_back({"kind", "required"});
+  } else if (!kind->is_string()) {
+    out.errors.push_back({"kind", "expected a string"});
+  } else if (!valid_kind(kind->get_ref<const std::string&>())) {
+    out.errors.push_back({"kind", "expected [a-z0-9_.:-]{1,128}"});
+  } else {
+    out.kind = kind->get<std::string>();
+  }
+  auto input = document.find("input");
+  if (input == document.end()) {
+    out.errors.push_back({"input", "required"});
+  } else if (!input->is_object()) {
+    out.errors.push_back({"input", "expected an object"});
+  } else {
+    out.input = *input;
+  }
+  auto idem = document.find("idem_key");
+  if (idem != document.end() && !idem->is_null()) {
+    if (!idem->is_string() || !valid_idem_key(idem->get_ref<const std::string&>()))
+      out.errors.push_back({"idem_key", "expected 1-128 printable ASCII characters"});
+    else
+      out.idem_key = idem->get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace tpark::control
