@@ -215,7 +215,7 @@ TEST_CASE("section_and_exporter_examples_built_out_of_tree_run_in_the_host", "[i
                       "plugins:\n"
                       "  example.exporter.jsonl:\n"
                       "    enabled: true\n"
-                      "    config: {path: '" + export_file.string() + "', what: [snapshots, metrics]}\n";
+                      "    config: {path: '" + export_file.string() + "', what: [snapshots, metrics, patches]}\n";
   TestHost host(options);
   REQUIRE(host.post("/events/ingest", "{\"kind\":\"example.greeting\",\"node\":\"n1\"}\n").status ==
           200);
@@ -246,25 +246,49 @@ TEST_CASE("section_and_exporter_examples_built_out_of_tree_run_in_the_host", "[i
     if (!grew) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK(grew);
-  std::ifstream lines(export_file);
   int snapshots = 0, metrics = 0;
   Json last_snapshot;
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty()) continue;
-    INFO(line);
-    const Json entry = Json::parse(line);
-    if (entry["type"] == "snapshot") {
-      ++snapshots;
-      REQUIRE(entry["body"].is_object());
-      CHECK(entry["body"].contains("sections"));
-      last_snapshot = entry["body"];
-    } else if (entry["type"] == "metrics") {
-      ++metrics;
-      CHECK_THAT(entry["body"].get<std::string>(), Catch::Contains("# TYPE"));
+  for (int attempt = 0; attempt < 300 && (snapshots < 2 || metrics < 2); ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    snapshots = metrics = 0;
+    std::ifstream lines(export_file);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      INFO(line);
+      const Json entry = Json::parse(line);
+      if (entry["type"] == "snapshot") {
+        ++snapshots;
+        REQUIRE(entry["body"].is_object());
+        CHECK(entry["body"].contains("sections"));
+        last_snapshot = entry["body"];
+      } else if (entry["type"] == "metrics") {
+        ++metrics;
+        CHECK_THAT(entry["body"].get<std::string>(), Catch::Contains("# TYPE"));
+      }
     }
   }
   CHECK(snapshots >= 2);
   CHECK(metrics >= 2);
+  // Read-model patches reach the exporter too: a second ingest changes the
+  // models, and their patch frames are exported as published.
+  REQUIRE(host.post("/events/ingest", "{\"kind\":\"example.greeting\",\"node\":\"n2\"}\n").status ==
+          200);
+  Json patch;
+  for (int attempt = 0; attempt < 300 && patch.is_null(); ++attempt) {
+    std::ifstream again(export_file);
+    for (std::string line; std::getline(again, line);) {
+      if (line.empty()) continue;
+      const Json entry = Json::parse(line);
+      if (entry["type"] == "patch") patch = entry["body"];
+    }
+    if (patch.is_null()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(patch.dump());
+  REQUIRE(patch.is_object());
+  CHECK(patch.contains("id"));
+  CHECK(patch.contains("instance_id"));
+  CHECK(patch["version"].get<int64_t>() == patch["base_version"].get<int64_t>() + 1);
+  CHECK(patch["patch"].is_array());
   // Rounds after the ingest carry the C example's section with the event.
   INFO(last_snapshot.dump());
   CHECK(last_snapshot["greetings"]["count"] == 1);
