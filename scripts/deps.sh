@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tpark needs, only those that are missing.
-# Usage: scripts/deps.sh [build|test]   (test adds the servers the tests start)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds the servers the tests start,
+# bench the load generator and the reference server of bench/snapshot_vs_nginx.sh)
 set -euo pipefail
 
 build_packages=(
@@ -10,9 +11,13 @@ build_packages=(
   catch2 libbenchmark-dev
 )
 test_packages=(prometheus curl clang libclang-rt-14-dev)
+bench_packages=(wrk nginx curl)
 
 wanted=("${build_packages[@]}")
-if [[ "${1:-build}" == "test" ]]; then wanted+=("${test_packages[@]}"); fi
+case "${1:-build}" in
+  test) wanted+=("${test_packages[@]}") ;;
+  bench) wanted+=("${bench_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${wanted[@]}"; do

@@ -305,10 +305,15 @@ int run_host(Settings settings) {
       patch_subscription = 0;
     }
   };
-  // A plugin's wake-up (a time boundary) marks the models that hold such values.
-  services.mark_dirty = [&read_models](const std::string&) { read_models.on_wakeup(); };
+  // A plugin's wake-up (a time boundary) marks the models that hold such
+  // values, and the held snapshot stale.
+  services.mark_dirty = [&telemetry, &read_models](const std::string&) {
+    telemetry.note_change();
+    read_models.on_wakeup();
+  };
   services.plugin_task = [&telemetry, &read_models](const std::string& plugin_id,
                                                     PluginTaskEvent event) {
+    telemetry.note_change();
     read_models.on_wakeup();
     read_models.mark_dirty("plugins");
     const std::string task = "plugin." + plugin_id;
@@ -365,6 +370,7 @@ int run_host(Settings settings) {
     }
     const ReloadResult& r = std::get<ReloadResult>(applied);
     app.read_models->mark_dirty("plugins");
+    if (app.telemetry) app.telemetry->note_change();
     Json restart = Json::array();
     if (next.listen != app.settings.host_config.listen) restart.push_back("listen");
     if (next.state_dir != app.settings.host_config.state_dir) restart.push_back("state_dir");

@@ -37,6 +37,7 @@ struct Request {
   bool peer_loopback = false;
   std::string route_template;                     // e.g. "/state/read_models/{id}"
   std::map<std::string, std::string> path_params;  // {id} -> value
+  bool observation = false;  // the matched route is an observation route (Route::observation)
 
   // All values of a query parameter, in order.
   std::vector<std::string> query_all(std::string_view name) const {

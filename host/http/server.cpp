@@ -289,6 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.body.clear();
     request_.route_template.clear();
     request_.path_params.clear();
+    request_.observation = false;
     request_.peer_ip = peer_ip_;
     request_.peer_loopback = peer_loopback_;
     corr_.reset();
@@ -389,6 +390,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     route_ = match.route;
+    request_.observation = route_->observation;
     request_.route_template = std::move(match.path_template);
     request_.path_params = std::move(match.params);
 

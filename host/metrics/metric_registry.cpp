@@ -1,12 +1,13 @@
 #include "metrics/metric_registry.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <shared_mutex>
-#include <sstream>
 #include <type_traits>
 #include <utility>
 
@@ -15,7 +16,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
+#include <prometheus/metric_family.h>
 
 namespace tpark {
 
@@ -79,8 +80,7 @@ const char* type_name(MetricType type) {
 }
 
 // HELP text escaping of the 0.0.4 text format: backslash and newline.
-std::string escape_help(std::string_view help) {
-  std::string out;
+void append_help(std::string& out, std::string_view help) {
   for (char c : help) {
     if (c == '\\')
       out += "\\\\";
@@ -89,8 +89,171 @@ std::string escape_help(std::string_view help) {
     else
       out.push_back(c);
   }
-  return out;
 }
+
+// The text exposition format 0.0.4, written straight into one string: the
+// lines prometheus-cpp's TextSerializer writes (same order, same number
+// forms: shortest round-trip doubles, Nan, +Inf, -Inf), without an ostream.
+// /metrics renders tens of thousands of series per scrape; this is its cost.
+class ExpositionWriter {
+ public:
+  explicit ExpositionWriter(std::string& out) : out_(out) {}
+
+  void family_header(std::string_view name, std::string_view help, const char* type) {
+    if (!help.empty()) {
+      out_ += "# HELP ";
+      out_ += name;
+      out_ += ' ';
+      append_help(out_, help);
+      out_ += '\n';
+    }
+    out_ += "# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  void family(const prometheus::MetricFamily& family) {
+    using prometheus::MetricType;
+    const char* type = "untyped";
+    switch (family.type) {
+      case MetricType::Counter: type = "counter"; break;
+      case MetricType::Gauge: type = "gauge"; break;
+      case MetricType::Summary: type = "summary"; break;
+      case MetricType::Histogram: type = "histogram"; break;
+      default: break;
+    }
+    family_header(family.name, family.help, type);
+    for (const auto& metric : family.metric) {
+      switch (family.type) {
+        case MetricType::Counter:
+          sample(family.name, "", metric, metric.counter.value);
+          break;
+        case MetricType::Gauge:
+          sample(family.name, "", metric, metric.gauge.value);
+          break;
+        case MetricType::Summary:
+          count_and_sum(family.name, metric, metric.summary.sample_count,
+                        metric.summary.sample_sum);
+          for (const auto& q : metric.summary.quantile) {
+            head(family.name, "", metric, "quantile", q.quantile);
+            value(q.value);
+            tail(metric);
+          }
+          break;
+        case MetricType::Histogram: {
+          const auto& histogram = metric.histogram;
+          count_and_sum(family.name, metric, histogram.sample_count, histogram.sample_sum);
+          double last = -std::numeric_limits<double>::infinity();
+          for (const auto& bucket : histogram.bucket) {
+            head(family.name, "_bucket", metric, "le", bucket.upper_bound);
+            last = bucket.upper_bound;
+            integer(bucket.cumulative_count);
+            tail(metric);
+          }
+          if (last != std::numeric_limits<double>::infinity()) {
+            head(family.name, "_bucket", metric, "le", std::numeric_limits<double>::infinity());
+            integer(histogram.sample_count);
+            tail(metric);
+          }
+          break;
+        }
+        default:
+          sample(family.name, "", metric, metric.untyped.value);
+          break;
+      }
+    }
+  }
+
+ private:
+  void sample(const std::string& name, const char* suffix, const prometheus::ClientMetric& metric,
+              double v) {
+    head(name, suffix, metric, nullptr, 0);
+    value(v);
+    tail(metric);
+  }
+
+  void count_and_sum(const std::string& name, const prometheus::ClientMetric& metric,
+                     std::uint64_t count, double sum) {
+    head(name, "_count", metric, nullptr, 0);
+    integer(count);
+    tail(metric);
+    head(name, "_sum", metric, nullptr, 0);
+    value(sum);
+    tail(metric);
+  }
+
+  // `name<suffix>{labels[,extra="extra_value"]} `
+  void head(const std::string& name, const char* suffix, const prometheus::ClientMetric& metric,
+            const char* extra, double extra_value) {
+    out_ += name;
+    out_ += suffix;
+    if (!metric.label.empty() || extra != nullptr) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& label : metric.label) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += label.name;
+        out_ += "=\"";
+        label_value(label.value);
+        out_ += '"';
+      }
+      if (extra != nullptr) {
+        if (!first) out_ += ',';
+        out_ += extra;
+        out_ += "=\"";
+        value(extra_value);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+  }
+
+  void tail(const prometheus::ClientMetric& metric) {
+    if (metric.timestamp_ms != 0) {
+      out_ += ' ';
+      integer(metric.timestamp_ms);
+    }
+    out_ += '\n';
+  }
+
+  void label_value(const std::string& text) {
+    for (char c : text) {
+      if (c == '\\')
+        out_ += "\\\\";
+      else if (c == '"')
+        out_ += "\\\"";
+      else if (c == '\n')
+        out_ += "\\n";
+      else
+        out_ += c;
+    }
+  }
+
+  void value(double v) {
+    if (std::isnan(v)) {
+      out_ += "Nan";
+    } else if (std::isinf(v)) {
+      out_ += v < 0 ? "-Inf" : "+Inf";
+    } else {
+      char buffer[32];
+      const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
+      out_.append(buffer, result.ptr);
+    }
+  }
+
+  template <class Integer>
+  void integer(Integer v) {
+    char buffer[24];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
+    out_.append(buffer, result.ptr);
+  }
+
+  std::string& out_;
+};
 
 std::optional<std::string> check_shape(MetricType type, std::string_view name,
                                        const std::vector<std::string>& label_names,
@@ -287,22 +450,23 @@ std::string MetricRegistry::render_text() const {
     std::string name = family.name;
     collected.emplace(std::move(name), std::move(family));
   }
-  std::ostringstream out;
-  prometheus::TextSerializer serializer;
+  std::string out;
+  out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
+  ExpositionWriter writer(out);
   std::lock_guard lock(mutex_);
   for (const auto& family : families_) {
     auto it = collected.find(family->name);
     if (it != collected.end()) {
-      serializer.Serialize(out, {it->second});
+      writer.family(it->second);
       collected.erase(it);
     } else {
-      out << "# HELP " << family->name << ' ' << escape_help(family->help) << '\n'
-          << "# TYPE " << family->name << ' ' << type_name(family->type) << '\n';
+      writer.family_header(family->name, family->help, type_name(family->type));
     }
   }
   // Families registered on registry() directly, not through handles.
-  for (const auto& [name, family] : collected) serializer.Serialize(out, {family});
-  return out.str();
+  for (const auto& [name, family] : collected) writer.family(family);
+  last_size_.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace tpark

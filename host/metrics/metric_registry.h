@@ -2,6 +2,7 @@
 // plugins get through the SDK (sdk.md "Host API services": metrics).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +61,7 @@ class MetricRegistry {
   std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;  // handle = index + 1
+  mutable std::atomic<size_t> last_size_{0};       // the last exposition's size, to reserve
   // Render hooks run under a shared lock so removal can wait them out.
   struct Hooks;
   std::unique_ptr<Hooks> hooks_;

@@ -399,6 +399,16 @@ struct PluginManager::Impl {
     if (services->plugin_task) services->plugin_task(plugin_id, event);
   }
 
+  // Serve only primed sections: a snapshot right after a start or a reload
+  // already holds the windows rebuilt from the journal (an instance primed
+  // before is not waited for again).
+  static void wait_primed(const std::vector<PluginRecord>& records) {
+    const auto primed_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (const auto& record : records)
+      if (record.instance && !record.instance->wait_primed(primed_by))
+        spdlog::warn("plugin {} is still priming; serving anyway", record.id);
+  }
+
   std::vector<PluginRecord> snapshot() const {
     std::lock_guard lock(state_mutex);
     return records;
@@ -458,12 +468,7 @@ void PluginManager::load(const HostConfig& config) {
     }
   }
   impl_->add_not_found(records, config);
-  // Serve only primed sections: a snapshot right after start already holds
-  // the windows rebuilt from the journal.
-  const auto primed_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (const auto& record : records)
-    if (record.instance && !record.instance->wait_primed(primed_by))
-      spdlog::warn("plugin {} is still priming; serving anyway", record.id);
+  impl_->wait_primed(records);
   impl_->publish(std::move(records));
   impl_->settled.store(true, std::memory_order_release);
 }
@@ -521,6 +526,7 @@ std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
     if (records.back().state == kLoaded && !reconfigured) result.added.push_back(candidate.id);
   }
   impl_->add_not_found(records, config);
+  impl_->wait_primed(records);
   impl_->publish(std::move(records));
   for (auto* ids : {&result.added, &result.removed, &result.reconfigured})
     std::sort(ids->begin(), ids->end());
@@ -593,6 +599,18 @@ Json PluginManager::describe() const {
 }
 
 std::vector<SectionRender> PluginManager::render_sections() {
+  // Read-your-writes: everything journaled before this call is reflected.
+  // Rows from before the start are never dispatched, so only a head past the
+  // start id is waited for.
+  int64_t head = 0;
+  if (impl_->services->journal && impl_->services->bus) {
+    head = impl_->services->journal->head_id();
+    if (head <= impl_->services->events_start_id) head = 0;
+  }
+  return render_sections_through(head);
+}
+
+std::vector<SectionRender> PluginManager::render_sections_through(int64_t through_id) {
   const auto records = impl_->snapshot();
 
   // One entry per snapshot key: the built-ins in order, then third-party
@@ -643,21 +661,15 @@ std::vector<SectionRender> PluginManager::render_sections() {
     entries.push_back(entry_for(*record.section, owner_of(*record.section)));
   }
 
-  // Read-your-writes: everything journaled before this call is reflected.
-  // The bus offers it to the inboxes first (bounded by the render timeout),
-  // then each executor delivers up to that id before it renders. Rows from
-  // before the start are never dispatched, so only a head past the start id
-  // is waited for.
+  // The bus offers every event up to through_id to the inboxes first
+  // (bounded by the render timeout), then each executor delivers up to that
+  // id before it renders.
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.render_timeout;
-  int64_t head = 0;
-  if (impl_->services->journal && impl_->services->bus) {
-    head = impl_->services->journal->head_id();
-    if (head > impl_->services->events_start_id)
-      impl_->services->bus->wait_offered(head, deadline);
-  }
+  if (through_id > 0 && impl_->services->bus)
+    impl_->services->bus->wait_offered(through_id, deadline);
   // Ask every section at once, then wait against one deadline.
   for (auto& entry : entries)
-    if (entry.instance) entry.ticket = entry.instance->request_render(head);
+    if (entry.instance) entry.ticket = entry.instance->request_render(through_id);
   std::vector<SectionRender> out;
   out.reserve(entries.size());
   for (auto& entry : entries) {

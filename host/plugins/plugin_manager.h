@@ -106,6 +106,9 @@ class PluginManager {
   // Every known section (built-in names first, in order, then third-party in
   // load order), each rendered within the render timeout.
   std::vector<SectionRender> render_sections();
+  // The same, reflecting every event up to `through_id` that was published
+  // to the bus directly (benchmarks feed the bus without the journal).
+  std::vector<SectionRender> render_sections_through(int64_t through_id);
   // One section's value rendered alone, within the render timeout (a render
   // already pending answers it too); nullopt when no running plugin provides
   // it or its render failed or timed out.

@@ -207,10 +207,14 @@ std::shared_ptr<RenderTicket> SectionInstance::request_render(int64_t min_id) {
   std::shared_ptr<RenderTicket> ticket;
   {
     std::lock_guard lock(mutex_);
-    // A render still running (or queued) answers this request too, so a
-    // wedged plugin does not collect a backlog of renders.
-    if (pending_render_ && !pending_render_->done()) {
-      render_min_id_ = std::max(render_min_id_, min_id);
+    // A queued render answers this request too (it waits for the higher id),
+    // and so does a running one that already reflects min_id, so a wedged
+    // plugin does not collect a backlog of renders. A running render that
+    // may miss events up to min_id is not shared: the new request queues
+    // its own (the running one keeps its ticket).
+    if (pending_render_ && !pending_render_->done() &&
+        (render_queued_ || min_id <= render_min_id_)) {
+      if (render_queued_) render_min_id_ = std::max(render_min_id_, min_id);
       return pending_render_;
     }
     ticket = std::make_shared<RenderTicket>();

@@ -180,6 +180,7 @@ void HostTelemetry::on_commit(const std::vector<EventPtr>& events) {
   }
   set_journal_head(events.back()->id);
   committed_id_.store(events.back()->id, std::memory_order_release);
+  note_change();
   for (const auto& event : events) {
     if (event->kind != kRouteSampleKind) continue;
     if (auto sample = parse_route_sample(event->payload))
@@ -192,6 +193,7 @@ void HostTelemetry::on_request(const http::Request& request, int status, int64_t
       request.route_template.empty() ? kOtherRouteKey : std::string_view(request.route_template);
   routes_.record(key, RouteSource::Host, status,
                  static_cast<double>(std::max<int64_t>(latency_us, 0)) / 1000.0);
+  if (!request.observation) note_change();
   if (request.headers.has("x-arw-gate"))
     legacy_capsule_headers_.fetch_add(1, std::memory_order_relaxed);
   if (request.method == "POST" && request.route_template == kIngestRoute &&
@@ -261,6 +263,9 @@ Json HostTelemetry::compatibility_json() const {
 }
 
 Json HostTelemetry::route_stats_body() const {
+  // As for a scrape: the bus counters agree with the events committed before.
+  if (const int64_t committed = committed_id_.load(std::memory_order_acquire); committed > 0)
+    bus_.wait_offered(committed, std::chrono::steady_clock::now() + kScrapeDispatchWait);
   Json body = Json::object();
   body["bus"] = bus_json();
   body["events"] = events_json();

@@ -78,6 +78,13 @@ class HostTelemetry {
   TaskRegistry& tasks() { return tasks_; }
   const RouteStats& routes() const { return routes_; }
 
+  // A number that changes whenever something the telemetry snapshot shows
+  // may have changed (SnapshotCache): every commit, every request that is
+  // not an observation request (telemetry.md §6), and note_change().
+  uint64_t change_generation() const { return change_generation_.load(std::memory_order_acquire); }
+  // Plugin starts and stops, reloads and section wake-ups (any thread).
+  void note_change() { change_generation_.fetch_add(1, std::memory_order_acq_rel); }
+
   // §2.1 `bus`: {published, delivered, receivers, lagged, no_receivers}.
   Json bus_json() const;
   // §4 `events`: {start, total, kinds: map kind→u64}. At most kinds_max
@@ -111,6 +118,7 @@ class HostTelemetry {
   std::atomic<uint64_t> legacy_capsule_headers_{0};
   std::atomic<int64_t> journal_head_{0};
   std::atomic<int64_t> committed_id_{0};  // last id committed by this process, 0 before any
+  std::atomic<uint64_t> change_generation_{0};
 
   // Core event counters, since start.
   mutable std::mutex events_mutex_;

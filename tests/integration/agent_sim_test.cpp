@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/agent_sim_runner.h"
 #include "integration/test_host.h"
 
 using namespace tpark::test;
@@ -170,21 +171,14 @@ TEST_CASE("agent_sim_every_line_of_5000_is_accepted_by_the_host", "[agent-sim]")
 
 TEST_CASE("agent_sim_target_mode_delivers_every_event_in_order", "[agent-sim]") {
   TestHost host;
-  TempDir dir;
   const std::vector<std::string> stream_args = {
       "--count", "1500", "--seed", "5", "--start-time", "2026-03-01T12:00:00.000Z"};
-  HostProcess::Options o;
-  o.binary = kSimulator;
-  o.args = {"--target", base_url(host), "--rate", "0"};
-  o.args.insert(o.args.end(), stream_args.begin(), stream_args.end());
-  o.env = {{"ARW_ADMIN_TOKEN", kToken}};
-  o.log_path = dir.file("sim.log");
-  o.wait_for_listening = false;
-  HostProcess simulator(std::move(o));
-  const auto exit_code = simulator.wait_exit(std::chrono::seconds(120));
-  INFO(simulator.log());
-  REQUIRE(exit_code == 0);
-  CHECK(simulator.log().find("done: sent 1500, accepted 1500, rejected 0") != std::string::npos);
+  std::vector<std::string> target_args = {"--rate", "0"};
+  target_args.insert(target_args.end(), stream_args.begin(), stream_args.end());
+  const SimulatorRun simulator = run_simulator_against(host, target_args, std::chrono::seconds(120));
+  INFO(simulator.log);
+  REQUIRE(simulator.exit_code == 0);
+  CHECK(simulator.log.find("done: sent 1500, accepted 1500, rejected 0") != std::string::npos);
 
   // The journal holds exactly the events --stdout writes for the same seed
   // and clock, in the same order.
@@ -215,24 +209,17 @@ TEST_CASE("agent_sim_follow_config_shapes_k_or_falls_back_to_defaults", "[agent-
   TestHost host(options);
   const bool config_route = host.get("/state/config").status == 200;
 
-  TempDir dir;
-  HostProcess::Options o;
-  o.binary = kSimulator;
-  o.args = {"--target", base_url(host), "--follow-config", base_url(host),
-            "--count",  "300",          "--seed",          "9"};
-  o.env = {{"ARW_ADMIN_TOKEN", kToken}};
-  o.log_path = dir.file("sim.log");
-  o.wait_for_listening = false;
-  HostProcess simulator(std::move(o));
-  const auto exit_code = simulator.wait_exit(std::chrono::seconds(60));
-  INFO(simulator.log());
-  REQUIRE(exit_code == 0);
+  const SimulatorRun simulator = run_simulator_against(
+      host, {"--follow-config", base_url(host), "--count", "300", "--seed", "9"},
+      std::chrono::seconds(60));
+  INFO(simulator.log);
+  REQUIRE(simulator.exit_code == 0);
 
   // First passes run with spec.limit = K: the live 30, or while the host has no
   // /state/config, the built-in 18 after a one-line notice.
   const int64_t expected_k = config_route ? 30 : 18;
   const std::string notice = config_route ? "following " : "/state/config is not available";
-  CHECK(simulator.log().find(notice) != std::string::npos);
+  CHECK(simulator.log.find(notice) != std::string::npos);
   size_t first_passes = 0;
   for (Json& row : journal_rows(host)) {
     if (row["kind"] != "working_set.iteration.summary" || row["payload"]["iteration"] != 0)
@@ -250,18 +237,11 @@ TEST_CASE("agent_sim_exits_1_naming_the_line_when_the_host_rejects_one", "[agent
   TestHostOptions options;
   options.env = {{"ARW_EVENTS_INGEST_MAX_LINE_BYTES", "600"}};
   TestHost host(options);
-  TempDir dir;
-  HostProcess::Options o;
-  o.binary = kSimulator;
-  o.args = {"--target", base_url(host), "--count", "200"};
-  o.env = {{"ARW_ADMIN_TOKEN", kToken}};
-  o.log_path = dir.file("sim.log");
-  o.wait_for_listening = false;
-  HostProcess simulator(std::move(o));
-  const auto exit_code = simulator.wait_exit(std::chrono::seconds(60));
-  INFO(simulator.log());
-  CHECK(exit_code == 1);
-  CHECK(simulator.log().find("(line_too_large): {\"kind\":\"working_set.iteration.summary\"") !=
+  const SimulatorRun simulator =
+      run_simulator_against(host, {"--count", "200"}, std::chrono::seconds(60));
+  INFO(simulator.log);
+  CHECK(simulator.exit_code == 1);
+  CHECK(simulator.log.find("(line_too_large): {\"kind\":\"working_set.iteration.summary\"") !=
         std::string::npos);
 }
 

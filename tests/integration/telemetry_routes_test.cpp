@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/test_host.h"
@@ -151,9 +152,13 @@ TEST_CASE("runtime_route_samples_count_per_path_and_keep_their_source_check_20",
             metrics,
             R"(arw_route_latency_seconds_bucket{path="/context/assemble",source="ingest",le="0.025"})") ==
         4.0);
+  // §4's EWMA in doubles, unrounded, then in seconds: 0.8·12 + 0.2·12 is
+  // 12.000000000000002 in binary, and /metrics writes it exactly.
+  double ewma_ms = 12;
+  for (int sample_index = 1; sample_index < 4; ++sample_index) ewma_ms = 0.8 * ewma_ms + 0.2 * 12;
   CHECK(metric_value(metrics,
                      R"(arw_route_ewma_seconds{path="/context/assemble",source="ingest"})") ==
-        0.012);
+        ewma_ms / 1000);
   CHECK(metric_value(metrics, R"(arw_events_total{kind="http.route.sample"})") == 7.0);
   // The host's own request to the ingest route is the other source.
   CHECK(metric_value(metrics, R"(arw_route_hits_total{path="/events/ingest",source="host"})") ==
@@ -374,4 +379,42 @@ TEST_CASE("a_plugin_stopped_and_started_again_counts_one_restart", "[integration
   CHECK(metric_value(metrics, R"(arw_task_completed_total{task="plugin.tp.section.bus"})") == 1.0);
   CHECK(metric_value(metrics, R"(arw_task_restarts_window{task="plugin.tp.section.bus"})") == 1.0);
   CHECK(metric_value(metrics, R"(arw_plugin_up{plugin="tp.section.bus"})") == 1.0);
+}
+
+TEST_CASE("a_held_snapshot_refreshes_generated_and_is_rendered_again_after_a_change",
+          "[integration][routes]") {
+  // M at its maximum: only a change renders the sections again.
+  TestHostOptions options;
+  options.env = {{"ARW_READ_MODEL_MAX_DELAY_MS", "3600000"}};
+  TestHost host(options);
+  auto rest_of = [](const std::string& body) { return body.substr(body.find(",\"events\":")); };
+  const HttpResult first = host.snapshot();
+  REQUIRE(first.status == 200);
+  const Json first_json = first.json();
+
+  // Observation requests (the polls themselves) are no change: the sections
+  // are served as held, with generated written fresh.
+  HttpResult again;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    again = host.snapshot();
+    REQUIRE(again.status == 200);
+    if (again.json()["generated_ms"] != first_json["generated_ms"]) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(again.json()["generated_ms"] != first_json["generated_ms"]);
+  CHECK(again.json()["generated"] != first_json["generated"]);
+  CHECK(rest_of(again.body) == rest_of(first.body));
+
+  // A request that is not an observation request is a change: the route
+  // statistics of every poll so far show in the next snapshot.
+  CHECK(host.get_public("/nope").status == 404);
+  const Json changed = host.snapshot().json();
+  uint64_t snapshot_hits = 0;
+  for (const Json& route : changed["routes"])
+    if (route["path"] == "/state/training/telemetry") snapshot_hits = route["hits"].get<uint64_t>();
+  CHECK(snapshot_hits >= 2);
+
+  // So is an event, read back at once.
+  REQUIRE(host.post("/events/ingest", "{\"kind\":\"a.x\"}\n").status == 200);
+  CHECK(host.snapshot().json()["events"]["total"] == 1);
 }

@@ -81,6 +81,13 @@ TEST_CASE("empty_host_renders_check_1_tools_and_capsules_and_the_default_shapes"
     CHECK(j["sections"][name].dump() ==
           R"({"plugin":"tp.section.)" + std::string(name) + R"(","version":"1.0.0","ok":true})");
   }
+  // Check 1: every section of the snapshot is ok, each from its own plugin.
+  REQUIRE(j["sections"].size() == 14);
+  for (auto it = j["sections"].begin(); it != j["sections"].end(); ++it) {
+    INFO(it.key());
+    CHECK(it.value()["ok"] == true);
+    CHECK(it.value()["plugin"] == "tp.section." + it.key());
+  }
 
   // Every family of these sections has HELP and TYPE before any sample.
   for (const char* family :

@@ -1,39 +1,14 @@
 // tp.section.bus: the `bus` snapshot key (telemetry.md §2.1), the host bus
-// counters. It is host state, not events: the state is re-read on every
-// render (a small in-process read), and the render reports a change only when
-// the value differs from the previous one.
-#include <tpark/tp_plugin.hpp>
-
-#include <optional>
-#include <string>
-#include <string_view>
-
-#include <nlohmann/json.hpp>
-
+// counters, rendered from host state "bus".
+#include "tpark/host_state/host_state_section.h"
 #include "tpark/host_state/host_state_sections.h"
 
 namespace {
 
-class BusSection final : public tpark::Section {
+class BusSection final : public tpark::sections::HostStateSection {
  public:
-  BusSection(tpark::HostRef host, std::string_view /*config_json*/) : Section(host) {}
-
-  void reset() override {}
-  void on_event(const tpark::EventView& /*event*/) override {}
-
-  bool render(std::string& out) override {
-    // nullopt when the host cannot serve the state: the empty shape.
-    const std::optional<std::string> state = host().state("bus");
-    out = tpark::sections::host_state::bus_section(
-              state ? std::optional<std::string_view>(*state) : std::nullopt)
-              .dump();
-    const bool changed = out != last_render_;
-    if (changed) last_render_ = out;
-    return changed;
-  }
-
- private:
-  std::string last_render_;
+  BusSection(tpark::HostRef host, std::string_view /*config_json*/)
+      : HostStateSection(host, "bus", tpark::sections::host_state::bus_section) {}
 };
 
 }  // namespace
