@@ -36,6 +36,7 @@
 #include "routes/routes.h"
 #include "telemetry/host_telemetry.h"
 #include "telemetry/route_stats.h"
+#include "telemetry/training_snapshot.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -308,6 +309,28 @@ int run_host(Settings settings) {
     if (name == "capsules") return app.capsules ? app.capsules->list() : Json(nullptr);
     return std::nullopt;
   };
+  services.telemetry_snapshot = [&app]() -> std::optional<std::string> {
+    // Not while the plugins load: a snapshot then would show every section
+    // as not_loaded (and count it so in the section metrics).
+    if (app.plugins == nullptr || !app.plugins->settled()) return std::nullopt;
+    return render_training_snapshot(*app.plugins, app.telemetry);
+  };
+  // Read-model patches reach exporters that want them (ABI 1.1 TP_EXPORT_PATCH)
+  // through a hub subscription held only while such an exporter runs: with no
+  // subscriber the hub schedules nothing.
+  services.patches_wanted = [&read_models, &manager_ptr, patch_subscription = uint64_t{0}](
+                                bool wanted) mutable {
+    if (wanted && patch_subscription == 0) {
+      patch_subscription =
+          read_models.subscribe_patches({}, [&manager_ptr](const live::PatchPublication& patch) {
+            if (manager_ptr != nullptr)
+              manager_ptr->offer_patch(patch.id, patch.payload, patch.published_ms);
+          });
+    } else if (!wanted && patch_subscription != 0) {
+      read_models.unsubscribe_patches(patch_subscription);
+      patch_subscription = 0;
+    }
+  };
   // A plugin's wake-up (a time boundary) marks the models that hold such
   // values, and the held snapshot stale.
   services.mark_dirty = [&telemetry, &read_models](const std::string&) {
@@ -339,6 +362,8 @@ int run_host(Settings settings) {
   plugin_settings.inbox_capacity = s.plugin_inbox;
   plugin_settings.render_timeout = std::chrono::milliseconds(s.section_timeout_ms);
   plugin_settings.stop_timeout = std::chrono::milliseconds(s.plugin_stop_timeout_ms);
+  plugin_settings.exporter_queue_capacity = s.exporter_queue_items;
+  plugin_settings.exporter_stall_timeout = std::chrono::milliseconds(s.exporter_stall_ms);
   PluginManager plugins(services, plugin_settings);
   manager_ptr = &plugins;
   app.plugins = &plugins;
@@ -405,6 +430,15 @@ int run_host(Settings settings) {
   add_action_routes(router, app);
   add_lease_routes(router, app);
   add_policy_routes(router, app);
+  if (s.command_line.list_routes) {
+    // The served route table, for docs/openapi.yaml's route-set test.
+    for (const http::Route& route : router.routes())
+      std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
+    std::fflush(stdout);
+    read_models.stop();
+    plugins.stop_all();
+    return 0;
+  }
 
   live::EventStreamSettings stream_settings;
   stream_settings.max_clients = s.sse_max_clients;

@@ -88,7 +88,8 @@ uint64_t env_u64(const char* name, uint64_t fallback, uint64_t min, uint64_t max
 
 std::string usage_text() {
   return "usage: tpark-host [--config FILE] [--listen ADDR:PORT] [--state-dir DIR]\n"
-         "                  [--plugin-dir DIR]... [--check-presets] [--version] [--help]\n";
+         "                  [--plugin-dir DIR]... [--check-presets] [--list-routes]\n"
+         "                  [--version] [--help]\n";
 }
 
 std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string* error) {
@@ -129,6 +130,8 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string
       cl.plugin_dirs.push_back(v);
     } else if (arg == "--check-presets") {
       cl.check_presets = true;
+    } else if (arg == "--list-routes") {
+      cl.list_routes = true;
     } else if (arg == "--help" || arg == "-h") {
       cl.help = true;
     } else if (arg == "--version") {
@@ -207,6 +210,8 @@ std::variant<Settings, StartupError> resolve_settings(const CommandLine& cl,
   s.ingest_max_line_bytes = env_u64("ARW_EVENTS_INGEST_MAX_LINE_BYTES", 262144, 1, 1ull << 34);
   s.plugin_inbox = env_u64("ARW_PLUGIN_INBOX", 65536, 1, 1ull << 26);
   s.section_timeout_ms = env_u64("ARW_TELEMETRY_SECTION_TIMEOUT_MS", 200, 1, 600000);
+  s.exporter_queue_items = env_u64("ARW_EXPORTER_QUEUE_ITEMS", 1024, 1, 1ull << 20);
+  s.exporter_stall_ms = env_u64("ARW_EXPORTER_STALL_MS", 5000, 1, 600000);
   s.plugin_stop_timeout_ms = env_u64("TPARK_PLUGIN_STOP_TIMEOUT_MS", 2000, 1, 600000);
   s.events_max_rows = yaml.events_max_rows;
   if (env_string("ARW_EVENTS_MAX_ROWS"))

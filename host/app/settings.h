@@ -21,6 +21,7 @@ struct CommandLine {
   std::optional<std::string> state_dir;
   std::vector<std::string> plugin_dirs;
   bool check_presets = false;
+  bool list_routes = false;  // print "METHOD TEMPLATE" per served route and exit
   bool help = false;
   bool version = false;
 };
@@ -51,6 +52,8 @@ struct Settings {
   uint64_t ingest_max_line_bytes = 262144;
   uint64_t plugin_inbox = 65536;
   uint64_t section_timeout_ms = 200;
+  uint64_t exporter_queue_items = 1024;  // ARW_EXPORTER_QUEUE_ITEMS: per exporter
+  uint64_t exporter_stall_ms = 5000;     // ARW_EXPORTER_STALL_MS: export_batch longer = unhealthy
   uint64_t plugin_stop_timeout_ms = 2000;
   std::optional<uint64_t> events_max_rows;
   std::optional<uint64_t> events_retention_days;

@@ -24,7 +24,7 @@ const std::vector<std::string_view> kManifestKeys = {
 const std::vector<std::string_view> kRequiredManifestKeys = {"manifest", "id",  "version",
                                                              "library",  "abi", "kinds"};
 const std::vector<std::string_view> kAbiKeys = {"major", "min_host_minor"};
-const std::vector<std::string_view> kProvidesKeys = {"section"};
+const std::vector<std::string_view> kProvidesKeys = {"section", "exporter"};
 const std::vector<std::string_view> kFieldKeys = {"type",   "default", "min",     "max",
                                                   "values", "of",      "required"};
 const std::vector<std::string_view> kPluginKinds = {"section", "orchestrator", "applier",
@@ -410,6 +410,17 @@ void read_manifest_entry(const YamlEntry& entry, Manifest& manifest, ConfigError
         errors.add(section->value_position, section->field,
                    "expected a section name ([a-z][a-z0-9_]{0,63}), got " +
                        describe_yaml_value(section->value));
+      }
+    }
+    if (const YamlEntry* exporter = find_entry(keys, "exporter")) {
+      auto name = read_string(*exporter, errors);
+      if (!name) return;
+      if (section_name_is_valid(*name)) {
+        manifest.exporter = *name;
+      } else {
+        errors.add(exporter->value_position, exporter->field,
+                   "expected an exporter name ([a-z][a-z0-9_]{0,63}), got " +
+                       describe_yaml_value(exporter->value));
       }
     }
   } else if (key == "subscribes") {

@@ -39,6 +39,7 @@ struct Manifest {
   uint32_t min_host_minor = 0;
   std::vector<std::string> kinds;      // section, orchestrator, applier, exporter, source
   std::optional<std::string> section;  // provides.section
+  std::optional<std::string> exporter;  // provides.exporter: the exporter descriptor's name
   std::vector<std::string> subscribes; // kind prefixes (folded)
   std::vector<SchemaField> config;
   std::vector<std::string> capabilities;

@@ -105,6 +105,31 @@ LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
       return outcome;
     }
     library->descriptors.push_back(DescriptorInfo{prefix.kind, name, size});
+    if (prefix.kind == TP_KIND_EXPORTER) {
+      if (size < sizeof(tp_exporter_desc)) {
+        outcome.refusal = "descriptor " + name + " struct_size " + std::to_string(size) +
+                          " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc));
+        return outcome;
+      }
+      tp_exporter_desc exporter{};
+      std::memcpy(&exporter, raw, sizeof exporter);
+      const char* missing = !exporter.create         ? "create"
+                            : !exporter.start        ? "start"
+                            : !exporter.stop         ? "stop"
+                            : !exporter.destroy      ? "destroy"
+                            : !exporter.export_batch ? "export_batch"
+                                                     : nullptr;
+      if (missing != nullptr) {
+        outcome.refusal = "descriptor " + name + " has no " + missing + " callback";
+        return outcome;
+      }
+      if (exporter.name == nullptr) {
+        outcome.refusal = "an exporter descriptor has no name";
+        return outcome;
+      }
+      library->exporters.push_back(exporter);
+      continue;
+    }
     if (prefix.kind != TP_KIND_SECTION) {
       spdlog::info(
           "plugin library {}: ignoring descriptor {} of kind {} ({}): not run by ABI {}.{}",

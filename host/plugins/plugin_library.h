@@ -32,6 +32,7 @@ struct PluginLibrary {
   uint32_t min_host_minor = 0;
   std::vector<DescriptorInfo> descriptors;  // every descriptor, unknown kinds included
   std::vector<tp_section_desc> sections;    // section descriptors, copied and checked
+  std::vector<tp_exporter_desc> exporters;  // exporter descriptors (ABI 1.1), copied and checked
 };
 
 struct LibraryOutcome {

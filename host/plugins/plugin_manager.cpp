@@ -10,6 +10,8 @@
 
 #include "kernel/bus.h"
 #include "kernel/journal.h"
+#include "metrics/metric_registry.h"
+#include "plugins/exporter_runtime.h"
 #include "plugins/manifest.h"
 #include "plugins/plugin_library.h"
 #include "plugins/section_runtime.h"
@@ -130,6 +132,7 @@ struct PluginRecord {
   std::vector<DescriptorInfo> descriptors;
   std::optional<Json> config;  // the validated block it runs with
   std::shared_ptr<SectionInstance> instance;
+  std::shared_ptr<ExporterInstance> exporter;
   std::optional<std::string> failure;  // create/start error of a failed plugin
   bool duplicate = false;
 };
@@ -141,6 +144,9 @@ struct PluginManager::Impl {
   mutable std::mutex state_mutex;
   std::vector<PluginRecord> records;  // discovery order; guarded by state_mutex
   std::atomic<bool> settled{false};
+  std::unique_ptr<ExporterRuntime> exporters;
+
+  bool running(const PluginRecord& record) const { return record.instance || record.exporter; }
 
   std::vector<fs::path> search_dirs(const HostConfig& config) const {
     std::vector<fs::path> dirs = settings.builtin_dirs;
@@ -260,7 +266,9 @@ struct PluginManager::Impl {
     record.descriptors = outcome.descriptors;
     if (!outcome.library) return refuse(outcome.refusal);
 
-    if (!manifest.section) return refuse("no descriptor this host runs (ABI 1.0 runs sections)");
+    if (!manifest.section && has_kind(manifest, "exporter")) return load_exporter(record, manifest, decision, *outcome.library);
+    if (!manifest.section)
+      return refuse("no descriptor this host runs (ABI 1.1 runs sections and exporters)");
     const tp_section_desc* desc = nullptr;
     for (const auto& section : outcome.library->sections)
       if (section.name != nullptr && *manifest.section == section.name) desc = &section;
@@ -303,6 +311,52 @@ struct PluginManager::Impl {
     return record;
   }
 
+  // The exporter path of load_one: its descriptor (provides.exporter, or the
+  // library's only one), its own queue and worker, fed by the runtime.
+  PluginRecord load_exporter(PluginRecord record, const Manifest& manifest, const Decision& decision,
+                             const PluginLibrary& library) {
+    const tp_exporter_desc* desc = nullptr;
+    std::vector<std::string> names;
+    for (const auto& exporter : library.exporters) {
+      names.emplace_back(exporter.name);
+      if (manifest.exporter ? *manifest.exporter == exporter.name : desc == nullptr)
+        desc = &exporter;
+    }
+    if (desc == nullptr) {
+      record.state = kRefused;
+      record.reason = "no exporter descriptor" +
+                      (manifest.exporter ? " named " + *manifest.exporter + " (provides.exporter)"
+                                         : std::string()) +
+                      (names.empty() ? "" : "; the library declares " + join(names, ", "));
+      spdlog::warn("plugin {} refused: {}", record.id, record.reason);
+      return record;
+    }
+    ExporterSpec spec;
+    spec.plugin_id = manifest.id;
+    spec.desc = *desc;
+    spec.config_json = decision.config.dump();
+    spec.queue_capacity = settings.exporter_queue_capacity;
+    spec.stall_timeout = settings.exporter_stall_timeout;
+    auto instance = std::make_shared<ExporterInstance>(std::move(spec), services);
+    note_task(record.id, PluginTaskEvent::Started);
+    if (auto failure = instance->start()) {
+      note_task(record.id, PluginTaskEvent::Aborted);
+      record.state = kFailed;
+      record.reason = *failure;
+      record.failure = *failure;
+      spdlog::error("plugin {} failed: {}", record.id, *failure);
+      return record;
+    }
+    record.state = kLoaded;
+    record.reason.clear();
+    record.config = decision.config;
+    exporters->add(instance);
+    record.exporter = std::move(instance);
+    spdlog::info("plugin {} {} loaded (exporter {})", record.id, record.version.value_or("?"),
+                 desc->name);
+    return record;
+  }
+
   // Ids listed in host.yaml that no plugin path holds.
   void add_not_found(std::vector<PluginRecord>& records, const HostConfig& config) const {
     std::set<std::string> found;
@@ -322,6 +376,16 @@ struct PluginManager::Impl {
   }
 
   void stop_instance(PluginRecord& record) {
+    if (record.exporter) {
+      exporters->remove(record.exporter);
+      const bool stopped = record.exporter->shutdown(settings.stop_timeout);
+      if (!stopped)
+        record.failure = "did not stop within " + std::to_string(settings.stop_timeout.count()) +
+                         " ms; abandoned";
+      record.exporter.reset();
+      note_task(record.id, stopped ? PluginTaskEvent::Completed : PluginTaskEvent::Aborted);
+      return;
+    }
     if (!record.instance) return;
     const bool stopped = record.instance->shutdown(settings.stop_timeout);
     if (!stopped)
@@ -368,6 +432,19 @@ PluginManager::PluginManager(HostServices services, PluginSettings settings)
     : impl_(std::make_unique<Impl>()) {
   impl_->services = std::make_shared<const HostServices>(std::move(services));
   impl_->settings = std::move(settings);
+  ExporterRuntime::Feeds feeds;
+  auto services_ptr = impl_->services;
+  feeds.snapshot = [services_ptr]() -> std::optional<std::string> {
+    if (!services_ptr->telemetry_snapshot) return std::nullopt;
+    return services_ptr->telemetry_snapshot();
+  };
+  feeds.metrics = [services_ptr]() -> std::string {
+    return services_ptr->metrics != nullptr ? services_ptr->metrics->render_text() : std::string();
+  };
+  feeds.patches_wanted = [services_ptr](bool wanted) {
+    if (services_ptr->patches_wanted) services_ptr->patches_wanted(wanted);
+  };
+  impl_->exporters = std::make_unique<ExporterRuntime>(std::move(feeds));
 }
 
 PluginManager::~PluginManager() {
@@ -416,7 +493,7 @@ std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
   std::map<std::string, PluginRecord> kept;
   std::map<std::string, std::string> section_owners;
   for (auto& record : impl_->snapshot()) {
-    if (!record.instance) continue;
+    if (!impl_->running(record)) continue;
     auto it = primary.find(record.id);
     const Decision* decision = it != primary.end() ? &decisions[it->second] : nullptr;
     if (decision == nullptr || decision->state != kLoaded) {
@@ -463,9 +540,11 @@ std::vector<ConfigError> PluginManager::validate(const HostConfig& config) const
 void PluginManager::stop_all() {
   std::lock_guard control(impl_->control_mutex);
   auto records = impl_->snapshot();
+  // Nothing new is offered to exporters; each then drains its queue on stop.
+  impl_->exporters->stop_feeding();
   // Reverse load order, as destructors run.
   for (auto it = records.rbegin(); it != records.rend(); ++it) {
-    if (!it->instance) continue;
+    if (!impl_->running(*it)) continue;
     impl_->stop_instance(*it);
     it->state = kDisabled;
     it->reason = "stopped";
@@ -497,6 +576,8 @@ Json PluginManager::describe() const {
     PluginHealth health;
     if (record.instance) {
       health = record.instance->health();
+    } else if (record.exporter) {
+      health = record.exporter->health();
     } else if (record.failure) {
       health.error_count = 1;
       health.last_error = record.failure;
@@ -504,6 +585,14 @@ Json PluginManager::describe() const {
     Json health_json = {{"ok", health.ok}, {"error_count", health.error_count}};
     if (health.last_error) health_json["last_error"] = *health.last_error;
     item["health"] = std::move(health_json);
+    if (record.exporter) {
+      const ExporterCounters c = record.exporter->counters();
+      Json exporter = {{"queue_depth", c.queue_depth}, {"queue_capacity", c.queue_capacity},
+                       {"sent", c.sent},               {"retried", c.retried},
+                       {"dropped", c.dropped}};
+      if (c.last_error) exporter["last_error"] = *c.last_error;
+      item["exporter"] = std::move(exporter);
+    }
     items.push_back(std::move(item));
   }
   return Json{{"items", std::move(items)}};
@@ -633,6 +722,11 @@ std::optional<std::string> PluginManager::render_section(const std::string& name
   }
   if (!outcome->ok) return std::nullopt;
   return std::move(outcome->json);
+}
+
+void PluginManager::offer_patch(const std::string& read_model_id,
+                                std::shared_ptr<const std::string> frame, int64_t published_ms) {
+  impl_->exporters->offer_patch(read_model_id, std::move(frame), published_ms);
 }
 
 bool PluginManager::provides_section(const std::string& name) const {

@@ -41,6 +41,13 @@ struct HostServices {
   std::function<std::optional<Json>(const std::string& name)> state_read;
   // Called when a plugin asks to be woken (section dirty marks, telemetry.md 6).
   std::function<void(const std::string& plugin_id)> mark_dirty;
+  // The telemetry snapshot body (GET /state/training/telemetry), for
+  // exporters that want snapshots; may be empty (then none are sent).
+  std::function<std::optional<std::string>()> telemetry_snapshot;
+  // Told (control thread) when the first running exporter that wants
+  // read-model patches starts (true) and when the last one stops (false), so
+  // patches are produced only while someone takes them; may be empty.
+  std::function<void(bool wanted)> patches_wanted;
   // Told of every instance start and stop (control thread); may be empty.
   std::function<void(const std::string& plugin_id, PluginTaskEvent event)> plugin_task;
 };
@@ -51,6 +58,8 @@ struct PluginSettings {
   size_t inbox_capacity = 65536;                     // ARW_PLUGIN_INBOX
   std::chrono::milliseconds stop_timeout{2000};
   std::chrono::milliseconds render_timeout{200};     // ARW_TELEMETRY_SECTION_TIMEOUT_MS
+  size_t exporter_queue_capacity = 1024;             // items per exporter queue
+  std::chrono::milliseconds exporter_stall_timeout{5000};  // export_batch longer: unhealthy
 };
 
 // One snapshot key as the telemetry route needs it.
@@ -104,6 +113,11 @@ class PluginManager {
   // already pending answers it too); nullopt when no running plugin provides
   // it or its render failed or timed out.
   std::optional<std::string> render_section(const std::string& name);
+  // A read-model patch frame {id, instance_id, version, base_version, patch}
+  // (compact JSON) for every running exporter that wants patches (ABI 1.1
+  // TP_EXPORT_PATCH). Any thread; never blocks on a plugin.
+  void offer_patch(const std::string& read_model_id, std::shared_ptr<const std::string> frame,
+                   int64_t published_ms);
   // Whether a running plugin provides the section `name`.
   bool provides_section(const std::string& name) const;
   // All plugins that should be loaded are loaded or were refused/failed (no

@@ -8,6 +8,7 @@
 
 #include "kernel/journal.h"
 #include "plugins/host_api.h"
+#include "plugins/plugin_call.h"
 #include "plugins/plugin_manager.h"
 #include "util/json.h"
 
@@ -31,63 +32,6 @@ void leak_forever(std::shared_ptr<SectionInstance> instance) {
   abandoned->push_back(std::move(instance));
 }
 
-// A C entry point must not let an exception escape (that is undefined
-// behaviour); the host still guards every call, so a broken plugin costs an
-// error count, not the process.
-template <class Call>
-tp_status call_guarded(Call&& call, std::string& detail) noexcept {
-  try {
-    const tp_status status = call();
-    return status;
-  } catch (const std::exception& e) {
-    detail = std::string("exception escaped the plugin: ") + e.what();
-  } catch (...) {
-    detail = "exception escaped the plugin";
-  }
-  return TP_INTERNAL;
-}
-
-tp_error make_error() {
-  tp_error err;
-  std::memset(&err, 0, sizeof err);
-  err.struct_size = sizeof err;
-  return err;
-}
-
-std::string error_text(const tp_error& err) {
-  return std::string(err.message, strnlen(err.message, sizeof err.message));
-}
-
-const char* status_text(tp_status status) {
-  switch (status) {
-    case TP_OK:
-      return "TP_OK";
-    case TP_RETRY:
-      return "TP_RETRY";
-    case TP_INVALID_ARG:
-      return "TP_INVALID_ARG";
-    case TP_UNSUPPORTED:
-      return "TP_UNSUPPORTED";
-    case TP_UNAVAILABLE:
-      return "TP_UNAVAILABLE";
-    case TP_INTERNAL:
-      return "TP_INTERNAL";
-    case TP_NOT_FOUND:
-      return "TP_NOT_FOUND";
-    case TP_NO_MEMORY:
-      return "TP_NO_MEMORY";
-    case TP_TOO_LARGE:
-      return "TP_TOO_LARGE";
-    default:
-      return "TP_INTERNAL (unknown status)";
-  }
-}
-
-// "create: <plugin's message>" or "create: TP_INTERNAL".
-std::string failure_text(const char* callback, tp_status status, const std::string& detail) {
-  return std::string(callback) + ": " + (detail.empty() ? status_text(status) : detail);
-}
-
 bool shape_ok(const Json& value, SectionShape shape) {
   switch (shape) {
     case SectionShape::Any:
@@ -102,9 +46,6 @@ bool shape_ok(const Json& value, SectionShape shape) {
   return false;
 }
 
-tp_str as_tp_str(const std::string& text) {
-  return tp_str{text.data(), text.size()};
-}
 
 // The host's writer for render output: appends, bounded.
 struct RenderBuffer {
@@ -566,41 +507,14 @@ bool SectionInstance::shutdown(std::chrono::milliseconds stop_timeout) {
 
   // stop() may block; it runs on a helper thread that is abandoned with the
   // instance if it does not return within the stop timeout.
-  struct StopCall {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    tp_status status = TP_OK;
-    std::string detail;
-  };
-  auto call = std::make_shared<StopCall>();
   auto self = shared_from_this();
-  std::thread helper([self, call] {
-    tp_error err = make_error();
-    std::string detail;
-    const tp_status status =
-        call_guarded([&] { return self->spec_.desc.stop(self->ctx_, &err); }, detail);
-    if (detail.empty()) detail = error_text(err);
-    {
-      std::lock_guard lock(call->mutex);
-      call->done = true;
-      call->status = status;
-      call->detail = std::move(detail);
-    }
-    call->cv.notify_all();
-  });
-  bool stopped = false;
-  {
-    std::unique_lock lock(call->mutex);
-    stopped = call->cv.wait_until(lock, deadline, [&] { return call->done; });
-  }
+  auto stopped = call_stop_until(
+      deadline, [self](tp_error* err) { return self->spec_.desc.stop(self->ctx_, err); });
   if (!stopped) {
-    helper.detach();
     abandon(stop_timeout);
     return false;
   }
-  helper.join();
-  if (call->status != TP_OK) note_failure("stop", call->status, call->detail);
+  if (stopped->status != TP_OK) note_failure("stop", stopped->status, stopped->detail);
 
   release_host_timers(host_.get());
   std::string detail;

@@ -38,3 +38,22 @@ function(tp_add_plugin target)
   # Every plugin built in this project, so tests can depend on all of them.
   set_property(GLOBAL APPEND PROPERTY TPARK_ALL_PLUGINS ${target})
 endfunction()
+
+# tp_install_plugin(<target> DESTINATION <dir> [COMPONENT <component>])
+#
+# Installs a plugin built with tp_add_plugin() the way the host finds it: the
+# library and its manifest, as plugin.yaml, side by side in <dir> (one
+# directory per plugin, given to the host with --plugin-dir <parent>).
+function(tp_install_plugin target)
+  cmake_parse_arguments(TP "" "DESTINATION;COMPONENT" "" ${ARGN})
+  if(NOT TP_DESTINATION)
+    message(FATAL_ERROR "tp_install_plugin(${target}): DESTINATION is required")
+  endif()
+  set(_component)
+  if(TP_COMPONENT)
+    set(_component COMPONENT ${TP_COMPONENT})
+  endif()
+  get_target_property(_manifest ${target} TP_MANIFEST)
+  install(TARGETS ${target} LIBRARY DESTINATION "${TP_DESTINATION}" ${_component})
+  install(FILES "${_manifest}" DESTINATION "${TP_DESTINATION}" RENAME plugin.yaml ${_component})
+endfunction()

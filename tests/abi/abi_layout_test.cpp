@@ -1,4 +1,4 @@
-// Golden layouts of ABI 1.0 (sdk.md rule 2, docs/abi-policy.md rule 5): every
+// Golden layouts of ABI 1.0 and 1.1 (sdk.md rule 2, docs/abi-policy.md rule 5): every
 // offset and size below is frozen for x86_64 Linux. A change that moves one
 // of them breaks every plugin ever built; the fix is to append, never to
 // update these numbers.
@@ -121,15 +121,46 @@ constexpr Golden kLayout[] = {
     TP_OFFSET(tp_negotiate, descriptors, 40),
 };
 
+// Appended in 1.1: the exporter kind. Frozen from 1.1 on, like the above.
+constexpr Golden kLayout_1_1[] = {
+    TP_SIZE(tp_export_item, 32),
+    TP_OFFSET(tp_export_item, struct_size, 0),
+    TP_OFFSET(tp_export_item, type, 4),
+    TP_OFFSET(tp_export_item, time_ms, 8),
+    TP_OFFSET(tp_export_item, body, 16),
+
+    TP_SIZE(tp_export_batch, 32),
+    TP_OFFSET(tp_export_batch, struct_size, 0),
+    TP_OFFSET(tp_export_batch, attempt, 4),
+    TP_OFFSET(tp_export_batch, sequence, 8),
+    TP_OFFSET(tp_export_batch, items, 16),
+    TP_OFFSET(tp_export_batch, item_count, 24),
+
+    TP_SIZE(tp_exporter_desc, 72),
+    TP_OFFSET(tp_exporter_desc, struct_size, 0),
+    TP_OFFSET(tp_exporter_desc, kind, 4),
+    TP_OFFSET(tp_exporter_desc, name, 8),
+    TP_OFFSET(tp_exporter_desc, wants, 16),
+    TP_OFFSET(tp_exporter_desc, max_batch_items, 20),
+    TP_OFFSET(tp_exporter_desc, snapshot_interval_ms, 24),
+    TP_OFFSET(tp_exporter_desc, create, 32),
+    TP_OFFSET(tp_exporter_desc, start, 40),
+    TP_OFFSET(tp_exporter_desc, stop, 48),
+    TP_OFFSET(tp_exporter_desc, destroy, 56),
+    TP_OFFSET(tp_exporter_desc, export_batch, 64),
+};
+
 constexpr bool all_golden() {
   for (const auto& entry : kLayout)
+    if (entry.actual != entry.expected) return false;
+  for (const auto& entry : kLayout_1_1)
     if (entry.actual != entry.expected) return false;
   return true;
 }
 
 #if defined(__x86_64__) && defined(__linux__)
 // The build itself fails on a moved field; the test below names which one.
-static_assert(all_golden(), "ABI 1.0 layout changed: see abi_layout_test.cpp");
+static_assert(all_golden(), "ABI 1.x layout changed: see abi_layout_test.cpp");
 #endif
 
 }  // namespace
@@ -145,6 +176,28 @@ TEST_CASE("abi_1_0_struct_layouts_are_frozen") {
   }
 }
 
+TEST_CASE("abi_1_1_exporter_layouts_are_frozen") {
+#if !(defined(__x86_64__) && defined(__linux__))
+  WARN("golden layouts are recorded for x86_64 Linux only");
+  return;
+#endif
+  for (const auto& entry : kLayout_1_1) {
+    INFO(entry.what);
+    CHECK(entry.actual == entry.expected);
+  }
+  STATIC_REQUIRE(sizeof(tp_export_item::struct_size) == 4);
+  STATIC_REQUIRE(sizeof(tp_export_batch::struct_size) == 4);
+  STATIC_REQUIRE(sizeof(tp_exporter_desc::struct_size) == 4);
+  // An exporter descriptor starts with the common descriptor prefix.
+  STATIC_REQUIRE(offsetof(tp_exporter_desc, name) == offsetof(tp_descriptor, name));
+  STATIC_REQUIRE(TP_EXPORT_SNAPSHOT == 1);
+  STATIC_REQUIRE(TP_EXPORT_PATCH == 2);
+  STATIC_REQUIRE(TP_EXPORT_METRICS == 3);
+  STATIC_REQUIRE(TP_EXPORT_WANTS_SNAPSHOTS == 0x1u);
+  STATIC_REQUIRE(TP_EXPORT_WANTS_PATCHES == 0x2u);
+  STATIC_REQUIRE(TP_EXPORT_WANTS_METRICS == 0x4u);
+}
+
 TEST_CASE("every_struct_that_crosses_starts_with_uint32_struct_size") {
   STATIC_REQUIRE(offsetof(tp_error, struct_size) == 0);
   STATIC_REQUIRE(sizeof(tp_error::struct_size) == 4);
@@ -158,9 +211,9 @@ TEST_CASE("every_struct_that_crosses_starts_with_uint32_struct_size") {
   STATIC_REQUIRE(sizeof(tp_negotiate::struct_size) == 4);
 }
 
-TEST_CASE("abi_version_is_1_0") {
+TEST_CASE("abi_version_is_1_1") {
   STATIC_REQUIRE(TP_ABI_MAJOR == 1);
-  STATIC_REQUIRE(TP_ABI_MINOR == 0);
+  STATIC_REQUIRE(TP_ABI_MINOR == 1);
   CHECK(std::string(TP_PLUGIN_ENTRY_SYMBOL) == "tp_plugin_entry");
 }
 

@@ -86,7 +86,7 @@ TEST_CASE("answer_negotiate_writes_only_inside_struct_size") {
   tp_error err = zeroed_error();
   REQUIRE(tpark::answer_negotiate(&negotiate, descriptors, 1, 0, &err) == TP_OK);
   CHECK(negotiate.plugin_abi_major == 1);
-  CHECK(negotiate.plugin_abi_minor == 0);
+  CHECK(negotiate.plugin_abi_minor == TP_ABI_MINOR);
   CHECK(negotiate.plugin_min_host_minor == 0);
   CHECK(negotiate.descriptor_count == 1);
   CHECK(negotiate.descriptors == descriptors);

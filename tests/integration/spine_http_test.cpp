@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include <tpark/tp_plugin.h>
+
 #include "integration/test_host.h"
 
 using namespace tpark::test;
@@ -117,7 +119,7 @@ TEST_CASE("health_ready_and_about_describe_the_boot", "[integration][host]") {
   Json about = host.get_public("/about").json();
   CHECK(about["name"] == "tpark");
   CHECK(about["abi"]["major"] == 1);
-  CHECK(about["abi"]["minor"] == 0);
+  CHECK(about["abi"]["minor"] == TP_ABI_MINOR);
   CHECK(std::regex_match(about["instance_id"].get<std::string>(), std::regex("[0-9a-f]{16}")));
   CHECK(about["uptime_s"].is_number_integer());
   CHECK(about["perf_preset"]["boot"] == "balanced");

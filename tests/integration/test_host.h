@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "support/host_process.h"
@@ -83,6 +84,16 @@ class TestHost {
   }
   // The telemetry snapshot as JSON (REQUIREs a 200 in the caller).
   HttpResult snapshot() { return get("/state/training/telemetry"); }
+  // Plugin `id`'s item in GET /admin/plugins; nullopt when it is not listed
+  // or the request did not answer 200.
+  std::optional<Json> plugin_item(const std::string& id) {
+    HttpResult r = get("/admin/plugins");
+    if (r.status != 200) return std::nullopt;
+    const Json body = r.json();
+    for (const auto& item : body["items"])
+      if (item["id"] == id) return item;
+    return std::nullopt;
+  }
 
  private:
   HeaderList with_admin(HeaderList headers) const {

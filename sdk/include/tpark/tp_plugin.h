@@ -1,5 +1,8 @@
 /*
- * tp_plugin.h -- the tpark plugin ABI, version 1.0.
+ * tp_plugin.h -- the tpark plugin ABI, version 1.1.
+ *
+ * 1.0: negotiation, the common types, the host API table, the section kind.
+ * 1.1: the exporter kind (appended; every 1.0 layout is unchanged).
  *
  * This is the whole contract between tpark-host and a plugin library. It is
  * pure C99, includes only <stdint.h> and <stddef.h>, and is meant to be read
@@ -46,7 +49,7 @@ extern "C" {
  * TP_ABI_MINOR as the minor it uses; a host built with it offers the same.
  * Majors must match exactly. */
 #define TP_ABI_MAJOR 1
-#define TP_ABI_MINOR 0
+#define TP_ABI_MINOR 1
 
 /* The name of the single exported entry symbol, for loaders. */
 #define TP_PLUGIN_ENTRY_SYMBOL "tp_plugin_entry"
@@ -268,7 +271,7 @@ typedef struct tp_host_api {
 #define TP_KIND_SECTION 1
 #define TP_KIND_ORCHESTRATOR 2  /* descriptor arrives in a 1.x minor */
 #define TP_KIND_LOGIC_APPLIER 3 /* descriptor arrives in a 1.x minor */
-#define TP_KIND_EXPORTER 4      /* descriptor arrives in a 1.x minor */
+#define TP_KIND_EXPORTER 4      /* tp_exporter_desc, since 1.1 */
 #define TP_KIND_SOURCE 5        /* descriptor arrives in a 1.x minor */
 
 /* The common prefix of every descriptor. The host reads struct_size and kind,
@@ -335,6 +338,78 @@ typedef struct tp_section_desc {
 } tp_section_desc;
 
 /* ------------------------------------------------------------------------ */
+/* 1.1: the exporter kind                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* tp_export_item.type: what one item of a batch carries. */
+#define TP_EXPORT_SNAPSHOT 1 /* the telemetry snapshot, the body of
+                                GET /state/training/telemetry (JSON text) */
+#define TP_EXPORT_PATCH 2    /* one read-model patch frame, JSON text
+                                {id, instance_id, version, base_version, patch}
+                                with patch an RFC 6902 array (telemetry.md 6) */
+#define TP_EXPORT_METRICS 3  /* the host's metric samples, in the Prometheus
+                                text exposition format 0.0.4 (as GET /metrics) */
+
+/* tp_exporter_desc.wants: which items the host queues for the exporter. */
+#define TP_EXPORT_WANTS_SNAPSHOTS 0x1u
+#define TP_EXPORT_WANTS_PATCHES 0x2u
+#define TP_EXPORT_WANTS_METRICS 0x4u
+
+/* One item of a batch. body points into host memory valid only during the
+ * export_batch call: an exporter that keeps it copies it (rule 5). */
+typedef struct tp_export_item {
+  uint32_t struct_size;
+  uint32_t type;   /* TP_EXPORT_* */
+  int64_t time_ms; /* when the host produced it, epoch ms (UTC) */
+  tp_str body;     /* JSON text (snapshot, patch) or Prometheus text (metrics) */
+} tp_export_item;
+
+/* What export_batch receives. Items are in the order the host produced them.
+ * A batch the exporter answered TP_RETRY comes back unchanged (same sequence,
+ * attempt + 1) after the host's backoff; nothing newer overtakes it. */
+typedef struct tp_export_batch {
+  uint32_t struct_size;
+  uint32_t attempt;   /* 0 on first delivery, n on the n-th retry */
+  uint64_t sequence;  /* per instance, 1, 2, ...; the same on a retry */
+  const tp_export_item* const* items; /* item_count pointers */
+  size_t item_count;
+} tp_export_batch;
+
+/* An exporter: the host pushes what it asked for to a sink of its own
+ * (a file, a push gateway, a message bus). Threading: create, start, stop and
+ * destroy on the control thread; export_batch on the instance's own worker
+ * thread, one call at a time, never on the bus or an HTTP thread (rule 9).
+ * The host owns buffering, retry and backoff: each instance has its own
+ * bounded queue; when it is full the oldest items are dropped and counted;
+ * an instance whose export_batch has not returned within the host's stall
+ * time, or that drops, is reported unhealthy in GET /admin/plugins. */
+typedef struct tp_exporter_desc {
+  uint32_t struct_size;
+  uint32_t kind;    /* TP_KIND_EXPORTER */
+  const char* name; /* the exporter's name, e.g. "jsonl" */
+
+  uint32_t wants;               /* TP_EXPORT_WANTS_* bits */
+  uint32_t max_batch_items;     /* at most this many items per batch; 0 = host default (64) */
+  int64_t snapshot_interval_ms; /* snapshots and metrics every this many ms;
+                                   0 = host default (10000) */
+
+  /* As for sections (tp_section_desc). */
+  tp_status (*create)(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                      tp_error* err);
+  tp_status (*start)(void* ctx, tp_error* err);
+  /* After stop is called no export_batch starts; the host first drains the
+   * queue (delivering what it holds, without retries) and joins the worker. */
+  tp_status (*stop)(void* ctx, tp_error* err);
+  tp_status (*destroy)(void* ctx);
+
+  /* Delivers one batch. TP_OK: delivered, the host forgets it. TP_RETRY:
+   * transient failure, the host delivers the same batch again after a
+   * backoff. Any other status: the batch is dropped and counted, with
+   * err->message as the exporter's last_error. */
+  tp_status (*export_batch)(void* ctx, const tp_export_batch* batch, tp_error* err);
+} tp_exporter_desc;
+
+/* ------------------------------------------------------------------------ */
 /* Negotiation: the one entry point                                         */
 /* ------------------------------------------------------------------------ */
 
@@ -346,8 +421,10 @@ typedef struct tp_section_desc {
  *  - plugin_abi_major == host_abi_major, else refused ("ABI major 2, host 1");
  *  - plugin_min_host_minor <= host_abi_minor, else refused
  *    ("needs host ABI 1.3, host is 1.0");
- *  - each descriptor's struct_size >= its 1.0 size, else refused; a larger
- *    struct_size (a newer plugin) is fine: the host reads what it knows.
+ *  - each descriptor's struct_size >= the size its kind had in the minor
+ *    that introduced it (sections 1.0, exporters 1.1), else refused; a
+ *    larger struct_size (a newer plugin) is fine: the host reads what it
+ *    knows. A plugin with an exporter descriptor answers min host minor 1.
  * tp_plugin_entry runs on the control thread, once per process per library.
  * It must not call the host API except to keep `host_api` for later.
  */

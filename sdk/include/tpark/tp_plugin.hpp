@@ -10,6 +10,8 @@
 //   * tpark::EventView  -- a tp_event_view as string_views;
 //   * tpark::Section    -- a base class: override reset/on_event/render (and
 //                          optionally start/stop/prime_rows);
+//   * tpark::Exporter   -- (ABI 1.1) a base class: override export_batch;
+//   * TP_EXPORTER_PLUGIN -- the same for one exporter descriptor;
 //   * TP_SECTION_PLUGIN -- defines tp_plugin_entry and a static section
 //                          descriptor whose trampolines are noexcept, catch
 //                          everything and turn exceptions into a tp_status
@@ -450,6 +452,44 @@ class Section {
   HostRef host_;
 };
 
+
+// ---------------------------------------------------------------------------
+// Exporters (ABI 1.1)
+// ---------------------------------------------------------------------------
+
+// One item of a batch, as string_views valid during export_batch only.
+struct ExportItem {
+  uint32_t type = 0;  // TP_EXPORT_SNAPSHOT, TP_EXPORT_PATCH or TP_EXPORT_METRICS
+  int64_t time_ms = 0;
+  std::string_view body;
+};
+
+// What an export answers (rule 7): delivered, try the same batch again
+// later (the host owns the backoff), or failed (the batch is dropped).
+enum class ExportResult { Ok, Retry, Error };
+
+// Base class of an exporter instance. The constructor is create, the
+// destructor destroy; start and stop run on the control thread;
+// export_batch runs on the instance's own worker thread, one at a time.
+// An exception from export_batch counts as ExportResult::Error.
+class Exporter {
+ public:
+  explicit Exporter(HostRef host) noexcept : host_(host) {}
+  virtual ~Exporter() = default;
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  virtual void start() {}
+  virtual void stop() {}
+  // `attempt` is 0 on first delivery and n on the n-th retry of this batch.
+  virtual ExportResult export_batch(const std::vector<ExportItem>& items, uint32_t attempt) = 0;
+
+  const HostRef& host() const noexcept { return host_; }
+
+ private:
+  HostRef host_;
+};
+
 namespace detail {
 
 // Runs `body`, mapping exceptions to a status. The message goes to `err`
@@ -551,6 +591,61 @@ struct SectionTrampolines {
   }
 };
 
+
+template <class T>
+struct ExporterTrampolines {
+  static T* self(void* ctx) noexcept { return static_cast<T*>(ctx); }
+
+  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                          tp_error* err) noexcept {
+    const HostRef ref(api, host);
+    return guarded("create", &ref, err, [&] {
+      if (out_ctx == nullptr) return TP_INVALID_ARG;
+      *out_ctx = new T(ref, to_view(config_json));
+      return TP_OK;
+    });
+  }
+  static tp_status start(void* ctx, tp_error* err) noexcept {
+    return guarded("start", &self(ctx)->host(), err, [&] {
+      self(ctx)->start();
+      return TP_OK;
+    });
+  }
+  static tp_status stop(void* ctx, tp_error* err) noexcept {
+    return guarded("stop", &self(ctx)->host(), err, [&] {
+      self(ctx)->stop();
+      return TP_OK;
+    });
+  }
+  static tp_status destroy(void* ctx) noexcept {
+    return guarded("destroy", nullptr, nullptr, [&] {
+      delete self(ctx);
+      return TP_OK;
+    });
+  }
+  static tp_status export_batch(void* ctx, const tp_export_batch* batch, tp_error* err) noexcept {
+    return guarded("export_batch", &self(ctx)->host(), err, [&] {
+      if (batch == nullptr || (batch->item_count > 0 && batch->items == nullptr))
+        return TP_INVALID_ARG;
+      std::vector<ExportItem> items;
+      items.reserve(batch->item_count);
+      for (size_t i = 0; i < batch->item_count; ++i) {
+        const tp_export_item* raw = batch->items[i];
+        if (raw == nullptr) return TP_INVALID_ARG;
+        tp_export_item local{};  // rule 2: copy what lies inside struct_size
+        std::memcpy(&local, raw, raw->struct_size < sizeof local ? raw->struct_size : sizeof local);
+        items.push_back(ExportItem{local.type, local.time_ms, to_view(local.body)});
+      }
+      switch (self(ctx)->export_batch(items, batch->attempt)) {
+        case ExportResult::Ok: return TP_OK;
+        case ExportResult::Retry: return TP_RETRY;
+        case ExportResult::Error: break;
+      }
+      return TP_INTERNAL;
+    });
+  }
+};
+
 }  // namespace detail
 
 // The section descriptor for class T (T derives from Section and has a
@@ -570,6 +665,28 @@ constexpr tp_section_desc make_section_desc(const char* name) noexcept {
   desc.on_event = &detail::SectionTrampolines<T>::on_event;
   desc.render = &detail::SectionTrampolines<T>::render;
   desc.prime_rows = &detail::SectionTrampolines<T>::prime_rows;
+  return desc;
+}
+
+// The exporter descriptor for class T (T derives from Exporter and has a
+// constructor T(HostRef, std::string_view config_json)). `wants` is a set of
+// TP_EXPORT_WANTS_* bits; zeros for the sizes mean the host's defaults.
+template <class T>
+constexpr tp_exporter_desc make_exporter_desc(const char* name, uint32_t wants,
+                                              int64_t snapshot_interval_ms = 0,
+                                              uint32_t max_batch_items = 0) noexcept {
+  tp_exporter_desc desc{};
+  desc.struct_size = sizeof(tp_exporter_desc);
+  desc.kind = TP_KIND_EXPORTER;
+  desc.name = name;
+  desc.wants = wants;
+  desc.max_batch_items = max_batch_items;
+  desc.snapshot_interval_ms = snapshot_interval_ms;
+  desc.create = &detail::ExporterTrampolines<T>::create;
+  desc.start = &detail::ExporterTrampolines<T>::start;
+  desc.stop = &detail::ExporterTrampolines<T>::stop;
+  desc.destroy = &detail::ExporterTrampolines<T>::destroy;
+  desc.export_batch = &detail::ExporterTrampolines<T>::export_batch;
   return desc;
 }
 
@@ -608,6 +725,18 @@ inline tp_status answer_negotiate(tp_negotiate* negotiate, const tp_descriptor* 
       reinterpret_cast<const tp_descriptor*>(&tp_plugin_section_desc_)};                   \
   extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
     return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 0, err);        \
+  }
+
+// Defines the plugin's single exporter descriptor and its tp_plugin_entry.
+// Exporters arrived in ABI 1.1, so the plugin needs host minor 1.
+//   TP_EXPORTER_PLUGIN(JsonlExporter, "jsonl", TP_EXPORT_WANTS_SNAPSHOTS, 1000)
+#define TP_EXPORTER_PLUGIN(ExporterClass, exporter_name, wants, snapshot_interval_ms)       \
+  static const tp_exporter_desc tp_plugin_exporter_desc_ =                                 \
+      ::tpark::make_exporter_desc<ExporterClass>(exporter_name, wants, snapshot_interval_ms); \
+  static const tp_descriptor* const tp_plugin_descriptors_[] = {                           \
+      reinterpret_cast<const tp_descriptor*>(&tp_plugin_exporter_desc_)};                  \
+  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
+    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 1, err);        \
   }
 
 #endif  // TPARK_TP_PLUGIN_HPP

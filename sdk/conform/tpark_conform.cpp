@@ -1,0 +1,552 @@
+// tpark-conform PLUGIN.so: drives one plugin library through its whole
+// lifecycle against a fake host and reports, rule by rule (docs/abi-policy.md,
+// sdk.md "Rules"), what it could check. Shipped with the SDK so a plugin's
+// author can run exactly what the project runs over its own plugins.
+//
+// What it does, in order: reads plugin.yaml beside the library; checks the
+// library's exported symbols; opens it with RTLD_NOW | RTLD_LOCAL; calls
+// tp_plugin_entry with the host's ABI offer; checks the answer and every
+// descriptor; then, per descriptor, create (config = the manifest's
+// defaults), start, the kind's callbacks with synthetic input, stop, destroy.
+// Every call into the plugin runs on one executor thread with a deadline and
+// inside a catch-all guard, so a plugin that throws, blocks or never stops is
+// reported, never fatal to the runner.
+//
+// Exit status: 0 every check passed, 1 a check failed, 2 usage or I/O error.
+#include <dlfcn.h>
+#include <elf.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <tpark/tp_plugin.h>
+
+#include "conform_report.h"
+#include "fake_host.h"
+
+namespace fs = std::filesystem;
+using tpark::conform::CallResult;
+using tpark::conform::Executor;
+using tpark::conform::FakeHost;
+using tpark::conform::Report;
+
+namespace {
+
+constexpr std::chrono::milliseconds kCallDeadline{5000};
+
+// The plugin.yaml fields the runner needs.
+struct Manifest {
+  std::string id;
+  std::string version;
+  std::string library;
+  uint32_t abi_major = 0;
+  uint32_t min_host_minor = 0;
+  std::vector<std::string> kinds;
+  std::map<std::string, std::string> provides;
+  std::vector<std::string> subscribes;
+  nlohmann::json config_defaults = nlohmann::json::object();
+};
+
+std::optional<Manifest> read_manifest(const fs::path& file, Report& report) {
+  Manifest m;
+  try {
+    YAML::Node root = YAML::LoadFile(file.string());
+    m.id = root["id"].as<std::string>("");
+    m.version = root["version"].as<std::string>("");
+    m.library = root["library"].as<std::string>("");
+    if (root["abi"]) {
+      m.abi_major = root["abi"]["major"].as<uint32_t>(0);
+      m.min_host_minor = root["abi"]["min_host_minor"].as<uint32_t>(0);
+    }
+    for (const auto& k : root["kinds"]) m.kinds.push_back(k.as<std::string>());
+    for (const auto& kv : root["provides"])
+      m.provides[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    for (const auto& s : root["subscribes"]) m.subscribes.push_back(s.as<std::string>());
+    for (const auto& kv : root["config"]) {
+      const YAML::Node field = kv.second;
+      if (!field["default"]) continue;
+      const std::string type = field["type"].as<std::string>("string");
+      const YAML::Node value = field["default"];
+      nlohmann::json json;
+      if (type == "int")
+        json = value.as<int64_t>();
+      else if (type == "float")
+        json = value.as<double>();
+      else if (type == "bool")
+        json = value.as<bool>();
+      else if (type == "list") {
+        json = nlohmann::json::array();
+        for (const auto& item : value) json.push_back(item.as<std::string>());
+      } else if (type == "map") {
+        json = nlohmann::json::object();
+        for (const auto& item : value) json[item.first.as<std::string>()] = item.second.as<std::string>();
+      } else
+        json = value.as<std::string>();
+      m.config_defaults[kv.first.as<std::string>()] = json;
+    }
+  } catch (const std::exception& e) {
+    report.fail(11, "plugin.yaml beside the library is readable: " + std::string(e.what()));
+    return std::nullopt;
+  }
+  if (m.id.empty() || m.library.empty() || m.kinds.empty()) {
+    report.fail(11, "plugin.yaml names id, library and kinds");
+    return std::nullopt;
+  }
+  report.pass(11, "plugin.yaml: " + m.id + " " + m.version + ", kinds " +
+                      nlohmann::json(m.kinds).dump());
+  return m;
+}
+
+// The defined global symbols in the library's dynamic symbol table.
+std::optional<std::vector<std::string>> exported_symbols(const fs::path& library) {
+  std::ifstream in(library, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < sizeof(Elf64_Ehdr) || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0 ||
+      bytes[EI_CLASS] != ELFCLASS64)
+    return std::nullopt;
+  Elf64_Ehdr header;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  auto section = [&](size_t index) {
+    Elf64_Shdr s;
+    std::memcpy(&s, bytes.data() + header.e_shoff + index * header.e_shentsize, sizeof s);
+    return s;
+  };
+  if (header.e_shoff + size_t{header.e_shnum} * header.e_shentsize > bytes.size()) return std::nullopt;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < header.e_shnum; ++i) {
+    Elf64_Shdr dynsym = section(i);
+    if (dynsym.sh_type != SHT_DYNSYM || dynsym.sh_link >= header.e_shnum) continue;
+    Elf64_Shdr strtab = section(dynsym.sh_link);
+    if (dynsym.sh_offset + dynsym.sh_size > bytes.size() ||
+        strtab.sh_offset + strtab.sh_size > bytes.size())
+      return std::nullopt;
+    for (size_t off = 0; off + sizeof(Elf64_Sym) <= dynsym.sh_size; off += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      std::memcpy(&sym, bytes.data() + dynsym.sh_offset + off, sizeof sym);
+      const int binding = ELF64_ST_BIND(sym.st_info);
+      if (sym.st_shndx == SHN_UNDEF || (binding != STB_GLOBAL && binding != STB_WEAK)) continue;
+      if (sym.st_name >= strtab.sh_size) continue;
+      names.emplace_back(bytes.data() + strtab.sh_offset + sym.st_name);
+    }
+  }
+  return names;
+}
+
+const char* kind_name(uint32_t kind) {
+  switch (kind) {
+    case TP_KIND_SECTION: return "section";
+    case TP_KIND_ORCHESTRATOR: return "orchestrator";
+    case TP_KIND_LOGIC_APPLIER: return "logic_applier";
+    case TP_KIND_EXPORTER: return "exporter";
+    case TP_KIND_SOURCE: return "source";
+    default: return "unknown";
+  }
+}
+
+// Copies min(struct_size, sizeof(T)) of a plugin struct into a zeroed T
+// (rule 2: the consumer reads only what lies inside struct_size).
+template <class T>
+T copy_prefix(const void* source) {
+  T local{};
+  uint32_t size = 0;
+  std::memcpy(&size, source, sizeof size);
+  std::memcpy(&local, source, std::min<size_t>(size, sizeof(T)));
+  return local;
+}
+
+// A kind for a subscribed prefix: the prefix itself, completed when it ends
+// in '.', so that it matches the prefix and the kind grammar.
+std::string kind_for_prefix(const std::string& prefix) {
+  if (prefix.empty() || prefix == "*") return "conform.event";
+  if (prefix.back() == '.') return prefix + "conform";
+  return prefix;
+}
+
+// Checks a status returned by the plugin; names the rule when it is not OK.
+bool expect_ok(Report& report, const std::string& what, const CallResult& call) {
+  if (!call.completed) {
+    report.fail(call.rule_if_stuck, what + " did not return within " +
+                                        std::to_string(kCallDeadline.count()) + " ms");
+    report.abandon();  // the executor is stuck inside the plugin: nothing more can run
+  }
+  if (call.exception) {
+    report.fail(8, what + " let an exception escape: " + call.exception_text);
+    return false;
+  }
+  if (call.status != TP_OK) {
+    report.fail(7, what + " returned " + tpark::conform::status_name(call.status) +
+                       (call.message.empty() ? "" : ": " + call.message));
+    return false;
+  }
+  report.pass(7, what + " returned TP_OK");
+  return true;
+}
+
+// The four lifecycle slots every kind shares (same signatures in each descriptor).
+struct Lifecycle {
+  tp_status (*create)(const tp_host_api*, tp_host*, tp_str, void**, tp_error*);
+  tp_status (*start)(void*, tp_error*);
+  tp_status (*stop)(void*, tp_error*);
+  tp_status (*destroy)(void*);
+};
+
+// create with the manifest's config defaults, then start. The instance's
+// ctx, or nullopt when either failed (reported).
+std::optional<void*> create_and_start(Report& report, Executor& executor, FakeHost& host,
+                                      const Manifest& manifest, const Lifecycle& lifecycle) {
+  const std::string config = manifest.config_defaults.dump();
+  host.set_config(config);
+  void* ctx = nullptr;
+  tp_error err{};
+  err.struct_size = sizeof err;
+  host.enter(FakeHost::Phase::Created);
+  CallResult call = executor.call(kCallDeadline, 10, [&] {
+    return lifecycle.create(host.api(), host.handle(), tpark::conform::str(config), &ctx, &err);
+  });
+  call.message = err.message;
+  if (!expect_ok(report, "create with the manifest defaults " + config, call)) return std::nullopt;
+  call = executor.call(kCallDeadline, 10, [&] { return lifecycle.start(ctx, &err); });
+  call.message = err.message;
+  host.enter(FakeHost::Phase::Running);
+  if (!expect_ok(report, "start", call)) return std::nullopt;
+  return ctx;
+}
+
+// stop (which must return: it joins the plugin's threads), then destroy.
+void stop_and_destroy(Report& report, Executor& executor, FakeHost& host,
+                      const Lifecycle& lifecycle, void* ctx) {
+  tp_error err{};
+  err.struct_size = sizeof err;
+  host.enter(FakeHost::Phase::Stopping);
+  CallResult call = executor.call(kCallDeadline, 10, [&] { return lifecycle.stop(ctx, &err); });
+  if (!call.completed) {
+    report.fail(10, "stop did not return within " + std::to_string(kCallDeadline.count()) +
+                        " ms (stop must drain and join the plugin's threads)");
+    report.abandon();
+  }
+  call.message = err.message;
+  expect_ok(report, "stop", call);
+  host.enter(FakeHost::Phase::Stopped);
+  call = executor.call(kCallDeadline, 10, [&] { return lifecycle.destroy(ctx); });
+  host.enter(FakeHost::Phase::Destroyed);
+  expect_ok(report, "destroy", call);
+}
+
+// Renders once and checks the output: TP_OK, valid JSON (rule 5).
+bool check_render(Report& report, Executor& executor, FakeHost& host,
+                  const tp_section_desc& section, void* ctx, const std::string& when) {
+  std::string text;
+  int32_t changed = -1;
+  tp_writer writer = host.writer_into(&text);
+  CallResult call = executor.call(kCallDeadline, 9, [&] {
+    return section.render(ctx, &writer, &changed);
+  });
+  if (!expect_ok(report, "render (" + when + ")", call)) return false;
+  if (!nlohmann::json::accept(text)) {
+    report.fail(5, "render (" + when + ") wrote invalid JSON: " + text.substr(0, 120));
+    return false;
+  }
+  if (changed != 0 && changed != 1) {
+    report.fail(7, "render (" + when + ") set *out_changed to " + std::to_string(changed) +
+                       ", expected 0 or 1");
+    return false;
+  }
+  report.pass(5, "render (" + when + ") wrote valid JSON (" + std::to_string(text.size()) +
+                     " bytes)");
+  return true;
+}
+
+void drive_section(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
+                   const tp_section_desc& section) {
+  const std::string name = section.name != nullptr ? section.name : "";
+  if (section.create == nullptr || section.start == nullptr || section.stop == nullptr ||
+      section.destroy == nullptr || section.reset == nullptr || section.on_event == nullptr ||
+      section.render == nullptr) {
+    report.fail(2, "section " + name + " fills every 1.0 callback (only prime_rows may be NULL)");
+    return;
+  }
+  auto provided = manifest.provides.find("section");
+  if (provided == manifest.provides.end() || provided->second != name)
+    report.fail(11, "manifest provides.section names the descriptor's snapshot key " + name);
+  else
+    report.pass(11, "manifest provides.section matches the descriptor: " + name);
+
+  const Lifecycle lifecycle{section.create, section.start, section.stop, section.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
+
+  if (section.prime_rows != nullptr) {
+    uint64_t rows = 0;
+    expect_ok(report, "prime_rows",
+              executor.call(kCallDeadline, 9, [&] { return section.prime_rows(ctx, &rows); }));
+  }
+  check_render(report, executor, host, section, ctx, "before any event");
+
+  // Priming: reset, replayed rows, then live rows; then a re-prime.
+  for (int round = 0; round < 2; ++round) {
+    const std::string pass_name = round == 0 ? "priming" : "re-priming";
+    expect_ok(report, "reset (" + pass_name + ")",
+              executor.call(kCallDeadline, 9, [&] { return section.reset(ctx); }));
+    bool events_ok = true;
+    for (int replay = 1; replay >= 0 && events_ok; --replay) {
+      for (const std::string& prefix : manifest.subscribes) {
+        for (int i = 0; i < 2 && events_ok; ++i) {
+          tpark::conform::SyntheticEvent event(kind_for_prefix(prefix), replay != 0);
+          CallResult c = executor.call(kCallDeadline, 9,
+                                       [&] { return section.on_event(ctx, event.view()); });
+          if (!c.completed || c.exception || c.status != TP_OK) {
+            events_ok = expect_ok(report, std::string("on_event ") + (replay ? "(replay) " : "") +
+                                              event.kind(),
+                                  c);
+          }
+        }
+      }
+    }
+    if (events_ok)
+      report.pass(7, "on_event accepted replayed and live events for every subscribed prefix (" +
+                         pass_name + ")");
+    host.fire_timers(executor, kCallDeadline);
+    check_render(report, executor, host, section, ctx, "after " + pass_name);
+  }
+  check_render(report, executor, host, section, ctx, "again, unchanged input");
+
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
+}
+
+
+// One batch through export_batch; OK and RETRY are both legal answers.
+bool check_export(Report& report, Executor& executor, const tp_exporter_desc& exporter, void* ctx,
+                  const std::vector<tp_export_item>& items, uint64_t sequence, uint32_t attempt) {
+  std::vector<const tp_export_item*> pointers;
+  for (const auto& item : items) pointers.push_back(&item);
+  tp_export_batch batch{};
+  batch.struct_size = sizeof batch;
+  batch.attempt = attempt;
+  batch.sequence = sequence;
+  batch.items = pointers.data();
+  batch.item_count = pointers.size();
+  tp_error err{};
+  err.struct_size = sizeof err;
+  CallResult call =
+      executor.call(kCallDeadline, 9, [&] { return exporter.export_batch(ctx, &batch, &err); });
+  call.message = err.message;
+  const std::string what = "export_batch of " + std::to_string(items.size()) + " item(s), attempt " +
+                           std::to_string(attempt);
+  if (call.completed && !call.exception && call.status == TP_RETRY) {
+    report.pass(7, what + " returned TP_RETRY (the host keeps the batch)");
+    return true;
+  }
+  return expect_ok(report, what, call);
+}
+
+void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
+                    const tp_exporter_desc& exporter) {
+  const std::string name = exporter.name != nullptr ? exporter.name : "";
+  if (exporter.create == nullptr || exporter.start == nullptr || exporter.stop == nullptr ||
+      exporter.destroy == nullptr || exporter.export_batch == nullptr) {
+    report.fail(2, "exporter " + name + " fills every 1.1 callback");
+    return;
+  }
+  const uint32_t known = TP_EXPORT_WANTS_SNAPSHOTS | TP_EXPORT_WANTS_PATCHES | TP_EXPORT_WANTS_METRICS;
+  if (exporter.wants == 0 || (exporter.wants & ~known) != 0) {
+    report.fail(2, "exporter " + name + " wants a non-empty set of known item types, got " +
+                       std::to_string(exporter.wants));
+    return;
+  }
+  report.pass(2, "exporter " + name + " wants " + std::to_string(exporter.wants) +
+                     ", snapshot interval " + std::to_string(exporter.snapshot_interval_ms) + " ms");
+  auto provided = manifest.provides.find("exporter");
+  if (provided != manifest.provides.end() && provided->second != name)
+    report.fail(11, "manifest provides.exporter names the descriptor " + name);
+
+  const Lifecycle lifecycle{exporter.create, exporter.start, exporter.stop, exporter.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
+
+  // What a host sends, per wanted type: a snapshot, a patch frame, metric samples.
+  const std::string snapshot = R"({"generated":"2026-01-01T00:00:00.000Z","generated_ms":1767225600000,"events":{"total":1},"config":null,"sections":{}})";
+  const std::string patch = R"({"id":"training_metrics","instance_id":"conform","version":2,"base_version":1,"patch":[{"op":"replace","path":"/events/total","value":2}]})";
+  const std::string metrics = "# HELP conform_total a counter\n# TYPE conform_total counter\nconform_total 1\n";
+  std::vector<tp_export_item> items;
+  auto add = [&](uint32_t bit, uint32_t type, const std::string& body) {
+    if ((exporter.wants & bit) == 0) return;
+    tp_export_item item{};
+    item.struct_size = sizeof item;
+    item.type = type;
+    item.time_ms = 1767225600000;
+    item.body = tpark::conform::str(body);
+    items.push_back(item);
+  };
+  add(TP_EXPORT_WANTS_SNAPSHOTS, TP_EXPORT_SNAPSHOT, snapshot);
+  add(TP_EXPORT_WANTS_PATCHES, TP_EXPORT_PATCH, patch);
+  add(TP_EXPORT_WANTS_METRICS, TP_EXPORT_METRICS, metrics);
+  check_export(report, executor, exporter, ctx, items, 1, 0);
+  check_export(report, executor, exporter, ctx, items, 1, 1);
+  check_export(report, executor, exporter, ctx, {}, 2, 0);
+  host.fire_timers(executor, kCallDeadline);
+
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cerr << "usage: tpark-conform PLUGIN.so\n"
+                 "Drives a tpark plugin through its lifecycle against a fake host (ABI "
+              << TP_ABI_MAJOR << "." << TP_ABI_MINOR
+              << ") and reports each check with the rule it belongs to.\n";
+    return 2;
+  }
+  const fs::path library = fs::absolute(argv[1]);
+  Report report(library.string());
+  std::cout << "tpark-conform (host ABI " << TP_ABI_MAJOR << "." << TP_ABI_MINOR << "): " << library.string()
+            << "\n";
+  if (!fs::is_regular_file(library)) {
+    std::cerr << "tpark-conform: no such file: " << library << "\n";
+    return 2;
+  }
+
+  std::optional<Manifest> manifest = read_manifest(library.parent_path() / "plugin.yaml", report);
+  if (!manifest) return report.finish();
+  if (manifest->library != library.filename().string())
+    report.fail(11, "manifest library " + manifest->library + " is this file, " +
+                        library.filename().string());
+  if (manifest->abi_major != TP_ABI_MAJOR)
+    report.fail(1, "manifest abi.major " + std::to_string(manifest->abi_major) + ", host " +
+                       std::to_string(TP_ABI_MAJOR));
+  if (manifest->min_host_minor > TP_ABI_MINOR)
+    report.fail(1, "manifest needs host ABI 1." + std::to_string(manifest->min_host_minor) +
+                       ", host is 1." + std::to_string(TP_ABI_MINOR));
+
+  if (auto symbols = exported_symbols(library)) {
+    std::set<std::string> extra(symbols->begin(), symbols->end());
+    const bool has_entry = extra.erase(TP_PLUGIN_ENTRY_SYMBOL) == 1;
+    if (!extra.empty()) {
+      std::string list;
+      for (const auto& s : extra) list += (list.empty() ? "" : ", ") + s;
+      report.fail(12, "exports only tp_plugin_entry; also exports " + std::to_string(extra.size()) +
+                          ": " + list.substr(0, 200));
+    } else if (has_entry) {
+      report.pass(12, "exports exactly one symbol, tp_plugin_entry");
+    }
+  }
+
+  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    report.fail(12, std::string("opens with RTLD_NOW | RTLD_LOCAL (built with --no-undefined): ") +
+                        (why != nullptr ? why : "dlopen failed"));
+    return report.finish();
+  }
+  report.pass(12, "opens with RTLD_NOW | RTLD_LOCAL");
+  auto entry = reinterpret_cast<tp_plugin_entry_fn>(dlsym(handle, TP_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr) {
+    report.fail(1, "missing entry tp_plugin_entry");
+    return report.finish();
+  }
+
+  // The plugin runs in a scratch working directory, removed afterwards, so
+  // files it writes by default land nowhere that matters.
+  std::string scratch_template = (fs::temp_directory_path() / "tpark-conform-XXXXXX").string();
+  const char* scratch = mkdtemp(scratch_template.data());
+  if (scratch != nullptr) fs::current_path(scratch);
+  struct RemoveScratch {
+    std::string dir;
+    ~RemoveScratch() {
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  } remove_scratch{scratch != nullptr ? scratch : ""};
+
+  Executor executor;
+  FakeHost host(report);
+  host.set_executor_thread(executor.thread_id());
+  tp_negotiate negotiate{};
+  negotiate.struct_size = sizeof negotiate;
+  negotiate.host_abi_major = TP_ABI_MAJOR;
+  negotiate.host_abi_minor = TP_ABI_MINOR;
+  negotiate.host_api = host.api();
+  tp_error err{};
+  err.struct_size = sizeof err;
+  CallResult call = executor.call(kCallDeadline, 1, [&] { return entry(&negotiate, &err); });
+  call.message = err.message;
+  if (!expect_ok(report, "tp_plugin_entry", call)) return report.finish();
+  if (negotiate.plugin_abi_major != TP_ABI_MAJOR) {
+    report.fail(1, "ABI major " + std::to_string(negotiate.plugin_abi_major) + ", host " +
+                       std::to_string(TP_ABI_MAJOR));
+    return report.finish();
+  }
+  if (negotiate.plugin_min_host_minor > TP_ABI_MINOR) {
+    report.fail(1, "needs host ABI 1." + std::to_string(negotiate.plugin_min_host_minor) +
+                       ", host is 1." + std::to_string(TP_ABI_MINOR));
+    return report.finish();
+  }
+  if (negotiate.plugin_min_host_minor > negotiate.plugin_abi_minor)
+    report.fail(1, "min host minor " + std::to_string(negotiate.plugin_min_host_minor) +
+                       " above the minor it was built for, " +
+                       std::to_string(negotiate.plugin_abi_minor));
+  if (negotiate.descriptor_count == 0 || negotiate.descriptors == nullptr) {
+    report.fail(1, "answers at least one descriptor");
+    return report.finish();
+  }
+  report.pass(1, "negotiated ABI " + std::to_string(negotiate.plugin_abi_major) + "." +
+                     std::to_string(negotiate.plugin_abi_minor) + " (needs host 1." +
+                     std::to_string(negotiate.plugin_min_host_minor) + "), " +
+                     std::to_string(negotiate.descriptor_count) + " descriptor(s)");
+
+  for (uint32_t i = 0; i < negotiate.descriptor_count; ++i) {
+    const tp_descriptor* raw = negotiate.descriptors[i];
+    if (raw == nullptr) {
+      report.fail(2, "descriptor " + std::to_string(i) + " is not NULL");
+      continue;
+    }
+    const tp_descriptor common = copy_prefix<tp_descriptor>(raw);
+    const std::string name = common.name != nullptr ? common.name : "(null)";
+    const std::string kind = kind_name(common.kind);
+    bool listed = false;
+    for (const auto& k : manifest->kinds) listed = listed || k == kind;
+    if (!listed)
+      report.fail(11, "descriptor " + name + " of kind " + kind + " is listed in manifest kinds");
+    if (common.kind == TP_KIND_SECTION) {
+      if (common.struct_size < sizeof(tp_section_desc)) {
+        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                           " smaller than 1.0 size " + std::to_string(sizeof(tp_section_desc)));
+        continue;
+      }
+      report.pass(2, "section descriptor " + name + " struct_size " +
+                         std::to_string(common.struct_size) +
+                         (common.struct_size > sizeof(tp_section_desc) ? " (newer; prefix read)" : ""));
+      drive_section(report, executor, host, *manifest, copy_prefix<tp_section_desc>(raw));
+    } else if (common.kind == TP_KIND_EXPORTER) {
+      if (common.struct_size < sizeof(tp_exporter_desc)) {
+        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                           " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc)));
+        continue;
+      }
+      if (negotiate.plugin_min_host_minor < 1)
+        report.fail(1, "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
+      drive_exporter(report, executor, host, *manifest, copy_prefix<tp_exporter_desc>(raw));
+    } else {
+      report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");
+    }
+  }
+  host.check_balances();
+  return report.finish();
+}

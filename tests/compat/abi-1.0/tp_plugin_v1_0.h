@@ -1,0 +1,378 @@
+/*
+ * tp_plugin.h -- the tpark plugin ABI, version 1.0.
+ *
+ * This is the whole contract between tpark-host and a plugin library. It is
+ * pure C99, includes only <stdint.h> and <stddef.h>, and is meant to be read
+ * top to bottom like a manual. The rules it follows (docs/abi-policy.md):
+ *
+ *   1. A plugin library exports exactly one symbol, tp_plugin_entry. The host
+ *      calls it once, with a tp_negotiate, before anything else.
+ *   2. Every struct that crosses the boundary starts with uint32_t struct_size.
+ *      The producer zero-fills the struct and sets struct_size to its own
+ *      sizeof; the consumer reads a field only if it lies inside struct_size.
+ *      Fields are only ever appended, never reordered, resized or removed.
+ *   3. The host serves plugins only through tp_host_api, a table whose slots
+ *      are only appended. Check the negotiated minor (or a NULL slot) before
+ *      using a slot newer than 1.0.
+ *   4. Host objects are opaque (tp_host) or 64-bit ids. A plugin's own state
+ *      is the void* ctx it returns from create; the host passes it back.
+ *   5. Strings and bytes are tp_str: UTF-8, not NUL-terminated, borrowed for
+ *      the duration of the call only. Whatever the receiver keeps, it copies.
+ *   6. Whoever allocates frees. Anything registered with the host carries a
+ *      {user, free_fn} pair; the host calls free_fn exactly once.
+ *   7. Every call returns tp_status and may fill a tp_error.
+ *   8. No C++ type, exception, RTTI or allocator crosses this boundary. A
+ *      callback that fails returns a status; a C++ plugin catches everything
+ *      (tp_plugin.hpp does it for you).
+ *   9. Threading is stated per callback below, and the host honours it.
+ *  10. Lifecycle: load -> negotiate -> create -> start -> stop -> destroy.
+ *      The library stays mapped for the life of the process.
+ */
+#ifndef TPARK_TP_PLUGIN_H
+#define TPARK_TP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The ABI this header describes. A plugin built with this header offers
+ * TP_ABI_MINOR as the minor it uses; a host built with it offers the same.
+ * Majors must match exactly. */
+#define TP_ABI_MAJOR 1
+#define TP_ABI_MINOR 0
+
+/* The name of the single exported entry symbol, for loaders. */
+#define TP_PLUGIN_ENTRY_SYMBOL "tp_plugin_entry"
+
+/* Export marker for the entry point. tp_add_plugin() builds with hidden
+ * visibility and a version script, so only this symbol is exported. */
+#if defined(_WIN32)
+#define TP_EXPORT __declspec(dllexport)
+#else
+#define TP_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Common types                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A borrowed UTF-8 string or byte range. Not NUL-terminated. ptr may be NULL
+ * only when len is 0. Valid for the duration of the call that passes it. */
+typedef struct tp_str {
+  const char* ptr;
+  size_t len;
+} tp_str;
+
+/* Status of every call, in both directions. Values are frozen; new codes are
+ * only appended. A receiver treats an unknown non-zero code as TP_INTERNAL. */
+typedef int32_t tp_status;
+#define TP_OK 0            /* success */
+#define TP_RETRY 1         /* transient: try again later (exporters: keep the batch) */
+#define TP_INVALID_ARG 2   /* the caller passed something malformed */
+#define TP_UNSUPPORTED 3   /* not implemented by this side, or this version */
+#define TP_UNAVAILABLE 4   /* a needed resource is down (disk, network, host state) */
+#define TP_INTERNAL 5      /* a bug or unexpected failure inside the callee */
+#define TP_NOT_FOUND 6     /* no such name, id or handle */
+#define TP_NO_MEMORY 7     /* allocation failed */
+#define TP_TOO_LARGE 8     /* a size limit was exceeded */
+
+/* Optional error details. The caller owns the struct (usually on its stack),
+ * zero-fills it and sets struct_size; the callee may write a NUL-terminated
+ * message into `message`, truncating to fit. A callee never stores the
+ * pointer. A NULL tp_error* means the caller does not want details. */
+#define TP_ERROR_MESSAGE_BYTES 512
+typedef struct tp_error {
+  uint32_t struct_size;
+  tp_status code;
+  char message[TP_ERROR_MESSAGE_BYTES];
+} tp_error;
+
+/* A sink the host hands to a plugin for output (rendered JSON, config text).
+ * The plugin calls write() zero or more times; the host copies every byte
+ * before write() returns. The sink is valid only during the call that passes
+ * it. write() returns TP_TOO_LARGE if a host-side limit is exceeded; the
+ * plugin should then stop writing and return that status. */
+typedef struct tp_writer {
+  uint32_t struct_size;
+  void* writer_ctx; /* host-owned; pass it back to write() */
+  tp_status (*write)(void* writer_ctx, tp_str bytes);
+} tp_writer;
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* tp_event_view.flags */
+#define TP_EVENT_REPLAY 0x1u /* delivered while priming: fill windows, do not
+                                count as new traffic (see section.reset) */
+
+/* A read-only view of one journaled event (telemetry.md section 1.1). Every
+ * tp_str points into host memory valid only during the on_event call. */
+typedef struct tp_event_view {
+  uint32_t struct_size;
+  uint32_t flags;     /* TP_EVENT_* bits */
+  int64_t id;         /* journal id, > 0, strictly increasing */
+  int64_t time_ms;    /* event time, epoch milliseconds (UTC) */
+  tp_str time;        /* the same time as RFC 3339 with milliseconds and Z */
+  tp_str kind;        /* validated, alias-folded kind */
+  tp_str payload;     /* canonical compact JSON text; "{}" when absent */
+  tp_str source;      /* "host", "ingest" or "nats" */
+  tp_str node;        /* origin node; len 0 when absent */
+} tp_event_view;
+
+/* ------------------------------------------------------------------------ */
+/* The host side: opaque handle and service table                           */
+/* ------------------------------------------------------------------------ */
+
+/* One per plugin instance. Identifies the caller to the host; never
+ * dereferenced by the plugin. Valid from create until destroy returns. */
+typedef struct tp_host tp_host;
+
+/* Log levels for tp_host_api.log (mapped to spdlog levels). */
+#define TP_LOG_TRACE 0
+#define TP_LOG_DEBUG 1
+#define TP_LOG_INFO 2
+#define TP_LOG_WARN 3
+#define TP_LOG_ERROR 4
+
+/* Metric types for tp_metric_desc.type. */
+#define TP_METRIC_COUNTER 1
+#define TP_METRIC_GAUGE 2
+#define TP_METRIC_HISTOGRAM 3
+
+/* Describes a metric family the plugin wants. The host maps it to a
+ * prometheus-cpp family it owns; the plugin never sees the registry.
+ * All pointers are borrowed for the duration of metric_register. */
+typedef struct tp_metric_desc {
+  uint32_t struct_size;
+  uint32_t type;               /* TP_METRIC_* */
+  tp_str name;                 /* e.g. "arw_context_slot_gap"; counters end in _total */
+  tp_str help;                 /* one line */
+  const tp_str* label_names;   /* label_count names, in the order values are passed */
+  size_t label_count;
+  const double* buckets;       /* histogram upper bounds, ascending, without +Inf */
+  size_t bucket_count;
+} tp_metric_desc;
+
+/* A timer or wake-up callback. Runs on the instance's own executor, so it is
+ * serialised with on_event/render of the same instance (see "Threading"). */
+typedef void (*tp_timer_fn)(void* user, uint64_t timer_id);
+/* Releases `user` when the host no longer needs it (cancel, one-shot fired,
+ * instance destroyed). Called exactly once; may be NULL. */
+typedef void (*tp_free_fn)(void* user);
+
+typedef struct tp_timer_desc {
+  uint32_t struct_size;
+  int64_t delay_ms;     /* first run after this many ms (>= 0) */
+  int64_t interval_ms;  /* then every interval_ms; 0 = one-shot */
+  tp_timer_fn fn;
+  void* user;
+  tp_free_fn free_fn;
+} tp_timer_desc;
+
+/*
+ * The services the host offers. The host owns this table; it stays valid and
+ * unchanged for the life of the process. Every slot is callable from any
+ * thread unless it says otherwise. A slot may be NULL in a host older than the
+ * minor that added it: check tp_negotiate.host_abi_minor first.
+ */
+typedef struct tp_host_api {
+  uint32_t struct_size;
+  uint32_t abi_minor; /* the host's minor, as in tp_negotiate */
+
+  /* --- 1.0: logging --------------------------------------------------- */
+  /* Writes one log line attributed to the plugin. Never fails for valid
+   * arguments; TP_INVALID_ARG for an unknown level. */
+  tp_status (*log)(tp_host* host, int32_t level, tp_str message);
+
+  /* --- 1.0: metrics --------------------------------------------------- */
+  /* Registers (or finds, if an identical family exists) a metric family and
+   * returns its handle in *out_handle. TP_INVALID_ARG for a bad name, a
+   * counter without _total, or a family re-registered with another shape.
+   * Call it from create or start. */
+  tp_status (*metric_register)(tp_host* host, const tp_metric_desc* desc, uint64_t* out_handle);
+  /* Counter: adds value (>= 0). Gauge: adds value (may be negative).
+   * label_values holds exactly the family's label_count values. */
+  tp_status (*metric_add)(tp_host* host, uint64_t handle, const tp_str* label_values,
+                          size_t label_count, double value);
+  /* Gauge only: sets the series to value. */
+  tp_status (*metric_set)(tp_host* host, uint64_t handle, const tp_str* label_values,
+                          size_t label_count, double value);
+  /* Histogram only: records one observation. */
+  tp_status (*metric_observe)(tp_host* host, uint64_t handle, const tp_str* label_values,
+                              size_t label_count, double value);
+  /* Removes one series (e.g. a stale gauge). TP_NOT_FOUND if absent. */
+  tp_status (*metric_remove)(tp_host* host, uint64_t handle, const tp_str* label_values,
+                             size_t label_count);
+
+  /* --- 1.0: config and host state ------------------------------------- */
+  /* Writes the plugin's own config block (from host.yaml, validated against
+   * its manifest schema, defaults filled in) as compact JSON to out. */
+  tp_status (*config_get)(tp_host* host, const tp_writer* out);
+  /* Writes read-only host state `name` as JSON to out: "governor", "config",
+   * "capsules", "route_stats", "bus", "tasks", "compatibility",
+   * "events_start" ({"start": RFC 3339, "start_ms", "start_id"}: the host's
+   * start and the journal head then), "plugins". TP_NOT_FOUND for an unknown
+   * name; TP_UNAVAILABLE when the capability behind it is not present (yet). */
+  tp_status (*state_read)(tp_host* host, tp_str name, const tp_writer* out);
+
+  /* --- 1.0: clock, timers, wake-ups ----------------------------------- */
+  /* Wall clock, epoch milliseconds (UTC). */
+  int64_t (*now_ms)(tp_host* host);
+  /* Monotonic clock, nanoseconds from an arbitrary origin. */
+  int64_t (*monotonic_ns)(tp_host* host);
+  /* Starts a timer; its id goes to *out_timer_id. The callback runs on the
+   * instance's executor. On TP_OK the host owns desc->user and calls
+   * desc->free_fn exactly once; on any other status it took nothing and the
+   * caller still owns user. */
+  tp_status (*timer_start)(tp_host* host, const tp_timer_desc* desc, uint64_t* out_timer_id);
+  /* Cancels a timer. After it returns, the callback will not start again.
+   * TP_NOT_FOUND if it already fired (one-shot) or never existed. */
+  tp_status (*timer_cancel)(tp_host* host, uint64_t timer_id);
+  /* Sections: asks to be marked dirty at wall time at_ms (epoch ms), so a
+   * value that changes with time alone reaches the read models. Idempotent
+   * per (instance, at_ms); times in the past fire at once. */
+  tp_status (*wake_at)(tp_host* host, int64_t at_ms);
+
+  /* --- 1.0: events ------------------------------------------------------ */
+  /* Emits one event: journaled first, then delivered by the bus. kind must
+   * satisfy the kind grammar; payload must be a JSON value (empty = {}).
+   * The event's source is "host". On success *out_id (if not NULL) holds
+   * its journal id. Blocks until committed; never call it from on_event.
+   * TP_INVALID_ARG (grammar, JSON), TP_UNAVAILABLE (journal down). */
+  tp_status (*emit)(tp_host* host, tp_str kind, tp_str payload_json, int64_t* out_id);
+
+  /* --- 1.0: memory that crosses ---------------------------------------- */
+  /* Allocates size bytes that the other side may free with free_buf.
+   * Returns NULL when out of memory. */
+  void* (*alloc)(tp_host* host, size_t size);
+  /* Frees a buffer from alloc. NULL is a no-op. */
+  void (*free_buf)(tp_host* host, void* ptr);
+
+  /* Later minors append slots here (journal reads, patch subscription,
+   * action registration, job reporting): docs/abi-policy.md. */
+} tp_host_api;
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors: what a plugin provides                                      */
+/* ------------------------------------------------------------------------ */
+
+/* tp_descriptor.kind */
+#define TP_KIND_SECTION 1
+#define TP_KIND_ORCHESTRATOR 2  /* descriptor arrives in a 1.x minor */
+#define TP_KIND_LOGIC_APPLIER 3 /* descriptor arrives in a 1.x minor */
+#define TP_KIND_EXPORTER 4      /* descriptor arrives in a 1.x minor */
+#define TP_KIND_SOURCE 5        /* descriptor arrives in a 1.x minor */
+
+/* The common prefix of every descriptor. The host reads struct_size and kind,
+ * then the kind's own struct. Descriptors are static data in the library and
+ * must stay valid (and unchanged) for the life of the process. */
+typedef struct tp_descriptor {
+  uint32_t struct_size;
+  uint32_t kind;     /* TP_KIND_* */
+  const char* name;  /* NUL-terminated; sections: the snapshot key */
+} tp_descriptor;
+
+/*
+ * Threading contract (rule 9), for every kind:
+ *  - create, start, stop and destroy run on the host's control thread, one
+ *    instance at a time, never concurrently with any other callback of the
+ *    same instance.
+ *  - every other callback of an instance (on_event, reset, render, timer
+ *    callbacks) runs on that instance's own executor thread: serialised per
+ *    instance, so a plugin needs no locks for its own state.
+ *  - the host holds none of its own locks while it calls a plugin.
+ * Calls into the host API may be made from any callback unless the slot says
+ * otherwise, and from threads the plugin owns (between start and stop).
+ */
+
+/* A telemetry section: consumes events, renders one snapshot key. */
+typedef struct tp_section_desc {
+  uint32_t struct_size;
+  uint32_t kind;     /* TP_KIND_SECTION */
+  const char* name;  /* the snapshot key, e.g. "events" */
+
+  /* Creates an instance. config_json is the validated config block (compact
+   * JSON object). The plugin keeps `api` and `host` for later calls; both
+   * outlive the instance. On success *out_ctx is the plugin's state, passed
+   * back to every other callback. On failure the host marks the plugin
+   * failed with err->message; no other callback follows. */
+  tp_status (*create)(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                      tp_error* err);
+  /* Starts work (threads, timers). Events may arrive as soon as it returns. */
+  tp_status (*start)(void* ctx, tp_error* err);
+  /* Stops: no callback of this instance starts after stop is called, except
+   * destroy. The plugin joins its own threads before returning. The host
+   * waits a bounded time (its stop timeout) and then abandons the instance,
+   * leaking it, and logs that it did. */
+  tp_status (*stop)(void* ctx, tp_error* err);
+  /* Frees everything the instance owns. Nothing is called after it. */
+  tp_status (*destroy)(void* ctx);
+
+  /* Drops all aggregates: called before (re-)priming. The host then delivers
+   * rows with TP_EVENT_REPLAY for windows, then rows since the host's start
+   * without it (counters are recounted), then live events. */
+  tp_status (*reset)(void* ctx);
+  /* One event whose kind matches a prefix in the manifest's `subscribes`.
+   * Events arrive in journal id order. Must not block. A non-OK status is
+   * counted in the plugin's health and logged; delivery continues. */
+  tp_status (*on_event)(void* ctx, const tp_event_view* event);
+  /* Writes the section's JSON value to out. Sets *out_changed to 1 if the
+   * value may differ from the previous render, 0 if it is the same (the host
+   * may then reuse its copy). The host abandons a render that takes longer
+   * than ARW_TELEMETRY_SECTION_TIMEOUT_MS and reports `timeout`. */
+  tp_status (*render)(void* ctx, const tp_writer* out, int32_t* out_changed);
+  /* How many of the newest journal rows per subscribed prefix the instance
+   * wants while priming (its window size). 0 = none. May be NULL (= 0). */
+  tp_status (*prime_rows)(void* ctx, uint64_t* out_rows);
+} tp_section_desc;
+
+/* ------------------------------------------------------------------------ */
+/* Negotiation: the one entry point                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The host zero-fills a tp_negotiate, sets struct_size to its sizeof and the
+ * host_* fields, and calls tp_plugin_entry. The plugin fills the plugin_*
+ * fields that lie inside struct_size and returns TP_OK, or returns an error
+ * with err->message (e.g. "needs a newer host"). The host then checks:
+ *  - plugin_abi_major == host_abi_major, else refused ("ABI major 2, host 1");
+ *  - plugin_min_host_minor <= host_abi_minor, else refused
+ *    ("needs host ABI 1.3, host is 1.0");
+ *  - each descriptor's struct_size >= its 1.0 size, else refused; a larger
+ *    struct_size (a newer plugin) is fine: the host reads what it knows.
+ * tp_plugin_entry runs on the control thread, once per process per library.
+ * It must not call the host API except to keep `host_api` for later.
+ */
+typedef struct tp_negotiate {
+  uint32_t struct_size;
+  /* in: what the host offers */
+  uint32_t host_abi_major;
+  uint32_t host_abi_minor;
+  const tp_host_api* host_api; /* valid for the life of the process */
+  /* out: what the plugin answers */
+  uint32_t plugin_abi_major;      /* must equal host_abi_major */
+  uint32_t plugin_abi_minor;      /* the minor the plugin was built against */
+  uint32_t plugin_min_host_minor; /* the lowest host minor it can run on */
+  uint32_t descriptor_count;
+  const tp_descriptor* const* descriptors; /* static, descriptor_count entries */
+} tp_negotiate;
+
+typedef tp_status (*tp_plugin_entry_fn)(tp_negotiate* negotiate, tp_error* err);
+
+/* Declared here so that plugins get the exact signature checked; defined once
+ * by each plugin library. */
+TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TPARK_TP_PLUGIN_H */
