@@ -278,6 +278,12 @@ int run_host(Settings settings) {
     return 1;
   }
   app.actions = actions.get();
+  // The queue limit is the effective ARW_ACTIONS_QUEUE_MAX (control.md 4.2),
+  // which presets and actions can change.
+  actions->set_queue_max_source([&config]() -> uint64_t {
+    Json v = config.effective_value("ARW_ACTIONS_QUEUE_MAX");
+    return v.is_number_unsigned() || v.is_number_integer() ? v.get<uint64_t>() : 0;
+  });
   app.leases = leases.get();
   app.capsules = capsules.get();
   app.started_id = journal->head_id();

@@ -1,9 +1,8 @@
 // The control plane against the real host (control.md 10 checks 4-8, 11-14,
 // 17, 37 and the pipeline parts of 9, 10, 15, 16, 18, 20). Checks that need
 // the config kinds (context.set, preset.apply, governor.*) are tagged
-// [needs-config-kinds] and skip while those kinds are not registered; the same
-// pipeline behaviour is pinned with the host's own `journal.note` kind under a
-// policy file that requires a lease for it.
+// [needs-config-kinds]; the same pipeline behaviour is also pinned with the
+// host's own `journal.note` kind under a policy file that requires a lease.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -73,16 +72,13 @@ size_t count_events(TestHost& host, const std::string& prefix) {
   return r.json()["items"].size();
 }
 
-// True (after a WARN) when the host does not know `kind` yet: the config
-// kinds arrive with the config state.
-bool config_kinds_missing(const HttpResult& r) {
-  if (r.status != 400) return false;
+// The config kinds (context.set, preset.apply, governor.*) are registered at
+// boot: a 400 on `kind` means they are missing, and the test fails saying so.
+void require_config_kinds(const HttpResult& r) {
+  if (r.status != 400) return;
   Json p = r.json();
-  if (p["code"] != "validation_failed" || p["errors"].empty() || p["errors"][0]["field"] != "kind")
-    return false;
-  WARN("config action kinds are not registered yet: " << r.body);
-  SUCCEED();
-  return true;
+  if (p["code"] == "validation_failed" && !p["errors"].empty() && p["errors"][0]["field"] == "kind")
+    FAIL("config action kinds are not registered: " << r.body);
 }
 
 }  // namespace
@@ -237,7 +233,7 @@ TEST_CASE("check_13_the_same_key_with_context_set", "[integration][actions][need
   const std::string a =
       R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":24}},"idem_key":"k"})";
   HttpResult first = host.post("/actions", a);
-  if (config_kinds_missing(first)) return;
+  require_config_kinds(first);
   REQUIRE(first.status == 202);
   HttpResult second = host.post("/actions", a);
   CHECK(second.status == 200);
@@ -388,7 +384,7 @@ TEST_CASE("check_7_9_10_context_set_under_a_lease", "[integration][leases][needs
   TestHost host;
   const std::string k24 = R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":24}}})";
   HttpResult denied = host.post("/actions", k24);
-  if (config_kinds_missing(denied)) return;
+  require_config_kinds(denied);
   REQUIRE(denied.status == 403);
   CHECK(denied.json()["require_capability"] == "context:tune");
   CHECK(denied.json()["explain"]["reason"] == "lease_required");
@@ -430,7 +426,7 @@ TEST_CASE("check_11_12_context_set_scope_and_expiry", "[integration][leases][nee
   lease(host, {{"capability", "context:tune"}, {"scope", "env/ARW_CONTEXT_K"}});
   HttpResult r = host.post(
       "/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_MIN_SCORE":0.5}}})");
-  if (config_kinds_missing(r)) return;
+  require_config_kinds(r);
   REQUIRE(r.status == 403);
   CHECK(r.json()["explain"]["reason"] == "lease_scope_mismatch");
 }
@@ -445,7 +441,7 @@ TEST_CASE("check_14_context_set_queue_full", "[integration][actions][needs-confi
     HttpResult r =
         host.post("/actions", "{\"kind\":\"context.set\",\"input\":{\"vars\":{\"ARW_CONTEXT_K\":" +
                                   std::to_string(k) + "}}}");
-    if (config_kinds_missing(r)) return;
+    require_config_kinds(r);
     statuses.push_back(r.status);
     if (r.status == 429) {
       CHECK(r.json()["limit"] == 2);
@@ -460,7 +456,7 @@ TEST_CASE("check_15_16_turbo_is_staged_then_approved",
   TestHost host;
   lease(host, {{"capability", "context:tune"}});
   HttpResult r = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"turbo"}})");
-  if (config_kinds_missing(r)) return;
+  require_config_kinds(r);
   REQUIRE(r.status == 202);
   Json staged = r.json();
   CHECK(staged["staged"] == true);
@@ -494,7 +490,7 @@ TEST_CASE("check_18_balanced_on_a_balanced_host_changes_nothing",
   TestHost host(options);
   lease(host, {{"capability", "context:tune"}});
   HttpResult r = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"balanced"}})");
-  if (config_kinds_missing(r)) return;
+  require_config_kinds(r);
   REQUIRE(r.status == 202);
   Json action = settled(host, r.json()["id"]);
   CHECK(action["state"] == "completed");
@@ -507,7 +503,7 @@ TEST_CASE("check_20_governor_hints_validate_apply_and_stage",
   TestHost host;
   lease(host, {{"capability", "governor:write"}});
   HttpResult bad = host.post("/admin/governor/hints", R"({"retrieval_k":0,"mmr_lambda":1.5})");
-  if (config_kinds_missing(bad)) return;
+  require_config_kinds(bad);
   REQUIRE(bad.status == 400);
   std::vector<std::string> fields;
   const Json bad_body = bad.json();  // ranged-for over a temporary's member would dangle
@@ -538,7 +534,7 @@ TEST_CASE("an_approved_preset_after_a_config_change_reports_stale_evidence",
   TestHost host;
   lease(host, {{"capability", "context:tune"}});
   HttpResult turbo = host.post("/actions", R"({"kind":"preset.apply","input":{"preset":"turbo"}})");
-  if (config_kinds_missing(turbo)) return;
+  require_config_kinds(turbo);
   REQUIRE(turbo.status == 202);
   HttpResult k =
       host.post("/actions", R"({"kind":"context.set","input":{"vars":{"ARW_CONTEXT_K":20}}})");
