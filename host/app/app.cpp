@@ -377,6 +377,25 @@ int run_host(Settings settings) {
   plugins.load(s.host_config);
   live::define_builtin_read_models(read_models, app.settings, plugins, telemetry,
                                    [&config] { return config.telemetry_config().dump(); });
+  // The control plane's read models (control.md 4.7): each is the body of its
+  // route. Lease budgets move with admissions, so actions.* marks the leases.
+  read_models.define({.id = "policy_leases",
+                      .compute = [&leases] { return leases->list(false); },
+                      .event_prefixes = {"leases.", "actions."},
+                      .dirty_on_wakeup = true,
+                      .volatile_paths = {"/generated", "/generated_ms"},
+                      .coalescing = {}});
+  read_models.define({.id = "staging_actions",
+                      .compute = [&actions] { return actions->list_staging("pending", 100); },
+                      .event_prefixes = {"staging.", "actions."},
+                      .volatile_paths = {"/generated", "/generated_ms"},
+                      .coalescing = {}});
+  read_models.define({.id = "policy_capsules",
+                      .compute = [&capsules] { return capsules->list(); },
+                      .event_prefixes = {"policy.capsule."},
+                      .dirty_on_wakeup = true,
+                      .volatile_paths = {"/generated", "/generated_ms"},
+                      .coalescing = {}});
 
   std::mutex reload_mutex;
   app.reload_plugins = [&app, &plugins, &reload_mutex](bool* ok) -> Json {

@@ -23,7 +23,8 @@
 //               .compute = [&leases] { return leases.to_json(); },
 //               .event_prefixes = {"leases."},
 //               .dirty_on_wakeup = true,
-//               .volatile_paths = {"/generated", "/generated_ms"}});
+//               .volatile_paths = {"/generated", "/generated_ms"},
+//               .coalescing = {}});  // the hub's C and M
 //
 // and, where state changes without an event, `hub.mark_dirty("policy_leases")`.
 // Define models before the HTTP server starts; ids are fixed afterwards.
