@@ -132,6 +132,29 @@ bool terminal(const std::string& state) {
   return state == "completed" || state == "failed" || state == "denied";
 }
 
+struct PendingEntry {
+  std::string kind;
+  std::optional<std::string> project;
+};
+
+// The staging entry `id` when it is pending (approve and deny decide only
+// those); otherwise sets out.result to NotFound, or to Conflict with its state.
+std::optional<PendingEntry> pending_entry(sqlite3* db, const std::string& id,
+                                          DecisionOutcome& out) {
+  Sql entry(db, "SELECT status, action_kind, project FROM staging_entries WHERE id = ?1");
+  entry.bind(1, id);
+  if (!entry.step()) {
+    out.result = DecisionOutcome::Result::NotFound;
+    return std::nullopt;
+  }
+  out.state = entry.text(0);
+  if (out.state != "pending") {
+    out.result = DecisionOutcome::Result::Conflict;
+    return std::nullopt;
+  }
+  return PendingEntry{entry.text(1), entry.optional_text(2)};
+}
+
 }  // namespace
 
 struct ActionService::QueuedAction {
@@ -379,19 +402,10 @@ DecisionOutcome ActionService::approve(const std::string& id, const std::string&
   const uint64_t limit = queue_max();
   journal_.transact([&](WriteTx& tx) {
     sqlite3* db = tx.db();
-    Sql entry(db, "SELECT status, action_kind, project FROM staging_entries WHERE id = ?1");
-    entry.bind(1, id);
-    if (!entry.step()) {
-      out.result = DecisionOutcome::Result::NotFound;
-      return;
-    }
-    out.state = entry.text(0);
-    if (out.state != "pending") {
-      out.result = DecisionOutcome::Result::Conflict;
-      return;
-    }
-    const std::string kind = entry.text(1);
-    const auto project = entry.optional_text(2);
+    std::optional<PendingEntry> pending = pending_entry(db, id, out);
+    if (!pending) return;
+    const std::string kind = pending->kind;
+    const auto project = pending->project;
     if (limit > 0) {
       const uint64_t queued = count_queued(db);
       if (queued >= limit) {
@@ -434,19 +448,10 @@ DecisionOutcome ActionService::deny(const std::string& id, const std::optional<s
   DecisionOutcome out;
   journal_.transact([&](WriteTx& tx) {
     sqlite3* db = tx.db();
-    Sql entry(db, "SELECT status, action_kind, project FROM staging_entries WHERE id = ?1");
-    entry.bind(1, id);
-    if (!entry.step()) {
-      out.result = DecisionOutcome::Result::NotFound;
-      return;
-    }
-    out.state = entry.text(0);
-    if (out.state != "pending") {
-      out.result = DecisionOutcome::Result::Conflict;
-      return;
-    }
-    const std::string kind = entry.text(1);
-    const auto project = entry.optional_text(2);
+    std::optional<PendingEntry> pending = pending_entry(db, id, out);
+    if (!pending) return;
+    const std::string kind = pending->kind;
+    const auto project = pending->project;
     const int64_t now = now_ms();
     Sql decide(db,
                "UPDATE staging_entries SET status = 'denied', reason = ?2, decided_by = ?3,"
