@@ -494,6 +494,7 @@ int run_host(Settings settings) {
   server_options.admin_hook = [&app](const http::Request& request) {
     return capsule_headers(app, request);
   };
+  server_options.public_hook = legacy_gate_header;
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
   try {
