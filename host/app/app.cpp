@@ -390,6 +390,20 @@ int run_host(Settings settings) {
                       .event_prefixes = {"staging.", "actions."},
                       .volatile_paths = {"/generated", "/generated_ms"},
                       .coalescing = {}});
+  // The reference's `actions` model: {version, items} with the newest 200
+  // actions; GET /state/actions?limit=200 primes it (control.md 1.6). A staged
+  // action emits staging.pending only.
+  read_models.define({.id = "actions",
+                      .compute =
+                          [&actions] {
+                            control::ActionFilter newest;
+                            newest.limit = control::kActionsModelLimit;
+                            return Json{{"items", actions->list_actions(newest)["items"]}};
+                          },
+                      .event_prefixes = {"actions.", "staging."},
+                      .volatile_paths = {},
+                      .coalescing = {},
+                      .list_model = true});
   read_models.define({.id = "policy_capsules",
                       .compute = [&capsules] { return capsules->list(); },
                       .event_prefixes = {"policy.capsule."},
@@ -494,6 +508,7 @@ int run_host(Settings settings) {
   server_options.admin_hook = [&app](const http::Request& request) {
     return capsule_headers(app, request);
   };
+  server_options.public_hook = legacy_gate_header;
   http::HttpServer server(router, auth, limiter, server_options);
   uint16_t port = 0;
   try {

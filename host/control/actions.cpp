@@ -557,15 +557,22 @@ Json ActionService::list_actions(const ActionFilter& filter) {
     std::string where = " WHERE 1=1";
     if (filter.state) where += " AND state = ?1";
     if (filter.kind) where += " AND kind = ?2";
+    // substr, not LIKE: '_' is a wildcard for LIKE and a common kind character.
+    if (filter.kind_prefix) where += " AND substr(kind, 1, length(?5)) = ?5";
+    if (filter.updated_since_ms) where += " AND updated_ms > ?6";
+    auto bind_filter = [&filter](Sql& q) {
+      if (filter.state) q.bind(1, *filter.state);
+      if (filter.kind) q.bind(2, *filter.kind);
+      if (filter.kind_prefix) q.bind(5, *filter.kind_prefix);
+      if (filter.updated_since_ms) q.bind(6, *filter.updated_since_ms);
+    };
     Sql count(db, "SELECT COUNT(*) FROM actions" + where);
-    if (filter.state) count.bind(1, *filter.state);
-    if (filter.kind) count.bind(2, *filter.kind);
+    bind_filter(count);
     count.step();
     const int64_t total = count.integer(0);
     Sql page(db, std::string("SELECT ") + kActionColumns + " FROM actions" + where +
                      " ORDER BY created_ms DESC, rowid DESC LIMIT ?3 OFFSET ?4");
-    if (filter.state) page.bind(1, *filter.state);
-    if (filter.kind) page.bind(2, *filter.kind);
+    bind_filter(page);
     page.bind(3, filter.limit).bind(4, filter.offset);
     Json items = Json::array();
     while (page.step()) items.push_back(action_from_row(page));

@@ -69,9 +69,14 @@ struct DecisionOutcome {
 struct ActionFilter {
   std::optional<std::string> state;
   std::optional<std::string> kind;
+  std::optional<std::string> kind_prefix;   // kinds starting with it
+  std::optional<int64_t> updated_since_ms;  // updated strictly after
   int64_t limit = 100;
   int64_t offset = 0;
 };
+
+// The `actions` read model's window: the newest 200 actions (control.md 1.6).
+inline constexpr int64_t kActionsModelLimit = 200;
 
 class ActionService {
  public:
@@ -98,6 +103,7 @@ class ActionService {
                                      const std::string& corr_id);
 
   std::optional<Json> action(const std::string& id);
+  // {items,total,limit,offset}, newest created first.
   Json list_actions(const ActionFilter& filter);
   // {items,status,limit,generated,generated_ms}, oldest created first.
   Json list_staging(const std::optional<std::string>& status, int64_t limit);

@@ -389,6 +389,17 @@ Json ConfigState::patch_document(const ConfigValues& values) const {
   return doc;
 }
 
+Json ConfigState::perf_preset_names() const {
+  return {{"tier", boot_.boot_perf}, {"detected", boot_.detected.tier}, {"boot", boot_.boot_perf}};
+}
+
+Json ConfigState::about_perf_preset() const {
+  Json body = perf_preset_names();
+  body["http_max_conc"] = boot_effective_.at("ARW_HTTP_MAX_CONC");
+  body["actions_queue_max"] = effective_value("ARW_ACTIONS_QUEUE_MAX");
+  return body;
+}
+
 Json ConfigState::state_config_body() const {
   auto v = view();
   Json env = Json::object();
@@ -402,10 +413,9 @@ Json ConfigState::state_config_body() const {
   Json body;
   body["version"] = v->version;
   body["snapshot_id"] = v->snapshot_id;
-  body["perf_preset"] = {{"tier", boot_.detected.tier},
-                         {"boot", boot_.boot_perf},
-                         {"source", boot_.perf_source},
-                         {"applied", optional_text(v->values.perf_applied)}};
+  body["perf_preset"] = perf_preset_names();
+  body["perf_preset"]["source"] = boot_.perf_source;
+  body["perf_preset"]["applied"] = optional_text(v->values.perf_applied);
   body["context_preset"] = optional_text(v->values.context_applied ? v->values.context_applied
                                                                    : boot_.boot_context);
   body["env"] = std::move(env);
@@ -419,12 +429,11 @@ Json ConfigState::telemetry_config() const {
   Json context = Json::object();
   for (const auto& key : key_registry())
     if (key.domain == KeyDomain::Context) context[key.name] = effective(v->values, key).value;
+  Json perf_preset = perf_preset_names();
+  perf_preset["applied"] = optional_text(v->values.perf_applied);
   return {{"version", v->version},
           {"snapshot_id", v->snapshot_id},
-          {"perf_preset",
-           {{"tier", boot_.detected.tier},
-            {"boot", boot_.boot_perf},
-            {"applied", optional_text(v->values.perf_applied)}}},
+          {"perf_preset", std::move(perf_preset)},
           {"context_preset", optional_text(v->values.context_applied ? v->values.context_applied
                                                                      : boot_.boot_context)},
           {"context", std::move(context)}};

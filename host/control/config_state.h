@@ -138,6 +138,9 @@ class ConfigState {
   // Bodies.
   Json state_config_body() const;              // GET /state/config
   Json telemetry_config() const;               // the snapshot's `config`
+  // GET /about's perf_preset: {tier,detected,boot,http_max_conc,actions_queue_max},
+  // the limits in force (ARW_HTTP_MAX_CONC needs a restart: its boot value).
+  Json about_perf_preset() const;
   Json governor_state() const;                 // {profile, memory_limit, hints(set ones)}
   Json presets_body() const;                   // GET /state/presets
   Json snapshots_body(size_t limit) const;     // GET /state/config/snapshots
@@ -164,6 +167,9 @@ class ConfigState {
 
  private:
   Json preset_layer_value(const std::string& key) const;
+  // {tier,detected,boot}: tier is the perf preset in force at boot, as the
+  // reference reports it; detected the hardware tier (control.md 3.2, 3.5).
+  Json perf_preset_names() const;
   // Fills diff_summary and json_patch of `plan` (base -> plan.target).
   void finish_plan(const ConfigValues& base, ChangePlan& plan) const;
   void publish(std::shared_ptr<const ConfigView> next, std::optional<SnapshotInfo> added);

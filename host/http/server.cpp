@@ -432,6 +432,11 @@ class Session : public std::enable_shared_from_this<Session> {
           return;
         }
       }
+    } else if (server_.options.public_hook) {
+      if (auto early = server_.options.public_hook(request_)) {
+        respond(std::move(*early));
+        return;
+      }
     }
 
     // 4. Body limit, before any body byte is read.

@@ -31,6 +31,9 @@ struct ServerOptions {
   // body is read (control.md 4.7 capsule headers). A response ends the request
   // there; nullopt goes on. Runs on the I/O threads, concurrently.
   std::function<std::optional<Response>(const Request&)> admin_hook;
+  // The same for public routes, after routing (control.md 4.7: the legacy
+  // X-ARW-Gate header is refused on every route). Must not throw.
+  std::function<std::optional<Response>(const Request&)> public_hook;
 };
 
 class HttpServer {

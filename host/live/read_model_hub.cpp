@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -110,6 +111,77 @@ Json read_model_patch(const Json& previous, const Json& next, uint64_t base_vers
   Json diff = Json::diff(previous, next);
   if (diff.dump().size() > next.dump().size()) return root_replace();
   return diff;
+}
+
+namespace {
+
+// The items' ids in order, or nullopt when one has no string id or an id repeats.
+std::optional<std::vector<std::string>> item_ids(const Json& items) {
+  if (!items.is_array()) return std::nullopt;
+  std::vector<std::string> ids;
+  std::set<std::string> seen;
+  for (const auto& item : items) {
+    auto id = item.is_object() ? item.find("id") : item.end();
+    if (id == item.end() || !id->is_string()) return std::nullopt;
+    if (!seen.insert(id->get<std::string>()).second) return std::nullopt;
+    ids.push_back(id->get<std::string>());
+  }
+  return ids;
+}
+
+// Ops turning `previous` items into `next` items by id; nullopt when the kept
+// ids are not in the same order in both.
+std::optional<Json> keyed_items_ops(const Json& previous, const Json& next) {
+  auto before = item_ids(previous);
+  auto after = item_ids(next);
+  if (!before || !after) return std::nullopt;
+  const std::set<std::string> after_set(after->begin(), after->end());
+  const std::set<std::string> before_set(before->begin(), before->end());
+  Json ops = Json::array();
+  // Removals from the highest index down, so each index is still valid.
+  std::vector<size_t> kept;  // indexes into previous, in order
+  for (size_t i = before->size(); i-- > 0;)
+    if (after_set.count((*before)[i]) == 0)
+      ops.push_back({{"op", "remove"}, {"path", "/items/" + std::to_string(i)}});
+  for (size_t i = 0; i < before->size(); ++i)
+    if (after_set.count((*before)[i])) kept.push_back(i);
+  size_t k = 0;
+  for (size_t j = 0; j < after->size(); ++j) {
+    const std::string path = "/items/" + std::to_string(j);
+    if (k < kept.size() && (*before)[kept[k]] == (*after)[j]) {
+      for (Json op : Json::diff(previous[kept[k]], next[j])) {
+        op["path"] = path + op["path"].get<std::string>();
+        ops.push_back(std::move(op));
+      }
+      ++k;
+    } else if (before_set.count((*after)[j])) {
+      return std::nullopt;  // a kept item moved
+    } else {
+      ops.push_back({{"op", "add"}, {"path", path}, {"value", next[j]}});
+    }
+  }
+  return ops;
+}
+
+}  // namespace
+
+Json list_model_patch(const Json& previous, const Json& next) {
+  auto member = [](const Json& value, const char* name) {
+    return value.is_object() && value.contains(name) ? value[name] : Json();
+  };
+  Json ops = Json::array();
+  const Json version = member(next, "version");
+  if (member(previous, "version") != version)
+    ops.push_back({{"op", "replace"}, {"path", "/version"}, {"value", version}});
+  const Json before = member(previous, "items");
+  const Json after = member(next, "items");
+  std::optional<Json> item_ops = keyed_items_ops(before, after);
+  if (item_ops && item_ops->dump().size() <= after.dump().size()) {
+    for (auto& op : *item_ops) ops.push_back(std::move(op));
+  } else {
+    ops.push_back({{"op", "replace"}, {"path", "/items"}, {"value", after}});
+  }
+  return ops;
 }
 
 ReadModelHub::ReadModelHub(std::string instance_id, Coalescing defaults, MetricRegistry* metrics)
@@ -251,7 +323,14 @@ std::optional<ReadModelValue> ReadModelHub::materialise_model(Model& model) {
     throw;
   }
   Json stable = strip_with(next, model.volatile_segments);
-  if (model.version == 0 || stable != model.stable) {
+  const bool changed = model.version == 0 || stable != model.stable;
+  if (model.def.list_model && next.is_object()) {
+    Json with_version = {{"version", changed ? model.version + 1 : model.version}};
+    for (auto it = next.begin(); it != next.end(); ++it)
+      if (it.key() != "version") with_version[it.key()] = std::move(it.value());
+    next = std::move(with_version);
+  }
+  if (changed) {
     const uint64_t version = model.version + 1;
     publish(model, model.value, next, version);
     model.version = version;
@@ -276,7 +355,9 @@ void ReadModelHub::publish(Model& model, const Json& previous, const Json& next,
   payload["instance_id"] = instance_id_;
   payload["version"] = version;
   payload["base_version"] = version - 1;
-  payload["patch"] = read_model_patch(previous, next, version - 1);
+  payload["patch"] = model.def.list_model && version > 1
+                         ? list_model_patch(previous, next)
+                         : read_model_patch(previous, next, version - 1);
   PatchPublication publication;
   publication.id = model.def.id;
   publication.version = version;

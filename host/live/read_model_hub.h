@@ -78,6 +78,12 @@ struct ReadModelDefinition {
   // The effective C and M, asked each time the model is scheduled (so live
   // config can change them). Empty: the hub's defaults.
   std::function<Coalescing()> coalescing;
+  // A list as the reference publishes its lists: {version, items}, items keyed
+  // by "id". compute returns an object with `items`; the hub writes the
+  // model's version into `version` (first), and after the 0->1 patch every
+  // patch touches only /version and /items (see list_model_patch), so a client
+  // primed from a list route whose body has more members keeps them.
+  bool list_model = false;
 };
 
 // One published version transition, shared by every subscriber.
@@ -181,5 +187,13 @@ Json strip_volatile_paths(const Json& value, const std::vector<std::string>& vol
 // library's diff, or one root replace when `base_version` is 0 or the diff's
 // text is longer than the new value's.
 Json read_model_patch(const Json& previous, const Json& next, uint64_t base_version);
+
+// The patch of a list model (ReadModelDefinition::list_model) from `previous`
+// to `next`, both {version, items, ...}: a replace of /version, removals of
+// items whose id is gone, adds of new ids at their index and the in-place diff
+// of each kept item. When the kept items changed order, an item has no string
+// id, or that patch is longer than the new value, it is a replace of /version
+// and of /items as a whole; it never touches other members.
+Json list_model_patch(const Json& previous, const Json& next);
 
 }  // namespace tpark::live

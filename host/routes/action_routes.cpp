@@ -9,7 +9,9 @@
 #include "control/validation.h"
 #include "http/problem.h"
 #include "kernel/journal.h"
+#include "live/read_model_hub.h"
 #include "routes/routes.h"
+#include "util/time.h"
 
 namespace tpark {
 
@@ -154,12 +156,34 @@ Response list_actions(AppContext& app, const Request& req) {
     if (!control::valid_kind(*kind)) errors.push_back({"kind", "expected [a-z0-9_.:-]{1,128}"});
     filter.kind = *kind;
   }
-  auto limit = query_integer(req, "limit", 1, 1000, 100, errors);
+  if (auto prefix = req.query_one("kind_prefix"); prefix && !prefix->empty()) {
+    if (!control::valid_kind(*prefix))
+      errors.push_back({"kind_prefix", "expected [a-z0-9_.:-]{1,128}"});
+    filter.kind_prefix = *prefix;
+  }
+  if (auto since = req.query_one("updated_since"); since && !since->empty()) {
+    filter.updated_since_ms = parse_rfc3339_ms(*since);
+    if (!filter.updated_since_ms)
+      errors.push_back({"updated_since", "expected an RFC 3339 date-time"});
+  }
+  auto limit = query_integer(req, "limit", 1, 2000, 100, errors);
   auto offset = query_integer(req, "offset", 0, INT64_MAX, 0, errors);
   if (!errors.empty()) return http::validation_failed(req, errors);
   filter.limit = *limit;
   filter.offset = *offset;
-  return http::json_response(req, 200, app.actions->list_actions(filter));
+  // `version` is the actions read model's, materialised first; the model's own
+  // view (no filter, the newest 200) takes its items from the same value, so
+  // a client primed here can apply the model's next patch.
+  auto model = app.read_models->materialise("actions");
+  Json body = app.actions->list_actions(filter);
+  const bool model_view = !filter.state && !filter.kind && !filter.kind_prefix &&
+                          !filter.updated_since_ms && filter.limit == control::kActionsModelLimit &&
+                          filter.offset == 0;
+  Json reply = {{"version", model ? Json(model->version) : Json(nullptr)}};
+  for (auto it = body.begin(); it != body.end(); ++it)
+    reply[it.key()] =
+        model_view && model && it.key() == "items" ? model->value["items"] : it.value();
+  return http::json_response(req, 200, reply);
 }
 
 // A body that must be a JSON object (empty = {}); nullopt with `problem` set otherwise.

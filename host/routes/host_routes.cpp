@@ -40,8 +40,7 @@ void add_host_routes(http::Router& router, AppContext& app) {
                 body["name"] = "tpark";
                 body["version"] = TPARK_VERSION;
                 body["abi"] = {{"major", TP_ABI_MAJOR}, {"minor", TP_ABI_MINOR}};
-                body["perf_preset"] = {{"tier", app.config->boot().detected.tier},
-                                       {"boot", app.config->boot().boot_perf}};
+                body["perf_preset"] = app.config->about_perf_preset();
                 body["instance_id"] = app.instance_id;
                 body["started"] = format_rfc3339_ms(app.started_ms);
                 body["uptime_s"] = (now_ms() - app.started_ms) / 1000;

@@ -93,7 +93,7 @@ Response capsule_response(const Request& req, const control::CapsuleOutcome& out
   return http::json_response(req, 200, {{"ok", true}, {"capsule", out.item}});
 }
 
-std::optional<Response> capsule_headers(AppContext& app, const Request& req) {
+std::optional<Response> legacy_gate_header(const Request& req) {
   // An empty X-ARW-Gate carries no capsule and is treated as absent (it is
   // still counted in compatibility.legacy_capsule_headers).
   auto gate = req.headers.get("x-arw-gate");
@@ -101,6 +101,11 @@ std::optional<Response> capsule_headers(AppContext& app, const Request& req) {
     return http::problem(req, 410, "capsule_header_legacy",
                          "X-ARW-Gate is no longer supported; send X-ARW-Capsule or POST "
                          "/admin/policy/capsules/adopt");
+  return std::nullopt;
+}
+
+std::optional<Response> capsule_headers(AppContext& app, const Request& req) {
+  if (auto refused = legacy_gate_header(req)) return refused;
   auto capsule = req.headers.get("x-arw-capsule");
   if (!capsule || !app.capsules) return std::nullopt;
   try {

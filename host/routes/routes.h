@@ -36,6 +36,9 @@ void add_policy_routes(http::Router& router, AppContext& app);
 // Admin requests carrying X-ARW-Capsule adopt it first; X-ARW-Gate gets 410
 // (control.md 4.7). nullopt: go on to the handler.
 std::optional<http::Response> capsule_headers(AppContext& app, const http::Request& request);
+// Any request carrying a non-empty X-ARW-Gate gets 410 capsule_header_legacy,
+// public routes included (control.md 4.7). nullopt: go on.
+std::optional<http::Response> legacy_gate_header(const http::Request& request);
 // The reply to a capsule adoption: 200, 400 invalid_capsule or 403.
 http::Response capsule_response(const http::Request& request, const control::CapsuleOutcome& outcome);
 

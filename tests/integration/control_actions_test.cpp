@@ -263,7 +263,7 @@ TEST_CASE("check_14_the_queue_limit_answers_429_queue_full", "[integration][acti
   Json queued = host->get("/state/actions?state=queued").json();
   CHECK(queued["total"] == 2);
   CHECK(host->get("/state/actions?limit=0").status == 400);
-  CHECK(host->get("/state/actions?limit=1001").json()["errors"][0]["field"] == "limit");
+  CHECK(host->get("/state/actions?limit=2001").json()["errors"][0]["field"] == "limit");
   CHECK(host->get("/state/actions?state=bogus").status == 400);
 }
 

@@ -79,6 +79,8 @@ TEST_CASE("an_exported_key_is_pinned_and_a_fresh_balanced_host_has_k_18", "[inte
   CHECK(state["env"]["ARW_CONTEXT_SLOT_BUDGETS"]["value"].is_null());  // no implicit context preset
   CHECK(state["version"] == 0);
   CHECK(state["snapshot_id"] == "snap-0");
+  CHECK(state["perf_preset"]["tier"] == "balanced");  // the preset in force, as ARW reports it
+  CHECK(state["perf_preset"]["detected"].is_string());
   CHECK(state["perf_preset"]["boot"] == "balanced");
   CHECK(state["perf_preset"]["source"] == "env");
   CHECK(state["perf_preset"]["applied"].is_null());
@@ -197,6 +199,7 @@ TEST_CASE("telemetry_about_readyz_and_the_governor_section_show_the_config", "[i
   Json about = host.get_public("/about").json();
   CHECK(about["perf_preset"]["boot"] == "balanced");
   CHECK(about["perf_preset"]["tier"] == config["perf_preset"]["tier"]);
+  CHECK(about["perf_preset"]["detected"] == config["perf_preset"]["detected"]);
   HttpResult ready = host.get_public("/readyz");
   CHECK(ready.json()["checks"]["presets"] == true);
 

@@ -236,7 +236,7 @@ TEST_CASE("route_stats_body_has_bus_events_routes_tasks_and_the_cache_section",
 
 TEST_CASE("requests_carrying_x_arw_gate_are_counted", "[integration][routes]") {
   TestHost host;
-  CHECK(host.get_public("/healthz", {{"X-ARW-Gate", "1"}}).status == 200);
+  CHECK(host.get_public("/healthz", {{"X-ARW-Gate", "1"}}).status == 410);
   CHECK(host.get_public("/nope", {{"X-ARW-Gate", "capsule"}}).status == 404);
   CHECK(host.get("/state/events", {{"x-arw-gate", ""}}).status == 200);
   CHECK(host.get_public("/healthz").status == 200);

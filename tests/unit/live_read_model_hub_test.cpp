@@ -71,6 +71,66 @@ TEST_CASE("read_model_patch_is_a_root_replace_at_0_and_when_larger", "[live][rea
         Json::parse(R"([{"op":"replace","path":"","value":{"q":1}}])"));
 }
 
+TEST_CASE("list_model_patch_adds_new_ids_and_removes_gone_ones_by_id", "[live][read_models]") {
+  // Items as large as real ones, so the keyed ops are shorter than the value.
+  const std::string pad(200, 'p');
+  auto item = [&](const char* id, const char* state) {
+    return Json{{"id", id}, {"state", state}, {"input", pad}};
+  };
+  Json previous = {{"version", 4}, {"items", {item("b", "queued"), item("a", "completed")}}};
+  // A list route's body: the model's members plus ones the patch must not touch.
+  Json primed = previous;
+  primed["total"] = 2;
+  primed["limit"] = 2;
+  Json next = {{"version", 5}, {"items", {item("c", "queued"), item("b", "running")}}};
+  Json patch = tpark::live::list_model_patch(previous, next);
+  CHECK(patch ==
+        Json::array({Json{{"op", "replace"}, {"path", "/version"}, {"value", 5}},
+                     Json{{"op", "remove"}, {"path", "/items/1"}},
+                     Json{{"op", "add"}, {"path", "/items/0"}, {"value", item("c", "queued")}},
+                     Json{{"op", "replace"}, {"path", "/items/1/state"}, {"value", "running"}}}));
+  Json applied = primed.patch(patch);
+  CHECK(applied["items"] == next["items"]);
+  CHECK(applied["version"] == 5);
+  CHECK(applied["total"] == 2);
+  CHECK(applied["limit"] == 2);
+}
+
+TEST_CASE("list_model_patch_replaces_items_when_kept_ids_moved", "[live][read_models]") {
+  Json previous = Json::parse(R"({"version":1,"items":[{"id":"a"},{"id":"b"}]})");
+  Json next = Json::parse(R"({"version":2,"items":[{"id":"b"},{"id":"a"}]})");
+  CHECK(tpark::live::list_model_patch(previous, next) ==
+        Json::parse(R"([{"op":"replace","path":"/version","value":2},
+                        {"op":"replace","path":"/items","value":[{"id":"b"},{"id":"a"}]}])"));
+  // Items without a string id cannot be matched either.
+  Json unkeyed = Json::parse(R"({"version":3,"items":[{"n":1}]})");
+  CHECK(tpark::live::list_model_patch(next, unkeyed).back() ==
+        Json::parse(R"({"op":"replace","path":"/items","value":[{"n":1}]})"));
+}
+
+TEST_CASE("list_model_values_carry_their_version_first", "[live][read_models]") {
+  ReadModelHub hub("0123456789abcdef", Coalescing{}, nullptr);
+  Json items = Json::array();
+  hub.define({.id = "list",
+              .compute =
+                  [&] {
+                    return Json{{"items", items}};
+                  },
+              .event_prefixes = {},
+              .dirty_on_request = false,
+              .dirty_on_wakeup = false,
+              .volatile_paths = {},
+              .coalescing = {},
+              .list_model = true});
+  auto first = hub.materialise("list");
+  CHECK(first->value.dump() == R"({"version":1,"items":[]})");
+  CHECK(hub.materialise("list")->value.dump() == R"({"version":1,"items":[]})");
+  items.push_back({{"id", "x"}});
+  auto second = hub.materialise("list");
+  CHECK(second->version == 2);
+  CHECK(second->value.dump() == R"({"version":2,"items":[{"id":"x"}]})");
+}
+
 TEST_CASE("hub_versions_count_non_volatile_changes_only", "[live][read_models]") {
   ReadModelHub hub("0123456789abcdef", Coalescing{}, nullptr);
   int counter = 0, tick = 0;
