@@ -23,6 +23,7 @@
 #include "metrics/metric_registry.h"
 #include "plugins/host_api.h"
 #include "plugins/plugin_manager.h"
+#include "support/host_process.h"
 #include "util/time.h"
 
 using namespace tpark;
@@ -245,13 +246,9 @@ TEST_CASE("emit_journals_an_event_from_the_plugin_after_checking_kind_and_payloa
 }
 
 TEST_CASE("emit_refuses_every_host_owned_kind_and_reports_it") {
-  std::random_device random;
-  const auto dir =
-      std::filesystem::temp_directory_path() /
-      ("tpark-host-api-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-  std::filesystem::create_directories(dir);
+  tpark::test::TempDir dir;
   {
-    Journal journal(dir / "tpark.db");
+    Journal journal(dir.path() / "tpark.db");
     ApiHost h;
     h.services->journal = &journal;
     std::vector<std::string> reported;
@@ -276,7 +273,6 @@ TEST_CASE("emit_refuses_every_host_owned_kind_and_reports_it") {
     CHECK(reported[1] ==
           "emit: kind orchestrator.job.completed is host-owned; refused (TP_INVALID_ARG)");
   }
-  std::filesystem::remove_all(dir);
 }
 
 namespace {
