@@ -112,11 +112,13 @@ HostTelemetryOptions telemetry_options(int64_t started_ms) {
   return options;
 }
 
-// Periodic retention: ARW_EVENTS_MAX_ROWS / ARW_EVENTS_RETENTION_DAYS.
+// Periodic retention, every ARW_EVENTS_PRUNE_SEC: the journal's
+// ARW_EVENTS_MAX_ROWS / ARW_EVENTS_RETENTION_DAYS (when set) and the lease
+// retention (control/leases.h), so dead leases do not pile up.
 class Pruner {
  public:
-  Pruner(Journal& journal, const Settings& s) : journal_(journal), settings_(s) {
-    if (!s.events_max_rows && !s.events_retention_days) return;
+  Pruner(Journal& journal, control::LeaseStore& leases, const Settings& s)
+      : journal_(journal), leases_(leases), settings_(s) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Pruner() {
@@ -133,15 +135,23 @@ class Pruner {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();
-      int64_t min_time = settings_.events_retention_days
-                             ? now_ms() - static_cast<int64_t>(*settings_.events_retention_days) *
-                                              86400000
-                             : 0;
+      if (settings_.events_max_rows || settings_.events_retention_days) {
+        int64_t min_time = settings_.events_retention_days
+                               ? now_ms() - static_cast<int64_t>(*settings_.events_retention_days) *
+                                                86400000
+                               : 0;
+        try {
+          uint64_t removed = journal_.prune(settings_.events_max_rows.value_or(0), min_time);
+          if (removed) spdlog::info("retention removed {} journal rows", removed);
+        } catch (const std::exception& e) {
+          spdlog::warn("retention pass failed: {}", e.what());
+        }
+      }
       try {
-        uint64_t removed = journal_.prune(settings_.events_max_rows.value_or(0), min_time);
-        if (removed) spdlog::info("retention removed {} journal rows", removed);
+        if (const int64_t removed = leases_.prune())
+          spdlog::info("retention removed {} inactive leases", removed);
       } catch (const std::exception& e) {
-        spdlog::warn("retention pass failed: {}", e.what());
+        spdlog::warn("lease retention pass failed: {}", e.what());
       }
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(settings_.events_prune_sec),
@@ -149,6 +159,7 @@ class Pruner {
     }
   }
   Journal& journal_;
+  control::LeaseStore& leases_;
   const Settings& settings_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -529,7 +540,7 @@ int run_host(Settings settings) {
     return 1;
   }
   server.start();
-  Pruner pruner(*journal, s);
+  Pruner pruner(*journal, *leases, s);
   app.ready = true;
   std::string shown = s.bind_address.find(':') != std::string::npos ? "[" + s.bind_address + "]"
                                                                       : s.bind_address;

@@ -293,7 +293,7 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
     Json guard = nullptr;
     std::optional<Lease> charged;
     if (rule) {
-      LeaseChoice choice = choose_lease(leases_with_capability(db, rule->capability), targets, now);
+      LeaseChoice choice = choose_lease_in(db, rule->capability, targets, now);
       if (!choice.charged) {
         Json target_list = Json::array();
         for (const auto& t : targets) target_list.push_back(t);

@@ -1,5 +1,7 @@
 #include "control/leases.h"
 
+#include <sqlite3.h>
+
 #include "control/sql.h"
 #include "util/time.h"
 
@@ -128,6 +130,53 @@ std::vector<Lease> leases_with_capability(sqlite3* db, std::string_view capabili
   return out;
 }
 
+LeaseChoice choose_lease_in(sqlite3* db, std::string_view capability,
+                            const std::vector<std::string>& targets, int64_t now_ms) {
+  Sql newest(db, std::string("SELECT ") + kLeaseColumns +
+                     " FROM leases WHERE capability = ?1 ORDER BY created_ms DESC, rowid DESC"
+                     " LIMIT 10");
+  newest.bind(1, capability);
+  std::vector<Lease> recent;
+  while (newest.step()) recent.push_back(read_lease(newest));
+  LeaseChoice choice = choose_lease(recent, targets, now_ms);
+  choice.charged.reset();
+  Sql usable(db, std::string("SELECT ") + kLeaseColumns +
+                     " FROM leases WHERE capability = ?1 AND revoked_ms IS NULL"
+                     " AND ttl_until_ms > ?2 AND (budget_remaining IS NULL OR budget_remaining >= 1)"
+                     " ORDER BY ttl_until_ms, created_ms, rowid");
+  usable.bind(1, capability).bind(2, now_ms);
+  while (usable.step()) {
+    Lease lease = read_lease(usable);
+    if (!scope_covers(lease.scope, targets)) continue;
+    choice.charged = std::move(lease);
+    choice.reason.clear();
+    break;
+  }
+  return choice;
+}
+
+int64_t prune_leases(sqlite3* db, int64_t now_ms) {
+  constexpr const char* kInactive =
+      "(revoked_ms IS NOT NULL OR ttl_until_ms <= ?1 OR"
+      " (budget_remaining IS NOT NULL AND budget_remaining < 1))";
+  // When a lease became inactive: revoked, expired, or its last charge.
+  constexpr const char* kInactiveSince =
+      "coalesce(revoked_ms, CASE WHEN ttl_until_ms <= ?1 THEN ttl_until_ms END,"
+      " updated_ms)";
+  Sql aged(db, std::string("DELETE FROM leases WHERE rowid IN (SELECT rowid FROM leases WHERE ") +
+                   kInactive + " AND " + kInactiveSince + " < ?2 LIMIT ?3)");
+  aged.bind(1, now_ms).bind(2, now_ms - kLeaseRetentionMs).bind(3, kLeasePruneBatch);
+  aged.run();
+  int64_t deleted = static_cast<int64_t>(sqlite3_changes64(db));
+  Sql surplus(db, std::string("DELETE FROM leases WHERE rowid IN (SELECT rowid FROM leases WHERE ") +
+                      kInactive +
+                      " ORDER BY created_ms DESC, rowid DESC LIMIT ?3 OFFSET ?2)");
+  surplus.bind(1, now_ms).bind(2, kInactiveLeasesKept).bind(3, kLeasePruneBatch);
+  surplus.run();
+  deleted += static_cast<int64_t>(sqlite3_changes64(db));
+  return deleted;
+}
+
 std::optional<Lease> find_lease(sqlite3* db, std::string_view id) {
   Sql q(db, std::string("SELECT ") + kLeaseColumns + " FROM leases WHERE id = ?1");
   q.bind(1, id);
@@ -245,6 +294,12 @@ std::optional<Json> LeaseStore::revoke(const std::string& id, const std::string&
     tx.append(std::move(event));
   });
   return out;
+}
+
+int64_t LeaseStore::prune() {
+  int64_t deleted = 0;
+  journal_.transact([&](WriteTx& tx) { deleted = prune_leases(tx.db(), now_ms()); });
+  return deleted;
 }
 
 Json LeaseStore::list(bool include_inactive) {

@@ -55,6 +55,21 @@ LeaseChoice choose_lease(const std::vector<Lease>& leases, const std::vector<std
                          int64_t now_ms);
 
 std::vector<Lease> leases_with_capability(sqlite3* db, std::string_view capability);
+// choose_lease over the store without reading every lease of the capability:
+// the reason and `considered` come from its 10 newest leases, the charged
+// lease from the usable ones (unrevoked, unexpired, budget left) through the
+// leases_usable index, soonest expiry first, the first whose scope covers.
+LeaseChoice choose_lease_in(sqlite3* db, std::string_view capability,
+                            const std::vector<std::string>& targets, int64_t now_ms);
+
+// Lease retention: inactive leases (revoked, expired or exhausted) are kept
+// kLeaseRetentionMs after they became inactive, and at most kInactiveLeasesKept
+// of them (the newest); older ones are deleted, at most kLeasePruneBatch per
+// call. Active leases are never pruned. Returns the rows deleted.
+inline constexpr int64_t kLeaseRetentionMs = 24LL * 3600 * 1000;
+inline constexpr int64_t kInactiveLeasesKept = 1000;
+inline constexpr int64_t kLeasePruneBatch = 10000;
+int64_t prune_leases(sqlite3* db, int64_t now_ms);
 std::optional<Lease> find_lease(sqlite3* db, std::string_view id);
 // The newest `limit` leases; inactive ones only with include_inactive.
 std::vector<Lease> list_leases(sqlite3* db, bool include_inactive, int64_t now_ms, size_t limit);
@@ -85,6 +100,9 @@ class LeaseStore {
   std::optional<Json> revoke(const std::string& id, const std::string& corr_id);
   // GET /state/leases: {generated,count,items}, the 200 newest.
   Json list(bool include_inactive);
+  // Deletes inactive leases past their retention (prune_leases); returns
+  // how many. Called by the periodic retention pass.
+  int64_t prune();
 
  private:
   Journal& journal_;

@@ -39,7 +39,12 @@ constexpr const char* kControlSchema =
     " revoked_ms INTEGER,"
     " created_ms INTEGER NOT NULL,"
     " updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS leases_capability ON leases(capability);"
+    // Admission reads a capability's newest leases and its usable ones by
+    // expiry; retention finds the inactive ones by age.
+    "DROP INDEX IF EXISTS leases_capability;"
+    "CREATE INDEX IF NOT EXISTS leases_newest ON leases(capability, created_ms);"
+    "CREATE INDEX IF NOT EXISTS leases_usable ON leases(capability, ttl_until_ms)"
+    " WHERE revoked_ms IS NULL;"
     "CREATE TABLE IF NOT EXISTS staging_entries("
     " id TEXT PRIMARY KEY,"
     " action_kind TEXT NOT NULL,"

@@ -592,52 +592,78 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
   }
 }
 
-uint64_t Journal::prune(uint64_t max_rows, int64_t min_time_ms) {
+uint64_t Journal::prune(uint64_t max_rows, int64_t min_time_ms, uint64_t* transactions) {
+  if (transactions != nullptr) *transactions = 0;
   if (max_rows == 0 && min_time_ms <= 0) return 0;
-  uint64_t deleted = 0;
-  int64_t watermark = 0;
+  auto first_id = [](sqlite3* db, const char* sql, int64_t parameter) -> std::optional<int64_t> {
+    Statement statement = prepare(db, sql, false);
+    sqlite3_bind_int64(statement.get(), 1, parameter);
+    const int rc = sqlite3_step(statement.get());
+    if (rc == SQLITE_ROW && sqlite3_column_type(statement.get(), 0) != SQLITE_NULL)
+      return sqlite3_column_int64(statement.get(), 0);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return std::nullopt;
+    throw JournalUnavailable("journal prune failed: " + describe(db));
+  };
+  // The boundary is decided once: rows with id <= boundary go. Rows appended
+  // while the batches run are above it and stay.
+  int64_t boundary = 0;
   transact([&](WriteTx& tx) {
     sqlite3* db = tx.db();
-    auto first_id = [&](const char* sql, int64_t parameter) -> std::optional<int64_t> {
-      Statement statement = prepare(db, sql, false);
-      sqlite3_bind_int64(statement.get(), 1, parameter);
-      const int rc = sqlite3_step(statement.get());
-      if (rc == SQLITE_ROW && sqlite3_column_type(statement.get(), 0) != SQLITE_NULL)
-        return sqlite3_column_int64(statement.get(), 0);
-      if (rc == SQLITE_ROW || rc == SQLITE_DONE) return std::nullopt;
-      throw JournalUnavailable("journal prune failed: " + describe(db));
-    };
-    int64_t boundary = 0;  // rows with id <= boundary go
     if (max_rows > 0) {
-      auto id = first_id("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1",
+      auto id = first_id(db, "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1",
                          static_cast<int64_t>(std::min<uint64_t>(max_rows, INT64_MAX)));
       if (id) boundary = *id;
     }
     if (min_time_ms > 0) {
       // Scans from the oldest row, so the cost follows the rows that go.
       auto young =
-          first_id("SELECT id FROM events WHERE time_ms >= ?1 ORDER BY id LIMIT 1", min_time_ms);
+          first_id(db, "SELECT id FROM events WHERE time_ms >= ?1 ORDER BY id LIMIT 1", min_time_ms);
       const int64_t aged =
           young ? *young - 1
-                : first_id("SELECT max(id) FROM events WHERE id <= ?1", INT64_MAX).value_or(0);
+                : first_id(db, "SELECT max(id) FROM events WHERE id <= ?1", INT64_MAX).value_or(0);
       boundary = std::max(boundary, aged);
     }
-    if (boundary <= 0) return;
-    auto last_deleted = first_id("SELECT max(id) FROM events WHERE id <= ?1", boundary);
-    if (!last_deleted) return;
-    Statement remove = prepare(db, "DELETE FROM events WHERE id <= ?1", false);
-    sqlite3_bind_int64(remove.get(), 1, *last_deleted);
-    if (sqlite3_step(remove.get()) != SQLITE_DONE)
-      throw JournalUnavailable("journal prune failed: " + describe(db));
-    deleted = static_cast<uint64_t>(sqlite3_changes64(db));
-    Statement mark =
-        prepare(db, "UPDATE meta SET value = max(value, ?1) WHERE key = 'pruned_through'", false);
-    sqlite3_bind_int64(mark.get(), 1, *last_deleted);
-    if (sqlite3_step(mark.get()) != SQLITE_DONE)
-      throw JournalUnavailable("journal prune failed: " + describe(db));
-    watermark = *last_deleted;
   });
-  if (watermark > pruned_through_.load()) pruned_through_.store(watermark);
+  if (boundary <= 0) return 0;
+
+  const int64_t batch_rows =
+      static_cast<int64_t>(std::clamp<uint64_t>(options_.prune_batch_rows, 1, INT64_MAX));
+  uint64_t deleted = 0;
+  while (true) {
+    int64_t watermark = 0;
+    uint64_t batch_deleted = 0;
+    transact([&](WriteTx& tx) {
+      sqlite3* db = tx.db();
+      // The last id of this batch: the batch_rows-th row at or below the boundary.
+      Statement last = prepare(db,
+                               "SELECT max(id) FROM (SELECT id FROM events WHERE id <= ?1"
+                               " ORDER BY id LIMIT ?2)",
+                               false);
+      sqlite3_bind_int64(last.get(), 1, boundary);
+      sqlite3_bind_int64(last.get(), 2, batch_rows);
+      const int rc = sqlite3_step(last.get());
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        throw JournalUnavailable("journal prune failed: " + describe(db));
+      if (rc != SQLITE_ROW || sqlite3_column_type(last.get(), 0) == SQLITE_NULL) return;
+      const int64_t last_id = sqlite3_column_int64(last.get(), 0);
+      Statement remove = prepare(db, "DELETE FROM events WHERE id <= ?1", false);
+      sqlite3_bind_int64(remove.get(), 1, last_id);
+      if (sqlite3_step(remove.get()) != SQLITE_DONE)
+        throw JournalUnavailable("journal prune failed: " + describe(db));
+      batch_deleted = static_cast<uint64_t>(sqlite3_changes64(db));
+      Statement mark =
+          prepare(db, "UPDATE meta SET value = max(value, ?1) WHERE key = 'pruned_through'", false);
+      sqlite3_bind_int64(mark.get(), 1, last_id);
+      if (sqlite3_step(mark.get()) != SQLITE_DONE)
+        throw JournalUnavailable("journal prune failed: " + describe(db));
+      watermark = last_id;
+    });
+    if (watermark == 0) break;
+    deleted += batch_deleted;
+    if (transactions != nullptr) ++*transactions;
+    if (watermark > pruned_through_.load()) pruned_through_.store(watermark);
+    if (watermark >= boundary) break;
+  }
   return deleted;
 }
 

@@ -42,6 +42,9 @@ class WriteTx {
 struct JournalOptions {
   // Upper bound on work items merged into one transaction.
   size_t max_group_items = 4096;
+  // Retention deletes at most this many rows per transaction, so the writer
+  // (and every append queued behind it) never waits on one huge delete.
+  uint64_t prune_batch_rows = 10000;
 };
 
 class Journal {
@@ -88,7 +91,11 @@ class Journal {
   // Oldest means lowest id: the age cap removes the leading rows whose time_ms
   // is below min_time_ms and stops at the first younger one, so the rows left
   // are always one contiguous id range and `truncated` is exact.
-  uint64_t prune(uint64_t max_rows, int64_t min_time_ms);
+  // The rows go oldest first in transactions of at most
+  // options.prune_batch_rows, each its own writer work item, so appends
+  // interleave; pruned_through advances with each. `transactions` (if not
+  // null) receives how many deleting transactions ran.
+  uint64_t prune(uint64_t max_rows, int64_t min_time_ms, uint64_t* transactions = nullptr);
   // Every row with id <= this was removed by retention (0 = none).
   int64_t pruned_through() const { return pruned_through_.load(std::memory_order_acquire); }
 

@@ -76,6 +76,14 @@ std::optional<std::string> ExporterInstance::start() {
     auto self = weak.lock();
     return self != nullptr && self->post(task);
   };
+  host_->report_failure = [weak](const std::string& message) {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    const uint64_t count = self->note_error(message);
+    // A callback failing on every tick would flood the log: powers of two only.
+    if ((count & (count - 1)) == 0)
+      spdlog::warn("exporter {}: {} (errors so far: {})", self->spec_.plugin_id, message, count);
+  };
   tp_error err = make_error();
   std::string detail;
   void* ctx = nullptr;
@@ -224,11 +232,12 @@ void ExporterInstance::deliver(std::vector<Item> batch, std::unique_lock<std::mu
   }
 }
 
-void ExporterInstance::note_error(const std::string& message) {
+uint64_t ExporterInstance::note_error(const std::string& message) {
   std::lock_guard lock(mutex_);
   ++error_count_;
   last_call_failed_ = true;
   last_error_ = message;
+  return error_count_;
 }
 
 PluginHealth ExporterInstance::health() const {

@@ -90,7 +90,7 @@ class ExporterInstance : public std::enable_shared_from_this<ExporterInstance> {
   bool post(std::function<void()>& task);
   void run_tasks(std::unique_lock<std::mutex>& lock);
   void deliver(std::vector<Item> batch, std::unique_lock<std::mutex>& lock);
-  void note_error(const std::string& message);
+  uint64_t note_error(const std::string& message);  // returns the error count
   void abandon(std::chrono::milliseconds stop_timeout);
 
   ExporterSpec spec_;

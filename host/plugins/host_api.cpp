@@ -20,6 +20,7 @@
 #include "kernel/journal.h"
 #include "kernel/kinds.h"
 #include "metrics/metric_registry.h"
+#include "plugins/plugin_call.h"
 #include "plugins/plugin_manager.h"
 #include "util/time.h"
 
@@ -234,7 +235,18 @@ class TimerService {
     if (timer->queued.exchange(true)) return;
     std::function<void()> task = [timer] {
       timer->queued.store(false);
-      if (!timer->cancelled.load(std::memory_order_acquire)) timer->fn(timer->user, timer->id);
+      if (timer->cancelled.load(std::memory_order_acquire)) return;
+      // Guarded like every call into a plugin (sdk.md rule 8): an exception
+      // escaping the callback costs the instance an error, not the process.
+      std::string detail;
+      call_guarded(
+          [&] {
+            timer->fn(timer->user, timer->id);
+            return TP_OK;
+          },
+          detail);
+      if (!detail.empty() && timer->host->report_failure)
+        timer->host->report_failure(failure_text("timer", TP_INTERNAL, detail));
     };
     if (timer->host->post && timer->host->post(task)) return;
     // The executor has stopped, so the timer is dead. Its user data is freed
@@ -401,6 +413,14 @@ tp_status slot_emit(tp_host* host, tp_str kind, tp_str payload_json, int64_t* ou
   if (host == nullptr) return TP_INVALID_ARG;
   const std::string_view kind_text = view(kind);
   if (!kind_is_valid(kind_text) || kind_is_stream(kind_text)) return TP_INVALID_ARG;
+  // Host-owned kinds (telemetry.md 1.1) are the host's word on its own state:
+  // a plugin cannot forge them, as ingest cannot (reserved_kind).
+  if (kind_is_host_owned(kind_text)) {
+    if (host->report_failure)
+      host->report_failure("emit: kind " + std::string(kind_text) +
+                           " is host-owned; refused (TP_INVALID_ARG)");
+    return TP_INVALID_ARG;
+  }
   std::string payload = "{}";
   if (payload_json.len > 0) {
     auto canonical = canonicalize_json(view(payload_json));
@@ -412,7 +432,7 @@ tp_status slot_emit(tp_host* host, tp_str kind, tp_str payload_json, int64_t* ou
   event.kind = std::string(kind_text);
   event.payload = std::move(payload);
   event.time_ms = tpark::now_ms();
-  event.source = "host";
+  event.source = plugin_event_source(host->plugin_id);
   try {
     std::vector<NewEvent> batch;
     batch.push_back(std::move(event));
@@ -490,6 +510,10 @@ const tp_host_api* host_api_table() {
 
 void release_host_timers(tp_host* host) {
   TimerService::get().release(host);
+}
+
+std::string plugin_event_source(std::string_view plugin_id) {
+  return "plugin:" + std::string(plugin_id);
 }
 
 bool is_known_state_name(const std::string& name) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <tpark/tp_plugin.h>
 
@@ -26,6 +27,10 @@ struct tp_host {
   // success; false once the executor stopped (the task is then untouched, so
   // the caller can destroy it outside its own locks).
   std::function<bool(std::function<void()>& task)> post;
+  // Counts one failed plugin call in the instance's health (/admin/plugins)
+  // and logs it: a timer callback that threw, an emit the host refused.
+  // Any thread; empty before the runtime wires it.
+  std::function<void(const std::string& message)> report_failure;
   // Set once the instance is destroyed or abandoned: slots that reach host
   // services then answer TP_UNAVAILABLE instead of touching them.
   std::atomic<bool> revoked{false};
@@ -42,6 +47,10 @@ const tp_host_api* host_api_table();
 // no queued callback still holds). Call it after the instance's executor has
 // stopped and before destroy.
 void release_host_timers(tp_host* host);
+
+// The `source` of an event a plugin emits: "plugin:<id>", so no plugin's
+// event passes for the host's own ("host") or for ingest.
+std::string plugin_event_source(std::string_view plugin_id);
 
 // Names host state reads know (sdk.md "host state read"); a known name the
 // app cannot serve yet answers TP_UNAVAILABLE, an unknown one TP_NOT_FOUND.

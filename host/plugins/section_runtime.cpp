@@ -123,6 +123,9 @@ std::optional<std::string> SectionInstance::start() {
     auto self = weak.lock();
     return self != nullptr && self->post(task);
   };
+  host_->report_failure = [weak](const std::string& message) {
+    if (auto self = weak.lock()) self->record_failure(message);
+  };
 
   tp_error err = make_error();
   std::string detail;

@@ -158,8 +158,13 @@ void HostTelemetry::on_commit(const std::vector<EventPtr>& events) {
     for (const auto& event : events) {
       ++events_total_;
       auto kind = events_by_kind_.find(event->kind);
-      if (kind == events_by_kind_.end()) kind = events_by_kind_.emplace(event->kind, 0).first;
-      ++kind->second;
+      if (kind == events_by_kind_.end() &&
+          events_by_kind_.size() < options_.kinds_max * kEventKindsTrackedPerListed)
+        kind = events_by_kind_.emplace(event->kind, 0).first;
+      if (kind != events_by_kind_.end())
+        ++kind->second;
+      else
+        ++events_untracked_;
       // The label registry only grows: a kind keeps the label it got first.
       auto label = events_by_kind_label_.find(event->kind);
       if (label == events_by_kind_label_.end()) {
@@ -230,29 +235,42 @@ Json HostTelemetry::bus_json() const {
 
 Json HostTelemetry::events_json() const {
   uint64_t total = 0;
+  std::shared_ptr<const Json> kinds;
   std::vector<std::pair<std::string, uint64_t>> ranked;
+  uint64_t other = 0;
   {
     std::lock_guard lock(events_mutex_);
     total = events_total_;
-    ranked.assign(events_by_kind_.begin(), events_by_kind_.end());
+    if (events_kinds_json_ && events_json_total_ == total) {
+      kinds = events_kinds_json_;
+    } else {
+      ranked.assign(events_by_kind_.begin(), events_by_kind_.end());
+      other = events_untracked_;
+    }
   }
-  std::map<std::string, uint64_t> listed;
-  if (ranked.size() > options_.kinds_max) {
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    uint64_t other = 0;
-    for (size_t i = options_.kinds_max; i < ranked.size(); ++i) other += ranked[i].second;
-    ranked.resize(options_.kinds_max);
-    listed.emplace(kOtherKind, other);
+  if (!kinds) {
+    const size_t keep = std::min(ranked.size(), options_.kinds_max);
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                      ranked.end(), [](const auto& a, const auto& b) {
+                        return a.second != b.second ? a.second > b.second : a.first < b.first;
+                      });
+    for (size_t i = keep; i < ranked.size(); ++i) other += ranked[i].second;
+    ranked.resize(keep);
+    std::map<std::string, uint64_t> by_name(ranked.begin(), ranked.end());  // keys ascending
+    if (other > 0) by_name.emplace(kOtherKind, other);
+    Json listed = Json::object();
+    for (auto& [kind, count] : by_name) listed[kind] = count;
+    kinds = std::make_shared<const Json>(std::move(listed));
+    std::lock_guard lock(events_mutex_);
+    if (events_total_ == total) {
+      events_kinds_json_ = kinds;
+      events_json_total_ = total;
+    }
   }
-  for (auto& [kind, count] : ranked) listed.emplace(std::move(kind), count);
-  Json kinds = Json::object();
-  for (const auto& [kind, count] : listed) kinds[kind] = count;
   Json events = Json::object();
   events["start"] = format_rfc3339_ms(options_.started_ms);
   events["total"] = total;
-  events["kinds"] = std::move(kinds);
+  events["kinds"] = *kinds;
   return events;
 }
 

@@ -40,6 +40,10 @@ struct Request;
 // The `kind` label of arw_events_total keeps this many kinds (§8); later
 // kinds share "other".
 inline constexpr size_t kEventKindLabelMax = 512;
+// events.kinds counts at most this many kinds by name per kind it lists
+// (kinds_max): the first seen; later new kinds count straight into "other",
+// so input cannot grow the map without bound.
+inline constexpr size_t kEventKindsTrackedPerListed = 4;
 
 struct HostTelemetryOptions {
   std::vector<uint64_t> route_bounds_ms = default_route_bounds_ms();  // ARW_ROUTE_HIST_MS
@@ -88,8 +92,9 @@ class HostTelemetry {
   // §2.1 `bus`: {published, delivered, receivers, lagged, no_receivers}.
   Json bus_json() const;
   // §4 `events`: {start, total, kinds: map kind→u64}. At most kinds_max
-  // kinds (the most counted, ties by kind) are listed; the rest are summed
-  // under "other".
+  // kinds (the most counted, ties by kind) are listed; the rest, and the
+  // kinds past the tracked cap, are summed under "other". Built once per
+  // commit at most: calls between commits share the rendering.
   Json events_json() const;
   // §2.1 `compatibility`: {legacy_capsule_headers}.
   Json compatibility_json() const;
@@ -123,7 +128,10 @@ class HostTelemetry {
   // Core event counters, since start.
   mutable std::mutex events_mutex_;
   uint64_t events_total_ = 0;
-  std::map<std::string, uint64_t, std::less<>> events_by_kind_;
+  std::map<std::string, uint64_t, std::less<>> events_by_kind_;  // ≤ 4 × kinds_max
+  uint64_t events_untracked_ = 0;  // kinds past the tracked cap
+  mutable uint64_t events_json_total_ = 0;  // events_total_ when events_json_ was built
+  mutable std::shared_ptr<const Json> events_kinds_json_;
   std::map<std::string, uint64_t, std::less<>> events_by_kind_label_;  // ≤ 512 kinds + "other"
   std::map<std::string, uint64_t, std::less<>> events_by_source_;
 

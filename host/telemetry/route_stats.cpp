@@ -150,7 +150,8 @@ std::string RouteStats::record(std::string_view path, RouteSource source, int64_
   std::lock_guard lock(mutex_);
   auto it = entries_.find(path);
   if (it == entries_.end()) {
-    const bool named = path != kOtherRouteKey && named_keys_ < max_keys_;
+    const bool named =
+        path != kOtherRouteKey && path.size() <= kRouteKeyBytesMax && named_keys_ < max_keys_;
     const std::string_view key = named ? path : kOtherRouteKey;
     it = entries_.find(key);
     if (it == entries_.end()) {

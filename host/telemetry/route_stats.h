@@ -28,6 +28,9 @@ inline constexpr std::string_view kOtherRouteKey = "other";
 inline constexpr std::string_view kRouteStatsPath = "/state/route_stats";
 // ARW_ROUTE_STATS_MAX default: distinct keys before "other" takes the rest.
 inline constexpr size_t kDefaultRouteStatsMax = 128;
+// A key longer than this (an ingested sample's path) is recorded as "other":
+// the map and the `path` label stay bounded in bytes, not only in count.
+inline constexpr size_t kRouteKeyBytesMax = 256;
 
 // 5,10,25,50,100,200,500,1000,2000,5000,10000 (ms).
 const std::vector<uint64_t>& default_route_bounds_ms();
@@ -90,7 +93,8 @@ class RouteStats {
   RouteStats(std::vector<uint64_t> bounds_ms, size_t max_keys);
 
   // Records one sample under `path`, or under "other" when the path is
-  // "other" or `max_keys` other keys exist already. Returns the key used.
+  // "other", longer than kRouteKeyBytesMax, or `max_keys` other keys exist
+  // already. Returns the key used.
   std::string record(std::string_view path, RouteSource source, int64_t status, double ms);
 
   // {path: route_json} for every key, ascending (the merged sources).

@@ -415,6 +415,12 @@ void FakeHost::fire_timers(Executor& executor, std::chrono::milliseconds deadlin
 tp_status FakeHost::emit(tp_str kind, tp_str payload, int64_t* out_id) {
   static const std::regex kind_pattern("[a-z0-9][a-z0-9_.:-]*");
   if (!std::regex_match(to_string(kind), kind_pattern)) return TP_INVALID_ARG;
+  // As the real host: the kinds it owns (telemetry.md 1.1) are not a plugin's to emit.
+  static const char* const host_owned[] = {
+      "logic.unit.", "orchestrator.job.", "config.",         "governor.",        "staging.",
+      "leases.",     "policy.decision",   "policy.capsule.", "feedback.updated", "actions.hint."};
+  for (const char* prefix : host_owned)
+    if (to_string(kind).rfind(prefix, 0) == 0) return TP_INVALID_ARG;
   const std::string text = to_string(payload);
   if (!text.empty() && !nlohmann::json::accept(text)) return TP_INVALID_ARG;
   std::lock_guard lock(mutex_);

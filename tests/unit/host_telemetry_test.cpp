@@ -99,10 +99,39 @@ TEST_CASE("the_kind_label_keeps_512_kinds_and_events_list_the_most_counted",
   CHECK(sample_value(text, R"(arw_events_total{kind="k.511"})") == 1.0);
   CHECK(sample_value(text, R"(arw_events_total{kind="other"})") == 2.0);  // k.512, twice
   CHECK_FALSE(sample_value(text, R"(arw_events_total{kind="k.512"})"));
-  // events.kinds: the 2 most counted (k.100 and k.512, 2 each), the rest summed.
+  // events.kinds counts 4 x kinds_max = 8 kinds by name (k.000..k.007, the
+  // first seen); every later kind counts into "other" at record time, so
+  // k.100 and k.512 (2 each) are among the 513 there.
   const Json events = telemetry.events_json();
   CHECK(events["total"] == 515);
-  CHECK(events["kinds"].dump() == R"({"k.100":2,"k.512":2,"other":511})");
+  CHECK(events["kinds"].dump() == R"({"k.000":1,"k.001":1,"other":513})");
+}
+
+TEST_CASE("events_kinds_with_k_plus_1_kinds_list_k_and_other", "[unit][telemetry]") {
+  MetricRegistry metrics;
+  Bus bus;
+  HostTelemetryOptions options;
+  options.kinds_max = 3;
+  HostTelemetry telemetry(metrics, bus, options);
+  commit(telemetry, bus, {event("d.x"), event("b.x"), event("b.x"), event("a.x"), event("c.x")});
+  // K = 3 of the 4 kinds: b.x (2), then a.x and c.x by name; d.x is "other".
+  CHECK(telemetry.events_json()["kinds"].dump() == R"({"a.x":1,"b.x":2,"c.x":1,"other":1})");
+  // The rendering is reused until the next commit, then rebuilt.
+  commit(telemetry, bus, {event("d.x"), event("d.x")});
+  CHECK(telemetry.events_json()["kinds"].dump() == R"({"a.x":1,"b.x":2,"d.x":3,"other":1})");
+}
+
+TEST_CASE("events_kinds_count_at_most_4_k_kinds_by_name", "[unit][telemetry]") {
+  MetricRegistry metrics;
+  Bus bus;
+  HostTelemetryOptions options;
+  options.kinds_max = 1;
+  HostTelemetry telemetry(metrics, bus, options);
+  // 4 x 1 kinds are tracked; the fifth, however often it comes, is "other".
+  commit(telemetry, bus,
+         {event("a.x"), event("b.x"), event("c.x"), event("d.x"), event("e.x"), event("e.x"),
+          event("e.x"), event("a.x")});
+  CHECK(telemetry.events_json()["kinds"].dump() == R"({"a.x":2,"other":6})");
 }
 
 TEST_CASE("committed_route_samples_are_recorded_as_ingest_and_invalid_ones_skipped",

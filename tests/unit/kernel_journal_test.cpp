@@ -251,6 +251,34 @@ TEST_CASE("journal_prune_age_cap_removes_the_leading_old_rows", "[kernel][journa
   CHECK(ids_of(journal.read_after(0, {}, 10).items) == std::vector<int64_t>{5});
 }
 
+TEST_CASE("journal_prune_deletes_in_bounded_batches_oldest_first", "[kernel][journal]") {
+  TempDir dir;
+  JournalOptions options;
+  options.prune_batch_rows = 10;
+  Journal journal(dir.db(), options);
+  std::vector<NewEvent> batch;
+  for (int i = 0; i < 25; ++i) batch.push_back(new_event("a.x"));
+  journal.append(std::move(batch));
+  // 22 rows go in transactions of at most 10: 10, 10, 2.
+  uint64_t transactions = 0;
+  CHECK(journal.prune(3, 0, &transactions) == 22);
+  CHECK(transactions == 3);
+  CHECK(journal.pruned_through() == 22);
+  CHECK(ids_of(journal.read_after(0, {}, 100).items) == std::vector<int64_t>{23, 24, 25});
+  CHECK(journal.prune(3, 0, &transactions) == 0);
+  CHECK(transactions == 0);
+  // Ids are never reused.
+  CHECK(ids_of(journal.append(events_of({"a.y"}))) == std::vector<int64_t>{26});
+
+  // An age cap over exactly one batch's worth takes one transaction.
+  std::vector<NewEvent> old_rows;
+  for (int i = 0; i < 10; ++i) old_rows.push_back(new_event("b.x", 1000));
+  journal.append(std::move(old_rows));
+  CHECK(journal.prune(0, 1767225600001, &transactions) == 14);  // 23..26 and the ten old ones
+  CHECK(transactions == 2);
+  CHECK(journal.pruned_through() == 36);
+}
+
 TEST_CASE("journal_read_after_filters_by_prefix_in_id_order_with_a_limit", "[kernel][journal]") {
   TempDir dir;
   Journal journal(dir.db());

@@ -14,13 +14,16 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kernel/journal.h"
 #include "metrics/metric_registry.h"
 #include "plugins/host_api.h"
 #include "plugins/plugin_manager.h"
+#include "support/host_process.h"
 #include "util/time.h"
 
 using namespace tpark;
@@ -215,7 +218,7 @@ TEST_CASE("wake_at_marks_the_plugin_dirty_once_per_time") {
   CHECK(marked == std::vector<std::string>{"tp.test.api", "tp.test.api"});
 }
 
-TEST_CASE("emit_journals_a_host_event_after_checking_kind_and_payload") {
+TEST_CASE("emit_journals_an_event_from_the_plugin_after_checking_kind_and_payload") {
   std::random_device random;
   const auto dir =
       std::filesystem::temp_directory_path() /
@@ -236,10 +239,74 @@ TEST_CASE("emit_journals_a_host_event_after_checking_kind_and_payload") {
     CHECK(rows[0]->id == id);
     CHECK(rows[0]->kind == "plugin.said");
     CHECK(rows[0]->payload == "{\"n\":1}");
-    CHECK(rows[0]->source == "host");
+    CHECK(rows[0]->source == "plugin:tp.test.api");
     CHECK(rows[1]->payload == "{}");
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("emit_refuses_every_host_owned_kind_and_reports_it") {
+  tpark::test::TempDir dir;
+  {
+    Journal journal(dir.path() / "tpark.db");
+    ApiHost h;
+    h.services->journal = &journal;
+    std::vector<std::string> reported;
+    h.host.report_failure = [&](const std::string& message) { reported.push_back(message); };
+    const char* owned[] = {"logic.unit.applied", "orchestrator.job.completed", "config.patch.applied",
+                           "governor.changed",   "staging.decided",            "leases.created",
+                           "policy.decision",    "policy.capsule.adopted",     "feedback.updated",
+                           "actions.hint.applied"};
+    for (const char* kind : owned) {
+      int64_t id = -1;
+      CHECK(h.api->emit(&h.host, str(kind), str("{}"), &id) == TP_INVALID_ARG);
+      CHECK(id == -1);
+    }
+    // Kinds beside the host-owned ones stay open (actions.completed as on ingest).
+    CHECK(h.api->emit(&h.host, str("actions.completed"), str("{}"), nullptr) == TP_OK);
+    CHECK(h.api->emit(&h.host, str("configs.x"), str("{}"), nullptr) == TP_OK);
+    const auto rows = journal.read_after(0, {}, 20).items;
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]->kind == "actions.completed");
+    CHECK(rows[1]->kind == "configs.x");
+    REQUIRE(reported.size() == 10);
+    CHECK(reported[1] ==
+          "emit: kind orchestrator.job.completed is host-owned; refused (TP_INVALID_ARG)");
+  }
+}
+
+namespace {
+
+void throwing_timer(void*, uint64_t) {
+  throw std::runtime_error("tick refused");
+}
+
+}  // namespace
+
+TEST_CASE("a_timer_callback_that_throws_is_contained_and_reported_each_time") {
+  ApiHost h;
+  std::mutex mutex;
+  std::vector<std::string> reported;
+  h.host.report_failure = [&](const std::string& message) {
+    std::lock_guard lock(mutex);
+    reported.push_back(message);
+  };
+  tp_timer_desc desc{};
+  desc.struct_size = sizeof desc;
+  desc.delay_ms = 0;
+  desc.interval_ms = 5;
+  desc.fn = &throwing_timer;
+  uint64_t id = 0;
+  REQUIRE(h.api->timer_start(&h.host, &desc, &id) == TP_OK);
+  // The executor thread survives each throw and runs the next firing.
+  CHECK(eventually([&] {
+    std::lock_guard lock(mutex);
+    return reported.size() >= 3;
+  }));
+  REQUIRE(h.api->timer_cancel(&h.host, id) == TP_OK);
+  h.executor.stop();  // no firing runs past here
+  std::lock_guard lock(mutex);
+  CHECK(reported.front() == "timer: exception escaped the plugin: tick refused");
 }
 
 TEST_CASE("metric_slots_map_handles_to_the_registry") {

@@ -135,6 +135,15 @@ TEST_CASE("keys_past_the_cap_and_the_path_other_share_other", "[unit][routes]") 
   CHECK(by_path["/a"]["hits"] == 2);
 }
 
+TEST_CASE("a_key_longer_than_256_bytes_is_other_and_takes_no_slot", "[unit][routes]") {
+  RouteStats stats({5}, 1);
+  const std::string longest = "/" + std::string(tpark::kRouteKeyBytesMax - 1, 'a');
+  CHECK(stats.record("/" + std::string(tpark::kRouteKeyBytesMax, 'a'), RouteSource::Ingest, 200, 1.0) ==
+        "other");
+  CHECK(stats.record(longest, RouteSource::Ingest, 200, 1.0) == longest);
+  CHECK(stats.by_path_json().size() == 2);
+}
+
 TEST_CASE("json_merges_sources_per_path_while_series_keep_them_apart", "[unit][routes]") {
   RouteStats stats({5, 50}, 128);
   stats.record("/context/assemble", RouteSource::Host, 200, 4.0);

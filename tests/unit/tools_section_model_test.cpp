@@ -84,3 +84,26 @@ TEST_CASE("tool_label_keeps_64_names_then_other", "[unit][tools]") {
   CHECK(cap.label_for("tool0") == "tool0");  // a known name keeps its label
   CHECK(cap.label_for("tool65") == "other");
 }
+
+TEST_CASE("tools_tally_counts_256_tool_ids_by_name_then_other", "[unit][tools]") {
+  ToolsTally tally;
+  auto accept = [&](const std::string& id) {
+    tally.count("modular.tool.accepted", "ingest", R"({"tool_id":")" + id + R"("})");
+  };
+  for (size_t i = 0; i < kToolsTrackedMax; ++i) accept("t" + std::to_string(1000 + i));
+  // The 257th distinct id, and an id longer than 128 bytes, count under "other".
+  accept("late.tool");
+  accept(std::string(kToolIdBytesMax + 1, 'x'));
+  accept("t1000");  // a tracked id still counts by name
+  const auto totals = tally.render()["totals_by_tool"];
+  REQUIRE(totals.size() == kTotalsByToolMax);
+  CHECK(totals[0].dump() == R"({"tool_id":"other","count":2})");
+  CHECK(totals[1].dump() == R"({"tool_id":"t1000","count":2})");
+  CHECK(totals[2].dump() == R"({"tool_id":"t1001","count":1})");
+}
+
+TEST_CASE("tool_label_longer_than_64_bytes_is_other", "[unit][tools]") {
+  ToolLabelCap cap;
+  CHECK(cap.label_for(std::string(kToolLabelBytesMax, 'a')) == std::string(kToolLabelBytesMax, 'a'));
+  CHECK(cap.label_for(std::string(kToolLabelBytesMax + 1, 'a')) == "other");
+}

@@ -8,6 +8,11 @@
 // summed under "other" (no dot, so it cannot clash with a real kind), which
 // takes its place in that same order. Rows replayed while priming are not
 // traffic and are not counted; the recount since start is.
+//
+// Memory is bounded whatever kinds arrive: 4 x ARW_EVENTS_KINDS_MAX kinds
+// are counted by name (the first seen); later new kinds count straight into
+// "other" (tpark/tally/top_k_tally.h).
+#include <tpark/tally/top_k_tally.h>
 #include <tpark/tp_plugin.hpp>
 
 #include <algorithm>
@@ -24,6 +29,9 @@ namespace {
 
 constexpr uint64_t kDefaultKindsMax = 512;
 constexpr uint64_t kKindsMaxLimit = 1000000;
+// Kinds counted by name, per kind listed; a kind is at most 128 bytes.
+constexpr uint64_t kKindsTrackedPerListed = 4;
+constexpr size_t kKindBytesMax = 128;
 
 // ARW_EVENTS_KINDS_MAX, read once at create (telemetry.md 0): a malformed or
 // out-of-range value falls back to the default with one warning.
@@ -79,7 +87,9 @@ std::optional<std::string> start_time_json(std::string_view state) {
 class EventsSection final : public tpark::Section {
  public:
   EventsSection(tpark::HostRef host, std::string_view /*config_json*/)
-      : Section(host), kinds_max_(read_kinds_max(host)) {
+      : Section(host),
+        kinds_max_(read_kinds_max(host)),
+        counts_(kinds_max_ * kKindsTrackedPerListed, kKindBytesMax) {
     auto state = host.state("events_start");
     if (!state) throw tpark::Error(TP_UNAVAILABLE, "host state events_start is unavailable");
     auto start = start_time_json(*state);
@@ -97,28 +107,12 @@ class EventsSection final : public tpark::Section {
   void on_event(const tpark::EventView& event) override {
     if (event.replay()) return;
     ++total_;
-    auto it = counts_.find(event.kind());
-    if (it == counts_.end()) it = counts_.emplace(std::string(event.kind()), 0).first;
-    ++it->second;
+    counts_.add(event.kind());
     changed_ = true;
   }
 
   bool render(std::string& out) override {
-    std::vector<std::pair<std::string_view, uint64_t>> ranked(counts_.begin(), counts_.end());
-    auto by_rank = [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    };
-    std::sort(ranked.begin(), ranked.end(), by_rank);
-    if (ranked.size() > kinds_max_) {
-      uint64_t other = 0;
-      for (size_t i = kinds_max_; i < ranked.size(); ++i) other += ranked[i].second;
-      ranked.resize(kinds_max_);
-      ranked.insert(
-          std::upper_bound(ranked.begin(), ranked.end(),
-                           std::pair<std::string_view, uint64_t>("other", other), by_rank),
-          {"other", other});
-    }
-
+    const tpark::tally::TopKTally::Ranked ranked = counts_.top(kinds_max_, /*fold_rest=*/true);
     out.clear();
     out.reserve(64 + ranked.size() * 32);
     out += "{\"start\":";
@@ -144,7 +138,7 @@ class EventsSection final : public tpark::Section {
   const uint64_t kinds_max_;
   std::string start_json_;
   uint64_t total_ = 0;
-  std::map<std::string, uint64_t, std::less<>> counts_;
+  tpark::tally::TopKTally counts_;
   bool changed_ = true;
 };
 

@@ -26,9 +26,7 @@ Counted ToolsTally::count(std::string_view kind, std::string_view source,
   if (it == payload.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
     return {};
   const std::string& tool_id = it->get_ref<const std::string&>();
-  auto slot = by_tool_.find(tool_id);
-  if (slot == by_tool_.end()) slot = by_tool_.emplace(tool_id, 0).first;
-  ++slot->second;
+  by_tool_.add(tool_id);
   return {ToolEvent::Accepted, tool_id};
 }
 
@@ -39,15 +37,9 @@ void ToolsTally::clear() {
 }
 
 nlohmann::ordered_json ToolsTally::render() const {
-  std::vector<std::pair<std::string_view, uint64_t>> ranked(by_tool_.begin(), by_tool_.end());
-  const size_t keep = std::min(ranked.size(), kTotalsByToolMax);
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
-                    ranked.end(), [](const auto& a, const auto& b) {
-                      return a.second != b.second ? a.second > b.second : a.first < b.first;
-                    });
   nlohmann::ordered_json totals = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < keep; ++i)
-    totals.push_back({{"tool_id", ranked[i].first}, {"count", ranked[i].second}});
+  for (const auto& [tool_id, count] : by_tool_.top(kTotalsByToolMax, /*fold_rest=*/false))
+    totals.push_back({{"tool_id", tool_id}, {"count", count}});
 
   const uint64_t total_runs = completed_ + failed_;
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
@@ -63,7 +55,7 @@ nlohmann::ordered_json ToolsTally::render() const {
 
 std::string ToolLabelCap::label_for(std::string_view tool_id) {
   if (named_.find(tool_id) != named_.end()) return std::string(tool_id);
-  if (named_.size() >= kToolLabelMax) return "other";
+  if (named_.size() >= kToolLabelMax || tool_id.size() > kToolLabelBytesMax) return "other";
   named_.emplace(tool_id);
   return std::string(tool_id);
 }

@@ -13,12 +13,20 @@
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
+#include <tpark/tally/top_k_tally.h>
 
 namespace tpark::sections::tools {
 
 inline constexpr size_t kTotalsByToolMax = 12;
-// §8: the `tool` label of arw_tool_invocations_total keeps this many names.
+// §8: the `tool` label of arw_tool_invocations_total keeps this many names,
+// each at most kToolLabelBytesMax bytes (the slot label's length cap).
 inline constexpr size_t kToolLabelMax = 64;
+inline constexpr size_t kToolLabelBytesMax = 64;
+// Memory stays bounded whatever tool ids arrive: this many ids (the first
+// seen, each at most kToolIdBytesMax bytes) are counted by name; any other
+// counts under "other", which then ranks in totals_by_tool like an id.
+inline constexpr size_t kToolsTrackedMax = 4 * kToolLabelMax;
+inline constexpr size_t kToolIdBytesMax = 128;
 
 // What one event counted as.
 enum class ToolEvent { None, Completed, Failed, Accepted };
@@ -44,11 +52,12 @@ class ToolsTally {
  private:
   uint64_t completed_ = 0;
   uint64_t failed_ = 0;
-  std::map<std::string, uint64_t, std::less<>> by_tool_;
+  tpark::tally::TopKTally by_tool_{kToolsTrackedMax, kToolIdBytesMax};
 };
 
-// The label cap of §8: the first kToolLabelMax distinct tool ids keep their
-// name for the life of the process; every later one is "other".
+// The label cap of §8: the first kToolLabelMax distinct tool ids of at most
+// kToolLabelBytesMax bytes keep their name for the life of the process;
+// every later or longer one is "other".
 class ToolLabelCap {
  public:
   std::string label_for(std::string_view tool_id);

@@ -126,7 +126,7 @@ typedef struct tp_event_view {
   tp_str time;        /* the same time as RFC 3339 with milliseconds and Z */
   tp_str kind;        /* validated, alias-folded kind */
   tp_str payload;     /* canonical compact JSON text; "{}" when absent */
-  tp_str source;      /* "host", "ingest" or "nats" */
+  tp_str source;      /* "host", "ingest", "nats", or "plugin:<id>" for a plugin's emit */
   tp_str node;        /* origin node; len 0 when absent */
 } tp_event_view;
 
@@ -247,9 +247,11 @@ typedef struct tp_host_api {
   /* --- 1.0: events ------------------------------------------------------ */
   /* Emits one event: journaled first, then delivered by the bus. kind must
    * satisfy the kind grammar; payload must be a JSON value (empty = {}).
-   * The event's source is "host". On success *out_id (if not NULL) holds
-   * its journal id. Blocks until committed; never call it from on_event.
-   * TP_INVALID_ARG (grammar, JSON), TP_UNAVAILABLE (journal down). */
+   * The event's source is "plugin:<plugin id>". On success *out_id (if not
+   * NULL) holds its journal id. Blocks until committed; never call it from
+   * on_event. TP_INVALID_ARG (grammar, JSON, a stream kind, or a kind the
+   * host owns: config.*, governor.*, ... as telemetry.md 1.1 lists them),
+   * TP_UNAVAILABLE (journal down). */
   tp_status (*emit)(tp_host* host, tp_str kind, tp_str payload_json, int64_t* out_id);
 
   /* --- 1.0: memory that crosses ---------------------------------------- */

@@ -299,7 +299,8 @@ class HostRef {
   }
 
   // --- events ------------------------------------------------------------------
-  // Journals one event (source "host"); returns its id. Not from on_event.
+  // Journals one event (source "plugin:<id>"; host-owned kinds are refused);
+  // returns its id. Not from on_event.
   int64_t emit(std::string_view kind, std::string_view payload_json) const {
     int64_t id = 0;
     check(require(&tp_host_api::emit)(host_, to_tp_str(kind), to_tp_str(payload_json), &id),
