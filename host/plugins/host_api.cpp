@@ -20,6 +20,7 @@
 #include "kernel/journal.h"
 #include "kernel/kinds.h"
 #include "metrics/metric_registry.h"
+#include "plugins/plugin_call.h"
 #include "plugins/plugin_manager.h"
 #include "util/time.h"
 
@@ -285,6 +286,7 @@ tp_status slot_log(tp_host* host, int32_t level, tp_str message) {
       return TP_INVALID_ARG;
   }
   spdlog::log(spd, "plugin {}: {}", host->plugin_id, view(message));
+  if (level == TP_LOG_ERROR) note_plugin_error_line(view(message));
   return TP_OK;
 }
 
