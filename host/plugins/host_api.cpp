@@ -297,6 +297,7 @@ tp_status slot_log(tp_host* host, int32_t level, tp_str message) {
       return TP_INVALID_ARG;
   }
   spdlog::log(spd, "plugin {}: {}", host->plugin_id, view(message));
+  if (level == TP_LOG_ERROR) note_plugin_error_line(view(message));
   return TP_OK;
 }
 

@@ -119,8 +119,9 @@ bool library_name_is_valid(std::string_view name) {
 }
 
 // Lowercased, alias-folded; the rest of a kind's grammar is not asked of a
-// prefix ("working_set." is one).
+// prefix ("working_set." is one). "*" alone is the every-kind subscription.
 std::optional<std::string> normalise_kind_prefix(std::string_view raw) {
+  if (raw == kEveryKind) return std::string(kEveryKind);
   std::string lowered(raw);
   for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string folded = fold_kind_alias(lowered);
@@ -431,7 +432,7 @@ void read_manifest_entry(const YamlEntry& entry, Manifest& manifest, ConfigError
         manifest.subscribes.push_back(std::move(*prefix));
       } else {
         errors.add(entry.value[i], yaml_field(entry.field, i),
-                   "expected a kind prefix (a-z, 0-9, '.', '_', '-'), got " +
+                   "expected a kind prefix (a-z, 0-9, '.', '_', '-') or \"*\", got " +
                        describe_yaml_value(entry.value[i]));
       }
     }
@@ -570,6 +571,25 @@ ManifestResult read_manifest(const std::filesystem::path& plugin_yaml) {
   }
   if (!errors.empty()) return errors.take();
   return manifest;
+}
+
+std::optional<std::vector<std::string>> subscription_prefixes(const Manifest& manifest) {
+  std::set<char> first_chars;
+  for (const auto& prefix : manifest.subscribes) {
+    if (prefix == kEveryKind) return std::nullopt;
+    if (prefix.size() == 1) first_chars.insert(prefix[0]);
+  }
+  bool covers_all = true;
+  for (char c = 'a'; c <= 'z' && covers_all; ++c) covers_all = first_chars.count(c) > 0;
+  for (char c = '0'; c <= '9' && covers_all; ++c) covers_all = first_chars.count(c) > 0;
+  if (covers_all) return std::nullopt;
+  return manifest.subscribes;
+}
+
+std::string manifest_errors_text(const std::vector<ConfigError>& errors) {
+  std::string out = "invalid manifest: ";
+  for (size_t i = 0; i < errors.size(); ++i) out += (i == 0 ? "" : "; ") + errors[i].to_string();
+  return out;
 }
 
 std::vector<std::filesystem::path> find_manifests(const std::vector<std::filesystem::path>& dirs) {

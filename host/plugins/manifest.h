@@ -40,13 +40,16 @@ struct Manifest {
   std::vector<std::string> kinds;      // section, orchestrator, applier, exporter, source
   std::optional<std::string> section;  // provides.section
   std::optional<std::string> exporter;  // provides.exporter: the exporter descriptor's name
-  std::vector<std::string> subscribes; // kind prefixes (folded)
+  std::vector<std::string> subscribes;  // kind prefixes (folded), or kEveryKind
   std::vector<SchemaField> config;
   std::vector<std::string> capabilities;
   std::string description;             // empty when none
 
   std::filesystem::path library_path() const { return file.parent_path() / library; }
 };
+
+// `subscribes: ["*"]`: every kind the host journals.
+inline constexpr std::string_view kEveryKind = "*";
 
 // "int", "float", "bool", "string", "enum", "list", "map".
 const char* schema_type_name(SchemaField::Type type);
@@ -62,6 +65,15 @@ using ManifestResult = std::variant<Manifest, std::vector<ConfigError>>;
 // iff kinds has section. Each field's default is checked against the field.
 // All errors are collected and name the file, line and column.
 ManifestResult read_manifest(const std::filesystem::path& plugin_yaml);
+
+// The prefixes a section's subscription filters on; nullopt = every kind.
+// "*" is every kind, and so is a set of one-character prefixes covering every
+// character a kind may start with ([a-z0-9]). Empty `subscribes`: nothing.
+std::optional<std::vector<std::string>> subscription_prefixes(const Manifest& manifest);
+
+// "invalid manifest: <file>:<line>:<column>: <field>: <message>; ...": the
+// reason the host refuses a manifest with, and the runner's FAIL line.
+std::string manifest_errors_text(const std::vector<ConfigError>& errors);
 
 // Finds every plugin.yaml directly in each dir or one level below it, in
 // order (directories first as given, entries sorted by path).

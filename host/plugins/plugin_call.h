@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <tpark/tp_plugin.h>
@@ -33,6 +34,33 @@ tp_status call_guarded(Call&& call, std::string& detail) noexcept {
     detail = "exception escaped the plugin";
   }
   return TP_INTERNAL;
+}
+
+// on_event, reset and render have no tp_error: a plugin explains their
+// failure in an error-level log line (tp_plugin.hpp's trampolines do). The
+// host API's log slot hands such a line, written on the calling thread while
+// call_explained runs, to it as the failure's detail (GET /admin/plugins
+// shows it as last_error).
+inline thread_local std::string* t_plugin_error_line = nullptr;
+
+inline void note_plugin_error_line(std::string_view line) {
+  if (t_plugin_error_line != nullptr) t_plugin_error_line->assign(line.data(), line.size());
+}
+
+// call_guarded for a callback without a tp_error. The trampolines prefix the
+// line with the callback's name; the detail does not repeat it.
+template <class Call>
+tp_status call_explained(const char* callback, Call&& call, std::string& detail) noexcept {
+  std::string logged;
+  t_plugin_error_line = &logged;
+  const tp_status status = call_guarded(std::forward<Call>(call), detail);
+  t_plugin_error_line = nullptr;
+  if (status != TP_OK && detail.empty()) {
+    const std::string prefix = std::string(callback) + ": ";
+    if (logged.compare(0, prefix.size(), prefix) == 0) logged.erase(0, prefix.size());
+    detail = std::move(logged);
+  }
+  return status;
 }
 
 inline tp_error make_error() {

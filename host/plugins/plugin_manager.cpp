@@ -58,22 +58,6 @@ bool opt_in_only(const Manifest& manifest) {
          manifest.id == "tp.orchestrator.nats";
 }
 
-// Subscription prefixes from the manifest; nullopt = every kind. "*" means
-// every kind, and so does a set of prefixes covering every character a kind
-// may start with (telemetry.md 1.1: [a-z0-9]).
-std::optional<std::vector<std::string>> subscription_prefixes(const Manifest& manifest) {
-  std::set<char> first_chars;
-  for (const auto& prefix : manifest.subscribes) {
-    if (prefix == "*") return std::nullopt;
-    if (prefix.size() == 1) first_chars.insert(prefix[0]);
-  }
-  bool covers_all = true;
-  for (char c = 'a'; c <= 'z' && covers_all; ++c) covers_all = first_chars.count(c) > 0;
-  for (char c = '0'; c <= '9' && covers_all; ++c) covers_all = first_chars.count(c) > 0;
-  if (covers_all) return std::nullopt;
-  return manifest.subscribes;
-}
-
 std::string join(const std::vector<std::string>& items, const char* separator) {
   std::string out;
   for (const auto& item : items) {
@@ -164,9 +148,7 @@ struct PluginManager::Impl {
       auto result = read_manifest(file);
       if (auto* errors = std::get_if<std::vector<ConfigError>>(&result)) {
         candidate.id = best_effort_id(file);
-        std::vector<std::string> texts;
-        for (const auto& error : *errors) texts.push_back(error.to_string());
-        candidate.manifest_error = "invalid manifest: " + join(texts, "; ");
+        candidate.manifest_error = manifest_errors_text(*errors);
       } else {
         candidate.manifest = std::get<Manifest>(std::move(result));
         candidate.id = candidate.manifest->id;

@@ -313,7 +313,7 @@ void SectionInstance::run_pending_tasks() {
 void SectionInstance::prime() {
   prime_count_.fetch_add(1, std::memory_order_relaxed);
   std::string detail;
-  tp_status status = call_guarded([&] { return spec_.desc.reset(ctx_); }, detail);
+  tp_status status = call_explained("reset", [&] { return spec_.desc.reset(ctx_); }, detail);
   if (status == TP_OK)
     note_ok();
   else
@@ -383,7 +383,8 @@ void SectionInstance::deliver(const Event& event, uint32_t flags) {
   view.source = as_tp_str(event.source);
   view.node = as_tp_str(event.node);
   std::string detail;
-  const tp_status status = call_guarded([&] { return spec_.desc.on_event(ctx_, &view); }, detail);
+  const tp_status status =
+      call_explained("on_event", [&] { return spec_.desc.on_event(ctx_, &view); }, detail);
   if (status == TP_OK)
     note_ok();
   else
@@ -400,7 +401,7 @@ void SectionInstance::render_now(const std::shared_ptr<RenderTicket>& ticket) {
   int32_t changed = 1;
   std::string detail;
   const tp_status status =
-      call_guarded([&] { return spec_.desc.render(ctx_, &writer, &changed); }, detail);
+      call_explained("render", [&] { return spec_.desc.render(ctx_, &writer, &changed); }, detail);
   if (status != TP_OK) {
     note_failure("render", status, detail);
     ticket->finish({false, "failed", ""});

@@ -1,9 +1,10 @@
 # tp_add_plugin(<target> MANIFEST <plugin.yaml> SOURCES <src>... [OUTPUT_DIR <dir>] [LINK <libs>...])
 #
-# Builds a tpark plugin library with the hygiene the ABI requires (sdk.md rule 12):
-# hidden visibility, a version script exporting only tp_plugin_entry, and
-# --no-undefined so an unresolved symbol fails the build, not the load. The
-# manifest is copied beside the library, where the host looks for it.
+# Builds a tpark plugin library with the hygiene the ABI requires (rule 15 in
+# docs/abi-policy.md): hidden visibility, a version script exporting only
+# tp_plugin_entry, and --no-undefined so an unresolved symbol fails the build,
+# not the load. The manifest is copied beside the library, where the host
+# looks for it, whenever it changes (even when the library does not relink).
 include_guard(GLOBAL)
 
 function(tp_add_plugin target)
@@ -31,9 +32,14 @@ function(tp_add_plugin target)
     "LINKER:--version-script=${_TP_PLUGIN_MAP}" "LINKER:--no-undefined")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${_TP_PLUGIN_MAP}")
   get_filename_component(_manifest "${TP_MANIFEST}" ABSOLUTE)
-  add_custom_command(TARGET ${target} POST_BUILD
-    COMMAND ${CMAKE_COMMAND} -E copy_if_different "${_manifest}" "${TP_OUTPUT_DIR}/plugin.yaml"
+  # A build rule of its own, depending on the file: a POST_BUILD step would
+  # run only when the library relinks, leaving a stale copy after an edit.
+  add_custom_command(OUTPUT "${TP_OUTPUT_DIR}/plugin.yaml"
+    COMMAND ${CMAKE_COMMAND} -E copy "${_manifest}" "${TP_OUTPUT_DIR}/plugin.yaml"
+    DEPENDS "${_manifest}"
+    COMMENT "Copying ${TP_MANIFEST} beside ${target}"
     VERBATIM)
+  target_sources(${target} PRIVATE "${TP_OUTPUT_DIR}/plugin.yaml")
   set_property(TARGET ${target} PROPERTY TP_MANIFEST "${_manifest}")
   # Every plugin built in this project, so tests can depend on all of them.
   set_property(GLOBAL APPEND PROPERTY TPARK_ALL_PLUGINS ${target})

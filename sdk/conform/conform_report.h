@@ -1,5 +1,6 @@
 // The runner's report: one line per check, naming the rule it belongs to
-// (sdk.md "Rules", docs/abi-policy.md), and the verdict at the end.
+// (the numbered rules of docs/abi-policy.md, also listed at the top of
+// tp_plugin.h), and the verdict at the end.
 #pragma once
 
 #include <cstdio>
@@ -11,6 +12,26 @@
 #include <tpark/tp_plugin.h>
 
 namespace tpark::conform {
+
+// The ABI rules, numbered as in docs/abi-policy.md and tp_plugin.h. A check
+// names the rule it enforces; PASS/FAIL lines print the number.
+namespace rule {
+constexpr int kEntry = 1;           // one entry symbol, negotiation
+constexpr int kMajor = 2;           // the major must match exactly
+constexpr int kMinHostMinor = 3;    // the lowest host minor the plugin needs
+constexpr int kStructSize = 4;      // uint32_t struct_size first
+constexpr int kAppendOnly = 5;      // fields and slots only appended
+constexpr int kDescriptorSize = 6;  // descriptors: older refused, newer read by prefix
+constexpr int kSlotVersions = 7;    // host API slots newer than 1.0 checked first
+constexpr int kNoCppAcross = 8;     // C only at the boundary: no exception escapes
+constexpr int kStrings = 9;         // borrowed strings, JSON crosses as text
+constexpr int kWhoFrees = 10;       // whoever allocates frees
+constexpr int kStatus = 11;         // every call returns a tp_status
+constexpr int kThreading = 12;      // threading per callback; callbacks return
+constexpr int kLifecycle = 13;      // lifecycle with quiescence
+constexpr int kManifest = 14;       // manifests first
+constexpr int kHygiene = 15;        // one exported symbol, loads with RTLD_NOW
+}  // namespace rule
 
 inline std::string status_name(tp_status status) {
   switch (status) {
@@ -36,7 +57,12 @@ class Report {
   void fail(int rule, const std::string& what) {
     std::lock_guard lock(mutex_);
     ++failures_;
-    print("FAIL", rule, what);
+    print_check("FAIL", rule, what);
+  }
+  // A line of output that is not a check (the --events renders).
+  void print(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    std::cout << text << "\n";
   }
   void note(const std::string& what) {
     std::lock_guard lock(mutex_);
@@ -61,9 +87,9 @@ class Report {
  private:
   void line(const char* verdict, int rule, const std::string& what) {
     std::lock_guard lock(mutex_);
-    print(verdict, rule, what);
+    print_check(verdict, rule, what);
   }
-  void print(const char* verdict, int rule, const std::string& what) {
+  void print_check(const char* verdict, int rule, const std::string& what) {
     ++checks_;
     std::string tag = "rule " + std::to_string(rule);
     tag.resize(8, ' ');

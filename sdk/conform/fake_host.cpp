@@ -200,7 +200,8 @@ CallResult Executor::call(std::chrono::milliseconds deadline, int rule_if_stuck,
 
 // --- SyntheticEvent ---------------------------------------------------------
 
-SyntheticEvent::SyntheticEvent(std::string kind, bool replay) : kind_(std::move(kind)) {
+SyntheticEvent::SyntheticEvent(std::string kind, bool replay, std::string payload, std::string node)
+    : kind_(std::move(kind)), payload_(std::move(payload)), node_(std::move(node)) {
   static std::atomic<int64_t> next_id{1};
   const int64_t now = wall_ms();
   std::time_t seconds = static_cast<std::time_t>(now / 1000);
@@ -211,9 +212,7 @@ SyntheticEvent::SyntheticEvent(std::string kind, bool replay) : kind_(std::move(
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 static_cast<int>(now % 1000));
   time_ = text;
-  payload_ = "{\"conform\":true}";
   source_ = "ingest";
-  node_ = "conform-node";
   view_.struct_size = sizeof view_;
   view_.flags = replay ? TP_EVENT_REPLAY : 0u;
   view_.id = next_id++;
@@ -282,8 +281,10 @@ void FakeHost::check_call(const char* slot) {
   if (!late) return;
   std::lock_guard lock(mutex_);
   if (late_calls_reported_++ == 0)
-    report_.fail(10, std::string("host API ") + slot + " called " +
-                         (phase == Phase::Destroyed ? "after destroy" : "by a plugin thread after stop"));
+    report_.fail(
+        rule::kLifecycle,
+        std::string("host API ") + slot + " called " +
+            (phase == Phase::Destroyed ? "after destroy" : "by a plugin thread after stop"));
 }
 
 tp_status FakeHost::metric_register(const tp_metric_desc* desc, uint64_t* out_handle) {
@@ -389,16 +390,18 @@ void FakeHost::fire_timers(Executor& executor, std::chrono::milliseconds deadlin
     for (const auto& entry : timers_) due.push_back(entry);
   }
   for (auto& [id, timer] : due) {
-    CallResult call = executor.call(deadline, 9, [&] {
+    CallResult call = executor.call(deadline, rule::kThreading, [&] {
       timer.desc.fn(timer.desc.user, id);
       return TP_OK;
     });
     if (!call.completed) {
-      report_.fail(9, "timer callback did not return within " + std::to_string(deadline.count()) +
-                          " ms");
+      report_.fail(rule::kThreading, "timer callback did not return within " +
+                                         std::to_string(deadline.count()) + " ms");
       report_.abandon();
     }
-    if (call.exception) report_.fail(8, "timer callback let an exception escape: " + call.exception_text);
+    if (call.exception)
+      report_.fail(rule::kNoCppAcross,
+                   "timer callback let an exception escape: " + call.exception_text);
     if (timer.desc.interval_ms == 0) {
       bool still_live = false;
       {
@@ -409,13 +412,14 @@ void FakeHost::fire_timers(Executor& executor, std::chrono::milliseconds deadlin
     }
   }
   if (!due.empty())
-    report_.pass(9, "fired " + std::to_string(due.size()) + " timer(s) on the instance executor");
+    report_.pass(rule::kThreading,
+                 "fired " + std::to_string(due.size()) + " timer(s) on the instance executor");
 }
 
 tp_status FakeHost::emit(tp_str kind, tp_str payload, int64_t* out_id) {
   static const std::regex kind_pattern("[a-z0-9][a-z0-9_.:-]*");
   if (!std::regex_match(to_string(kind), kind_pattern)) return TP_INVALID_ARG;
-  // As the real host: the kinds it owns (telemetry.md 1.1) are not a plugin's to emit.
+  // As the real host: the kinds it owns are not a plugin's to emit.
   static const char* const host_owned[] = {
       "logic.unit.", "orchestrator.job.", "config.",         "governor.",        "staging.",
       "leases.",     "policy.decision",   "policy.capsule.", "feedback.updated", "actions.hint."};
@@ -442,7 +446,8 @@ void FakeHost::free_buf(void* ptr) {
   {
     std::lock_guard lock(mutex_);
     if (buffers_.erase(ptr) == 0) {
-      report_.fail(6, "free_buf of a pointer the host never allocated (or freed twice)");
+      report_.fail(rule::kWhoFrees,
+                   "free_buf of a pointer the host never allocated (or freed twice)");
       return;
     }
   }
@@ -450,7 +455,7 @@ void FakeHost::free_buf(void* ptr) {
 }
 
 // After destroy the host releases the timers still live (calling each free_fn
-// once, rule 6); buffers from alloc that the plugin never freed are leaks.
+// once, rule 10); buffers from alloc that the plugin never freed are leaks.
 void FakeHost::check_balances() {
   std::map<uint64_t, Timer> live;
   size_t leaked = 0;
@@ -461,9 +466,10 @@ void FakeHost::check_balances() {
   }
   for (auto& [id, timer] : live) release_timer(timer);
   if (leaked > 0)
-    report_.fail(6, std::to_string(leaked) + " buffer(s) from host alloc never freed with free_buf");
+    report_.fail(rule::kWhoFrees,
+                 std::to_string(leaked) + " buffer(s) from host alloc never freed with free_buf");
   else
-    report_.pass(6, "every host buffer the plugin allocated was freed");
+    report_.pass(rule::kWhoFrees, "every host buffer the plugin allocated was freed");
 }
 
 }  // namespace tpark::conform

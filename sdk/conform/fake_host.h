@@ -29,8 +29,8 @@ struct CallResult {
   bool exception = false;  // a C++ exception escaped the C boundary (rule 8)
   std::string exception_text;
   tp_status status = TP_INTERNAL;
-  std::string message;    // tp_error.message, when the call had one
-  int rule_if_stuck = 9;  // the rule a call that never returns breaks
+  std::string message;     // tp_error.message, when the call had one
+  int rule_if_stuck = 12;  // the rule a call that never returns breaks
 };
 
 // One thread that runs every plugin callback, one at a time (the instance
@@ -62,7 +62,9 @@ class Executor {
 // A journaled event as the host would hand it to on_event.
 class SyntheticEvent {
  public:
-  SyntheticEvent(std::string kind, bool replay);
+  // payload: compact JSON ("{}" when absent); node: empty when absent.
+  SyntheticEvent(std::string kind, bool replay, std::string payload = "{\"conform\":true}",
+                 std::string node = "conform-node");
   const tp_event_view* view() const { return &view_; }
   const std::string& kind() const { return kind_; }
 
@@ -88,7 +90,7 @@ class FakeHost {
   // Runs every live timer's callback once on the executor; one-shots are
   // then released (free_fn), as the host would after they fire.
   void fire_timers(Executor& executor, std::chrono::milliseconds deadline);
-  // After destroy: every timer released, every host buffer freed (rule 6).
+  // After destroy: every timer released, every host buffer freed (rule 10).
   void check_balances();
 
   // The table's slots land here.

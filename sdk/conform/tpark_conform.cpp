@@ -1,114 +1,90 @@
-// tpark-conform PLUGIN.so: drives one plugin library through its whole
-// lifecycle against a fake host and reports, rule by rule (docs/abi-policy.md,
-// sdk.md "Rules"), what it could check. Shipped with the SDK so a plugin's
-// author can run exactly what the project runs over its own plugins.
+// tpark-conform [--events FILE] PLUGIN.so: drives one plugin library through
+// its whole lifecycle against a fake host and reports, rule by rule (the
+// numbered rules of docs/abi-policy.md), what it could check. Shipped with
+// the SDK so a plugin's author can run exactly what the project runs over its
+// own plugins.
 //
-// What it does, in order: reads plugin.yaml beside the library; checks the
-// library's exported symbols; opens it with RTLD_NOW | RTLD_LOCAL; calls
-// tp_plugin_entry with the host's ABI offer; checks the answer and every
-// descriptor; then, per descriptor, create (config = the manifest's
-// defaults), start, the kind's callbacks with synthetic input, stop, destroy.
-// Every call into the plugin runs on one executor thread with a deadline and
-// inside a catch-all guard, so a plugin that throws, blocks or never stops is
-// reported, never fatal to the runner.
+// What it does, in order: reads plugin.yaml beside the library with the
+// host's own reader (host/plugins/manifest.h); checks the library's exported
+// symbols; opens it with RTLD_NOW | RTLD_LOCAL; calls tp_plugin_entry with the
+// host's ABI offer; checks the answer and every descriptor; then, per
+// descriptor, create (config = the manifest's defaults), start, the kind's
+// callbacks with synthetic input, stop, destroy. With --events, each section
+// then gets the file's events and renders after each one. Every call into the
+// plugin runs on one executor thread with a deadline and inside a catch-all
+// guard, so a plugin that throws, blocks or never stops is reported, never
+// fatal to the runner.
 //
 // Exit status: 0 every check passed, 1 a check failed, 2 usage or I/O error.
 #include <dlfcn.h>
 #include <elf.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <tpark/tp_plugin.h>
 
 #include "conform_report.h"
 #include "fake_host.h"
+#include "kernel/kinds.h"
+#include "plugins/manifest.h"
 
 namespace fs = std::filesystem;
+using tpark::Manifest;
 using tpark::conform::CallResult;
 using tpark::conform::Executor;
 using tpark::conform::FakeHost;
 using tpark::conform::Report;
+namespace rule = tpark::conform::rule;
 
 namespace {
 
 constexpr std::chrono::milliseconds kCallDeadline{5000};
 
-// The plugin.yaml fields the runner needs.
-struct Manifest {
-  std::string id;
-  std::string version;
-  std::string library;
-  uint32_t abi_major = 0;
-  uint32_t min_host_minor = 0;
-  std::vector<std::string> kinds;
-  std::map<std::string, std::string> provides;
-  std::vector<std::string> subscribes;
-  nlohmann::json config_defaults = nlohmann::json::object();
-};
+// plugin.yaml beside the library, read by the host's own reader (rule 14):
+// what the host refuses, the runner fails with the same text.
+std::optional<Manifest> read_plugin_manifest(const fs::path& file, Report& report) {
+  tpark::ManifestResult result = tpark::read_manifest(file);
+  if (auto* errors = std::get_if<std::vector<tpark::ConfigError>>(&result)) {
+    report.fail(rule::kManifest, tpark::manifest_errors_text(*errors));
+    return std::nullopt;
+  }
+  Manifest manifest = std::get<Manifest>(std::move(result));
+  report.pass(rule::kManifest, "plugin.yaml: " + manifest.id + " " + manifest.version + ", kinds " +
+                                   nlohmann::json(manifest.kinds).dump());
+  return manifest;
+}
 
-std::optional<Manifest> read_manifest(const fs::path& file, Report& report) {
-  Manifest m;
-  try {
-    YAML::Node root = YAML::LoadFile(file.string());
-    m.id = root["id"].as<std::string>("");
-    m.version = root["version"].as<std::string>("");
-    m.library = root["library"].as<std::string>("");
-    if (root["abi"]) {
-      m.abi_major = root["abi"]["major"].as<uint32_t>(0);
-      m.min_host_minor = root["abi"]["min_host_minor"].as<uint32_t>(0);
-    }
-    for (const auto& k : root["kinds"]) m.kinds.push_back(k.as<std::string>());
-    for (const auto& kv : root["provides"])
-      m.provides[kv.first.as<std::string>()] = kv.second.as<std::string>();
-    for (const auto& s : root["subscribes"]) m.subscribes.push_back(s.as<std::string>());
-    for (const auto& kv : root["config"]) {
-      const YAML::Node field = kv.second;
-      if (!field["default"]) continue;
-      const std::string type = field["type"].as<std::string>("string");
-      const YAML::Node value = field["default"];
-      nlohmann::json json;
-      if (type == "int")
-        json = value.as<int64_t>();
-      else if (type == "float")
-        json = value.as<double>();
-      else if (type == "bool")
-        json = value.as<bool>();
-      else if (type == "list") {
-        json = nlohmann::json::array();
-        for (const auto& item : value) json.push_back(item.as<std::string>());
-      } else if (type == "map") {
-        json = nlohmann::json::object();
-        for (const auto& item : value) json[item.first.as<std::string>()] = item.second.as<std::string>();
-      } else
-        json = value.as<std::string>();
-      m.config_defaults[kv.first.as<std::string>()] = json;
-    }
-  } catch (const std::exception& e) {
-    report.fail(11, "plugin.yaml beside the library is readable: " + std::string(e.what()));
-    return std::nullopt;
+// The config block create gets: the manifest's defaults, validated as the
+// host validates a plugin with no block in host.yaml.
+std::string config_defaults(const Manifest& manifest, Report& report) {
+  auto validated = tpark::validate_plugin_config(manifest, YAML::Node(), "host.yaml");
+  if (auto* errors = std::get_if<std::vector<tpark::ConfigError>>(&validated)) {
+    report.note("without a host.yaml block the host would refuse this plugin: " +
+                (errors->empty() ? std::string("invalid config") : errors->front().to_string()) +
+                "; create gets the defaults alone");
+    nlohmann::json defaults = nlohmann::json::object();
+    for (const auto& field : manifest.config)
+      if (!field.default_value.is_null()) defaults[field.name] = field.default_value;
+    return defaults.dump();
   }
-  if (m.id.empty() || m.library.empty() || m.kinds.empty()) {
-    report.fail(11, "plugin.yaml names id, library and kinds");
-    return std::nullopt;
-  }
-  report.pass(11, "plugin.yaml: " + m.id + " " + m.version + ", kinds " +
-                      nlohmann::json(m.kinds).dump());
-  return m;
+  return std::get<tpark::Json>(validated).dump();
 }
 
 // The defined global symbols in the library's dynamic symbol table.
@@ -158,7 +134,7 @@ const char* kind_name(uint32_t kind) {
 }
 
 // Copies min(struct_size, sizeof(T)) of a plugin struct into a zeroed T
-// (rule 2: the consumer reads only what lies inside struct_size).
+// (rule 4: the consumer reads only what lies inside struct_size).
 template <class T>
 T copy_prefix(const void* source) {
   T local{};
@@ -184,15 +160,15 @@ bool expect_ok(Report& report, const std::string& what, const CallResult& call) 
     report.abandon();  // the executor is stuck inside the plugin: nothing more can run
   }
   if (call.exception) {
-    report.fail(8, what + " let an exception escape: " + call.exception_text);
+    report.fail(rule::kNoCppAcross, what + " let an exception escape: " + call.exception_text);
     return false;
   }
   if (call.status != TP_OK) {
-    report.fail(7, what + " returned " + tpark::conform::status_name(call.status) +
-                       (call.message.empty() ? "" : ": " + call.message));
+    report.fail(rule::kStatus, what + " returned " + tpark::conform::status_name(call.status) +
+                                   (call.message.empty() ? "" : ": " + call.message));
     return false;
   }
-  report.pass(7, what + " returned TP_OK");
+  report.pass(rule::kStatus, what + " returned TP_OK");
   return true;
 }
 
@@ -208,18 +184,18 @@ struct Lifecycle {
 // ctx, or nullopt when either failed (reported).
 std::optional<void*> create_and_start(Report& report, Executor& executor, FakeHost& host,
                                       const Manifest& manifest, const Lifecycle& lifecycle) {
-  const std::string config = manifest.config_defaults.dump();
+  const std::string config = config_defaults(manifest, report);
   host.set_config(config);
   void* ctx = nullptr;
   tp_error err{};
   err.struct_size = sizeof err;
   host.enter(FakeHost::Phase::Created);
-  CallResult call = executor.call(kCallDeadline, 10, [&] {
+  CallResult call = executor.call(kCallDeadline, rule::kLifecycle, [&] {
     return lifecycle.create(host.api(), host.handle(), tpark::conform::str(config), &ctx, &err);
   });
   call.message = err.message;
   if (!expect_ok(report, "create with the manifest defaults " + config, call)) return std::nullopt;
-  call = executor.call(kCallDeadline, 10, [&] { return lifecycle.start(ctx, &err); });
+  call = executor.call(kCallDeadline, rule::kLifecycle, [&] { return lifecycle.start(ctx, &err); });
   call.message = err.message;
   host.enter(FakeHost::Phase::Running);
   if (!expect_ok(report, "start", call)) return std::nullopt;
@@ -232,58 +208,135 @@ void stop_and_destroy(Report& report, Executor& executor, FakeHost& host,
   tp_error err{};
   err.struct_size = sizeof err;
   host.enter(FakeHost::Phase::Stopping);
-  CallResult call = executor.call(kCallDeadline, 10, [&] { return lifecycle.stop(ctx, &err); });
+  CallResult call =
+      executor.call(kCallDeadline, rule::kLifecycle, [&] { return lifecycle.stop(ctx, &err); });
   if (!call.completed) {
-    report.fail(10, "stop did not return within " + std::to_string(kCallDeadline.count()) +
-                        " ms (stop must drain and join the plugin's threads)");
+    report.fail(rule::kLifecycle, "stop did not return within " +
+                                      std::to_string(kCallDeadline.count()) +
+                                      " ms (stop must drain and join the plugin's threads)");
     report.abandon();
   }
   call.message = err.message;
   expect_ok(report, "stop", call);
   host.enter(FakeHost::Phase::Stopped);
-  call = executor.call(kCallDeadline, 10, [&] { return lifecycle.destroy(ctx); });
+  call = executor.call(kCallDeadline, rule::kLifecycle, [&] { return lifecycle.destroy(ctx); });
   host.enter(FakeHost::Phase::Destroyed);
   expect_ok(report, "destroy", call);
 }
 
-// Renders once and checks the output: TP_OK, valid JSON (rule 5).
+// Renders once and checks the output: TP_OK, valid JSON (rule 9).
 bool check_render(Report& report, Executor& executor, FakeHost& host,
                   const tp_section_desc& section, void* ctx, const std::string& when) {
   std::string text;
   int32_t changed = -1;
   tp_writer writer = host.writer_into(&text);
-  CallResult call = executor.call(kCallDeadline, 9, [&] {
-    return section.render(ctx, &writer, &changed);
-  });
+  CallResult call = executor.call(kCallDeadline, rule::kThreading,
+                                  [&] { return section.render(ctx, &writer, &changed); });
   if (!expect_ok(report, "render (" + when + ")", call)) return false;
   if (!nlohmann::json::accept(text)) {
-    report.fail(5, "render (" + when + ") wrote invalid JSON: " + text.substr(0, 120));
+    report.fail(rule::kStrings, "render (" + when + ") wrote invalid JSON: " + text.substr(0, 120));
     return false;
   }
   if (changed != 0 && changed != 1) {
-    report.fail(7, "render (" + when + ") set *out_changed to " + std::to_string(changed) +
-                       ", expected 0 or 1");
+    report.fail(rule::kStatus, "render (" + when + ") set *out_changed to " +
+                                   std::to_string(changed) + ", expected 0 or 1");
     return false;
   }
-  report.pass(5, "render (" + when + ") wrote valid JSON (" + std::to_string(text.size()) +
-                     " bytes)");
+  report.pass(rule::kStrings,
+              "render (" + when + ") wrote valid JSON (" + std::to_string(text.size()) + " bytes)");
   return true;
 }
 
+// One line of an --events file: an event as POST /events/ingest takes it.
+struct FileEvent {
+  size_t line = 0;
+  std::string kind;     // lowercased, alias-folded
+  std::string payload;  // compact JSON; "{}" when absent
+  std::string node;
+};
+
+// Reads NDJSON: one {"kind", "payload"?, "node"?} object per line; blank
+// lines are skipped. The error names the line.
+std::variant<std::vector<FileEvent>, std::string> read_events_file(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return "cannot read " + file.string();
+  std::vector<FileEvent> events;
+  std::string text;
+  for (size_t line = 1; std::getline(in, text); ++line) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string at = file.string() + ":" + std::to_string(line) + ": ";
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return at + "expected a JSON object";
+    if (!j.contains("kind") || !j["kind"].is_string()) return at + "kind: expected a string";
+    std::string kind = j["kind"].get<std::string>();
+    for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    kind = tpark::fold_kind_alias(kind);
+    if (!tpark::kind_is_valid(kind)) return at + "kind: not a valid event kind: " + kind;
+    FileEvent event;
+    event.line = line;
+    event.kind = std::move(kind);
+    event.payload = j.contains("payload") && !j["payload"].is_null() ? j["payload"].dump() : "{}";
+    if (j.contains("node") && j["node"].is_string()) event.node = j["node"].get<std::string>();
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+// --events: reset, then each event of the file that the manifest subscribes
+// to, live, in file order, each followed by a render whose value is printed.
+void replay_events_file(Report& report, Executor& executor, FakeHost& host,
+                        const Manifest& manifest, const tp_section_desc& section, void* ctx,
+                        const std::vector<FileEvent>& events) {
+  expect_ok(report, "reset (before the events file)",
+            executor.call(kCallDeadline, rule::kThreading, [&] { return section.reset(ctx); }));
+  const auto prefixes = tpark::subscription_prefixes(manifest);
+  size_t delivered = 0;
+  for (const FileEvent& event : events) {
+    const std::string where = "line " + std::to_string(event.line) + " " + event.kind;
+    if (manifest.subscribes.empty() || (prefixes && !tpark::kind_matches(event.kind, *prefixes))) {
+      report.print("SKIP          " + where + " (not subscribed)");
+      continue;
+    }
+    tpark::conform::SyntheticEvent view(event.kind, false, event.payload, event.node);
+    CallResult c = executor.call(kCallDeadline, rule::kThreading,
+                                 [&] { return section.on_event(ctx, view.view()); });
+    if (!c.completed || c.exception || c.status != TP_OK) {
+      expect_ok(report, "on_event " + where, c);
+      continue;
+    }
+    ++delivered;
+    std::string text;
+    int32_t changed = -1;
+    tp_writer writer = host.writer_into(&text);
+    CallResult r = executor.call(kCallDeadline, rule::kThreading,
+                                 [&] { return section.render(ctx, &writer, &changed); });
+    if (!r.completed || r.exception || r.status != TP_OK) {
+      expect_ok(report, "render after " + where, r);
+      continue;
+    }
+    report.print("RENDER        " + where + " -> " + (changed == 0 ? "(unchanged)" : text));
+  }
+  report.pass(rule::kStatus, "the events file: " + std::to_string(delivered) + " of " +
+                                 std::to_string(events.size()) +
+                                 " event(s) delivered and rendered");
+}
+
 void drive_section(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
-                   const tp_section_desc& section) {
+                   const tp_section_desc& section, const std::vector<FileEvent>* events_file) {
   const std::string name = section.name != nullptr ? section.name : "";
   if (section.create == nullptr || section.start == nullptr || section.stop == nullptr ||
       section.destroy == nullptr || section.reset == nullptr || section.on_event == nullptr ||
       section.render == nullptr) {
-    report.fail(2, "section " + name + " fills every 1.0 callback (only prime_rows may be NULL)");
+    report.fail(rule::kDescriptorSize,
+
+                "section " + name + " fills every 1.0 callback (only prime_rows may be NULL)");
     return;
   }
-  auto provided = manifest.provides.find("section");
-  if (provided == manifest.provides.end() || provided->second != name)
-    report.fail(11, "manifest provides.section names the descriptor's snapshot key " + name);
+  if (manifest.section != name)
+    report.fail(rule::kManifest,
+                "manifest provides.section names the descriptor's snapshot key " + name);
   else
-    report.pass(11, "manifest provides.section matches the descriptor: " + name);
+    report.pass(rule::kManifest, "manifest provides.section matches the descriptor: " + name);
 
   const Lifecycle lifecycle{section.create, section.start, section.stop, section.destroy};
   const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
@@ -292,8 +345,9 @@ void drive_section(Report& report, Executor& executor, FakeHost& host, const Man
 
   if (section.prime_rows != nullptr) {
     uint64_t rows = 0;
-    expect_ok(report, "prime_rows",
-              executor.call(kCallDeadline, 9, [&] { return section.prime_rows(ctx, &rows); }));
+    expect_ok(report, "prime_rows", executor.call(kCallDeadline, rule::kThreading, [&] {
+      return section.prime_rows(ctx, &rows);
+    }));
   }
   check_render(report, executor, host, section, ctx, "before any event");
 
@@ -301,13 +355,13 @@ void drive_section(Report& report, Executor& executor, FakeHost& host, const Man
   for (int round = 0; round < 2; ++round) {
     const std::string pass_name = round == 0 ? "priming" : "re-priming";
     expect_ok(report, "reset (" + pass_name + ")",
-              executor.call(kCallDeadline, 9, [&] { return section.reset(ctx); }));
+              executor.call(kCallDeadline, rule::kThreading, [&] { return section.reset(ctx); }));
     bool events_ok = true;
     for (int replay = 1; replay >= 0 && events_ok; --replay) {
       for (const std::string& prefix : manifest.subscribes) {
         for (int i = 0; i < 2 && events_ok; ++i) {
           tpark::conform::SyntheticEvent event(kind_for_prefix(prefix), replay != 0);
-          CallResult c = executor.call(kCallDeadline, 9,
+          CallResult c = executor.call(kCallDeadline, rule::kThreading,
                                        [&] { return section.on_event(ctx, event.view()); });
           if (!c.completed || c.exception || c.status != TP_OK) {
             events_ok = expect_ok(report, std::string("on_event ") + (replay ? "(replay) " : "") +
@@ -318,16 +372,18 @@ void drive_section(Report& report, Executor& executor, FakeHost& host, const Man
       }
     }
     if (events_ok)
-      report.pass(7, "on_event accepted replayed and live events for every subscribed prefix (" +
-                         pass_name + ")");
+      report.pass(rule::kStatus,
+                  "on_event accepted replayed and live events for every subscribed prefix (" +
+                      pass_name + ")");
     host.fire_timers(executor, kCallDeadline);
     check_render(report, executor, host, section, ctx, "after " + pass_name);
   }
   check_render(report, executor, host, section, ctx, "again, unchanged input");
+  if (events_file != nullptr)
+    replay_events_file(report, executor, host, manifest, section, ctx, *events_file);
 
   stop_and_destroy(report, executor, host, lifecycle, ctx);
 }
-
 
 // One batch through export_batch; OK and RETRY are both legal answers.
 bool check_export(Report& report, Executor& executor, const tp_exporter_desc& exporter, void* ctx,
@@ -342,13 +398,13 @@ bool check_export(Report& report, Executor& executor, const tp_exporter_desc& ex
   batch.item_count = pointers.size();
   tp_error err{};
   err.struct_size = sizeof err;
-  CallResult call =
-      executor.call(kCallDeadline, 9, [&] { return exporter.export_batch(ctx, &batch, &err); });
+  CallResult call = executor.call(kCallDeadline, rule::kThreading,
+                                  [&] { return exporter.export_batch(ctx, &batch, &err); });
   call.message = err.message;
   const std::string what = "export_batch of " + std::to_string(items.size()) + " item(s), attempt " +
                            std::to_string(attempt);
   if (call.completed && !call.exception && call.status == TP_RETRY) {
-    report.pass(7, what + " returned TP_RETRY (the host keeps the batch)");
+    report.pass(rule::kStatus, what + " returned TP_RETRY (the host keeps the batch)");
     return true;
   }
   return expect_ok(report, what, call);
@@ -359,20 +415,21 @@ void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Ma
   const std::string name = exporter.name != nullptr ? exporter.name : "";
   if (exporter.create == nullptr || exporter.start == nullptr || exporter.stop == nullptr ||
       exporter.destroy == nullptr || exporter.export_batch == nullptr) {
-    report.fail(2, "exporter " + name + " fills every 1.1 callback");
+    report.fail(rule::kDescriptorSize, "exporter " + name + " fills every 1.1 callback");
     return;
   }
   const uint32_t known = TP_EXPORT_WANTS_SNAPSHOTS | TP_EXPORT_WANTS_PATCHES | TP_EXPORT_WANTS_METRICS;
   if (exporter.wants == 0 || (exporter.wants & ~known) != 0) {
-    report.fail(2, "exporter " + name + " wants a non-empty set of known item types, got " +
-                       std::to_string(exporter.wants));
+    report.fail(rule::kDescriptorSize, "exporter " + name +
+                                           " wants a non-empty set of known item types, got " +
+                                           std::to_string(exporter.wants));
     return;
   }
-  report.pass(2, "exporter " + name + " wants " + std::to_string(exporter.wants) +
-                     ", snapshot interval " + std::to_string(exporter.snapshot_interval_ms) + " ms");
-  auto provided = manifest.provides.find("exporter");
-  if (provided != manifest.provides.end() && provided->second != name)
-    report.fail(11, "manifest provides.exporter names the descriptor " + name);
+  report.pass(rule::kDescriptorSize, "exporter " + name + " wants " +
+                                         std::to_string(exporter.wants) + ", snapshot interval " +
+                                         std::to_string(exporter.snapshot_interval_ms) + " ms");
+  if (manifest.exporter && *manifest.exporter != name)
+    report.fail(rule::kManifest, "manifest provides.exporter names the descriptor " + name);
 
   const Lifecycle lifecycle{exporter.create, exporter.start, exporter.stop, exporter.destroy};
   const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
@@ -407,14 +464,31 @@ void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Ma
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cerr << "usage: tpark-conform PLUGIN.so\n"
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::optional<fs::path> events_path;
+  if (args.size() == 3 && args[0] == "--events") {
+    events_path = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (args.size() != 1 || args[0] == "--help" || args[0] == "-h" || args[0].rfind("--", 0) == 0) {
+    std::cerr << "usage: tpark-conform [--events EVENTS.ndjson] PLUGIN.so\n"
                  "Drives a tpark plugin through its lifecycle against a fake host (ABI "
               << TP_ABI_MAJOR << "." << TP_ABI_MINOR
-              << ") and reports each check with the rule it belongs to.\n";
+              << ") and reports each check with the rule it belongs to (docs/abi-policy.md).\n"
+                 "--events: then replays the file's events (one {\"kind\",\"payload\"} per "
+                 "line) through each section and prints the render after each.\n";
     return 2;
   }
-  const fs::path library = fs::absolute(argv[1]);
+  std::optional<std::vector<FileEvent>> events_file;
+  if (events_path) {
+    auto read = read_events_file(*events_path);
+    if (auto* error = std::get_if<std::string>(&read)) {
+      std::cerr << "tpark-conform: " << *error << "\n";
+      return 2;
+    }
+    events_file = std::get<std::vector<FileEvent>>(std::move(read));
+  }
+  const fs::path library = fs::absolute(args[0]);
   Report report(library.string());
   std::cout << "tpark-conform (host ABI " << TP_ABI_MAJOR << "." << TP_ABI_MINOR << "): " << library.string()
             << "\n";
@@ -423,17 +497,19 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::optional<Manifest> manifest = read_manifest(library.parent_path() / "plugin.yaml", report);
+  std::optional<Manifest> manifest =
+      read_plugin_manifest(library.parent_path() / "plugin.yaml", report);
   if (!manifest) return report.finish();
   if (manifest->library != library.filename().string())
-    report.fail(11, "manifest library " + manifest->library + " is this file, " +
-                        library.filename().string());
+    report.fail(rule::kManifest, "manifest library " + manifest->library + " is this file, " +
+                                     library.filename().string());
   if (manifest->abi_major != TP_ABI_MAJOR)
-    report.fail(1, "manifest abi.major " + std::to_string(manifest->abi_major) + ", host " +
-                       std::to_string(TP_ABI_MAJOR));
+    report.fail(rule::kMajor, "manifest abi.major " + std::to_string(manifest->abi_major) +
+                                  ", host " + std::to_string(TP_ABI_MAJOR));
   if (manifest->min_host_minor > TP_ABI_MINOR)
-    report.fail(1, "manifest needs host ABI 1." + std::to_string(manifest->min_host_minor) +
-                       ", host is 1." + std::to_string(TP_ABI_MINOR));
+    report.fail(rule::kMinHostMinor, "manifest needs host ABI 1." +
+                                         std::to_string(manifest->min_host_minor) + ", host is 1." +
+                                         std::to_string(TP_ABI_MINOR));
 
   if (auto symbols = exported_symbols(library)) {
     std::set<std::string> extra(symbols->begin(), symbols->end());
@@ -441,24 +517,25 @@ int main(int argc, char** argv) {
     if (!extra.empty()) {
       std::string list;
       for (const auto& s : extra) list += (list.empty() ? "" : ", ") + s;
-      report.fail(12, "exports only tp_plugin_entry; also exports " + std::to_string(extra.size()) +
-                          ": " + list.substr(0, 200));
+      report.fail(rule::kHygiene, "exports only tp_plugin_entry; also exports " +
+                                      std::to_string(extra.size()) + ": " + list.substr(0, 200));
     } else if (has_entry) {
-      report.pass(12, "exports exactly one symbol, tp_plugin_entry");
+      report.pass(rule::kHygiene, "exports exactly one symbol, tp_plugin_entry");
     }
   }
 
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    report.fail(12, std::string("opens with RTLD_NOW | RTLD_LOCAL (built with --no-undefined): ") +
-                        (why != nullptr ? why : "dlopen failed"));
+    report.fail(rule::kHygiene,
+                std::string("opens with RTLD_NOW | RTLD_LOCAL (built with --no-undefined): ") +
+                    (why != nullptr ? why : "dlopen failed"));
     return report.finish();
   }
-  report.pass(12, "opens with RTLD_NOW | RTLD_LOCAL");
+  report.pass(rule::kHygiene, "opens with RTLD_NOW | RTLD_LOCAL");
   auto entry = reinterpret_cast<tp_plugin_entry_fn>(dlsym(handle, TP_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr) {
-    report.fail(1, "missing entry tp_plugin_entry");
+    report.fail(rule::kEntry, "missing entry tp_plugin_entry");
     return report.finish();
   }
 
@@ -485,36 +562,39 @@ int main(int argc, char** argv) {
   negotiate.host_api = host.api();
   tp_error err{};
   err.struct_size = sizeof err;
-  CallResult call = executor.call(kCallDeadline, 1, [&] { return entry(&negotiate, &err); });
+  CallResult call =
+      executor.call(kCallDeadline, rule::kEntry, [&] { return entry(&negotiate, &err); });
   call.message = err.message;
   if (!expect_ok(report, "tp_plugin_entry", call)) return report.finish();
   if (negotiate.plugin_abi_major != TP_ABI_MAJOR) {
-    report.fail(1, "ABI major " + std::to_string(negotiate.plugin_abi_major) + ", host " +
-                       std::to_string(TP_ABI_MAJOR));
+    report.fail(rule::kMajor, "ABI major " + std::to_string(negotiate.plugin_abi_major) +
+                                  ", host " + std::to_string(TP_ABI_MAJOR));
     return report.finish();
   }
   if (negotiate.plugin_min_host_minor > TP_ABI_MINOR) {
-    report.fail(1, "needs host ABI 1." + std::to_string(negotiate.plugin_min_host_minor) +
-                       ", host is 1." + std::to_string(TP_ABI_MINOR));
+    report.fail(rule::kMinHostMinor, "needs host ABI 1." +
+                                         std::to_string(negotiate.plugin_min_host_minor) +
+                                         ", host is 1." + std::to_string(TP_ABI_MINOR));
     return report.finish();
   }
   if (negotiate.plugin_min_host_minor > negotiate.plugin_abi_minor)
-    report.fail(1, "min host minor " + std::to_string(negotiate.plugin_min_host_minor) +
-                       " above the minor it was built for, " +
-                       std::to_string(negotiate.plugin_abi_minor));
+    report.fail(rule::kMinHostMinor, "min host minor " +
+                                         std::to_string(negotiate.plugin_min_host_minor) +
+                                         " above the minor it was built for, " +
+                                         std::to_string(negotiate.plugin_abi_minor));
   if (negotiate.descriptor_count == 0 || negotiate.descriptors == nullptr) {
-    report.fail(1, "answers at least one descriptor");
+    report.fail(rule::kEntry, "answers at least one descriptor");
     return report.finish();
   }
-  report.pass(1, "negotiated ABI " + std::to_string(negotiate.plugin_abi_major) + "." +
-                     std::to_string(negotiate.plugin_abi_minor) + " (needs host 1." +
-                     std::to_string(negotiate.plugin_min_host_minor) + "), " +
-                     std::to_string(negotiate.descriptor_count) + " descriptor(s)");
+  report.pass(rule::kEntry, "negotiated ABI " + std::to_string(negotiate.plugin_abi_major) + "." +
+                                std::to_string(negotiate.plugin_abi_minor) + " (needs host 1." +
+                                std::to_string(negotiate.plugin_min_host_minor) + "), " +
+                                std::to_string(negotiate.descriptor_count) + " descriptor(s)");
 
   for (uint32_t i = 0; i < negotiate.descriptor_count; ++i) {
     const tp_descriptor* raw = negotiate.descriptors[i];
     if (raw == nullptr) {
-      report.fail(2, "descriptor " + std::to_string(i) + " is not NULL");
+      report.fail(rule::kDescriptorSize, "descriptor " + std::to_string(i) + " is not NULL");
       continue;
     }
     const tp_descriptor common = copy_prefix<tp_descriptor>(raw);
@@ -523,25 +603,31 @@ int main(int argc, char** argv) {
     bool listed = false;
     for (const auto& k : manifest->kinds) listed = listed || k == kind;
     if (!listed)
-      report.fail(11, "descriptor " + name + " of kind " + kind + " is listed in manifest kinds");
+      report.fail(rule::kManifest,
+                  "descriptor " + name + " of kind " + kind + " is listed in manifest kinds");
     if (common.kind == TP_KIND_SECTION) {
       if (common.struct_size < sizeof(tp_section_desc)) {
-        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
-                           " smaller than 1.0 size " + std::to_string(sizeof(tp_section_desc)));
+        report.fail(rule::kDescriptorSize,
+                    "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                        " smaller than 1.0 size " + std::to_string(sizeof(tp_section_desc)));
         continue;
       }
-      report.pass(2, "section descriptor " + name + " struct_size " +
-                         std::to_string(common.struct_size) +
-                         (common.struct_size > sizeof(tp_section_desc) ? " (newer; prefix read)" : ""));
-      drive_section(report, executor, host, *manifest, copy_prefix<tp_section_desc>(raw));
+      report.pass(
+          rule::kDescriptorSize,
+          "section descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+              (common.struct_size > sizeof(tp_section_desc) ? " (newer; prefix read)" : ""));
+      drive_section(report, executor, host, *manifest, copy_prefix<tp_section_desc>(raw),
+                    events_file ? &*events_file : nullptr);
     } else if (common.kind == TP_KIND_EXPORTER) {
       if (common.struct_size < sizeof(tp_exporter_desc)) {
-        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
-                           " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc)));
+        report.fail(rule::kDescriptorSize,
+                    "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                        " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc)));
         continue;
       }
       if (negotiate.plugin_min_host_minor < 1)
-        report.fail(1, "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
+        report.fail(rule::kMinHostMinor,
+                    "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
       drive_exporter(report, executor, host, *manifest, copy_prefix<tp_exporter_desc>(raw));
     } else {
       report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");

@@ -178,6 +178,16 @@ TEST_CASE("optional_manifest_keys_and_folded_subscriptions") {
   CHECK_FALSE(m.section.has_value());
 }
 
+TEST_CASE("manifest_subscribes_star_is_every_kind_and_empty_is_refused") {
+  TempDir dir;
+  CHECK(read_ok(dir, manifest_with("subscribes: [\"*\"]\n")).subscribes == Lines{"*"});
+  CHECK(read_errors(dir, manifest_with("subscribes: [\"\"]\n")) ==
+        Lines{"plugin.yaml:7:14: subscribes[0]: expected non-empty string, got \"\""});
+  CHECK(read_errors(dir, manifest_with("subscribes: [\"a*\"]\n")) ==
+        Lines{"plugin.yaml:7:14: subscribes[0]: expected a kind prefix (a-z, 0-9, '.', '_', '-') "
+              "or \"*\", got \"a*\""});
+}
+
 TEST_CASE("manifest_required_keys_are_reported_at_the_top") {
   TempDir dir;
   CHECK(read_errors(dir,
@@ -207,8 +217,8 @@ TEST_CASE("manifest_values_are_checked_where_they_stand") {
         Lines{"plugin.yaml:7:11: provides.section: only a plugin whose kinds has section "
               "provides a section"});
   CHECK(with("subscribes: [ok., 'bad kind']\n") ==
-        Lines{"plugin.yaml:7:19: subscribes[1]: expected a kind prefix (a-z, 0-9, '.', '_', '-'), "
-              "got \"bad kind\""});
+        Lines{"plugin.yaml:7:19: subscribes[1]: expected a kind prefix (a-z, 0-9, '.', '_', '-') "
+              "or \"*\", got \"bad kind\""});
   CHECK(with("capabilities: net\n") ==
         Lines{"plugin.yaml:7:15: capabilities: expected a list, got \"net\""});
 }

@@ -6,30 +6,42 @@
  *
  * This is the whole contract between tpark-host and a plugin library. It is
  * pure C99, includes only <stdint.h> and <stddef.h>, and is meant to be read
- * top to bottom like a manual. The rules it follows (docs/abi-policy.md):
+ * top to bottom like a manual. The rules it follows, numbered as in
+ * docs/abi-policy.md and in tpark-conform's PASS/FAIL lines:
  *
- *   1. A plugin library exports exactly one symbol, tp_plugin_entry. The host
- *      calls it once, with a tp_negotiate, before anything else.
- *   2. Every struct that crosses the boundary starts with uint32_t struct_size.
+ *   1. One entry symbol. A plugin library exports exactly tp_plugin_entry;
+ *      the host calls it once, with a tp_negotiate, before anything else.
+ *   2. The major must match exactly, or the plugin is refused.
+ *   3. A plugin names the lowest host minor it needs; an older host refuses it.
+ *   4. Every struct that crosses the boundary starts with uint32_t struct_size.
  *      The producer zero-fills the struct and sets struct_size to its own
  *      sizeof; the consumer reads a field only if it lies inside struct_size.
- *      Fields are only ever appended, never reordered, resized or removed.
- *   3. The host serves plugins only through tp_host_api, a table whose slots
- *      are only appended. Check the negotiated minor (or a NULL slot) before
- *      using a slot newer than 1.0.
- *   4. Host objects are opaque (tp_host) or 64-bit ids. A plugin's own state
- *      is the void* ctx it returns from create; the host passes it back.
- *   5. Strings and bytes are tp_str: UTF-8, not NUL-terminated, borrowed for
- *      the duration of the call only. Whatever the receiver keeps, it copies.
- *   6. Whoever allocates frees. Anything registered with the host carries a
+ *   5. Append only: fields and host API slots are only ever appended, never
+ *      reordered, resized or removed.
+ *   6. A descriptor larger than the host knows is read by its prefix; one
+ *      smaller than its kind's size when the kind arrived is refused.
+ *   7. Host API slots are versioned: check the negotiated minor (or a NULL
+ *      slot) before using a slot newer than 1.0.
+ *   8. C only at the boundary: no C++ type, exception, RTTI or allocator
+ *      crosses. A callback that fails returns a status; a C++ plugin catches
+ *      everything (tp_plugin.hpp does it for you).
+ *   9. Strings and bytes are tp_str: UTF-8, not NUL-terminated, borrowed for
+ *      the duration of the call only. JSON crosses as text. Whatever the
+ *      receiver keeps, it copies.
+ *  10. Whoever allocates frees. Anything registered with the host carries a
  *      {user, free_fn} pair; the host calls free_fn exactly once.
- *   7. Every call returns tp_status and may fill a tp_error.
- *   8. No C++ type, exception, RTTI or allocator crosses this boundary. A
- *      callback that fails returns a status; a C++ plugin catches everything
- *      (tp_plugin.hpp does it for you).
- *   9. Threading is stated per callback below, and the host honours it.
- *  10. Lifecycle: load -> negotiate -> create -> start -> stop -> destroy.
- *      The library stays mapped for the life of the process.
+ *  11. Every call returns tp_status and may fill a caller-owned tp_error.
+ *  12. Threading is stated per callback below, and the host honours it.
+ *  13. Lifecycle: load -> negotiate -> create -> start -> stop -> destroy.
+ *      stop joins the plugin's threads; the library stays mapped for the life
+ *      of the process.
+ *  14. Manifests first: plugin.yaml is read before the library is opened
+ *      (docs/plugin-manifest.md).
+ *  15. Hygiene: hidden visibility, a version script exporting only the entry,
+ *      --no-undefined (tp_add_plugin() does all three).
+ *
+ * Host objects are opaque (tp_host) or 64-bit ids. A plugin's own state is
+ * the void* ctx it returns from create; the host passes it back.
  */
 #ifndef TPARK_TP_PLUGIN_H
 #define TPARK_TP_PLUGIN_H
@@ -116,8 +128,10 @@ typedef struct tp_writer {
 #define TP_EVENT_REPLAY 0x1u /* delivered while priming: fill windows, do not
                                 count as new traffic (see section.reset) */
 
-/* A read-only view of one journaled event (telemetry.md section 1.1). Every
- * tp_str points into host memory valid only during the on_event call. */
+/* A read-only view of one journaled event. Every tp_str points into host
+ * memory valid only during the on_event call. A kind is 1-128 bytes of
+ * dot-separated segments, each [a-z0-9][a-z0-9_-]*, at least two of them
+ * ("tool.result"); tpark/tp_payload.hpp reads the payload's fields. */
 typedef struct tp_event_view {
   uint32_t struct_size;
   uint32_t flags;     /* TP_EVENT_* bits */
@@ -250,7 +264,7 @@ typedef struct tp_host_api {
    * The event's source is "plugin:<plugin id>". On success *out_id (if not
    * NULL) holds its journal id. Blocks until committed; never call it from
    * on_event. TP_INVALID_ARG (grammar, JSON, a stream kind, or a kind the
-   * host owns: config.*, governor.*, ... as telemetry.md 1.1 lists them),
+   * host owns: config.*, governor.*, ... as docs/abi-policy.md lists them),
    * TP_UNAVAILABLE (journal down). */
   tp_status (*emit)(tp_host* host, tp_str kind, tp_str payload_json, int64_t* out_id);
 
@@ -286,7 +300,7 @@ typedef struct tp_descriptor {
 } tp_descriptor;
 
 /*
- * Threading contract (rule 9), for every kind:
+ * Threading contract (rule 12), for every kind:
  *  - create, start, stop and destroy run on the host's control thread, one
  *    instance at a time, never concurrently with any other callback of the
  *    same instance.
@@ -315,8 +329,9 @@ typedef struct tp_section_desc {
   tp_status (*start)(void* ctx, tp_error* err);
   /* Stops: no callback of this instance starts after stop is called, except
    * destroy. The plugin joins its own threads before returning. The host
-   * waits a bounded time (its stop timeout) and then abandons the instance,
-   * leaking it, and logs that it did. */
+   * waits a bounded time (its stop timeout, TPARK_PLUGIN_STOP_TIMEOUT_MS,
+   * default 2000, for draining the executor and stop together) and then
+   * abandons the instance, leaking it, and logs that it did. */
   tp_status (*stop)(void* ctx, tp_error* err);
   /* Frees everything the instance owns. Nothing is called after it. */
   tp_status (*destroy)(void* ctx);
@@ -326,13 +341,21 @@ typedef struct tp_section_desc {
    * without it (counters are recounted), then live events. */
   tp_status (*reset)(void* ctx);
   /* One event whose kind matches a prefix in the manifest's `subscribes`.
-   * Events arrive in journal id order. Must not block. A non-OK status is
-   * counted in the plugin's health and logged; delivery continues. */
+   * Events arrive in journal id order. Must not block: it runs on the
+   * executor that also renders, so a blocked on_event makes every render
+   * queued behind it time out (the section is null with "timeout", blamed on
+   * render). A non-OK status is counted in the plugin's health and logged;
+   * delivery continues. A plugin without a tp_error explains a failure with
+   * an error-level log line during the call: it becomes last_error. */
   tp_status (*on_event)(void* ctx, const tp_event_view* event);
   /* Writes the section's JSON value to out. Sets *out_changed to 1 if the
    * value may differ from the previous render, 0 if it is the same (the host
-   * may then reuse its copy). The host abandons a render that takes longer
-   * than ARW_TELEMETRY_SECTION_TIMEOUT_MS and reports `timeout`. */
+   * may then reuse its copy). The host stops waiting for a render after
+   * ARW_TELEMETRY_SECTION_TIMEOUT_MS (default 200): the section is then null
+   * with "timeout" in the snapshot. A non-OK status makes it null with
+   * "failed"; output that is not JSON, null with "invalid_output". Either is
+   * counted in the plugin's health, with the error-level line the plugin
+   * logged during the call (if any) as last_error in GET /admin/plugins. */
   tp_status (*render)(void* ctx, const tp_writer* out, int32_t* out_changed);
   /* How many of the newest journal rows per subscribed prefix the instance
    * wants while priming (its window size). 0 = none. May be NULL (= 0). */
@@ -348,7 +371,7 @@ typedef struct tp_section_desc {
                                 GET /state/training/telemetry (JSON text) */
 #define TP_EXPORT_PATCH 2    /* one read-model patch frame, JSON text
                                 {id, instance_id, version, base_version, patch}
-                                with patch an RFC 6902 array (telemetry.md 6) */
+                                with patch an RFC 6902 array (docs/live.md) */
 #define TP_EXPORT_METRICS 3  /* the host's metric samples, in the Prometheus
                                 text exposition format 0.0.4 (as GET /metrics) */
 
@@ -358,7 +381,7 @@ typedef struct tp_section_desc {
 #define TP_EXPORT_WANTS_METRICS 0x4u
 
 /* One item of a batch. body points into host memory valid only during the
- * export_batch call: an exporter that keeps it copies it (rule 5). */
+ * export_batch call: an exporter that keeps it copies it (rule 9). */
 typedef struct tp_export_item {
   uint32_t struct_size;
   uint32_t type;   /* TP_EXPORT_* */
@@ -380,7 +403,7 @@ typedef struct tp_export_batch {
 /* An exporter: the host pushes what it asked for to a sink of its own
  * (a file, a push gateway, a message bus). Threading: create, start, stop and
  * destroy on the control thread; export_batch on the instance's own worker
- * thread, one call at a time, never on the bus or an HTTP thread (rule 9).
+ * thread, one call at a time, never on the bus or an HTTP thread (rule 12).
  * The host owns buffering, retry and backoff: each instance has its own
  * bounded queue; when it is full the oldest items are dropped and counted;
  * an instance whose export_batch has not returned within the host's stall

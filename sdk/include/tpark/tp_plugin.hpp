@@ -465,7 +465,7 @@ struct ExportItem {
   std::string_view body;
 };
 
-// What an export answers (rule 7): delivered, try the same batch again
+// What an export answers (rule 11): delivered, try the same batch again
 // later (the host owns the backoff), or failed (the batch is dropped).
 enum class ExportResult { Ok, Retry, Error };
 
@@ -566,7 +566,7 @@ struct SectionTrampolines {
   static tp_status on_event(void* ctx, const tp_event_view* event) noexcept {
     return guarded("on_event", &self(ctx)->host(), nullptr, [&] {
       if (event == nullptr) return TP_INVALID_ARG;
-      // Copy what lies inside struct_size into a zeroed local (rule 2).
+      // Copy what lies inside struct_size into a zeroed local (rule 4).
       tp_event_view local{};
       std::memcpy(&local, event,
                   event->struct_size < sizeof local ? event->struct_size : sizeof local);
@@ -633,7 +633,7 @@ struct ExporterTrampolines {
       for (size_t i = 0; i < batch->item_count; ++i) {
         const tp_export_item* raw = batch->items[i];
         if (raw == nullptr) return TP_INVALID_ARG;
-        tp_export_item local{};  // rule 2: copy what lies inside struct_size
+        tp_export_item local{};  // rule 4: copy what lies inside struct_size
         std::memcpy(&local, raw, raw->struct_size < sizeof local ? raw->struct_size : sizeof local);
         items.push_back(ExportItem{local.type, local.time_ms, to_view(local.body)});
       }
