@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/app.h"
-#include "app/settings.h"
+#include "config/settings.h"
 #include "control/presets.h"
 
 int main(int argc, char** argv) {

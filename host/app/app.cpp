@@ -15,7 +15,6 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include "app/app_context.h"
 #include "control/action_kinds.h"
 #include "control/config_kinds.h"
 #include "control/config_state.h"
@@ -33,6 +32,7 @@
 #include "live/read_models.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
+#include "routes/app_context.h"
 #include "routes/routes.h"
 #include "telemetry/host_telemetry.h"
 #include "telemetry/route_stats.h"

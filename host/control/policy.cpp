@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-#include "app/settings.h"
+#include "config/settings.h"
 #include "control/validation.h"
 
 namespace tpark::control {

@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "app/app_context.h"
+#include "routes/app_context.h"
 #include "http/http_types.h"
 
 namespace tpark {
