@@ -12,6 +12,9 @@ namespace control {
 struct CapsuleOutcome;
 }
 
+// Every area below, in the order served (the host's route table).
+void add_all_routes(http::Router& router, AppContext& app);
+
 // /healthz, /readyz, /about, /admin/plugins, /admin/plugins/reload, /metrics
 void add_host_routes(http::Router& router, AppContext& app);
 // POST /events/ingest, GET /state/events (telemetry.md 1.3, 1.5)
