@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   {
     DetectedTier tier = detect_tier(read_machine_facts());
-    auto resolved = resolve_boot_config(load_presets(default_presets_dir()), tier,
+    auto resolved = resolve_boot_config(load_presets(default_presets_dir(std::nullopt)), tier,
                                         [](const std::string& name) -> std::optional<std::string> {
                                           if (name == "ARW_PERF_PRESET") return std::string("balanced");
                                           return std::nullopt;

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/app_context.h"
+#include "routes/app_context.h"
 #include "http/pipeline.h"
 #include "http/server.h"
 #include "metrics/metric_registry.h"

@@ -5,11 +5,41 @@
 #include <iostream>
 
 #include <sodium.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "app/app.h"
-#include "app/settings.h"
+#include "config/settings.h"
 #include "control/presets.h"
+#include "http/http_types.h"
+#include "routes/routes.h"
+
+namespace {
+
+// --list-routes: the served route table ("METHOD TEMPLATE"), for
+// docs/openapi.yaml's route-set test. Registers the routes and starts nothing:
+// no state dir, no lock, no journal, no plugin.
+int list_routes(tpark::Settings settings) {
+  tpark::AppContext app;
+  app.settings = std::move(settings);
+  tpark::http::Router router;
+  tpark::add_all_routes(router, app);
+  for (const tpark::http::Route& route : router.routes())
+    std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+// --check-presets: validates the preset files (errors on stderr), 0 or 1.
+int check_presets(const tpark::Settings& settings) {
+  auto presets =
+      tpark::control::load_presets(tpark::control::default_presets_dir(settings.presets_dir));
+  for (const auto& error : presets->errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+  std::fprintf(stderr, "%zu presets valid, %zu errors in %s\n", presets->items.size(),
+               presets->errors.size(), presets->dir.string().c_str());
+  return presets->errors.empty() ? 0 : 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Signals are taken synchronously by run_host(); block them before any thread starts.
@@ -25,7 +55,6 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   if (sodium_init() < 0) {
     std::fprintf(stderr, "libsodium failed to initialise\n");
     return 1;
@@ -44,19 +73,19 @@ int main(int argc, char** argv) {
     std::cout << "tpark-host " << TPARK_VERSION << "\n";
     return 0;
   }
+  // The answering flags print their answer alone on stdout: what they log
+  // (a malformed variable, say) goes to stderr.
+  if (command_line->list_routes || command_line->check_presets)
+    spdlog::set_default_logger(spdlog::stderr_color_mt("tpark-host"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   auto resolved = tpark::resolve_settings(*command_line, tpark::builtin_plugin_dir());
   if (auto* failure = std::get_if<tpark::StartupError>(&resolved)) {
     std::fprintf(stderr, "%s\n", failure->message.c_str());
     return failure->exit_code;
   }
   tpark::Settings settings = std::get<tpark::Settings>(std::move(resolved));
-  if (settings.command_line.check_presets) {
-    auto presets = tpark::control::load_presets(tpark::control::default_presets_dir());
-    for (const auto& error : presets->errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
-    std::fprintf(stderr, "%zu presets valid, %zu errors in %s\n", presets->items.size(),
-                 presets->errors.size(), presets->dir.string().c_str());
-    return presets->errors.empty() ? 0 : 1;
-  }
+  if (settings.command_line.list_routes) return list_routes(std::move(settings));
+  if (settings.command_line.check_presets) return check_presets(settings);
   try {
     return tpark::run_host(std::move(settings));
   } catch (const std::invalid_argument& e) {

@@ -15,7 +15,6 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include "app/app_context.h"
 #include "control/action_kinds.h"
 #include "control/config_kinds.h"
 #include "control/config_state.h"
@@ -25,6 +24,7 @@
 #include "control/journal_note_kind.h"
 #include "control/leases.h"
 #include "control/policy.h"
+#include "http/problem.h"
 #include "http/server.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
@@ -33,10 +33,12 @@
 #include "live/read_models.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
+#include "routes/app_context.h"
 #include "routes/routes.h"
 #include "telemetry/host_telemetry.h"
 #include "telemetry/route_stats.h"
 #include "telemetry/training_snapshot.h"
+#include "util/text.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -46,13 +48,8 @@ namespace {
 std::string random_instance_id() {
   unsigned char bytes[8];
   randombytes_buf(bytes, sizeof bytes);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  char hex[2 * sizeof bytes + 1];
+  return sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
 }
 
 // Holds an exclusive lock on <state_dir>/tpark.lock for the process's life, so
@@ -66,8 +63,7 @@ class StateDirLock {
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char pid[32] = {0};
       ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
-      std::string owner = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "unknown";
-      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      const std::string owner(n > 0 ? trim(std::string_view(pid, static_cast<size_t>(n))) : "unknown");
       ::close(fd_);
       fd_ = -1;
       throw std::runtime_error("state dir " + dir.string() +
@@ -87,7 +83,7 @@ class StateDirLock {
 };
 
 // Route statistics and event counter settings (telemetry.md 4, 9), read once.
-HostTelemetryOptions telemetry_options(int64_t started_ms) {
+HostTelemetryOptions telemetry_options(const Settings& settings, int64_t started_ms) {
   HostTelemetryOptions options;
   options.started_ms = started_ms;
   if (auto hist = env_string("ARW_ROUTE_HIST_MS")) {
@@ -98,17 +94,7 @@ HostTelemetryOptions telemetry_options(int64_t started_ms) {
     options.route_bounds_ms = std::move(parsed.bounds_ms);
   }
   options.route_stats_max = env_u64("ARW_ROUTE_STATS_MAX", kDefaultRouteStatsMax, 1, 1000000);
-  // tp.section.events reads ARW_EVENTS_KINDS_MAX too and warns about a bad
-  // value; the host takes the same value silently, so the warning shows once.
-  if (const char* raw = std::getenv("ARW_EVENTS_KINDS_MAX")) {
-    uint64_t value = 0;
-    bool valid = *raw != '\0' && std::strlen(raw) <= 7;
-    for (const char* c = raw; valid && *c; ++c) {
-      valid = *c >= '0' && *c <= '9';
-      value = value * 10 + static_cast<uint64_t>(*c - '0');
-    }
-    if (valid && value >= 1 && value <= 1000000) options.kinds_max = value;
-  }
+  if (settings.events_kinds_max) options.kinds_max = *settings.events_kinds_max;
   return options;
 }
 
@@ -188,10 +174,11 @@ int run_host(Settings settings) {
   const Settings& s = app.settings;
   app.started_ms = now_ms();
   app.instance_id = random_instance_id();
+  http::set_envelope_by_default(s.api_envelope);
 
   // The environment snapshot and the presets come first (control.md 3.2).
   auto resolved_config = control::resolve_boot_config(
-      control::load_presets(control::default_presets_dir()),
+      control::load_presets(control::default_presets_dir(s.presets_dir)),
       control::detect_tier(control::read_machine_facts()),
       [](const std::string& name) { return env_string(name.c_str()); });
   if (auto* fatal = std::get_if<std::string>(&resolved_config)) {
@@ -239,7 +226,7 @@ int run_host(Settings settings) {
   Bus bus;
   // Before the journal: its commit sink feeds the core counters until the
   // journal is gone.
-  HostTelemetry telemetry(metrics, bus, telemetry_options(app.started_ms));
+  HostTelemetry telemetry(metrics, bus, telemetry_options(s, app.started_ms));
   telemetry.tasks().started("events.dispatcher");
   // Before the journal: the commit sink marks read models dirty.
   live::ReadModelHub read_models(
@@ -471,24 +458,7 @@ int run_host(Settings settings) {
   };
 
   http::Router router;
-  add_host_routes(router, app);
-  add_event_routes(router, app);
-  add_telemetry_routes(router, app);
-  add_route_stats_routes(router, app);
-  add_config_routes(router, app);
-  add_live_routes(router, app);
-  add_action_routes(router, app);
-  add_lease_routes(router, app);
-  add_policy_routes(router, app);
-  if (s.command_line.list_routes) {
-    // The served route table, for docs/openapi.yaml's route-set test.
-    for (const http::Route& route : router.routes())
-      std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
-    std::fflush(stdout);
-    read_models.stop();
-    plugins.stop_all();
-    return 0;
-  }
+  add_all_routes(router, app);
 
   live::EventStreamSettings stream_settings;
   stream_settings.max_clients = s.sse_max_clients;

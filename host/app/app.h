@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "app/settings.h"
+#include "config/settings.h"
 
 namespace tpark {
 

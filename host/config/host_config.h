@@ -52,6 +52,11 @@ struct ListenAddress {
 };
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
+// 1-128 bytes of dot-separated segments, each [a-z0-9][a-z0-9_-]*:
+// tp.section.context, acme.exporter-s3. The plugins' ids in host.yaml and in
+// each plugin.yaml.
+bool plugin_id_is_valid(std::string_view id);
+
 // Parses YAML text; `file` is used in error messages and HostConfig::file.
 // Every key is optional and a key whose value is null counts as absent. All
 // errors are collected: unknown and duplicate keys point at the key, wrong

@@ -6,6 +6,7 @@
 
 #include "control/validation.h"
 #include "kernel/journal.h"
+#include "util/text.h"
 #include "util/time.h"
 
 namespace tpark::control {
@@ -217,8 +218,7 @@ CapsuleOutcome CapsuleStore::adopt(const Json& capsule, const std::string& corr_
 }
 
 CapsuleOutcome CapsuleStore::adopt_header(const std::string& value, const std::string& corr_id) {
-  std::string_view trimmed = value;
-  while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
+  const std::string_view trimmed = trim(value);
   Json capsule = Json::parse(trimmed, nullptr, false);
   if (capsule.is_discarded()) capsule = Json::parse(decode_base64(trimmed), nullptr, false);
   if (capsule.is_discarded()) {

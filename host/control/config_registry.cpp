@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "config/yaml_support.h"
+#include "util/text.h"
 
 namespace tpark::control {
 
@@ -98,19 +99,12 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string trim(std::string_view text) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-  return std::string(text.substr(b, e - b));
-}
-
 std::vector<std::string> split_csv(std::string_view text) {
   std::vector<std::string> out;
   size_t start = 0;
   while (true) {
     size_t comma = text.find(',', start);
-    out.push_back(trim(text.substr(start, comma == std::string_view::npos ? text.size() - start
+    out.emplace_back(trim(text.substr(start, comma == std::string_view::npos ? text.size() - start
                                                                            : comma - start)));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -143,7 +137,7 @@ std::string got_text(std::string_view text) { return quoted(std::string(text)); 
 // and surrounding spaces; nullopt for anything else.
 template <typename Number>
 std::optional<Number> parse_number_text(std::string_view text) {
-  std::string t = trim(text);
+  std::string t(trim(text));
   if (t.empty()) return std::nullopt;
   const char* b = t.data();
   if (*b == '+') ++b;
@@ -203,7 +197,7 @@ KeyParse check_map(const KeySpec& key, const std::vector<std::pair<std::string, 
 }
 
 KeyParse parse_map_text(const KeySpec& key, std::string_view text) {
-  std::string t = trim(text);
+  std::string t(trim(text));
   std::vector<std::pair<std::string, Json>> entries;
   if (!t.empty() && t[0] == '{') {
     Json parsed = Json::parse(t, nullptr, false);
@@ -214,7 +208,7 @@ KeyParse parse_map_text(const KeySpec& key, std::string_view text) {
   for (const auto& part : split_csv(t)) {
     size_t eq = part.find('=');
     if (eq == std::string::npos) return "expected " + describe_key_type(key) + ", got " + got_text(t);
-    std::string name = trim(std::string_view(part).substr(0, eq));
+    std::string name(trim(std::string_view(part).substr(0, eq)));
     std::string_view number = std::string_view(part).substr(eq + 1);
     std::optional<double> v = parse_number_text<double>(number);
     if (!v) return "expected " + describe_key_type(key) + ", got " + got_text(t);
@@ -326,7 +320,7 @@ KeyParse parse_key_text(const KeySpec& key, std::string_view text) {
       return fail;
     }
     case KeyType::Enum:
-      return parse_key_json(key, Json(trim(text)));
+      return parse_key_json(key, Json(std::string(trim(text))));
     case KeyType::Lanes:
       return check_lanes(key, split_csv(text), got);
     case KeyType::FloatMap:

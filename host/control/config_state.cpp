@@ -8,6 +8,7 @@
 
 #include "control/governor.h"
 #include "kernel/journal.h"
+#include "util/text.h"
 #include "util/time.h"
 
 namespace tpark::control {
@@ -120,13 +121,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::string trim(const std::string& text) {
-  size_t b = text.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
-  size_t e = text.find_last_not_of(" \t\r\n");
-  return text.substr(b, e - b + 1);
-}
-
 Json optional_text(const std::optional<std::string>& text) {
   return text ? Json(*text) : Json(nullptr);
 }
@@ -163,7 +157,7 @@ std::variant<BootConfig, std::string> resolve_boot_config(std::shared_ptr<const 
   auto read = [&](const char* name) -> std::optional<std::string> {
     auto value = env(name);
     if (!value) return std::nullopt;
-    std::string t = trim(*value);
+    std::string t(trim(*value));
     if (t.empty()) return std::nullopt;
     return t;
   };

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "control/sql.h"
+#include "util/text.h"
 #include "util/time.h"
 
 namespace tpark::control {
@@ -34,9 +35,7 @@ std::vector<std::string_view> split_patterns(std::string_view scope) {
   while (start <= scope.size()) {
     size_t comma = scope.find(',', start);
     if (comma == std::string_view::npos) comma = scope.size();
-    std::string_view part = scope.substr(start, comma - start);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    std::string_view part = trim(scope.substr(start, comma - start));
     if (!part.empty()) out.push_back(part);
     start = comma + 1;
   }

@@ -6,8 +6,9 @@
 #include <sstream>
 #include <thread>
 
-#include "app/settings.h"
+#include "config/settings.h"
 #include "control/validation.h"
+#include "util/text.h"
 
 namespace tpark::control {
 
@@ -217,8 +218,7 @@ std::variant<ControlSettings, std::string> load_control_settings() {
     std::stringstream list(*allow);
     std::string entry;
     while (std::getline(list, entry, ',')) {
-      while (!entry.empty() && entry.front() == ' ') entry.erase(entry.begin());
-      while (!entry.empty() && entry.back() == ' ') entry.pop_back();
+      entry = std::string(trim(entry));
       if (!entry.empty()) s.staging_allow.push_back(entry);
     }
   }

@@ -14,6 +14,7 @@
 #include "config/yaml_support.h"
 #include "control/config_registry.h"
 #include "control/governor.h"
+#include "util/text.h"
 
 namespace tpark::control {
 
@@ -399,8 +400,7 @@ DetectedTier detect_tier(const MachineFacts& facts) {
   std::optional<double> mem_bytes;
   if (facts.mem_total_bytes) mem_bytes = static_cast<double>(*facts.mem_total_bytes);
   if (facts.cgroup_memory_max) {
-    std::string limit = *facts.cgroup_memory_max;
-    while (!limit.empty() && std::isspace(static_cast<unsigned char>(limit.back()))) limit.pop_back();
+    const std::string limit(trim(*facts.cgroup_memory_max));
     char* end = nullptr;
     double bytes = std::strtod(limit.c_str(), &end);
     if (limit != "max" && !limit.empty() && end && *end == '\0' && bytes > 0)
@@ -454,8 +454,8 @@ MachineFacts read_machine_facts() {
   return facts;
 }
 
-std::filesystem::path default_presets_dir() {
-  if (const char* env = std::getenv("ARW_PRESETS_DIR"); env && *env) return env;
+std::filesystem::path default_presets_dir(const std::optional<std::string>& env_dir) {
+  if (env_dir && !env_dir->empty()) return *env_dir;
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {

@@ -83,8 +83,9 @@ DetectedTier detect_tier(const MachineFacts& facts);
 // Reads the facts of this process (sched_getaffinity, its cgroup v2 files, /proc/meminfo).
 MachineFacts read_machine_facts();
 
-// The presets directory: ARW_PRESETS_DIR, else <exe>/../share/tpark/presets
-// when installed, else the source tree's presets/ the binary was built from.
-std::filesystem::path default_presets_dir();
+// The presets directory: `env_dir` (ARW_PRESETS_DIR, as the settings read it),
+// else <exe>/../share/tpark/presets when installed, else the source tree's
+// presets/ the binary was built from.
+std::filesystem::path default_presets_dir(const std::optional<std::string>& env_dir);
 
 }  // namespace tpark::control

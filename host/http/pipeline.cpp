@@ -6,32 +6,18 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "util/text.h"
+
 namespace tpark::http {
 
 namespace {
 
 using Digest = std::array<unsigned char, crypto_hash_sha256_BYTES>;
 
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-  };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 Digest sha256(std::string_view text) {
   Digest out{};
   crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool iequals_prefix(std::string_view text, std::string_view lower_prefix) {
@@ -58,13 +44,11 @@ AdminAuth::AdminAuth(const AuthSettings& settings) {
       if (hex.size() != 2 * crypto_hash_sha256_BYTES)
         throw std::invalid_argument("ARW_ADMIN_TOKEN_SHA256 must be 64 hex characters");
       Digest decoded{};
-      for (size_t i = 0; i < decoded.size(); ++i) {
-        const int hi = hex_value(hex[2 * i]);
-        const int lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-          throw std::invalid_argument("ARW_ADMIN_TOKEN_SHA256 must be 64 hex characters");
-        decoded[i] = static_cast<unsigned char>(hi * 16 + lo);
-      }
+      size_t decoded_length = 0;
+      if (sodium_hex2bin(decoded.data(), decoded.size(), hex.data(), hex.size(), nullptr,
+                         &decoded_length, nullptr) != 0 ||
+          decoded_length != decoded.size())
+        throw std::invalid_argument("ARW_ADMIN_TOKEN_SHA256 must be 64 hex characters");
       hashes_.push_back(decoded);
     }
   }

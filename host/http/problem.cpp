@@ -1,6 +1,6 @@
 #include "http/problem.h"
 
-#include <cstdlib>
+#include <atomic>
 
 namespace tpark::http {
 
@@ -16,13 +16,23 @@ std::string_view reason_phrase(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 410: return "Gone";
+    case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
 }
@@ -77,12 +87,16 @@ Response malformed_json(const Request& request, std::string_view message, size_t
                  {{"errors", Json::array({{{"pointer", ""}, {"message", message}, {"offset", offset}}})}});
 }
 
+namespace {
+std::atomic<bool> g_envelope_by_default{false};
+}  // namespace
+
+void set_envelope_by_default(bool on) {
+  g_envelope_by_default = on;
+}
+
 bool envelope_requested(const Request& request) {
-  static const bool env_on = [] {
-    const char* v = std::getenv("ARW_API_ENVELOPE");
-    return v && std::string_view(v) == "1";
-  }();
-  if (env_on) return true;
+  if (g_envelope_by_default) return true;
   if (auto h = request.headers.get("x-arw-envelope"); h && *h == "1") return true;
   if (auto q = request.query_one("arw-envelope"); q && *q == "1") return true;
   return false;

@@ -12,7 +12,8 @@
 namespace tpark::http {
 using tpark::Json;
 
-// The HTTP reason phrase for a status ("Not Found"); used as a problem's title.
+// The HTTP reason phrase for a status ("Not Found"), "Unknown" for one the
+// host never sends: a problem's title and the server's status line.
 std::string_view reason_phrase(int status);
 
 // application/problem+json {type:"about:blank",title,status,detail,code,request_id,...extras}
@@ -37,6 +38,9 @@ Response json_text_response(const Request& request, int status, std::string body
 // Whether the ARW envelope applies to this request (ARW_API_ENVELOPE=1,
 // X-ARW-Envelope: 1 or ?arw-envelope=1).
 bool envelope_requested(const Request& request);
+// ARW_API_ENVELOPE=1, as the settings read it: the envelope on every request.
+// Set once at boot, before serving.
+void set_envelope_by_default(bool on);
 
 // RFC 6901 pointer for a dotted field path: "patches.0.op" -> "/patches/0/op".
 std::string field_to_pointer(std::string_view field);

@@ -148,11 +148,6 @@ bool iequals(std::string_view a, std::string_view lower_b) {
 
 bool status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
 
-std::string_view status_reason(int status) {
-  const std::string_view known = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status)));
-  return known == "<unknown-status>" ? std::string_view("Unknown") : known;
-}
-
 void append_number(std::string& out, uint64_t value) {
   char digits[24];
   const auto result = std::to_chars(digits, digits + sizeof digits, value);
@@ -548,7 +543,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.append("HTTP/1.1 ");
     append_number(head_, static_cast<uint64_t>(status));
     head_ += ' ';
-    head_.append(status_reason(status));
+    head_.append(reason_phrase(status));
     head_.append("\r\n");
     append_header(head_, "Content-Type", content_type);
   }

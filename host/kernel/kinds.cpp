@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/text.h"
+
 namespace tpark {
 
 std::string fold_kind_alias(std::string_view kind) {
@@ -58,8 +60,7 @@ std::vector<std::string> parse_prefix_filter(const std::vector<std::string>& raw
       size_t comma = raw.find(',', start);
       if (comma == std::string::npos) comma = raw.size();
       std::string_view entry(raw.data() + start, comma - start);
-      while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
-      while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+      entry = trim(entry);
       if (!entry.empty()) {
         std::string lowered(entry);
         std::transform(lowered.begin(), lowered.end(), lowered.begin(),

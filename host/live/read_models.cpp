@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "app/settings.h"
+#include "config/settings.h"
 #include "plugins/plugin_manager.h"
 #include "telemetry/host_telemetry.h"
 #include "telemetry/training_snapshot.h"

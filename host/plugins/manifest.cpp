@@ -505,23 +505,6 @@ const char* schema_type_name(SchemaField::Type type) {
   return "string";
 }
 
-bool plugin_id_is_valid(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  auto head = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  bool at_segment_start = true;
-  for (char c : id) {
-    if (at_segment_start) {
-      if (!head(c)) return false;
-      at_segment_start = false;
-    } else if (c == '.') {
-      at_segment_start = true;
-    } else if (!head(c) && c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return !at_segment_start;
-}
-
 ManifestResult read_manifest(const std::filesystem::path& plugin_yaml) {
   const std::string file = plugin_yaml.string();
   auto fail = [&](std::string why) {

@@ -54,10 +54,6 @@ inline constexpr std::string_view kEveryKind = "*";
 // "int", "float", "bool", "string", "enum", "list", "map".
 const char* schema_type_name(SchemaField::Type type);
 
-// 1-128 bytes of dot-separated segments, each [a-z0-9][a-z0-9_-]*:
-// tp.section.context, acme.exporter-s3.
-bool plugin_id_is_valid(std::string_view id);
-
 using ManifestResult = std::variant<Manifest, std::vector<ConfigError>>;
 
 // Reads and checks one plugin.yaml. Required: manifest (tpark.plugin/v1), id,

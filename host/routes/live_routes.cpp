@@ -8,6 +8,7 @@
 #include "live/event_stream.h"
 #include "live/read_model_hub.h"
 #include "routes/routes.h"
+#include "util/text.h"
 
 namespace tpark {
 
@@ -19,8 +20,7 @@ namespace {
 
 // A non-negative decimal integer that fits in int64, or nullopt.
 std::optional<int64_t> parse_resume_id(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  text = trim(text);
   if (text.empty() || text.size() > 19) return std::nullopt;
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -36,9 +36,7 @@ std::vector<std::string> parse_id_list(const std::vector<std::string>& values) {
     while (start <= value.size()) {
       size_t comma = value.find(',', start);
       if (comma == std::string::npos) comma = value.size();
-      std::string_view item(value.data() + start, comma - start);
-      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      std::string_view item = trim(std::string_view(value.data() + start, comma - start));
       if (!item.empty()) out.emplace_back(item);
       start = comma + 1;
     }

@@ -4,13 +4,16 @@
 
 #include <optional>
 
-#include "app/app_context.h"
+#include "routes/app_context.h"
 #include "http/http_types.h"
 
 namespace tpark {
 namespace control {
 struct CapsuleOutcome;
 }
+
+// Every area below, in the order served (the host's route table).
+void add_all_routes(http::Router& router, AppContext& app);
 
 // /healthz, /readyz, /about, /admin/plugins, /admin/plugins/reload, /metrics
 void add_host_routes(http::Router& router, AppContext& app);

@@ -4,18 +4,14 @@
 #include <cmath>
 #include <limits>
 
+#include "util/text.h"
+
 namespace tpark {
 
 namespace {
 
 // Bounds above this are refused: they stay exact as doubles (µs included).
 constexpr uint64_t kMaxBoundMs = 1000000000000ULL;
-
-std::string_view trim_spaces(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 std::optional<uint64_t> positive_integer(std::string_view text) {
   if (text.empty() || text.size() > 13) return std::nullopt;
@@ -39,12 +35,12 @@ const std::vector<uint64_t>& default_route_bounds_ms() {
 RouteBoundsParse parse_route_bounds_ms(std::string_view csv) {
   RouteBoundsParse out;
   // A blank value has no entries at all (nothing to warn about).
-  const bool blank = trim_spaces(csv).empty();
+  const bool blank = trim(csv).empty();
   for (size_t start = 0; !blank && start <= csv.size();) {
     size_t comma = csv.find(',', start);
     if (comma == std::string_view::npos) comma = csv.size();
     const std::string_view raw = csv.substr(start, comma - start);
-    if (auto value = positive_integer(trim_spaces(raw)))
+    if (auto value = positive_integer(trim(raw)))
       out.bounds_ms.push_back(*value);
     else
       out.invalid.emplace_back(raw);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's run command on the embedded defaults: it prints the URLs, the
-# host logs "listening on", /healthz answers 200, and the agent simulator's
+# The README's run command on the embedded defaults: it prints the URLs of the
+# address the host bound, the host logs "listening on", /healthz answers 200,
+# the printed ingest command works as printed, and the agent simulator's
 # events reach the journal within 10 s. Then Ctrl+C (SIGINT) stops the host
 # cleanly and the simulator with it.
 set -euo pipefail
@@ -42,6 +43,23 @@ done
 [[ -n "$fed" ]] || { cat "$work/out.log"; echo "no simulator events in /state/events within 10 s"; exit 1; }
 grep -q "simulator: tpark-agent-sim is feeding http://127.0.0.1:$port" "$work/out.log" ||
   { cat "$work/out.log"; echo "simulator line not printed"; exit 1; }
+grep -q "progress every 10 s in $root/build/release/agent-sim.log" "$work/out.log" ||
+  { cat "$work/out.log"; echo "the simulator's log is not named"; exit 1; }
+
+# The printed URLs are those of the address the host bound (port 0 here), and
+# the printed ingest command works as printed on a file of simulator events.
+for url in "/state/training/telemetry" "/metrics" "/healthz"; do
+  grep -q "http://127.0.0.1:$port$url" "$work/out.log" ||
+    { cat "$work/out.log"; echo "URL $url not printed with the bound port $port"; exit 1; }
+done
+"$root/build/release/examples/agent-sim/tpark-agent-sim" --stdout --count 20 --seed 3 > "$work/events.ndjson"
+ingest=$(grep -o "ingest: .*" "$work/out.log" | head -1 | sed 's/^ingest: *//')
+[[ "$ingest" == curl* ]] || { cat "$work/out.log"; echo "no ingest command printed"; exit 1; }
+with_checks='curl -sS --fail-with-body "${admin[@]}" '
+command=${ingest/curl /$with_checks}
+reply=$(cd "$work" && eval "$command") ||
+  { echo "the printed ingest command failed: $ingest -> ${reply:-}"; exit 1; }
+[[ "$reply" == *'"accepted":20'* ]] || { echo "the printed ingest command answered $reply"; exit 1; }
 
 kill -INT "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

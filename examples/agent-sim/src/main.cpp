@@ -43,7 +43,7 @@ constexpr int kExitRejected = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;
 constexpr const char* kFixedStart = "2026-01-01T00:00:00.000Z";
-constexpr std::chrono::seconds kProgressEvery{5};
+constexpr std::chrono::seconds kProgressEvery{10};  // a progress line on stderr
 
 std::optional<std::string> admin_token_from_env() {
   const char* raw = std::getenv("ARW_ADMIN_TOKEN");

@@ -1,5 +1,6 @@
 // tp.section.bus: the `bus` snapshot key (telemetry.md §2.1), the host bus
 // counters, rendered from host state "bus".
+// The rendering is shared: plugins/common/src/host_state_sections.cpp.
 #include "tpark/host_state/host_state_section.h"
 #include "tpark/host_state/host_state_sections.h"
 

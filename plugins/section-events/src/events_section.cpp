@@ -12,6 +12,7 @@
 // Memory is bounded whatever kinds arrive: 4 x ARW_EVENTS_KINDS_MAX kinds
 // are counted by name (the first seen); later new kinds count straight into
 // "other" (tpark/tally/top_k_tally.h).
+#include <tpark/env/env_settings.h>
 #include <tpark/tally/top_k_tally.h>
 #include <tpark/tp_plugin.hpp>
 
@@ -36,24 +37,11 @@ constexpr size_t kKindBytesMax = 128;
 // ARW_EVENTS_KINDS_MAX, read once at create (telemetry.md 0): a malformed or
 // out-of-range value falls back to the default with one warning.
 uint64_t read_kinds_max(const tpark::HostRef& host) {
-  const char* raw = std::getenv("ARW_EVENTS_KINDS_MAX");
-  if (raw == nullptr) return kDefaultKindsMax;
-  const std::string_view text(raw);
-  uint64_t value = 0;
-  bool valid = !text.empty() && text.size() <= 7;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      valid = false;
-      break;
-    }
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (!valid || value < 1 || value > kKindsMaxLimit) {
-    host.warn("ARW_EVENTS_KINDS_MAX='" + std::string(text) + "' is not an integer in 1.." +
-              std::to_string(kKindsMaxLimit) + "; using " + std::to_string(kDefaultKindsMax));
-    return kDefaultKindsMax;
-  }
-  return value;
+  const auto setting = tpark::env::parse_int_setting(
+      "ARW_EVENTS_KINDS_MAX", tpark::env::raw_env("ARW_EVENTS_KINDS_MAX"),
+      static_cast<int64_t>(kDefaultKindsMax), 1, static_cast<int64_t>(kKindsMaxLimit));
+  if (setting.warning) host.warn(*setting.warning);
+  return static_cast<uint64_t>(setting.value);
 }
 
 // The JSON string literal (quotes included) at the start of `text`, or

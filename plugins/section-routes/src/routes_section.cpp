@@ -2,6 +2,7 @@
 // entry per path of the host's route statistics (§4: the host's requests and
 // ingested http.route.sample events together), sorted by path, rendered from
 // host state "route_stats" (the §4 body).
+// The rendering is shared: plugins/common/src/host_state_sections.cpp.
 #include "tpark/host_state/host_state_section.h"
 #include "tpark/host_state/host_state_sections.h"
 

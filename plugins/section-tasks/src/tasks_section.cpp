@@ -4,6 +4,7 @@
 // restarts_window changes with time alone, so while it is non-zero the
 // section asks for a wake-up at the moment each restart leaves the 30 s
 // window (host state `task_restarts` says when the restarts were).
+// The rendering is shared: plugins/common/src/host_state_sections.cpp.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,40 +1,24 @@
-#include "app/settings.h"
+#include "config/settings.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include "util/text.h"
 
 namespace tpark {
 
 namespace {
 
-std::string trim(std::string s) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && blank(s.back())) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && blank(s[i])) ++i;
-  return s.substr(i);
-}
-
-// "ADDR:PORT", "[v6]:PORT". Returns false for anything else.
+// "ADDR:PORT", "[v6]:PORT" (config/host_config.h). Returns false for anything else.
 bool split_listen(const std::string& text, std::string& address, uint16_t& port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return false;
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.back() != ']') return false;
-    host = host.substr(1, host.size() - 2);
-  }
-  std::string port_text = text.substr(colon + 1);
-  if (port_text.size() > 5) return false;
-  for (char c : port_text)
-    if (c < '0' || c > '9') return false;
-  unsigned long value = std::strtoul(port_text.c_str(), nullptr, 10);
-  if (value > 65535 || host.empty()) return false;
-  address = host;
-  port = static_cast<uint16_t>(value);
+  auto parsed = parse_listen_address(text);
+  if (!parsed) return false;
+  address = parsed->host;
+  port = parsed->port;
   return true;
 }
 
@@ -67,79 +51,95 @@ bool looks_like_ip(const std::string& address) {
 std::optional<std::string> env_string(const char* name) {
   const char* value = std::getenv(name);
   if (!value) return std::nullopt;
-  std::string text = trim(value);
+  std::string text(trim(value));
   if (text.empty()) return std::nullopt;
   return text;
+}
+
+std::optional<uint64_t> env_u64_in_range(const char* name, uint64_t min, uint64_t max) {
+  auto text = env_string(name);
+  if (!text) return std::nullopt;
+  bool digits = !text->empty() && text->size() <= 19;
+  for (char c : *text)
+    if (c < '0' || c > '9') digits = false;
+  if (!digits) return std::nullopt;
+  uint64_t value = std::strtoull(text->c_str(), nullptr, 10);
+  if (value < min || value > max) return std::nullopt;
+  return value;
 }
 
 uint64_t env_u64(const char* name, uint64_t fallback, uint64_t min, uint64_t max) {
   auto text = env_string(name);
   if (!text) return fallback;
-  bool digits = !text->empty() && text->size() <= 19;
-  for (char c : *text)
-    if (c < '0' || c > '9') digits = false;
-  if (digits) {
-    uint64_t value = std::strtoull(text->c_str(), nullptr, 10);
-    if (value >= min && value <= max) return value;
-  }
+  if (auto value = env_u64_in_range(name, min, max)) return *value;
   spdlog::warn("{}={} is not an integer in [{},{}]; using {}", name, *text, min, max, fallback);
   return fallback;
 }
 
+namespace {
+
+// The flags, described once: the parser and --help come from this table.
+void describe_flags(CLI::App& app, CommandLine& cl) {
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  auto into = [](std::optional<std::string>& field) {
+    return [&field](const std::string& value) { field = value; };
+  };
+  app.add_option_function<std::string>(
+         "--config", into(cl.config_file),
+         "host.yaml to load (default: the shipped presets/host.yaml, embedded)")
+      ->type_name("FILE");
+  app.add_option_function<std::string>("--listen", into(cl.listen),
+                                       "Address and port to bind, e.g. 127.0.0.1:8091 or [::1]:0 "
+                                       "(port 0 picks one; the log says which)")
+      ->type_name("ADDR:PORT");
+  app.add_option_function<std::string>("--state-dir", into(cl.state_dir),
+                                       "Journal and lock directory (default ./state)")
+      ->type_name("DIR");
+  app.add_option("--plugin-dir", cl.plugin_dirs,
+                 "Another directory of plugins (DIR/<name>/plugin.yaml); repeatable")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+  app.add_flag("--check-presets", cl.check_presets,
+               "Validate the preset files, print the errors on stderr, exit 0 or 1");
+  app.add_flag("--list-routes", cl.list_routes,
+               "Print the served routes (METHOD TEMPLATE) and exit; starts nothing");
+  app.add_flag("--version", cl.version, "Print the version and exit");
+  app.footer(
+      "Environment (the ones that matter most; docs/config.md lists every ARW_* key):\n"
+      "  ARW_BIND, ARW_PORT          listen address and port (--listen wins)\n"
+      "  ARW_STATE_DIR               state directory (--state-dir wins)\n"
+      "  TPARK_PLUGIN_PATH           more plugin directories, ':'-separated\n"
+      "  ARW_ADMIN_TOKEN             admin token (X-ARW-Admin or Authorization: Bearer);\n"
+      "  ARW_ADMIN_TOKEN_SHA256      or its SHA-256 in hex. Without either the host binds\n"
+      "                              loopback only and treats loopback clients as admin\n"
+      "  ARW_PERF_PRESET, ARW_CONTEXT_PRESET, ARW_PRESETS_DIR   presets (docs/config.md)\n"
+      "  ARW_SECURITY_POSTURE, ARW_POLICY_FILE, ARW_ACTION_STAGING_MODE\n"
+      "                              the control plane (docs/control.md)\n"
+      "Precedence: flag > environment > host.yaml > built-in default.\n"
+      "More: README.md, docs/ops.md (running it), docs/config.md, docs/control.md.");
+}
+
+}  // namespace
+
 std::string usage_text() {
-  return "usage: tpark-host [--config FILE] [--listen ADDR:PORT] [--state-dir DIR]\n"
-         "                  [--plugin-dir DIR]... [--check-presets] [--list-routes]\n"
-         "                  [--version] [--help]\n";
+  CommandLine ignored;
+  CLI::App app{"tpark-host: the Training Park host (journal, telemetry, plugins, control plane).",
+               "tpark-host"};
+  describe_flags(app, ignored);
+  return app.help();
 }
 
 std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string* error) {
   CommandLine cl;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline = false;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    auto take = [&](std::string& out) {
-      if (has_inline) {
-        out = value;
-        return true;
-      }
-      if (i + 1 >= argc) {
-        *error = arg + " needs a value";
-        return false;
-      }
-      out = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (arg == "--config") {
-      if (!take(v)) return std::nullopt;
-      cl.config_file = v;
-    } else if (arg == "--listen") {
-      if (!take(v)) return std::nullopt;
-      cl.listen = v;
-    } else if (arg == "--state-dir") {
-      if (!take(v)) return std::nullopt;
-      cl.state_dir = v;
-    } else if (arg == "--plugin-dir") {
-      if (!take(v)) return std::nullopt;
-      cl.plugin_dirs.push_back(v);
-    } else if (arg == "--check-presets") {
-      cl.check_presets = true;
-    } else if (arg == "--list-routes") {
-      cl.list_routes = true;
-    } else if (arg == "--help" || arg == "-h") {
-      cl.help = true;
-    } else if (arg == "--version") {
-      cl.version = true;
-    } else {
-      *error = "unknown argument: " + arg;
-      return std::nullopt;
-    }
+  CLI::App app{"tpark-host", "tpark-host"};
+  describe_flags(app, cl);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    cl.help = true;
+  } catch (const CLI::ParseError& e) {
+    *error = e.what();
+    return std::nullopt;
   }
   return cl;
 }
@@ -150,8 +150,8 @@ HostConfigResult reload_host_config(const Settings& settings) {
   return load_host_config(settings.config_path);
 }
 
-std::variant<Settings, StartupError> resolve_settings(const CommandLine& cl,
-                                                      const std::filesystem::path& builtin_plugin_dir) {
+std::variant<Settings, StartupError> resolve_settings(
+    const CommandLine& cl, const std::filesystem::path& builtin_plugin_dir) {
   Settings s;
   s.command_line = cl;
   if (cl.config_file) s.config_path = *cl.config_file;
@@ -225,14 +225,19 @@ std::variant<Settings, StartupError> resolve_settings(const CommandLine& cl,
 
   // Read models and SSE (telemetry.md 6, 7).
   s.read_model_coalesce_ms = env_u64("ARW_READ_MODEL_COALESCE_MS", 250, 0, 600000);
-  s.read_model_max_delay_ms = std::max(
-      s.read_model_coalesce_ms, env_u64("ARW_READ_MODEL_MAX_DELAY_MS", 1000, 0, 600000));
+  s.read_model_max_delay_ms =
+      std::max(s.read_model_coalesce_ms, env_u64("ARW_READ_MODEL_MAX_DELAY_MS", 1000, 0, 600000));
   s.route_stats_coalesce_ms = env_u64("ARW_ROUTE_STATS_COALESCE_MS", 250, 0, 600000);
   s.route_stats_publish_ms = env_u64("ARW_ROUTE_STATS_PUBLISH_MS", 2000, 0, 600000);
   s.sse_max_clients = env_u64("ARW_EVENTS_SSE_MAX_CLIENTS", yaml.sse_max_clients, 1, 1000000);
   s.sse_queue = env_u64("ARW_EVENTS_SSE_QUEUE", 1024, 1, 1u << 20);
   s.sse_keepalive_secs = env_u64("ARW_EVENTS_SSE_KEEPALIVE_SECS", 10, 1, 3600);
   s.sse_replay_max = env_u64("ARW_EVENTS_SSE_REPLAY_MAX", 1000, 0, 1000000);
+  // tp.section.events reads ARW_EVENTS_KINDS_MAX too and warns about a bad
+  // value; the host takes the same value silently, so the warning shows once.
+  s.events_kinds_max = env_u64_in_range("ARW_EVENTS_KINDS_MAX", 1, 1000000);
+  s.presets_dir = env_string("ARW_PRESETS_DIR");
+  s.api_envelope = env_string("ARW_API_ENVELOPE").value_or("") == "1";
   if (env_string("ARW_EVENTS_SSE_MODE"))
     spdlog::warn("ARW_EVENTS_SSE_MODE is ignored: GET /events has one mode (telemetry.md 7)");
   return s;

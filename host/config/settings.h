@@ -1,5 +1,7 @@
 // Host settings resolved once at start: flag > env > host.yaml > built-in
-// default (README "Running the host"). Env vars are read once; a malformed
+// default (README "Running the host"). The host reads its environment only
+// through env_string/env_u64 below (no other getenv in host/); the values a
+// lower layer needs are passed in. Env vars are read once; a malformed
 // value falls back to its default with one warning, except the security and
 // selector variables, which stop startup (exit 78, control.md 1.1).
 #pragma once
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "config/host_config.h"
@@ -70,17 +73,24 @@ struct Settings {
   uint64_t sse_queue = 1024;
   uint64_t sse_keepalive_secs = 10;
   uint64_t sse_replay_max = 1000;
+  // ARW_EVENTS_KINDS_MAX (telemetry.md 2.1), when set and valid.
+  std::optional<uint64_t> events_kinds_max;
+  std::optional<std::string> presets_dir;  // ARW_PRESETS_DIR
+  bool api_envelope = false;               // ARW_API_ENVELOPE=1 (control.md 1.3)
 };
 
 // Reads an unsigned env var in [min,max]; unset/blank → fallback; malformed or
 // out of range → fallback plus one warning naming the variable.
 uint64_t env_u64(const char* name, uint64_t fallback, uint64_t min, uint64_t max);
 std::optional<std::string> env_string(const char* name);  // unset or blank → nullopt
+// The same without a fallback or a warning: nullopt when unset, malformed or
+// out of range.
+std::optional<uint64_t> env_u64_in_range(const char* name, uint64_t min, uint64_t max);
 
 // Resolves everything. `builtin_plugin_dir` is where the built-in plugins are.
 // Returns the settings or a StartupError (bad config file, bad selector env).
-std::variant<Settings, StartupError> resolve_settings(const CommandLine& command_line,
-                                                      const std::filesystem::path& builtin_plugin_dir);
+std::variant<Settings, StartupError> resolve_settings(
+    const CommandLine& command_line, const std::filesystem::path& builtin_plugin_dir);
 
 // Reloads host.yaml from the same source as at start (SIGHUP, POST reload).
 HostConfigResult reload_host_config(const Settings& settings);

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "app/settings.h"
+#include "config/settings.h"
 #include "util/json.h"
 
 namespace tpark {
