@@ -25,8 +25,8 @@ std::vector<Row> read_fixture(const std::string& name) {
   int64_t id = 0;
   while (std::getline(in, line)) {
     const json event = json::parse(line);
-    rows.push_back(
-        Row{++id, event.at("kind").get<std::string>(), event.value("payload", json::object())});
+    rows.push_back(Row{++id, event.at("kind").get<std::string>(),
+                       event.value("payload", json::object()).dump()});
   }
   return rows;
 }

@@ -10,7 +10,7 @@ using namespace tpark::training_model;
 namespace {
 
 Row summary_row(int64_t id, const std::string& payload) {
-  return Row{id, "working_set.iteration.summary", json::parse(payload)};
+  return Row{id, "working_set.iteration.summary", payload};
 }
 
 // telemetry.md 3.1's worked example, recorded with the base spec.
@@ -89,13 +89,12 @@ TEST_CASE("collect_counts_followups_duplicates_invalid_and_pairs_by_corr_id") {
   std::vector<Row> rows = {
       summary_row(1, R"({"iteration":0,"corr_id":"a","summary":{"target_limit":8,"selected":3}})"),
       summary_row(2, R"({"iteration":1,"corr_id":"a","summary":{"target_limit":8,"selected":5}})"),
-      Row{3, "context.coverage",
-          json::parse(R"({"corr_id":"a","summary":{"target_limit":8,"selected":3}})")},
-      Row{4, "context.coverage", json::parse(R"({"summary":{"target_limit":8,"selected":3}})")},
+      Row{3, "context.coverage", R"({"corr_id":"a","summary":{"target_limit":8,"selected":3}})"},
+      Row{4, "context.coverage", R"({"summary":{"target_limit":8,"selected":3}})"},
       summary_row(5, R"({"index":0,"summary":{"target_limit":0,"selected":3}})"),
       summary_row(6, R"({"iteration":"0","summary":{"target_limit":8,"selected":3}})"),
       summary_row(7, R"({"summary":{"target_limit":8.9,"selected":true}})"),
-      Row{8, "context.assembled", json::parse(R"({"summary":{"target_limit":8,"selected":3}})")},
+      Row{8, "context.assembled", R"({"summary":{"target_limit":8,"selected":3}})"},
       summary_row(
           9, R"({"iteration":null,"project":"p","summary":{"target_limit":6.7,"selected":2}})")};
   const Collected all = collect(rows, std::nullopt, 500, base);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,30 @@ using nlohmann::json;
 constexpr const char* kReadKinds[] = {"working_set.iteration.summary", "context.coverage"};
 constexpr uint64_t kReadPage = 1000;
 constexpr size_t kCacheEntries = 64;
+
+// One NDJSON envelope {id,time,kind,payload,source,node?} as a Row, the
+// payload kept as text. The host writes the envelope in that key order, so
+// the fields are cut out directly; anything else is parsed in full.
+model::Row parse_envelope(std::string_view line) {
+  constexpr std::string_view kId = "{\"id\":", kKindKey = ",\"kind\":\"",
+                             kPayload = ",\"payload\":", kSource = ",\"source\":\"";
+  const size_t kind_at = line.find(kKindKey);
+  const size_t payload_at = line.find(kPayload);
+  const size_t source_at = line.rfind(kSource);
+  if (line.substr(0, kId.size()) == kId && kind_at != std::string_view::npos &&
+      payload_at != std::string_view::npos && source_at != std::string_view::npos &&
+      kind_at < payload_at && payload_at < source_at) {
+    const size_t kind_begin = kind_at + kKindKey.size();
+    const size_t kind_end = line.find('"', kind_begin);
+    const size_t payload_begin = payload_at + kPayload.size();
+    return model::Row{std::stoll(std::string(line.substr(kId.size(), kind_at - kId.size()))),
+                      std::string(line.substr(kind_begin, kind_end - kind_begin)),
+                      std::string(line.substr(payload_begin, source_at - payload_begin))};
+  }
+  const json envelope = json::parse(line);
+  return model::Row{envelope.at("id").get<int64_t>(), envelope.at("kind").get<std::string>(),
+                    envelope.value("payload", json::object()).dump()};
+}
 
 struct Job {
   std::thread thread;
@@ -124,18 +149,15 @@ class LocalOrchestrator final : public tpark::Orchestrator {
         while (start < text.size()) {
           size_t end = text.find('\n', start);
           if (end == std::string::npos) end = text.size();
-          json envelope = json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
-                                      text.begin() + static_cast<std::ptrdiff_t>(end));
+          model::Row row = parse_envelope(std::string_view(text).substr(start, end - start));
           start = end + 1;
           ++lines;
-          const int64_t id = envelope.at("id").get<int64_t>();
-          after = id;
-          if (id > in.until_id) {
+          after = row.id;
+          if (row.id > in.until_id) {
             more = false;
             break;
           }
-          rows.push_back(model::Row{id, envelope.at("kind").get<std::string>(),
-                                    std::move(envelope["payload"])});
+          rows.push_back(std::move(row));
         }
         if (lines < kReadPage) more = false;
       }

@@ -183,39 +183,56 @@ size_t sample_cap(const std::string& mode, const json& request) {
 
 Collected collect(const std::vector<Row>& input, const std::optional<std::string>& project,
                   size_t cap, const Knobs& base) {
-  // Kind filter, then project filter (counted nowhere).
   std::vector<const Row*> rows;
-  for (const auto& row : input) {
-    if (row.kind != kSummaryKind && row.kind != kCoverageKind) continue;
-    if (project) {
-      const json* p = member(row.payload, "project");
-      if (p == nullptr || !p->is_string() || p->get<std::string>() != *project) continue;
-    }
-    rows.push_back(&row);
-  }
+  for (const auto& row : input)
+    if (row.kind == kSummaryKind || row.kind == kCoverageKind) rows.push_back(&row);
   std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->id > b->id; });
+  // Payloads are parsed on first use, once.
+  std::vector<std::optional<json>> parsed(rows.size());
+  auto payload_of = [&](size_t i) -> const json& {
+    if (!parsed[i]) {
+      json value = json::parse(rows[i]->payload_text, nullptr, false);
+      parsed[i] = value.is_discarded() ? json::object() : std::move(value);
+    }
+    return *parsed[i];
+  };
+  // The project filter (counted nowhere) comes right after the kind filter.
+  auto kept = [&](size_t i) {
+    if (!project) return true;
+    const json* p = member(payload_of(i), "project");
+    return p != nullptr && p->is_string() && p->get<std::string>() == *project;
+  };
 
-  // Pairing is decided over the whole window (exact reading 3).
-  bool summaries_exist = false;
+  // Pairing is decided over the whole window (exact reading 3); computed
+  // only once a coverage event needs it.
+  bool pairing_known = false, summaries_exist = false;
   std::set<std::string> summary_keys;
-  for (const Row* row : rows) {
-    json pass;
-    if (row->kind != kSummaryKind || !is_first_pass(row->payload, &pass)) continue;
-    summaries_exist = true;
-    const std::string corr = corr_of(row->payload);
-    if (!corr.empty()) summary_keys.insert(corr);
-  }
+  auto ensure_pairing = [&] {
+    if (pairing_known) return;
+    pairing_known = true;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      json pass;
+      if (rows[i]->kind != kSummaryKind || !kept(i) || !is_first_pass(payload_of(i), &pass))
+        continue;
+      summaries_exist = true;
+      const std::string corr = corr_of(payload_of(i));
+      if (!corr.empty()) summary_keys.insert(corr);
+    }
+  };
 
   Collected out;
-  for (const Row* row : rows) {
+  for (size_t i = 0; i < rows.size(); ++i) {
     if (out.samples.size() >= cap) break;
-    const json& payload = row->payload;
+    if (!kept(i)) continue;
+    const Row* row = rows[i];
+    const json& payload = payload_of(i);
     json pass;
     if (!is_first_pass(payload, &pass)) {
       ++out.followups;
       continue;
     }
     if (row->kind == kCoverageKind) {
+      ensure_pairing();
       const std::string corr = corr_of(payload);
       if (corr.empty()) {
         if (summaries_exist) {
@@ -242,7 +259,7 @@ Collected collect(const std::vector<Row>& input, const std::optional<std::string
 
     Sample s;
     s.id = row->id;
-    s.payload_text = payload.dump();
+    s.payload_text = row->payload_text;
     s.target_limit = *count_of(*limit);
     s.selected = *count_of(*selected);
     s.total_candidates = s.selected;

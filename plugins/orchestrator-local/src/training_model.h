@@ -17,11 +17,12 @@ namespace tpark::training_model {
 
 using json = nlohmann::json;  // std::map objects: every map is written in byte order
 
-// One journal row of a kind training reads.
+// One journal row of a kind training reads. The payload stays text until
+// collect needs it: a deep job over a long window parses only what it examines.
 struct Row {
   int64_t id = 0;
   std::string kind;
-  json payload;
+  std::string payload_text;  // compact JSON
 };
 
 // The knob values a candidate sets (control.md 5.5 "Notation").
