@@ -363,3 +363,27 @@ TEST_CASE("training_history_pages_exports_and_keeps_the_newest_rows", "[integrat
   CHECK(ndjson.header("content-type") == "application/x-ndjson");
   CHECK(std::count(ndjson.body.begin(), ndjson.body.end(), '\n') == 5);
 }
+
+TEST_CASE("a_cancel_racing_completion_leaves_exactly_one_outcome", "[integration][training]") {
+  TestHost host(with_env({{"ARW_TRAINING_CONCURRENCY", "4"}}));
+  REQUIRE(host.post("/events/ingest", kWorkedExample).status == 200);
+  std::map<std::string, int> cancel_status;
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = start_job(host, R"({"goal":"g"})");
+    // Cancel at once: some are still queued, some running, some done.
+    cancel_status[id] = host.post("/orchestrator/jobs/" + id + "/cancel", "{}", kJson).status;
+  }
+  for (const auto& [id, status] : cancel_status) {
+    const Json item = wait_status(host, id, {"completed", "cancelled", "failed"});
+    const int unit = host.get("/logic-units/lu-" + id).status;
+    INFO(id << " cancel answered " << status);
+    if (status == 200) {
+      CHECK(item["status_slug"] == "cancelled");
+      CHECK(unit == 404);
+    } else {
+      CHECK(status == 409);
+      CHECK(item["status_slug"] == "completed");
+      CHECK(unit == 200);
+    }
+  }
+}
