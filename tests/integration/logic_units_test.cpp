@@ -99,6 +99,8 @@ TEST_CASE("an_applied_hints_patch_reaches_the_live_governor_and_reverts_after_ki
   CHECK(out["snapshot_id"].is_string());
   CHECK(out["applied_snapshot_id"].is_string());
   CHECK(host.get("/admin/governor/hints").json()["retrieval_k"] == 12);
+  CHECK(host.get("/state/config").json()["governor"]["hints"]["retrieval_k"] == 12);
+  CHECK(host.snapshot().json()["governor"]["hints"]["retrieval_k"] == 12);
   CHECK(host.get("/logic-units/k-hints").json()["status"] == "applied");
   CHECK(history(host, "applied").size() == 1);
   // The next job's base carries the applied hints.
@@ -185,7 +187,7 @@ TEST_CASE("the_safety_scan_stages_under_warn_and_refuses_under_enforce",
       reason = reason || r["code"] == "permissions_change";
     CHECK(reason);
   }
-  TestHost host(with_env({{"ARW_PATCH_SAFETY", "enforce"}}));
+  TestHost host(with_env({{"ARW_PATCH_SAFETY", "1"}}));  // an alias of enforce
   lease(host);
   HttpResult refused = host.post("/logic-units/apply", ssrf, kJson);
   CHECK(refused.status == 400);
