@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,8 @@
 #include "telemetry/host_telemetry.h"
 #include "telemetry/route_stats.h"
 #include "telemetry/training_snapshot.h"
+#include "training/logic_units.h"
+#include "training/training_service.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -294,6 +297,15 @@ int run_host(Settings settings) {
   services.events_start_ms = app.started_ms;
   services.events_start_id = app.started_id;
   PluginManager* manager_ptr = nullptr;
+  // Declared before the plugins so that it outlives them: an orchestrator
+  // may report until the plugins are stopped.
+  std::unique_ptr<training::TrainingService> training_service;
+  std::atomic<training::TrainingService*> training_ptr{nullptr};
+  services.job_report = [&training_ptr](const std::string& plugin_id, std::string_view job_id,
+                                        uint32_t kind, std::string_view json) -> tp_status {
+    auto* service = training_ptr.load();
+    return service ? service->report(plugin_id, job_id, kind, json) : TP_UNAVAILABLE;
+  };
   services.state_read = [&app, &telemetry, &config,
                          &manager_ptr](const std::string& name) -> std::optional<Json> {
     if (name == "config") return config.state_config_body();
@@ -409,6 +421,23 @@ int run_host(Settings settings) {
                       .volatile_paths = {"/generated", "/generated_ms"},
                       .coalescing = {}});
 
+  try {
+    training_service = std::make_unique<training::TrainingService>(*journal, config, plugins,
+                                                           training::training_settings_from_env());
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the training tables: {}", e.what());
+    return 1;
+  }
+  training_ptr = training_service.get();
+  app.training = training_service.get();
+  training::LogicUnits logic_units(
+      *journal, config, plugins,
+      {std::get<control::ControlSettings>(control_settings).patch_safety,
+       training_service->history_max(), "tp.applier.logic-units"});
+  action_kinds.add("logic_unit.apply", logic_units.apply_kind());
+  action_kinds.add("logic_unit.revert", logic_units.revert_kind());
+  app.logic_units = &logic_units;
+
   std::mutex reload_mutex;
   app.reload_plugins = [&app, &plugins, &reload_mutex](bool* ok) -> Json {
     std::lock_guard guard(reload_mutex);
@@ -503,6 +532,7 @@ int run_host(Settings settings) {
   try {
     actions->start();
     capsules->start();
+    training_service->start();
   } catch (const std::exception& e) {
     spdlog::error("cannot start the action executor: {}", e.what());
     server.stop();
@@ -545,6 +575,7 @@ int run_host(Settings settings) {
   read_models.stop();
   actions->stop();
   capsules->stop();
+  training_service->stop();
   plugins.stop_all();
   bus.flush();
   journal.reset();

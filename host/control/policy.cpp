@@ -223,9 +223,10 @@ std::variant<ControlSettings, std::string> load_control_settings() {
     }
   }
   if (auto actor = env_string("ARW_ACTION_STAGING_ACTOR")) s.staging_actor = *actor;
-  const std::string safety = env_string("ARW_PATCH_SAFETY").value_or("warn");
+  std::string safety = env_string("ARW_PATCH_SAFETY").value_or("warn");
+  if (safety == "1" || safety == "true") safety = "enforce";  // control.md 6.4 aliases
   if (safety != "off" && safety != "warn" && safety != "enforce")
-    return "ARW_PATCH_SAFETY='" + safety + "' is not one of off, warn, enforce";
+    return "ARW_PATCH_SAFETY='" + safety + "' is not one of off, warn, enforce (1, true)";
   s.patch_safety = safety;
 
   s.queue_max = env_u64("ARW_ACTIONS_QUEUE_MAX", 1024, 0, 100000000);

@@ -456,6 +456,31 @@ void slot_free_buf(tp_host*, void* ptr) {
   std::free(ptr);
 }
 
+// ABI 1.2: journal rows as NDJSON envelopes, ascending (orchestrators).
+tp_status slot_journal_read(tp_host* host, int64_t after_id, tp_str kind_prefix, uint64_t limit,
+                            const tp_writer* out) {
+  constexpr uint64_t kPageRows = 1000;
+  if (host == nullptr || after_id < 0) return TP_INVALID_ARG;
+  if (!usable(host) || host->services->journal == nullptr) return TP_UNAVAILABLE;
+  std::vector<std::string> prefixes;
+  if (kind_prefix.len > 0) prefixes.emplace_back(view(kind_prefix));
+  const auto page = host->services->journal->read_after(
+      after_id, prefixes, static_cast<size_t>(limit == 0 ? kPageRows : limit));
+  std::string text;
+  for (const auto& event : page.items) {
+    text += envelope_json(*event);
+    text += '\n';
+  }
+  return write_to(out, text);
+}
+
+// ABI 1.2: a job's progress, result or failure; the host commits it.
+tp_status slot_job_report(tp_host* host, tp_str job_id, uint32_t kind, tp_str json) {
+  if (host == nullptr) return TP_INVALID_ARG;
+  if (!usable(host) || !host->services->job_report) return TP_UNAVAILABLE;
+  return host->services->job_report(host->plugin_id, view(job_id), kind, view(json));
+}
+
 // Slots are C function pointers; an exception must never unwind through the
 // plugin's frames, so each slot is wrapped once here.
 template <auto Slot, class R, class... Args>
@@ -499,6 +524,9 @@ tp_host_api make_table() {
   api.emit = &guarded_slot<slot_emit, tp_status, tp_host*, tp_str, tp_str, int64_t*>;
   api.alloc = &guarded_slot<slot_alloc, void*, tp_host*, size_t>;
   api.free_buf = &guarded_slot<slot_free_buf, void, tp_host*, void*>;
+  api.journal_read = &guarded_slot<slot_journal_read, tp_status, tp_host*, int64_t, tp_str,
+                                   uint64_t, const tp_writer*>;
+  api.job_report = &guarded_slot<slot_job_report, tp_status, tp_host*, tp_str, uint32_t, tp_str>;
   return api;
 }
 

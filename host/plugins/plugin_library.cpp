@@ -60,6 +60,47 @@ std::string read_name(const char* name) {
   return std::string(name, strnlen(name, 256));
 }
 
+// An ABI 1.2 descriptor (orchestrator or applier): at least its 1.2 size,
+// every callback present. The refusal text, or nullopt once copied.
+std::optional<std::string> copy_1_2_descriptor(const tp_descriptor* raw, uint32_t size,
+                                               uint32_t kind, const std::string& name,
+                                               PluginLibrary& library) {
+  const size_t needed =
+      kind == TP_KIND_ORCHESTRATOR ? sizeof(tp_orchestrator_desc) : sizeof(tp_applier_desc);
+  if (size < needed)
+    return "descriptor " + name + " struct_size " + std::to_string(size) + " smaller than 1.2 size " +
+           std::to_string(needed);
+  if (kind == TP_KIND_ORCHESTRATOR) {
+    tp_orchestrator_desc desc{};
+    std::memcpy(&desc, raw, sizeof desc);
+    const char* missing = !desc.create       ? "create"
+                          : !desc.start      ? "start"
+                          : !desc.stop       ? "stop"
+                          : !desc.destroy    ? "destroy"
+                          : !desc.start_job  ? "start_job"
+                          : !desc.cancel_job ? "cancel_job"
+                                             : nullptr;
+    if (missing != nullptr) return "descriptor " + name + " has no " + missing + " callback";
+    if (desc.name == nullptr) return std::string("an orchestrator descriptor has no name");
+    library.orchestrators.push_back(desc);
+    return std::nullopt;
+  }
+  tp_applier_desc desc{};
+  std::memcpy(&desc, raw, sizeof desc);
+  const char* missing = !desc.create    ? "create"
+                        : !desc.start   ? "start"
+                        : !desc.stop    ? "stop"
+                        : !desc.destroy ? "destroy"
+                        : !desc.dry_run ? "dry_run"
+                        : !desc.apply   ? "apply"
+                        : !desc.revert  ? "revert"
+                                        : nullptr;
+  if (missing != nullptr) return "descriptor " + name + " has no " + missing + " callback";
+  if (desc.name == nullptr) return std::string("an applier descriptor has no name");
+  library.appliers.push_back(desc);
+  return std::nullopt;
+}
+
 // Checks the plugin's answer and copies its descriptors (rule 2).
 LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
   LibraryOutcome outcome;
@@ -128,6 +169,13 @@ LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
         return outcome;
       }
       library->exporters.push_back(exporter);
+      continue;
+    }
+    if (prefix.kind == TP_KIND_ORCHESTRATOR || prefix.kind == TP_KIND_LOGIC_APPLIER) {
+      if (auto refusal = copy_1_2_descriptor(raw, size, prefix.kind, name, *library)) {
+        outcome.refusal = std::move(*refusal);
+        return outcome;
+      }
       continue;
     }
     if (prefix.kind != TP_KIND_SECTION) {

@@ -33,6 +33,8 @@ struct PluginLibrary {
   std::vector<DescriptorInfo> descriptors;  // every descriptor, unknown kinds included
   std::vector<tp_section_desc> sections;    // section descriptors, copied and checked
   std::vector<tp_exporter_desc> exporters;  // exporter descriptors (ABI 1.1), copied and checked
+  std::vector<tp_orchestrator_desc> orchestrators;  // ABI 1.2, copied and checked
+  std::vector<tp_applier_desc> appliers;            // ABI 1.2, copied and checked
 };
 
 struct LibraryOutcome {

@@ -11,8 +11,10 @@
 #include "kernel/bus.h"
 #include "kernel/journal.h"
 #include "metrics/metric_registry.h"
+#include "plugins/applier_runtime.h"
 #include "plugins/exporter_runtime.h"
 #include "plugins/manifest.h"
+#include "plugins/orchestrator_runtime.h"
 #include "plugins/plugin_library.h"
 #include "plugins/section_runtime.h"
 
@@ -117,6 +119,8 @@ struct PluginRecord {
   std::optional<Json> config;  // the validated block it runs with
   std::shared_ptr<SectionInstance> instance;
   std::shared_ptr<ExporterInstance> exporter;
+  std::shared_ptr<OrchestratorInstance> orchestrator;  // ABI 1.2
+  std::shared_ptr<ApplierInstance> applier;            // ABI 1.2
   std::optional<std::string> failure;  // create/start error of a failed plugin
   bool duplicate = false;
 };
@@ -130,7 +134,9 @@ struct PluginManager::Impl {
   std::atomic<bool> settled{false};
   std::unique_ptr<ExporterRuntime> exporters;
 
-  bool running(const PluginRecord& record) const { return record.instance || record.exporter; }
+  bool running(const PluginRecord& record) const {
+    return record.instance || record.exporter || record.orchestrator || record.applier;
+  }
 
   std::vector<fs::path> search_dirs(const HostConfig& config) const {
     std::vector<fs::path> dirs = settings.builtin_dirs;
@@ -249,8 +255,12 @@ struct PluginManager::Impl {
     if (!outcome.library) return refuse(outcome.refusal);
 
     if (!manifest.section && has_kind(manifest, "exporter")) return load_exporter(record, manifest, decision, *outcome.library);
+    if (!manifest.section && has_kind(manifest, "orchestrator"))
+      return load_orchestrator(record, manifest, decision, *outcome.library);
+    if (!manifest.section && has_kind(manifest, "applier"))
+      return load_applier(record, manifest, decision, *outcome.library);
     if (!manifest.section)
-      return refuse("no descriptor this host runs (ABI 1.1 runs sections and exporters)");
+      return refuse("no descriptor this host runs (ABI 1.2 runs sections, exporters, orchestrators and appliers)");
     const tp_section_desc* desc = nullptr;
     for (const auto& section : outcome.library->sections)
       if (section.name != nullptr && *manifest.section == section.name) desc = &section;
@@ -339,6 +349,72 @@ struct PluginManager::Impl {
     return record;
   }
 
+  // The orchestrator path of load_one (ABI 1.2): the library's first
+  // orchestrator descriptor; jobs reach it through PluginManager::orchestrator.
+  PluginRecord load_orchestrator(PluginRecord record, const Manifest& manifest,
+                                 const Decision& decision, const PluginLibrary& library) {
+    if (library.orchestrators.empty()) {
+      record.state = kRefused;
+      record.reason = "no orchestrator descriptor";
+      spdlog::warn("plugin {} refused: {}", record.id, record.reason);
+      return record;
+    }
+    OrchestratorSpec spec;
+    spec.plugin_id = manifest.id;
+    spec.desc = library.orchestrators.front();
+    spec.config_json = decision.config.dump();
+    auto instance = std::make_shared<OrchestratorInstance>(std::move(spec), services);
+    note_task(record.id, PluginTaskEvent::Started);
+    if (auto failure = instance->start()) {
+      note_task(record.id, PluginTaskEvent::Aborted);
+      record.state = kFailed;
+      record.reason = *failure;
+      record.failure = *failure;
+      spdlog::error("plugin {} failed: {}", record.id, *failure);
+      return record;
+    }
+    record.state = kLoaded;
+    record.reason.clear();
+    record.config = decision.config;
+    record.orchestrator = std::move(instance);
+    spdlog::info("plugin {} {} loaded (orchestrator {})", record.id,
+                 record.version.value_or("?"), library.orchestrators.front().name);
+    return record;
+  }
+
+  // The applier path of load_one (ABI 1.2): the library's first applier
+  // descriptor; logic-unit actions reach it through PluginManager::applier.
+  PluginRecord load_applier(PluginRecord record, const Manifest& manifest, const Decision& decision,
+                            const PluginLibrary& library) {
+    if (library.appliers.empty()) {
+      record.state = kRefused;
+      record.reason = "no applier descriptor";
+      spdlog::warn("plugin {} refused: {}", record.id, record.reason);
+      return record;
+    }
+    ApplierSpec spec;
+    spec.plugin_id = manifest.id;
+    spec.desc = library.appliers.front();
+    spec.config_json = decision.config.dump();
+    auto instance = std::make_shared<ApplierInstance>(std::move(spec), services);
+    note_task(record.id, PluginTaskEvent::Started);
+    if (auto failure = instance->start()) {
+      note_task(record.id, PluginTaskEvent::Aborted);
+      record.state = kFailed;
+      record.reason = *failure;
+      record.failure = *failure;
+      spdlog::error("plugin {} failed: {}", record.id, *failure);
+      return record;
+    }
+    record.state = kLoaded;
+    record.reason.clear();
+    record.config = decision.config;
+    record.applier = std::move(instance);
+    spdlog::info("plugin {} {} loaded (applier {})", record.id, record.version.value_or("?"),
+                 library.appliers.front().name);
+    return record;
+  }
+
   // Ids listed in host.yaml that no plugin path holds.
   void add_not_found(std::vector<PluginRecord>& records, const HostConfig& config) const {
     std::set<std::string> found;
@@ -358,6 +434,21 @@ struct PluginManager::Impl {
   }
 
   void stop_instance(PluginRecord& record) {
+    if (record.applier) {
+      const bool stopped = record.applier->shutdown(settings.stop_timeout);
+      record.applier.reset();
+      note_task(record.id, stopped ? PluginTaskEvent::Completed : PluginTaskEvent::Aborted);
+      return;
+    }
+    if (record.orchestrator) {
+      const bool stopped = record.orchestrator->shutdown(settings.stop_timeout);
+      if (!stopped)
+        record.failure = "did not stop within " + std::to_string(settings.stop_timeout.count()) +
+                         " ms; abandoned";
+      record.orchestrator.reset();
+      note_task(record.id, stopped ? PluginTaskEvent::Completed : PluginTaskEvent::Aborted);
+      return;
+    }
     if (record.exporter) {
       exporters->remove(record.exporter);
       const bool stopped = record.exporter->shutdown(settings.stop_timeout);
@@ -560,6 +651,10 @@ Json PluginManager::describe() const {
       health = record.instance->health();
     } else if (record.exporter) {
       health = record.exporter->health();
+    } else if (record.orchestrator) {
+      health = record.orchestrator->health();
+    } else if (record.applier) {
+      health = record.applier->health();
     } else if (record.failure) {
       health.error_count = 1;
       health.last_error = record.failure;
@@ -709,6 +804,22 @@ std::optional<std::string> PluginManager::render_section(const std::string& name
 void PluginManager::offer_patch(const std::string& read_model_id,
                                 std::shared_ptr<const std::string> frame, int64_t published_ms) {
   impl_->exporters->offer_patch(read_model_id, std::move(frame), published_ms);
+}
+
+std::shared_ptr<OrchestratorInstance> PluginManager::orchestrator(
+    const std::string& plugin_id) const {
+  std::lock_guard lock(impl_->state_mutex);
+  for (const auto& record : impl_->records)
+    if (!record.duplicate && record.id == plugin_id && record.orchestrator)
+      return record.orchestrator;
+  return nullptr;
+}
+
+std::shared_ptr<ApplierInstance> PluginManager::applier(const std::string& plugin_id) const {
+  std::lock_guard lock(impl_->state_mutex);
+  for (const auto& record : impl_->records)
+    if (!record.duplicate && record.id == plugin_id && record.applier) return record.applier;
+  return nullptr;
 }
 
 bool PluginManager::provides_section(const std::string& name) const {

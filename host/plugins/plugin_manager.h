@@ -13,8 +13,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
+
+#include <tpark/tp_plugin.h>
 
 #include "config/host_config.h"
 #include "util/json.h"
@@ -24,6 +27,8 @@ namespace tpark {
 class Journal;
 class Bus;
 class MetricRegistry;
+class OrchestratorInstance;
+class ApplierInstance;
 
 // A plugin instance's lifecycle as a host task (telemetry.md 2.1 `tasks`,
 // task plugin.<id>): Started when its create is attempted, then Completed
@@ -50,6 +55,12 @@ struct HostServices {
   std::function<void(bool wanted)> patches_wanted;
   // Told of every instance start and stop (control thread); may be empty.
   std::function<void(const std::string& plugin_id, PluginTaskEvent event)> plugin_task;
+  // An orchestrator's job report (ABI 1.2 job_report, control.md 5.3): the
+  // host commits it and answers the slot's status; may be empty (then
+  // TP_UNAVAILABLE).
+  std::function<tp_status(const std::string& plugin_id, std::string_view job_id, uint32_t kind,
+                          std::string_view json)>
+      job_report;
 };
 
 struct PluginSettings {
@@ -118,6 +129,10 @@ class PluginManager {
   // TP_EXPORT_PATCH). Any thread; never blocks on a plugin.
   void offer_patch(const std::string& read_model_id, std::shared_ptr<const std::string> frame,
                    int64_t published_ms);
+  // The running orchestrator instance of `plugin_id` (ABI 1.2), or null.
+  std::shared_ptr<OrchestratorInstance> orchestrator(const std::string& plugin_id) const;
+  // The running applier instance of `plugin_id` (ABI 1.2), or null.
+  std::shared_ptr<ApplierInstance> applier(const std::string& plugin_id) const;
   // Whether a running plugin provides the section `name`.
   bool provides_section(const std::string& name) const;
   // All plugins that should be loaded are loaded or were refused/failed (no

@@ -27,6 +27,10 @@ class ActionService;
 class LeaseStore;
 class CapsuleStore;
 }
+namespace training {
+class TrainingService;
+class LogicUnits;
+}
 namespace live {
 class ReadModelHub;
 class EventStreams;
@@ -55,6 +59,9 @@ struct AppContext {
   control::ActionService* actions = nullptr;
   control::LeaseStore* leases = nullptr;
   control::CapsuleStore* capsules = nullptr;
+  // Training jobs and logic units (control.md 5, 6).
+  training::TrainingService* training = nullptr;
+  training::LogicUnits* logic_units = nullptr;
   std::string instance_id;   // 16 lowercase hex, the boot's read-model epoch
   int64_t started_ms = 0;
   int64_t started_id = 0;    // journal head at start

@@ -36,6 +36,8 @@ void add_action_routes(http::Router& router, AppContext& app);
 void add_lease_routes(http::Router& router, AppContext& app);
 // GET /state/policy, the policy capsule routes (control.md 4.4, 4.7)
 void add_policy_routes(http::Router& router, AppContext& app);
+// Training jobs, the mini-agent catalog and the logic-unit reads (control.md 1.6, 5)
+void add_training_routes(http::Router& router, AppContext& app);
 // Admin requests carrying X-ARW-Capsule adopt it first; X-ARW-Gate gets 410
 // (control.md 4.7). nullopt: go on to the handler.
 std::optional<http::Response> capsule_headers(AppContext& app, const http::Request& request);

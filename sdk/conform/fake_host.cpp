@@ -131,6 +131,19 @@ void* api_alloc(tp_host* host, size_t size) {
   self->check_call("alloc");
   return self->alloc(size);
 }
+tp_status api_journal_read(tp_host* host, int64_t after_id, tp_str kind_prefix, uint64_t limit,
+                           const tp_writer* out) {
+  FakeHost* self = self_of(host);
+  if (self == nullptr) return TP_INVALID_ARG;
+  self->check_call("journal_read");
+  return self->journal_read(after_id, kind_prefix, limit, out);
+}
+tp_status api_job_report(tp_host* host, tp_str job_id, uint32_t kind, tp_str json) {
+  FakeHost* self = self_of(host);
+  if (self == nullptr) return TP_INVALID_ARG;
+  self->check_call("job_report");
+  return self->job_report(job_id, kind, json);
+}
 void api_free_buf(tp_host* host, void* ptr) {
   if (FakeHost* self = self_of(host)) {
     self->check_call("free_buf");
@@ -245,6 +258,8 @@ FakeHost::FakeHost(Report& report) : report_(report) {
   api_.emit = api_emit;
   api_.alloc = api_alloc;
   api_.free_buf = api_free_buf;
+  api_.journal_read = api_journal_read;
+  api_.job_report = api_job_report;
 }
 
 FakeHost::~FakeHost() {
@@ -470,6 +485,70 @@ void FakeHost::check_balances() {
                  std::to_string(leaked) + " buffer(s) from host alloc never freed with free_buf");
   else
     report_.pass(rule::kWhoFrees, "every host buffer the plugin allocated was freed");
+}
+
+}  // namespace tpark::conform
+
+namespace tpark::conform {
+
+// Three rows: a context.coverage event and two first-pass iteration
+// summaries, enough for a training job to have samples.
+tp_status FakeHost::journal_read(int64_t after_id, tp_str kind_prefix, uint64_t limit,
+                                 const tp_writer* out) {
+  if (out == nullptr || out->write == nullptr || after_id < 0) return TP_INVALID_ARG;
+  static const char* kRows[] = {
+      R"({"id":1,"time":"2026-01-01T00:00:00.000Z","kind":"context.coverage","payload":{"needs_more":true,"summary":{"target_limit":8,"selected":2}},"source":"host"})",
+      R"({"id":2,"time":"2026-01-01T00:00:01.000Z","kind":"working_set.iteration.summary","payload":{"iteration":0,"corr_id":"c1","summary":{"target_limit":8,"selected":3,"lanes_requested":2,"lane_counts":{"semantic":3},"avg_cscore":0.25,"max_cscore":0.3,"min_score":0.6}},"source":"host"})",
+      R"({"id":3,"time":"2026-01-01T00:00:02.000Z","kind":"working_set.iteration.summary","payload":{"iteration":0,"corr_id":"c2","summary":{"target_limit":8,"selected":8,"lanes_requested":2,"lane_counts":{"semantic":4,"episodic":4},"avg_cscore":0.7,"max_cscore":0.9,"min_cscore":0.5}},"source":"host"})"};
+  const std::string prefix = to_string(kind_prefix);
+  std::string text;
+  uint64_t lines = 0;
+  for (int64_t id = 1; id <= 3; ++id) {
+    if (id <= after_id || (limit != 0 && lines >= limit)) continue;
+    const nlohmann::json row = nlohmann::json::parse(kRows[id - 1]);
+    if (row.at("kind").get<std::string>().compare(0, prefix.size(), prefix) != 0) continue;
+    text += kRows[id - 1];
+    text += '\n';
+    ++lines;
+  }
+  return out->write(out->writer_ctx, str(text));
+}
+
+tp_status FakeHost::job_report(tp_str job_id, uint32_t kind, tp_str json) {
+  const nlohmann::json body = nlohmann::json::parse(to_string(json), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return TP_INVALID_ARG;
+  const std::string id = to_string(job_id);
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second.end != 0) return TP_NOT_FOUND;
+  if (kind == TP_JOB_PROGRESS) {
+    if (!body.contains("stage_index") || !body["stage_index"].is_number_integer())
+      return TP_INVALID_ARG;
+    it->second.stages.push_back(body["stage_index"].get<int64_t>());
+  } else if (kind == TP_JOB_RESULT) {
+    if (!body.contains("manifest") || !body["manifest"].is_object()) return TP_INVALID_ARG;
+    it->second.end = kind;
+  } else if (kind == TP_JOB_FAILED) {
+    if (!body.contains("error") || !body["error"].is_string()) return TP_INVALID_ARG;
+    it->second.end = kind;
+  } else {
+    return TP_INVALID_ARG;
+  }
+  jobs_changed_.notify_all();
+  return TP_OK;
+}
+
+uint32_t FakeHost::wait_job_end(const std::string& job_id, std::chrono::milliseconds deadline) {
+  std::unique_lock lock(mutex_);
+  jobs_.emplace(job_id, JobReports{});
+  jobs_changed_.wait_for(lock, deadline, [&] { return jobs_[job_id].end != 0; });
+  return jobs_[job_id].end;
+}
+
+std::vector<int64_t> FakeHost::job_stages(const std::string& job_id) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  return it == jobs_.end() ? std::vector<int64_t>() : it->second.stages;
 }
 
 }  // namespace tpark::conform

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include <tpark/tp_plugin.h>
 
@@ -105,6 +106,14 @@ class FakeHost {
   tp_status emit(tp_str kind, tp_str payload, int64_t* out_id);
   void* alloc(size_t size);
   void free_buf(void* ptr);
+  // ABI 1.2: a small synthetic journal, and the job reports an orchestrator sends.
+  tp_status journal_read(int64_t after_id, tp_str kind_prefix, uint64_t limit, const tp_writer* out);
+  tp_status job_report(tp_str job_id, uint32_t kind, tp_str json);
+  // Waits until `job_id` reported a result or a failure (or the deadline):
+  // the terminal kind (TP_JOB_RESULT / TP_JOB_FAILED), or 0.
+  uint32_t wait_job_end(const std::string& job_id, std::chrono::milliseconds deadline);
+  // The progress stages `job_id` reported, in order.
+  std::vector<int64_t> job_stages(const std::string& job_id);
 
  private:
   struct Metric {
@@ -129,6 +138,12 @@ class FakeHost {
   int64_t next_event_id_ = 1;
   std::unordered_set<void*> buffers_;
   int late_calls_reported_ = 0;
+  struct JobReports {
+    std::vector<int64_t> stages;
+    uint32_t end = 0;
+  };
+  std::map<std::string, JobReports> jobs_;
+  std::condition_variable jobs_changed_;
 };
 
 }  // namespace tpark::conform

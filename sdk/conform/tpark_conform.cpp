@@ -461,6 +461,106 @@ void drive_exporter(Report& report, Executor& executor, FakeHost& host, const Ma
   stop_and_destroy(report, executor, host, lifecycle, ctx);
 }
 
+// ABI 1.2: one job over the fake host's small journal must end in a result
+// or a failure after ascending stages; a second job is cancelled at once and
+// stop must still return (rule 10).
+void drive_orchestrator(Report& report, Executor& executor, FakeHost& host,
+                        const Manifest& manifest, const tp_orchestrator_desc& orchestrator) {
+  const std::string name = orchestrator.name != nullptr ? orchestrator.name : "";
+  if (orchestrator.create == nullptr || orchestrator.start == nullptr ||
+      orchestrator.stop == nullptr || orchestrator.destroy == nullptr ||
+      orchestrator.start_job == nullptr || orchestrator.cancel_job == nullptr) {
+    report.fail(2, "orchestrator " + name + " fills every 1.2 callback");
+    return;
+  }
+  report.pass(2, "orchestrator " + name + " fills every 1.2 callback");
+  const Lifecycle lifecycle{orchestrator.create, orchestrator.start, orchestrator.stop,
+                            orchestrator.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
+
+  auto start_job = [&](const std::string& job_id) {
+    const std::string request =
+        R"({"job_id":")" + job_id +
+        R"(","goal":"conformance","created":"2026-01-01T00:00:00.000Z","mode":"balanced",)"
+        R"("request":{"goal":"conformance","mode":"balanced","mode_source":"default"},)"
+        R"("base":{"env":{},"hints":{}},"window":{"since_id":0,"until_id":3},"stage_delay_ms":0})";
+    host.wait_job_end(job_id, std::chrono::milliseconds(0));  // registers the job
+    tp_job_view view{};
+    view.struct_size = sizeof view;
+    view.attempt = 1;
+    view.job_id = tpark::conform::str(job_id);
+    view.request_json = tpark::conform::str(request);
+    view.since_id = 0;
+    view.until_id = 3;
+    tp_error err{};
+    err.struct_size = sizeof err;
+    CallResult call = executor.call(kCallDeadline, 9,
+                                    [&] { return orchestrator.start_job(ctx, &view, &err); });
+    call.message = err.message;
+    return expect_ok(report, "start_job " + job_id, call);
+  };
+  if (start_job("conform-1")) {
+    const uint32_t end = host.wait_job_end("conform-1", kCallDeadline);
+    const auto stages = host.job_stages("conform-1");
+    const bool ascending = std::is_sorted(stages.begin(), stages.end()) &&
+                           std::adjacent_find(stages.begin(), stages.end()) == stages.end();
+    if (end == 0)
+      report.fail(9, "job conform-1 reported neither a result nor a failure within " +
+                         std::to_string(kCallDeadline.count()) + " ms");
+    else if (!ascending)
+      report.fail(7, "job conform-1 reported its stages out of order");
+    else
+      report.pass(7, std::string("job conform-1 ended with ") +
+                         (end == TP_JOB_RESULT ? "a result" : "a failure") + " after " +
+                         std::to_string(stages.size()) + " stage(s)");
+  }
+  if (start_job("conform-2")) {
+    CallResult call = executor.call(kCallDeadline, 9, [&] {
+      return orchestrator.cancel_job(ctx, tpark::conform::str(std::string("conform-2")));
+    });
+    expect_ok(report, "cancel_job conform-2", call);
+  }
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
+}
+
+// ABI 1.2: a dry run of one merge patch must answer a JSON object.
+void drive_applier(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
+                   const tp_applier_desc& applier) {
+  const std::string name = applier.name != nullptr ? applier.name : "";
+  if (applier.create == nullptr || applier.start == nullptr || applier.stop == nullptr ||
+      applier.destroy == nullptr || applier.dry_run == nullptr || applier.apply == nullptr ||
+      applier.revert == nullptr) {
+    report.fail(2, "applier " + name + " fills every 1.2 callback");
+    return;
+  }
+  report.pass(2, "applier " + name + " fills every 1.2 callback");
+  const Lifecycle lifecycle{applier.create, applier.start, applier.stop, applier.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
+  const std::string document = R"({"env":{"ARW_CONTEXT_K":18},"governor":{"profile":"balance","hints":{}}})";
+  const std::string patches = R"([{"target":"governor.hints","op":"merge","value":{"retrieval_k":12}}])";
+  std::string out;
+  const tp_writer writer = host.writer_into(&out);
+  tp_error err{};
+  err.struct_size = sizeof err;
+  CallResult call = executor.call(kCallDeadline, 9, [&] {
+    return applier.dry_run(ctx, tpark::conform::str(document), tpark::conform::str(patches),
+                           &writer, &err);
+  });
+  call.message = err.message;
+  if (expect_ok(report, "dry_run of a governor.hints merge", call)) {
+    const auto parsed = nlohmann::json::parse(out, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object())
+      report.fail(5, "dry_run writes a JSON object");
+    else
+      report.pass(5, "dry_run writes a JSON object");
+  }
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -601,7 +701,8 @@ int main(int argc, char** argv) {
     const std::string name = common.name != nullptr ? common.name : "(null)";
     const std::string kind = kind_name(common.kind);
     bool listed = false;
-    for (const auto& k : manifest->kinds) listed = listed || k == kind;
+    for (const auto& k : manifest->kinds)
+      listed = listed || k == kind || (common.kind == TP_KIND_LOGIC_APPLIER && k == "applier");
     if (!listed)
       report.fail(rule::kManifest,
                   "descriptor " + name + " of kind " + kind + " is listed in manifest kinds");
@@ -629,6 +730,21 @@ int main(int argc, char** argv) {
         report.fail(rule::kMinHostMinor,
                     "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
       drive_exporter(report, executor, host, *manifest, copy_prefix<tp_exporter_desc>(raw));
+    } else if (common.kind == TP_KIND_ORCHESTRATOR || common.kind == TP_KIND_LOGIC_APPLIER) {
+      const size_t needed = common.kind == TP_KIND_ORCHESTRATOR ? sizeof(tp_orchestrator_desc)
+                                                                : sizeof(tp_applier_desc);
+      if (common.struct_size < needed) {
+        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                           " smaller than 1.2 size " + std::to_string(needed));
+        continue;
+      }
+      if (negotiate.plugin_min_host_minor < 2)
+        report.fail(1, kind + " " + name + " arrived in ABI 1.2: the plugin must need host minor 2");
+      if (common.kind == TP_KIND_ORCHESTRATOR)
+        drive_orchestrator(report, executor, host, *manifest,
+                           copy_prefix<tp_orchestrator_desc>(raw));
+      else
+        drive_applier(report, executor, host, *manifest, copy_prefix<tp_applier_desc>(raw));
     } else {
       report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");
     }

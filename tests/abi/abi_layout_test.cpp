@@ -1,4 +1,4 @@
-// Golden layouts of ABI 1.0 and 1.1 (sdk.md rule 2, docs/abi-policy.md rule 5): every
+// Golden layouts of ABI 1.0, 1.1 and 1.2 (sdk.md rule 2, docs/abi-policy.md rule 5): every
 // offset and size below is frozen for x86_64 Linux. A change that moves one
 // of them breaks every plugin ever built; the fix is to append, never to
 // update these numbers.
@@ -71,7 +71,8 @@ constexpr Golden kLayout[] = {
     TP_OFFSET(tp_timer_desc, user, 32),
     TP_OFFSET(tp_timer_desc, free_fn, 40),
 
-    TP_SIZE(tp_host_api, 136),
+    // The 1.0 table ended at 136 bytes; later minors append slots from there.
+    TP_OFFSET(tp_host_api, journal_read, 136),
     TP_OFFSET(tp_host_api, struct_size, 0),
     TP_OFFSET(tp_host_api, abi_minor, 4),
     TP_OFFSET(tp_host_api, log, 8),
@@ -150,10 +151,51 @@ constexpr Golden kLayout_1_1[] = {
     TP_OFFSET(tp_exporter_desc, export_batch, 64),
 };
 
+// ABI 1.2: the two host API slots, the orchestrator and applier kinds.
+constexpr Golden kLayout_1_2[] = {
+    TP_SIZE(tp_host_api, 152),
+    TP_OFFSET(tp_host_api, journal_read, 136),
+    TP_OFFSET(tp_host_api, job_report, 144),
+
+    TP_SIZE(tp_job_view, 56),
+    TP_OFFSET(tp_job_view, struct_size, 0),
+    TP_OFFSET(tp_job_view, attempt, 4),
+    TP_OFFSET(tp_job_view, job_id, 8),
+    TP_OFFSET(tp_job_view, request_json, 24),
+    TP_OFFSET(tp_job_view, since_id, 40),
+    TP_OFFSET(tp_job_view, until_id, 48),
+
+    TP_SIZE(tp_orchestrator_desc, 64),
+    TP_OFFSET(tp_orchestrator_desc, struct_size, 0),
+    TP_OFFSET(tp_orchestrator_desc, kind, 4),
+    TP_OFFSET(tp_orchestrator_desc, name, 8),
+    TP_OFFSET(tp_orchestrator_desc, create, 16),
+    TP_OFFSET(tp_orchestrator_desc, start, 24),
+    TP_OFFSET(tp_orchestrator_desc, stop, 32),
+    TP_OFFSET(tp_orchestrator_desc, destroy, 40),
+    TP_OFFSET(tp_orchestrator_desc, start_job, 48),
+    TP_OFFSET(tp_orchestrator_desc, cancel_job, 56),
+
+    TP_SIZE(tp_applier_desc, 80),
+    TP_OFFSET(tp_applier_desc, struct_size, 0),
+    TP_OFFSET(tp_applier_desc, kind, 4),
+    TP_OFFSET(tp_applier_desc, name, 8),
+    TP_OFFSET(tp_applier_desc, create, 16),
+    TP_OFFSET(tp_applier_desc, start, 24),
+    TP_OFFSET(tp_applier_desc, stop, 32),
+    TP_OFFSET(tp_applier_desc, destroy, 40),
+    TP_OFFSET(tp_applier_desc, roots, 48),
+    TP_OFFSET(tp_applier_desc, dry_run, 56),
+    TP_OFFSET(tp_applier_desc, apply, 64),
+    TP_OFFSET(tp_applier_desc, revert, 72),
+};
+
 constexpr bool all_golden() {
   for (const auto& entry : kLayout)
     if (entry.actual != entry.expected) return false;
   for (const auto& entry : kLayout_1_1)
+    if (entry.actual != entry.expected) return false;
+  for (const auto& entry : kLayout_1_2)
     if (entry.actual != entry.expected) return false;
   return true;
 }
@@ -198,6 +240,22 @@ TEST_CASE("abi_1_1_exporter_layouts_are_frozen") {
   STATIC_REQUIRE(TP_EXPORT_WANTS_METRICS == 0x4u);
 }
 
+TEST_CASE("abi_1_2_orchestrator_and_applier_layouts_are_frozen") {
+#if !(defined(__x86_64__) && defined(__linux__))
+  WARN("golden layouts are recorded for x86_64 Linux only");
+  return;
+#endif
+  for (const auto& entry : kLayout_1_2) {
+    INFO(entry.what);
+    CHECK(entry.actual == entry.expected);
+  }
+  STATIC_REQUIRE(offsetof(tp_orchestrator_desc, name) == offsetof(tp_descriptor, name));
+  STATIC_REQUIRE(offsetof(tp_applier_desc, name) == offsetof(tp_descriptor, name));
+  STATIC_REQUIRE(TP_JOB_PROGRESS == 1);
+  STATIC_REQUIRE(TP_JOB_RESULT == 2);
+  STATIC_REQUIRE(TP_JOB_FAILED == 3);
+}
+
 TEST_CASE("every_struct_that_crosses_starts_with_uint32_struct_size") {
   STATIC_REQUIRE(offsetof(tp_error, struct_size) == 0);
   STATIC_REQUIRE(sizeof(tp_error::struct_size) == 4);
@@ -211,9 +269,9 @@ TEST_CASE("every_struct_that_crosses_starts_with_uint32_struct_size") {
   STATIC_REQUIRE(sizeof(tp_negotiate::struct_size) == 4);
 }
 
-TEST_CASE("abi_version_is_1_1") {
+TEST_CASE("abi_version_is_1_2") {
   STATIC_REQUIRE(TP_ABI_MAJOR == 1);
-  STATIC_REQUIRE(TP_ABI_MINOR == 1);
+  STATIC_REQUIRE(TP_ABI_MINOR == 2);
   CHECK(std::string(TP_PLUGIN_ENTRY_SYMBOL) == "tp_plugin_entry");
 }
 
@@ -252,7 +310,7 @@ TEST_CASE("status_codes_and_constants_are_frozen") {
 TEST_CASE("host_api_table_offers_every_1_0_slot") {
   const tp_host_api* api = tpark::host_api_table();
   REQUIRE(api != nullptr);
-  CHECK(api->struct_size == 136);
+  CHECK(api->struct_size == 152);
   CHECK(api->abi_minor == TP_ABI_MINOR);
   CHECK(api->log != nullptr);
   CHECK(api->metric_register != nullptr);
@@ -270,6 +328,8 @@ TEST_CASE("host_api_table_offers_every_1_0_slot") {
   CHECK(api->emit != nullptr);
   CHECK(api->alloc != nullptr);
   CHECK(api->free_buf != nullptr);
+  CHECK(api->journal_read != nullptr);
+  CHECK(api->job_report != nullptr);
   // The same table for the life of the process.
   CHECK(tpark::host_api_table() == api);
 }

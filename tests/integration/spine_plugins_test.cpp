@@ -43,7 +43,7 @@ TEST_CASE("broken_plugins_are_refused_or_contained_and_the_host_serves",
   Json newer_minor = plugin_item(host, "tp.fixture.newer-minor");
   CHECK(newer_minor["state"] == "refused");
   CHECK_THAT(newer_minor["reason"].get<std::string>(),
-             Catch::Contains("needs host ABI 1.3, host is 1.1"));
+             Catch::Contains("needs host ABI 1.3, host is 1.2"));
 
   Json missing = plugin_item(host, "tp.fixture.missing-entry");
   CHECK(missing["state"] == "refused");

@@ -1,8 +1,9 @@
 /*
- * tp_plugin.h -- the tpark plugin ABI, version 1.1.
+ * tp_plugin.h -- the tpark plugin ABI, version 1.2.
  *
  * 1.0: negotiation, the common types, the host API table, the section kind.
  * 1.1: the exporter kind (appended; every 1.0 layout is unchanged).
+ * 1.2: the orchestrator and logic-applier kinds, journal_read, job_report.
  *
  * This is the whole contract between tpark-host and a plugin library. It is
  * pure C99, includes only <stdint.h> and <stddef.h>, and is meant to be read
@@ -61,7 +62,7 @@ extern "C" {
  * TP_ABI_MINOR as the minor it uses; a host built with it offers the same.
  * Majors must match exactly. */
 #define TP_ABI_MAJOR 1
-#define TP_ABI_MINOR 1
+#define TP_ABI_MINOR 2
 
 /* The name of the single exported entry symbol, for loaders. */
 #define TP_PLUGIN_ENTRY_SYMBOL "tp_plugin_entry"
@@ -275,6 +276,25 @@ typedef struct tp_host_api {
   /* Frees a buffer from alloc. NULL is a no-op. */
   void (*free_buf)(tp_host* host, void* ptr);
 
+  /* --- 1.2: journal reads and job reports (orchestrators) -------------- */
+  /* Writes up to `limit` journal rows with id > after_id whose kind starts
+   * with kind_prefix (empty = every kind) to out, ascending by id, one
+   * compact JSON envelope {id,time,kind,payload,source,node?} per
+   * line, each line ending in '\n'. Fewer than `limit` lines means the journal
+   * holds no more such rows now. limit 0 = the host's page size (1000).
+   * TP_UNAVAILABLE when the journal is down. Any thread, blocking on a read. */
+  tp_status (*journal_read)(tp_host* host, int64_t after_id, tp_str kind_prefix, uint64_t limit,
+                            const tp_writer* out);
+  /* Reports on a job the host started through tp_orchestrator_desc.start_job.
+   * kind is TP_JOB_PROGRESS ({stage_index: 1..5}), TP_JOB_RESULT
+   * ({manifest, result}) or TP_JOB_FAILED ({error}); json is that object.
+   * The host owns the job's state, its events and its logic unit: it commits
+   * the report (a result as one transaction with the unit) before returning.
+   * TP_NOT_FOUND: the job is unknown or no longer running (cancelled, timed
+   * out, or finished); the orchestrator stops working on it. TP_INVALID_ARG:
+   * the JSON does not fit kind. TP_UNAVAILABLE: the commit failed. */
+  tp_status (*job_report)(tp_host* host, tp_str job_id, uint32_t kind, tp_str json);
+
   /* Later minors append slots here (journal reads, patch subscription,
    * action registration, job reporting): docs/abi-policy.md. */
 } tp_host_api;
@@ -472,6 +492,92 @@ typedef tp_status (*tp_plugin_entry_fn)(tp_negotiate* negotiate, tp_error* err);
 /* Declared here so that plugins get the exact signature checked; defined once
  * by each plugin library. */
 TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err);
+
+/* ======================================================================== */
+/* ABI 1.2: the orchestrator and logic-unit applier kinds                   */
+/* (appended; every 1.0 and 1.1 layout is unchanged; host API slots         */
+/* journal_read and job_report are appended to tp_host_api above)          */
+/* ======================================================================== */
+
+/* tp_host_api.job_report kinds. */
+#define TP_JOB_PROGRESS 1 /* {stage_index}: entering stage 1..5 */
+#define TP_JOB_RESULT 2   /* {manifest, result}: the job's logic unit */
+#define TP_JOB_FAILED 3   /* {error}: a non-empty message */
+
+/* One training job as the host hands it to an orchestrator. Every tp_str
+ * points into host memory valid only during start_job: copy what you keep. */
+typedef struct tp_job_view {
+  uint32_t struct_size;
+  uint32_t attempt;    /* 1 on the first run, n after n - 1 restarts */
+  tp_str job_id;
+  tp_str request_json; /* {job_id, goal, created, mode, request: <meta>,
+                          base: {env, hints}, window: {since_id, until_id},
+                          stage_delay_ms} (control.md 5.1) */
+  int64_t since_id;    /* the journal window: since_id < id <= until_id */
+  int64_t until_id;
+} tp_job_view;
+
+/* An orchestrator runs training jobs (control.md 5). The host owns the job
+ * table, the queue, concurrency, timeouts and cancellation; the plugin
+ * computes and reports through tp_host_api.job_report, reading the journal
+ * through tp_host_api.journal_read. A library with this descriptor answers
+ * plugin_min_host_minor = 2. */
+typedef struct tp_orchestrator_desc {
+  uint32_t struct_size;
+  uint32_t kind;    /* TP_KIND_ORCHESTRATOR */
+  const char* name; /* e.g. "local" */
+
+  /* As for sections (tp_section_desc). stop joins every thread the plugin
+   * started for jobs; the host reports no job after stop returns. */
+  tp_status (*create)(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                      tp_error* err);
+  tp_status (*start)(void* ctx, tp_error* err);
+  tp_status (*stop)(void* ctx, tp_error* err);
+  tp_status (*destroy)(void* ctx);
+
+  /* Starts one job and returns at once; the work runs on the plugin's own
+   * thread, which reports progress, result or failure with job_report.
+   * Called from any host thread, possibly concurrently: the plugin
+   * synchronises its own state. A non-OK status fails the job with
+   * err->message. */
+  tp_status (*start_job)(void* ctx, const tp_job_view* job, tp_error* err);
+  /* The host cancelled the job (or gave up on it): stop at the next
+   * checkpoint. Returns at once; any host thread. Unknown ids are TP_OK. */
+  tp_status (*cancel_job)(void* ctx, tp_str job_id);
+} tp_orchestrator_desc;
+
+/* A logic-unit applier computes patches for the config domains it owns
+ * (control.md 6.2) from inside the host's action: the host owns the action
+ * pipeline, leases, staging, the transaction and the snapshots. Each call
+ * writes one JSON object {document, diff_summary, json_patch, safety_issues}
+ * to out, or refuses with a status and err->message (TP_INVALID_ARG: a bad
+ * patch, the message names its path; TP_NOT_FOUND: a jsonpatch test or
+ * replace/remove target failed). Calls are serialised per instance. A
+ * library with this descriptor answers plugin_min_host_minor = 2. */
+typedef struct tp_applier_desc {
+  uint32_t struct_size;
+  uint32_t kind;    /* TP_KIND_LOGIC_APPLIER */
+  const char* name; /* e.g. "logic-units" */
+
+  tp_status (*create)(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                      tp_error* err);
+  tp_status (*start)(void* ctx, tp_error* err);
+  tp_status (*stop)(void* ctx, tp_error* err);
+  tp_status (*destroy)(void* ctx);
+
+  /* The roots of the patch document it owns ("env", "governor", ...),
+   * NULL-terminated, static for the life of the process. */
+  const char* const* roots;
+  /* document_json: the current patch document; patches_json: the unit's
+   * patches array. Neither changes anything: the host commits. */
+  tp_status (*dry_run)(void* ctx, tp_str document_json, tp_str patches_json, const tp_writer* out,
+                       tp_error* err);
+  tp_status (*apply)(void* ctx, tp_str document_json, tp_str patches_json, const tp_writer* out,
+                     tp_error* err);
+  /* snapshot_json: the patch document of the snapshot to restore. */
+  tp_status (*revert)(void* ctx, tp_str document_json, tp_str snapshot_json, const tp_writer* out,
+                      tp_error* err);
+} tp_applier_desc;
 
 #ifdef __cplusplus
 } /* extern "C" */

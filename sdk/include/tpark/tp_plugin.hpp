@@ -740,4 +740,157 @@ inline tp_status answer_negotiate(tp_negotiate* negotiate, const tp_descriptor* 
     return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 1, err);        \
   }
 
+// ===========================================================================
+// ABI 1.2: orchestrators (and the host API slots they use)
+// ===========================================================================
+
+namespace tpark {
+
+// Journal rows with id > after_id whose kind starts with kind_prefix, as
+// NDJSON envelopes (one per line), at most `limit` (0 = the host's page).
+// Throws tpark::Error when the host has no journal_read (a host before 1.2)
+// or the read fails.
+inline std::string journal_read(const HostRef& host, int64_t after_id,
+                                std::string_view kind_prefix, uint64_t limit) {
+  if (!host.has(&tp_host_api::journal_read))
+    throw Error(TP_UNSUPPORTED, "the host has no journal_read (ABI 1.2)");
+  std::string out;
+  StringWriter writer(out);
+  const tp_status status = host.api()->journal_read(host.host(), after_id, to_tp_str(kind_prefix),
+                                                    limit, writer.get());
+  if (status != TP_OK)
+    throw Error(status, std::string("journal_read failed: ") + status_name(status));
+  return out;
+}
+
+// Reports on a job (TP_JOB_PROGRESS / _RESULT / _FAILED with its JSON
+// object). Returns the host's status as is: TP_NOT_FOUND means the job is no
+// longer running and the orchestrator should drop it.
+inline tp_status job_report(const HostRef& host, std::string_view job_id, uint32_t kind,
+                            std::string_view json) noexcept {
+  if (!host.has(&tp_host_api::job_report)) return TP_UNSUPPORTED;
+  return host.api()->job_report(host.host(), to_tp_str(job_id), kind, to_tp_str(json));
+}
+
+// One job as start_job received it, copied (valid after the call).
+struct JobView {
+  std::string job_id;
+  std::string request_json;
+  int64_t since_id = 0;
+  int64_t until_id = 0;
+  uint32_t attempt = 1;
+};
+
+// Base class of an orchestrator instance. The constructor is create, the
+// destructor destroy; start and stop run on the control thread. start_job
+// and cancel_job may be called from any host thread, concurrently: they must
+// return at once (run the job on a thread of your own) and lock what they
+// share. stop joins every job thread.
+class Orchestrator {
+ public:
+  explicit Orchestrator(HostRef host) noexcept : host_(host) {}
+  virtual ~Orchestrator() = default;
+  Orchestrator(const Orchestrator&) = delete;
+  Orchestrator& operator=(const Orchestrator&) = delete;
+
+  virtual void start() {}
+  virtual void stop() {}
+  virtual void start_job(const JobView& job) = 0;
+  virtual void cancel_job(std::string_view job_id) = 0;
+
+  const HostRef& host() const noexcept { return host_; }
+
+ private:
+  HostRef host_;
+};
+
+namespace detail {
+
+template <class T>
+struct OrchestratorTrampolines {
+  static T* self(void* ctx) noexcept { return static_cast<T*>(ctx); }
+
+  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                          tp_error* err) noexcept {
+    const HostRef ref(api, host);
+    return guarded("create", &ref, err, [&] {
+      if (out_ctx == nullptr) return TP_INVALID_ARG;
+      *out_ctx = new T(ref, to_view(config_json));
+      return TP_OK;
+    });
+  }
+  static tp_status start(void* ctx, tp_error* err) noexcept {
+    return guarded("start", &self(ctx)->host(), err, [&] {
+      self(ctx)->start();
+      return TP_OK;
+    });
+  }
+  static tp_status stop(void* ctx, tp_error* err) noexcept {
+    return guarded("stop", &self(ctx)->host(), err, [&] {
+      self(ctx)->stop();
+      return TP_OK;
+    });
+  }
+  static tp_status destroy(void* ctx) noexcept {
+    return guarded("destroy", nullptr, nullptr, [&] {
+      delete self(ctx);
+      return TP_OK;
+    });
+  }
+  static tp_status start_job(void* ctx, const tp_job_view* job, tp_error* err) noexcept {
+    return guarded("start_job", &self(ctx)->host(), err, [&] {
+      if (job == nullptr) return TP_INVALID_ARG;
+      tp_job_view local{};  // rule 2: copy what lies inside struct_size
+      std::memcpy(&local, job, job->struct_size < sizeof local ? job->struct_size : sizeof local);
+      JobView view;
+      view.job_id = std::string(to_view(local.job_id));
+      view.request_json = std::string(to_view(local.request_json));
+      view.since_id = local.since_id;
+      view.until_id = local.until_id;
+      view.attempt = local.attempt;
+      self(ctx)->start_job(view);
+      return TP_OK;
+    });
+  }
+  static tp_status cancel_job(void* ctx, tp_str job_id) noexcept {
+    return guarded("cancel_job", &self(ctx)->host(), nullptr, [&] {
+      self(ctx)->cancel_job(to_view(job_id));
+      return TP_OK;
+    });
+  }
+};
+
+}  // namespace detail
+
+// The orchestrator descriptor for class T (T derives from Orchestrator and
+// has a constructor T(HostRef, std::string_view config_json)).
+template <class T>
+constexpr tp_orchestrator_desc make_orchestrator_desc(const char* name) noexcept {
+  tp_orchestrator_desc desc{};
+  desc.struct_size = sizeof(tp_orchestrator_desc);
+  desc.kind = TP_KIND_ORCHESTRATOR;
+  desc.name = name;
+  desc.create = &detail::OrchestratorTrampolines<T>::create;
+  desc.start = &detail::OrchestratorTrampolines<T>::start;
+  desc.stop = &detail::OrchestratorTrampolines<T>::stop;
+  desc.destroy = &detail::OrchestratorTrampolines<T>::destroy;
+  desc.start_job = &detail::OrchestratorTrampolines<T>::start_job;
+  desc.cancel_job = &detail::OrchestratorTrampolines<T>::cancel_job;
+  return desc;
+}
+
+}  // namespace tpark
+
+// Defines the plugin's single orchestrator descriptor and its
+// tp_plugin_entry. Orchestrators arrived in ABI 1.2: min host minor 2.
+//   TP_ORCHESTRATOR_PLUGIN(LocalOrchestrator, "local")
+#define TP_ORCHESTRATOR_PLUGIN(OrchestratorClass, orchestrator_name)                       \
+  static const tp_orchestrator_desc tp_plugin_orchestrator_desc_ =                         \
+      ::tpark::make_orchestrator_desc<OrchestratorClass>(orchestrator_name);               \
+  static const tp_descriptor* const tp_plugin_descriptors_[] = {                           \
+      reinterpret_cast<const tp_descriptor*>(&tp_plugin_orchestrator_desc_)};              \
+  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
+    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 2, err);        \
+  }
+
 #endif  // TPARK_TP_PLUGIN_HPP

@@ -1,0 +1,681 @@
+#include "training/training_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "config/settings.h"
+#include "control/config_state.h"
+#include "kernel/journal.h"
+#include "plugins/orchestrator_runtime.h"
+#include "plugins/plugin_manager.h"
+#include "training/job_status.h"
+#include "util/time.h"
+#include "util/uuid.h"
+
+namespace tpark::training {
+
+using control::Sql;
+
+namespace {
+
+constexpr const char* kStages[] = {"collect", "analyse", "generate", "evaluate", "suggest"};
+
+constexpr const char* kTrainingSchema =
+    "CREATE TABLE IF NOT EXISTS training_jobs("
+    " id TEXT PRIMARY KEY,"
+    " goal TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " stage_index INTEGER,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " started_ms INTEGER,"
+    " finished_ms INTEGER,"
+    " persona_id TEXT,"
+    " project TEXT,"
+    " meta TEXT NOT NULL,"
+    " submitted TEXT NOT NULL,"
+    " base TEXT NOT NULL,"
+    " since_id INTEGER NOT NULL,"
+    " until_id INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " dispatch TEXT NOT NULL,"
+    " error TEXT,"
+    " cancel_reason TEXT,"
+    " logic_unit_id TEXT,"
+    " result TEXT);"
+    "CREATE INDEX IF NOT EXISTS training_jobs_status ON training_jobs(status, created_ms);"
+    "CREATE INDEX IF NOT EXISTS training_jobs_updated ON training_jobs(updated_ms);"
+    "CREATE TABLE IF NOT EXISTS logic_units("
+    " id TEXT PRIMARY KEY,"
+    " manifest TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " job_id TEXT UNIQUE,"
+    " applied_snapshot TEXT);"
+    "CREATE TABLE IF NOT EXISTS training_history("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " payload TEXT NOT NULL);";
+
+constexpr const char* kJobColumns =
+    "id, goal, status, stage_index, created_ms, updated_ms, started_ms, finished_ms, persona_id,"
+    " project, meta, submitted, base, since_id, until_id, attempts, dispatch, error,"
+    " cancel_reason, logic_unit_id, result";
+
+Json parse_or_null(const std::optional<std::string>& text) {
+  if (!text) return nullptr;
+  Json value = Json::parse(*text, nullptr, false);
+  return value.is_discarded() ? Json(nullptr) : value;
+}
+
+// One training_jobs row as the job view of control.md 5.2.
+Json job_item(const Sql& row) {
+  const std::string status = row.text(2);
+  const JobStatus normalized = normalize_job_status(status);
+  const auto stage_index = row.optional_integer(3);
+  const Json meta = parse_or_null(row.text(10));
+  const Json result = parse_or_null(row.optional_text(20));
+  const auto error = row.optional_text(17);
+  double progress = stage_index ? static_cast<double>(*stage_index - 1) / 5.0 : 0.0;
+  if (normalized.slug == "completed") progress = 1.0;
+  Json item;
+  item["id"] = row.text(0);
+  item["goal"] = row.text(1);
+  item["category"] = "agent_training";
+  item["kind"] = "agent.training";
+  item["status"] = status;
+  item["status_slug"] = normalized.slug;
+  item["status_label"] = normalized.label;
+  item["progress"] = progress;
+  item["stage"] = stage_index ? Json(kStages[*stage_index - 1]) : Json(nullptr);
+  item["stage_index"] = stage_index ? Json(*stage_index) : Json(nullptr);
+  item["created"] = format_rfc3339_ms(row.integer(4));
+  item["updated"] = format_rfc3339_ms(row.integer(5));
+  if (auto started = row.optional_integer(6)) item["started"] = format_rfc3339_ms(*started);
+  if (auto finished = row.optional_integer(7)) item["finished"] = format_rfc3339_ms(*finished);
+  if (auto persona = row.optional_text(8)) item["persona_id"] = *persona;
+  if (auto project = row.optional_text(9)) item["project"] = *project;
+  item["hints"] = meta;
+  item["attempts"] = row.integer(15);
+  item["dispatch"] = row.text(16);
+  if (auto unit = row.optional_text(19)) item["logic_unit_id"] = *unit;
+  if (!result.is_null()) item["result"] = result;
+  if (error) item["error"] = *error;
+  if (auto reason = row.optional_text(18)) item["cancel_reason"] = *reason;
+  Json data;
+  data["payload"] = {{"goal", row.text(1)},
+                     {"window", {{"since_id", row.integer(13)}, {"until_id", row.integer(14)}}},
+                     {"base", parse_or_null(row.text(12))}};
+  data["hints"] = meta;
+  data["training"] = meta;
+  data["submitted"] = parse_or_null(row.text(11));
+  if (!result.is_null()) data["result"] = result;
+  if (error) data["error"] = *error;
+  data["progress_stage"] = stage_index ? Json(*stage_index) : Json(nullptr);
+  item["data"] = std::move(data);
+  return item;
+}
+
+Json unit_item(const Sql& row) {
+  Json item;
+  item["id"] = row.text(0);
+  item["manifest"] = parse_or_null(row.text(1));
+  item["status"] = row.text(2);
+  item["created"] = format_rfc3339_ms(row.integer(3));
+  item["updated"] = format_rfc3339_ms(row.integer(4));
+  if (auto job = row.optional_text(5)) item["job_id"] = *job;
+  return item;
+}
+
+EventPtr append_event(WriteTx& tx, const char* kind, const Json& payload,
+                      const std::string& corr_id = {}) {
+  NewEvent event;
+  event.kind = kind;
+  event.payload = payload.dump();
+  event.time_ms = now_ms();
+  event.source = "host";
+  event.corr_id = corr_id;
+  return tx.append(std::move(event));
+}
+
+}  // namespace
+
+void append_training_history(sqlite3* db, const char* kind, const Json& payload,
+                             uint64_t history_max) {
+  Sql(db, "INSERT INTO training_history(time_ms, kind, payload) VALUES(?,?,?)")
+      .bind(1, now_ms())
+      .bind(2, kind)
+      .bind(3, payload.dump())
+      .run();
+  Sql(db, "DELETE FROM training_history WHERE seq <= (SELECT MAX(seq) FROM training_history) - ?")
+      .bind(1, static_cast<int64_t>(history_max))
+      .run();
+}
+
+namespace {
+
+std::optional<std::string> job_status_in_tx(sqlite3* db, const std::string& id) {
+  Sql select(db, "SELECT status FROM training_jobs WHERE id = ?");
+  select.bind(1, id);
+  if (!select.step()) return std::nullopt;
+  return select.text(0);
+}
+
+}  // namespace
+
+TrainingSettings training_settings_from_env() {
+  TrainingSettings s;
+  s.concurrency = env_u64("ARW_TRAINING_CONCURRENCY", 1, 1, 64);
+  s.stage_delay_ms = env_u64("ARW_TRAINING_STAGE_DELAY_MS", 0, 0, 600000);
+  s.job_timeout_secs = env_u64("ARW_TRAINING_JOB_TIMEOUT_SECS", 900, 1, 86400);
+  s.history_max = env_u64("ARW_TRAINING_HISTORY_MAX", 10000, 100, 1000000);
+  return s;
+}
+
+void create_training_tables(sqlite3* db) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, kTrainingSchema, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw std::runtime_error("training tables: " + text);
+  }
+}
+
+struct TrainingService::Claimed {
+  std::string id;
+  JobStart start;
+};
+
+TrainingService::TrainingService(Journal& journal, control::ConfigState& config,
+                                 PluginManager& plugins, TrainingSettings settings)
+    : journal_(journal),
+      config_(config),
+      plugins_(plugins),
+      settings_(std::move(settings)),
+      reader_([&journal] {
+        journal.transact([](WriteTx& tx) { create_training_tables(tx.db()); });
+        return journal.path().string();
+      }()) {}
+
+TrainingService::~TrainingService() {
+  stop();
+}
+
+void TrainingService::start() {
+  // control.md 1.5: a job that was running when the host died runs again.
+  journal_.transact([](WriteTx& tx) {
+    Sql(tx.db(),
+        "UPDATE training_jobs SET status = 'queued', attempts = attempts + 1, updated_ms = ?"
+        " WHERE status = 'running'")
+        .bind(1, now_ms())
+        .run();
+  });
+  std::lock_guard lock(mutex_);
+  ++generation_;
+  for (uint64_t i = 0; i < settings_.concurrency; ++i)
+    runners_.emplace_back([this] { runner_loop(); });
+}
+
+void TrainingService::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& runner : runners_)
+    if (runner.joinable()) runner.join();
+  runners_.clear();
+}
+
+Json TrainingService::create_job(const StartRequest& request, const std::string& corr_id) {
+  const std::string id = random_uuid_v4();
+  const Json base = {{"env", config_.telemetry_config().at("context")},
+                     {"hints", config_.state_config_body().at("governor").at("hints")}};
+  journal_.transact([&](WriteTx& tx) {
+    const int64_t now = now_ms();
+    const int64_t until_id = journal_.head_id();
+    Sql(tx.db(), std::string("INSERT INTO training_jobs(") + kJobColumns +
+                     ") VALUES(?,?,'queued',NULL,?,?,NULL,NULL,?,?,?,?,?,?,?,0,'local',NULL,NULL,"
+                     "NULL,NULL)")
+        .bind(1, id)
+        .bind(2, request.goal)
+        .bind(3, now)
+        .bind(4, now)
+        .bind(5, request.persona_id)
+        .bind(6, request.project)
+        .bind(7, request.meta.dump())
+        .bind(8, request.submitted.dump())
+        .bind(9, base.dump())
+        .bind(10, request.since_id)
+        .bind(11, std::max(until_id, request.since_id))
+        .run();
+    Json payload = {{"id", id},
+                    {"category", "agent_training"},
+                    {"kind", "agent.training"},
+                    {"label", request.goal},
+                    {"priority", 3}};
+    if (request.project) payload["project"] = *request.project;
+    payload["tags"] = {"training", "mini-agent"};
+    payload["hints"] = request.meta;
+    if (request.persona_id) payload["persona_id"] = *request.persona_id;
+    append_event(tx, "orchestrator.job.created", payload, corr_id);
+  });
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+  }
+  cv_.notify_all();
+  Json reply = {{"id", id},
+                {"job_id", id},
+                {"goal", request.goal},
+                {"status", "queued"},
+                {"data", {{"training", request.meta}, {"submitted", request.submitted}}}};
+  if (!request.ignored.empty()) reply["ignored"] = request.ignored;
+  return reply;
+}
+
+std::optional<Json> TrainingService::job(const std::string& id) {
+  return reader_.with([&](sqlite3* db) -> std::optional<Json> {
+    Sql select(db, std::string("SELECT ") + kJobColumns + " FROM training_jobs WHERE id = ?");
+    select.bind(1, id);
+    if (!select.step()) return std::nullopt;
+    return job_item(select);
+  });
+}
+
+Json TrainingService::list_jobs(int64_t limit, int64_t offset,
+                                const std::optional<std::string>& status_slug) {
+  return reader_.with([&](sqlite3* db) {
+    const std::string where = status_slug ? " WHERE status = ?" : "";
+    Sql count(db, "SELECT COUNT(*) FROM training_jobs" + where);
+    if (status_slug) count.bind(1, *status_slug);
+    count.step();
+    const int64_t total = count.integer(0);
+    Sql select(db, std::string("SELECT ") + kJobColumns + " FROM training_jobs" + where +
+                       " ORDER BY updated_ms DESC, id LIMIT ? OFFSET ?");
+    int index = 1;
+    if (status_slug) select.bind(index++, *status_slug);
+    select.bind(index, limit);
+    select.bind(index + 1, offset);
+    Json items = Json::array();
+    while (select.step()) items.push_back(job_item(select));
+    return Json{
+        {"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset}};
+  });
+}
+
+CancelOutcome TrainingService::cancel_job(const std::string& id,
+                                          const std::optional<std::string>& reason,
+                                          const std::string& corr_id) {
+  CancelOutcome outcome;
+  bool was_running = false;
+  journal_.transact([&](WriteTx& tx) {
+    auto status = job_status_in_tx(tx.db(), id);
+    if (!status) {
+      outcome.result = CancelResult::NotFound;
+      return;
+    }
+    if (*status != "queued" && *status != "running") {
+      outcome.result = CancelResult::Terminal;
+      outcome.state = *status;
+      return;
+    }
+    was_running = *status == "running";
+    const int64_t now = now_ms();
+    Sql(tx.db(),
+        "UPDATE training_jobs SET status = 'cancelled', cancel_reason = ?, updated_ms = ?,"
+        " finished_ms = ? WHERE id = ?")
+        .bind(1, reason)
+        .bind(2, now)
+        .bind(3, now)
+        .bind(4, id)
+        .run();
+    append_event(tx, "orchestrator.job.cancelled",
+                 {{"id", id}, {"reason", reason ? Json(*reason) : Json(nullptr)}}, corr_id);
+    outcome.result = CancelResult::Cancelled;
+  });
+  if (outcome.result == CancelResult::Cancelled && was_running) {
+    if (auto orchestrator = plugins_.orchestrator(settings_.orchestrator_id))
+      orchestrator->cancel_job(id);
+    finish_active(id);
+  }
+  return outcome;
+}
+
+void TrainingService::finish_active(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = active_.find(id); it != active_.end()) it->second.done = true;
+  }
+  cv_.notify_all();
+}
+
+bool TrainingService::fail(const std::string& id, const std::string& error) {
+  bool failed = false;
+  journal_.transact([&](WriteTx& tx) {
+    if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running")) return;
+    const int64_t now = now_ms();
+    Sql(tx.db(),
+        "UPDATE training_jobs SET status = 'failed', error = ?, updated_ms = ?, finished_ms = ?"
+        " WHERE id = ?")
+        .bind(1, error)
+        .bind(2, now)
+        .bind(3, now)
+        .bind(4, id)
+        .run();
+    append_event(tx, "orchestrator.job.failed", {{"id", id}, {"ok", false}, {"error", error}});
+    failed = true;
+  });
+  finish_active(id);
+  return failed;
+}
+
+std::optional<TrainingService::Claimed> TrainingService::claim() {
+  std::optional<Claimed> claimed;
+  journal_.transact([&](WriteTx& tx) {
+    Sql select(tx.db(), std::string("SELECT ") + kJobColumns +
+                            " FROM training_jobs WHERE status = 'queued'"
+                            " ORDER BY created_ms, rowid LIMIT 1");
+    if (!select.step()) return;
+    Claimed job;
+    job.id = select.text(0);
+    const int64_t created_ms = select.integer(4);
+    const int64_t attempts = std::max<int64_t>(1, select.integer(15));
+    const Json meta = parse_or_null(select.text(10));
+    job.start.job_id = job.id;
+    job.start.since_id = select.integer(13);
+    job.start.until_id = select.integer(14);
+    job.start.attempt = static_cast<uint32_t>(attempts);
+    Json request = {
+        {"job_id", job.id},
+        {"goal", select.text(1)},
+        {"created", format_rfc3339_ms(created_ms)},
+        {"mode", meta.value("mode", "balanced")},
+        {"request", meta},
+        {"base", parse_or_null(select.text(12))},
+        {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
+        {"stage_delay_ms", settings_.stage_delay_ms}};
+    job.start.request_json = request.dump();
+    const int64_t now = now_ms();
+    Sql(tx.db(),
+        "UPDATE training_jobs SET status = 'running', attempts = ?, started_ms = ?, updated_ms = ?"
+        " WHERE id = ?")
+        .bind(1, attempts)
+        .bind(2, now)
+        .bind(3, now)
+        .bind(4, job.id)
+        .run();
+    claimed = std::move(job);
+  });
+  return claimed;
+}
+
+void TrainingService::runner_loop() {
+  uint64_t seen = 0;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+    }
+    std::optional<Claimed> job;
+    try {
+      job = claim();
+    } catch (const std::exception& e) {
+      spdlog::warn("training: cannot claim a job: {}", e.what());
+    }
+    if (!job) continue;
+    {
+      // Another queued job may wait: let the next runner (or this one) look.
+      std::lock_guard lock(mutex_);
+      ++generation_;
+    }
+    cv_.notify_all();
+    run(*job);
+  }
+}
+
+void TrainingService::run(const Claimed& job) {
+  {
+    std::lock_guard lock(mutex_);
+    active_[job.id] = Active{std::chrono::steady_clock::now(), false};
+  }
+  auto orchestrator = plugins_.orchestrator(settings_.orchestrator_id);
+  std::optional<std::string> refused =
+      orchestrator ? orchestrator->start_job(job.start)
+                   : std::optional<std::string>("no orchestrator: " + settings_.orchestrator_id +
+                                                " is not running");
+  try {
+    if (refused) fail(job.id, *refused);
+  } catch (const std::exception& e) {
+    spdlog::warn("training: job {} not failed: {}", job.id, e.what());
+  }
+  const auto timeout = std::chrono::seconds(settings_.job_timeout_secs);
+  bool timed_out = false;
+  {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      auto it = active_.find(job.id);
+      if (it == active_.end() || it->second.done) break;
+      const auto deadline = it->second.last_progress + timeout;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        timed_out = true;
+        break;
+      }
+      cv_.wait_until(lock, deadline);
+    }
+    active_.erase(job.id);
+  }
+  if (!timed_out) return;
+  try {
+    fail(job.id, "no progress for " + std::to_string(settings_.job_timeout_secs) +
+                     " s (ARW_TRAINING_JOB_TIMEOUT_SECS)");
+  } catch (const std::exception& e) {
+    spdlog::warn("training: job {} not failed: {}", job.id, e.what());
+  }
+  if (orchestrator) orchestrator->cancel_job(job.id);
+}
+
+tp_status TrainingService::report(const std::string& plugin_id, std::string_view job_id_view,
+                                  uint32_t kind, std::string_view json) {
+  if (plugin_id != settings_.orchestrator_id) return TP_NOT_FOUND;
+  const std::string id(job_id_view);
+  const Json body = Json::parse(json, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return TP_INVALID_ARG;
+  tp_status status = TP_NOT_FOUND;
+  try {
+    if (kind == TP_JOB_PROGRESS) {
+      const Json stage = body.value("stage_index", Json(nullptr));
+      if (!stage.is_number_integer() || stage.get<int64_t>() < 1 || stage.get<int64_t>() > 5)
+        return TP_INVALID_ARG;
+      const int64_t index = stage.get<int64_t>();
+      journal_.transact([&](WriteTx& tx) {
+        if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running")) return;
+        Sql(tx.db(), "UPDATE training_jobs SET stage_index = ?, updated_ms = ? WHERE id = ?")
+            .bind(1, index)
+            .bind(2, now_ms())
+            .bind(3, id)
+            .run();
+        append_event(tx, "orchestrator.job.progress",
+                     {{"id", id},
+                      {"status", "running"},
+                      {"progress", static_cast<double>(index - 1) / 5.0},
+                      {"stage", kStages[index - 1]},
+                      {"stage_index", index}});
+        status = TP_OK;
+      });
+      if (status == TP_OK) {
+        std::lock_guard lock(mutex_);
+        if (auto it = active_.find(id); it != active_.end())
+          it->second.last_progress = std::chrono::steady_clock::now();
+      }
+      cv_.notify_all();
+      return status;
+    }
+    if (kind == TP_JOB_FAILED) {
+      const Json error = body.value("error", Json(nullptr));
+      if (!error.is_string() || error.get_ref<const std::string&>().empty()) return TP_INVALID_ARG;
+      return fail(id, error.get<std::string>()) ? TP_OK : TP_NOT_FOUND;
+    }
+    if (kind != TP_JOB_RESULT) return TP_INVALID_ARG;
+    const Json manifest = body.value("manifest", Json(nullptr));
+    const Json result = body.value("result", Json::object());
+    const std::string unit_id = "lu-" + id;
+    if (!manifest.is_object() || manifest.value("id", "") != unit_id || !result.is_object())
+      return TP_INVALID_ARG;
+    journal_.transact([&](WriteTx& tx) {
+      // The re-check: a cancel (or timeout) that committed first wins.
+      if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running")) return;
+      Sql existing(tx.db(), "SELECT 1 FROM logic_units WHERE id = ? OR job_id = ?");
+      existing.bind(1, unit_id).bind(2, id);
+      if (existing.step()) return;
+      Sql meta_row(tx.db(), "SELECT meta FROM training_jobs WHERE id = ?");
+      meta_row.bind(1, id);
+      meta_row.step();
+      const Json meta = parse_or_null(meta_row.text(0));
+      const int64_t now = now_ms();
+      Sql(tx.db(),
+          "INSERT INTO logic_units(id, manifest, status, created_ms, updated_ms, job_id)"
+          " VALUES(?,?,'suggested',?,?,?)")
+          .bind(1, unit_id)
+          .bind(2, manifest.dump())
+          .bind(3, now)
+          .bind(4, now)
+          .bind(5, id)
+          .run();
+      append_training_history(tx.db(), "logic.unit.suggested",
+                              {{"id", unit_id}, {"job_id", id}, {"via", "training"}},
+                              settings_.history_max);
+      Json job_result = {{"logic_unit_id", unit_id},
+                         {"logic_unit", manifest},
+                         {"hints", meta},
+                         {"candidate_id", result.value("candidate_id", Json(nullptr))},
+                         {"baseline", result.value("baseline", Json(nullptr))},
+                         {"predicted", result.value("predicted", Json(nullptr))},
+                         {"evidence_window", result.value("evidence_window", Json(nullptr))}};
+      Sql(tx.db(),
+          "UPDATE training_jobs SET status = 'completed', stage_index = 5, logic_unit_id = ?,"
+          " result = ?, updated_ms = ?, finished_ms = ? WHERE id = ?")
+          .bind(1, unit_id)
+          .bind(2, job_result.dump())
+          .bind(3, now)
+          .bind(4, now)
+          .bind(5, id)
+          .run();
+      append_event(tx, "logic.unit.suggested",
+                   {{"id", unit_id},
+                    {"job_id", id},
+                    {"hints", meta},
+                    {"changes", result.value("changes", Json::object())}});
+      append_event(tx, "orchestrator.job.completed",
+                   {{"id", id},
+                    {"ok", true},
+                    {"result",
+                     {{"logic_unit_id", unit_id},
+                      {"candidate_id", job_result["candidate_id"]},
+                      {"baseline", job_result["baseline"]},
+                      {"predicted", job_result["predicted"]}}}});
+      status = TP_OK;
+    });
+    if (status == TP_OK) finish_active(id);
+    return status;
+  } catch (const JournalUnavailable& e) {
+    spdlog::warn("training: report for job {} not committed: {}", id, e.what());
+    return TP_UNAVAILABLE;
+  }
+}
+
+HistoryPage TrainingService::history(const HistoryQuery& query) {
+  return reader_.with([&](sqlite3* db) {
+    std::string where = " WHERE 1=1";
+    if (query.since_seq) where += " AND seq > ?";
+    if (query.since_time_ms) where += " AND time_ms > ?";
+    if (!query.kinds.empty()) {
+      where += " AND kind IN (";
+      for (size_t i = 0; i < query.kinds.size(); ++i) where += i == 0 ? "?" : ",?";
+      where += ")";
+    }
+    auto bind_filters = [&](Sql& sql) {
+      int index = 1;
+      if (query.since_seq) sql.bind(index++, *query.since_seq);
+      if (query.since_time_ms) sql.bind(index++, *query.since_time_ms);
+      for (const auto& kind : query.kinds) sql.bind(index++, kind);
+      return index;
+    };
+    HistoryPage page;
+    Sql count(db, "SELECT COUNT(*) FROM training_history" + where);
+    bind_filters(count);
+    count.step();
+    page.total = count.integer(0);
+    Sql latest(db, "SELECT MAX(seq) FROM training_history");
+    latest.step();
+    page.latest_seq = latest.optional_integer(0);
+    Sql select(db, "SELECT seq, time_ms, kind, payload FROM training_history" + where +
+                       " ORDER BY seq DESC LIMIT ? OFFSET ?");
+    const int index = bind_filters(select);
+    select.bind(index, query.limit);
+    select.bind(index + 1, query.offset);
+    while (select.step())
+      page.items.push_back(Json{{"seq", select.integer(0)},
+                                {"time", format_rfc3339_ms(select.integer(1))},
+                                {"kind", select.text(2)},
+                                {"payload", parse_or_null(select.text(3))}});
+    return page;
+  });
+}
+
+std::optional<Json> TrainingService::logic_unit(const std::string& id) {
+  return reader_.with([&](sqlite3* db) -> std::optional<Json> {
+    Sql select(db,
+               "SELECT id, manifest, status, created_ms, updated_ms, job_id FROM logic_units"
+               " WHERE id = ?");
+    select.bind(1, id);
+    if (!select.step()) return std::nullopt;
+    return unit_item(select);
+  });
+}
+
+Json TrainingService::list_logic_units(int64_t limit, const std::optional<std::string>& status) {
+  return reader_.with([&](sqlite3* db) {
+    const std::string where = status ? " WHERE status = ?" : "";
+    Sql count(db, "SELECT COUNT(*) FROM logic_units" + where);
+    if (status) count.bind(1, *status);
+    count.step();
+    const int64_t total = count.integer(0);
+    Sql select(db, "SELECT id, manifest, status, created_ms, updated_ms, job_id FROM logic_units" +
+                       where + " ORDER BY updated_ms DESC, id LIMIT ?");
+    int index = 1;
+    if (status) select.bind(index++, *status);
+    select.bind(index, limit);
+    Json items = Json::array();
+    while (select.step()) items.push_back(unit_item(select));
+    return Json{{"items", std::move(items)}, {"total", total}};
+  });
+}
+
+Json TrainingService::catalog() {
+  auto agent = [](const char* id, const char* name, const char* mode, const char* summary) {
+    return Json{{"id", id},
+                {"name", name},
+                {"category", "agent_training"},
+                {"kind", "agent.training"},
+                {"mode", mode},
+                {"summary", summary},
+                {"start", "/orchestrator/mini_agents/start_training"}};
+  };
+  return Json{{"version", 1},
+              {"schema", "tpark.mini_agents/1"},
+              {"items",
+               {agent("retrieval-tuner-quick", "Retrieval tuner (quick)", "quick",
+                      "100 newest first passes; the first rule that fires and the union"),
+                agent("retrieval-tuner", "Retrieval tuner", "balanced",
+                      "500 newest first passes; every rule but cov+"),
+                agent("retrieval-tuner-deep", "Retrieval tuner (deep)", "deep",
+                      "2000 newest first passes; every rule"),
+                agent("retrieval-tuner-verified", "Retrieval tuner (verified)", "verified",
+                      "as balanced, but a change must beat the baseline by 0.02")}}};
+}
+
+}  // namespace tpark::training

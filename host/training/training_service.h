@@ -1,0 +1,135 @@
+// Training jobs (control.md 5): the job, logic-unit and history tables, the
+// local runners (ARW_TRAINING_CONCURRENCY) that hand queued jobs to the
+// orchestrator plugin, the job reports it sends back (each committed as one
+// transaction with its events), cancellation, the no-progress timeout and
+// restart recovery. The plugin computes; this class owns every state change.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <tpark/tp_plugin.h>
+
+#include "control/sql.h"
+#include "training/start_request.h"
+#include "util/json.h"
+
+namespace tpark {
+class Journal;
+class PluginManager;
+namespace control {
+class ConfigState;
+}
+
+namespace training {
+
+struct TrainingSettings {
+  uint64_t concurrency = 1;         // ARW_TRAINING_CONCURRENCY
+  uint64_t stage_delay_ms = 0;      // ARW_TRAINING_STAGE_DELAY_MS (a test hook)
+  uint64_t job_timeout_secs = 900;  // ARW_TRAINING_JOB_TIMEOUT_SECS
+  uint64_t history_max = 10000;     // ARW_TRAINING_HISTORY_MAX
+  std::string orchestrator_id = "tp.orchestrator.local";
+};
+
+// Reads the ARW_TRAINING_* variables (a bad value falls back with a warning).
+TrainingSettings training_settings_from_env();
+
+// Creates the training tables if they do not exist (idempotent).
+void create_training_tables(sqlite3* db);
+// control.md 7: one history row in the caller's transaction; the oldest rows
+// beyond `history_max` go in the same step.
+void append_training_history(sqlite3* db, const char* kind, const Json& payload,
+                             uint64_t history_max);
+
+// GET /state/training/actions (control.md 7): newest first.
+struct HistoryQuery {
+  int64_t limit = 50;
+  int64_t offset = 0;
+  std::optional<int64_t> since_seq;      // exclusive
+  std::optional<int64_t> since_time_ms;  // exclusive
+  std::vector<std::string> kinds;        // full names; empty = all
+};
+struct HistoryPage {
+  std::vector<Json> items;  // {seq,time,kind,payload}
+  int64_t total = 0;        // matches
+  std::optional<int64_t> latest_seq;
+};
+
+enum class CancelResult { Cancelled, NotFound, Terminal };
+struct CancelOutcome {
+  CancelResult result = CancelResult::NotFound;
+  std::string state;  // the job's status when Terminal
+};
+
+class TrainingService {
+ public:
+  TrainingService(Journal& journal, control::ConfigState& config, PluginManager& plugins,
+                  TrainingSettings settings);
+  ~TrainingService();
+  TrainingService(const TrainingService&) = delete;
+  TrainingService& operator=(const TrainingService&) = delete;
+
+  // Recovery (running -> queued, attempts + 1), then the runners.
+  void start();
+  // Runners stop taking and watching jobs; running ones stay `running` in
+  // the database (recovered at the next start).
+  void stop();
+
+  // Records a queued job (control.md 5.1, 5.3 "Created"); the 202 body.
+  // Throws JournalUnavailable.
+  Json create_job(const StartRequest& request, const std::string& corr_id);
+  std::optional<Json> job(const std::string& id);
+  Json list_jobs(int64_t limit, int64_t offset, const std::optional<std::string>& status_slug);
+  CancelOutcome cancel_job(const std::string& id, const std::optional<std::string>& reason,
+                           const std::string& corr_id);
+
+  // The host API's job_report (ABI 1.2) for `plugin_id`.
+  tp_status report(const std::string& plugin_id, std::string_view job_id, uint32_t kind,
+                   std::string_view json);
+
+  HistoryPage history(const HistoryQuery& query);
+  uint64_t history_max() const { return settings_.history_max; }
+
+  std::optional<Json> logic_unit(const std::string& id);
+  Json list_logic_units(int64_t limit, const std::optional<std::string>& status);
+
+  // GET /orchestrator/mini_agents: the shipped catalog.
+  static Json catalog();
+
+ private:
+  struct Claimed;
+  void runner_loop();
+  std::optional<Claimed> claim();
+  void run(const Claimed& job);
+  bool fail(const std::string& id, const std::string& error);  // false when not running
+  void finish_active(const std::string& id);
+
+  Journal& journal_;
+  control::ConfigState& config_;
+  PluginManager& plugins_;
+  TrainingSettings settings_;
+  control::ControlReader reader_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  uint64_t generation_ = 0;  // bumped whenever a job may have become claimable
+  struct Active {
+    std::chrono::steady_clock::time_point last_progress;
+    bool done = false;
+  };
+  std::map<std::string, Active> active_;
+  std::vector<std::thread> runners_;
+};
+
+}  // namespace training
+}  // namespace tpark

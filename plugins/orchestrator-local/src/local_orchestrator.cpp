@@ -1,0 +1,239 @@
+// tp.orchestrator.local: runs training jobs in this process (control.md 5.3,
+// 5.5), one thread per job, written only against the SDK. It reads the
+// journal through journal_read and reports through job_report; the host owns
+// every state change, event and the logic unit.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tpark/tp_plugin.hpp>
+
+#include "training_model.h"
+
+namespace {
+
+namespace model = tpark::training_model;
+using nlohmann::json;
+
+constexpr const char* kReadKinds[] = {"working_set.iteration.summary", "context.coverage"};
+constexpr uint64_t kReadPage = 1000;
+constexpr size_t kCacheEntries = 64;
+
+// One NDJSON envelope {id,time,kind,payload,source,node?} as a Row, the
+// payload kept as text. The host writes the envelope in that key order, so
+// the fields are cut out directly; anything else is parsed in full.
+model::Row parse_envelope(std::string_view line) {
+  constexpr std::string_view kId = "{\"id\":", kKindKey = ",\"kind\":\"",
+                             kPayload = ",\"payload\":", kSource = ",\"source\":\"";
+  const size_t kind_at = line.find(kKindKey);
+  const size_t payload_at = line.find(kPayload);
+  const size_t source_at = line.rfind(kSource);
+  if (line.substr(0, kId.size()) == kId && kind_at != std::string_view::npos &&
+      payload_at != std::string_view::npos && source_at != std::string_view::npos &&
+      kind_at < payload_at && payload_at < source_at) {
+    const size_t kind_begin = kind_at + kKindKey.size();
+    const size_t kind_end = line.find('"', kind_begin);
+    const size_t payload_begin = payload_at + kPayload.size();
+    return model::Row{std::stoll(std::string(line.substr(kId.size(), kind_at - kId.size()))),
+                      std::string(line.substr(kind_begin, kind_end - kind_begin)),
+                      std::string(line.substr(payload_begin, source_at - payload_begin))};
+  }
+  const json envelope = json::parse(line);
+  return model::Row{envelope.at("id").get<int64_t>(), envelope.at("kind").get<std::string>(),
+                    envelope.value("payload", json::object()).dump()};
+}
+
+struct Job {
+  std::thread thread;
+  std::atomic<bool> cancelled{false};
+};
+
+class LocalOrchestrator final : public tpark::Orchestrator {
+ public:
+  LocalOrchestrator(tpark::HostRef host, std::string_view) : Orchestrator(host) {
+    cache_hits_ = host.register_counter(
+        "arw_training_cache_hits_total",
+        "Training jobs that reused an earlier job's computation (control.md 5.5)");
+  }
+  ~LocalOrchestrator() override { stop(); }
+
+  void stop() override {
+    std::map<std::string, std::shared_ptr<Job>> jobs;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      jobs = jobs_;
+      for (auto& [id, job] : jobs_) job->cancelled = true;
+    }
+    cv_.notify_all();
+    for (auto& [id, job] : jobs)
+      if (job->thread.joinable()) job->thread.join();
+    std::lock_guard lock(mutex_);
+    jobs_.clear();
+  }
+
+  void start_job(const tpark::JobView& view) override {
+    auto job = std::make_shared<Job>();
+    std::lock_guard lock(mutex_);
+    if (stopping_) throw tpark::Error(TP_UNAVAILABLE, "the orchestrator is stopping");
+    reap_locked();
+    if (jobs_.count(view.job_id)) throw tpark::Error(TP_INVALID_ARG, "the job is already running");
+    jobs_[view.job_id] = job;
+    job->thread = std::thread([this, view, job] { run(view, *job); });
+  }
+
+  void cancel_job(std::string_view job_id) override {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = jobs_.find(std::string(job_id));
+      if (it == jobs_.end()) return;
+      it->second->cancelled = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  struct Finished {
+    bool done = false;
+  };
+
+  // Joins the threads of jobs that ended (mutex_ held).
+  void reap_locked() {
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      if (finished_.count(it->first)) {
+        if (it->second->thread.joinable()) it->second->thread.join();
+        finished_.erase(it->first);
+        it = jobs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // Sleeps the stage delay unless cancelled; true when the job goes on.
+  bool wait_delay(const Job& job, int64_t delay_ms) {
+    if (delay_ms <= 0) return !job.cancelled;
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, std::chrono::milliseconds(delay_ms),
+                 [&] { return job.cancelled.load() || stopping_; });
+    return !job.cancelled && !stopping_;
+  }
+
+  // Entering a stage: the checkpoint of control.md 5.3.
+  bool enter_stage(const std::string& job_id, const Job& job, int64_t delay_ms, int stage) {
+    if (!wait_delay(job, delay_ms)) return false;
+    const std::string body = "{\"stage_index\":" + std::to_string(stage) + "}";
+    return tpark::job_report(host(), job_id, TP_JOB_PROGRESS, body) == TP_OK && !job.cancelled;
+  }
+
+  // The window's rows of the two kinds, ascending per kind; nullopt when cancelled.
+  std::optional<std::vector<model::Row>> read_window(const model::JobInput& in, const Job& job) {
+    std::vector<model::Row> rows;
+    for (const char* kind : kReadKinds) {
+      int64_t after = in.since_id;
+      bool more = true;
+      while (more && after < in.until_id) {
+        if (job.cancelled) return std::nullopt;
+        const std::string text = tpark::journal_read(host(), after, kind, kReadPage);
+        uint64_t lines = 0;
+        size_t start = 0;
+        while (start < text.size()) {
+          size_t end = text.find('\n', start);
+          if (end == std::string::npos) end = text.size();
+          model::Row row = parse_envelope(std::string_view(text).substr(start, end - start));
+          start = end + 1;
+          ++lines;
+          after = row.id;
+          if (row.id > in.until_id) {
+            more = false;
+            break;
+          }
+          rows.push_back(std::move(row));
+        }
+        if (lines < kReadPage) more = false;
+      }
+    }
+    return rows;
+  }
+
+  void run(const tpark::JobView& view, Job& job) {
+    try {
+      run_stages(view, job);
+    } catch (const std::exception& e) {
+      const std::string body = json{{"error", std::string("training failed: ") + e.what()}}.dump();
+      tpark::job_report(host(), view.job_id, TP_JOB_FAILED, body);
+    }
+    std::lock_guard lock(mutex_);
+    finished_.insert({view.job_id, Finished{true}});
+  }
+
+  void run_stages(const tpark::JobView& view, Job& job) {
+    const model::JobInput in = model::parse_job_input(view.request_json);
+    const json request = json::parse(view.request_json);
+    const int64_t delay_ms = request.value("stage_delay_ms", int64_t{0});
+    std::optional<std::string> project;
+    if (auto it = in.request.find("project"); it != in.request.end() && it->is_string())
+      project = it->get<std::string>();
+
+    if (!enter_stage(view.job_id, job, delay_ms, 1)) return;
+    auto rows = read_window(in, job);
+    if (!rows) return;
+    const model::Collected collected =
+        model::collect(*rows, project, model::sample_cap(in.mode, in.request), in.base);
+    rows->clear();
+
+    if (!enter_stage(view.job_id, job, delay_ms, 2)) return;
+    const std::string key = model::cache_key(in, collected);
+    std::optional<model::Computation> computation;
+    std::optional<std::string> cached_from;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = cache_.find(key); it != cache_.end()) {
+        computation = it->second.computation;
+        cached_from = it->second.job_id;
+      }
+    }
+    if (!computation) computation = model::compute(collected.samples, in);
+    if (!enter_stage(view.job_id, job, delay_ms, 3)) return;
+    if (!enter_stage(view.job_id, job, delay_ms, 4)) return;
+    if (!enter_stage(view.job_id, job, delay_ms, 5)) return;
+
+    const model::Suggestion suggestion = model::suggest(in, collected, *computation, cached_from);
+    const std::string body =
+        json{{"manifest", suggestion.manifest}, {"result", suggestion.result}}.dump();
+    if (tpark::job_report(host(), view.job_id, TP_JOB_RESULT, body) != TP_OK) return;
+    if (cached_from) {
+      host().metric_add(cache_hits_, {}, 1.0);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    if (cache_.size() >= kCacheEntries) cache_.erase(cache_.begin());
+    cache_.emplace(key, Cached{view.job_id, std::move(*computation)});
+  }
+
+  struct Cached {
+    std::string job_id;
+    model::Computation computation;
+  };
+
+  uint64_t cache_hits_ = 0;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::map<std::string, std::shared_ptr<Job>> jobs_;
+  std::map<std::string, Finished> finished_;
+  std::map<std::string, Cached> cache_;
+};
+
+}  // namespace
+
+TP_ORCHESTRATOR_PLUGIN(LocalOrchestrator, "local")
