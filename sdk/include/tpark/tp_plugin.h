@@ -512,12 +512,12 @@ typedef struct tp_job_view {
   tp_str job_id;
   tp_str request_json; /* {job_id, goal, created, mode, request: <meta>,
                           base: {env, hints}, window: {since_id, until_id},
-                          stage_delay_ms} (control.md 5.1) */
+                          stage_delay_ms} (docs/training.md) */
   int64_t since_id;    /* the journal window: since_id < id <= until_id */
   int64_t until_id;
 } tp_job_view;
 
-/* An orchestrator runs training jobs (control.md 5). The host owns the job
+/* An orchestrator runs training jobs (docs/training.md). The host owns the job
  * table, the queue, concurrency, timeouts and cancellation; the plugin
  * computes and reports through tp_host_api.job_report, reading the journal
  * through tp_host_api.journal_read. A library with this descriptor answers
@@ -547,7 +547,7 @@ typedef struct tp_orchestrator_desc {
 } tp_orchestrator_desc;
 
 /* A logic-unit applier computes patches for the config domains it owns
- * (control.md 6.2) from inside the host's action: the host owns the action
+ * (docs/training.md) from inside the host's action: the host owns the action
  * pipeline, leases, staging, the transaction and the snapshots. Each call
  * writes one JSON object {document, diff_summary, json_patch, safety_issues}
  * to out, or refuses with a status and err->message (TP_INVALID_ARG: a bad
