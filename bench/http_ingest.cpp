@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
 
   HostProcess::Options o;
   o.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
-  o.env = {{"ARW_ADMIN_RATE_LIMIT", "0"}};
+  o.env = {{"ARW_ADMIN_RATE_LIMIT", "0"}, {"ARW_PUBLIC_RATE_LIMIT", "0"}};
   o.log_path = dir.file("host.log");
   HostProcess host(o);
 

@@ -49,7 +49,7 @@ free_port() {
 
 # --- the host, fed by the simulator -----------------------------------------
 printf 'schema: tpark.host/v1\n' >"$work/host.yaml"
-ARW_ADMIN_TOKEN=$token ARW_ADMIN_RATE_LIMIT=0 TPARK_BUILTIN_PLUGIN_DIR="$build/plugins" \
+ARW_ADMIN_TOKEN=$token ARW_ADMIN_RATE_LIMIT=0 ARW_PUBLIC_RATE_LIMIT=0 TPARK_BUILTIN_PLUGIN_DIR="$build/plugins" \
   "$host_bin" --listen 127.0.0.1:0 --state-dir "$work/state" --config "$work/host.yaml" \
   >"$work/host.log" 2>&1 &
 host_pid=$!

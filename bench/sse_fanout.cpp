@@ -206,6 +206,10 @@ int main(int argc, char** argv) {
   host_options.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
   host_options.env = {{"ARW_ADMIN_TOKEN", kToken},
                       {"ARW_ADMIN_RATE_LIMIT", "0"},
+                      // Every client is on loopback: lift the connection caps.
+                      {"ARW_HTTP_MAX_CONC", "65536"},
+                      {"ARW_HTTP_MAX_CONC_PER_IP", "0"},
+                      {"ARW_PUBLIC_RATE_LIMIT", "0"},
                       {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
   host_options.log_path = dir.file("host.log");
   HostProcess host(std::move(host_options));

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -509,6 +510,36 @@ int run_host(Settings settings) {
   server_options.port = s.port;
   server_options.threads = s.http_threads;
   server_options.default_body_limit = s.http_body_limit;
+  server_options.workers = static_cast<unsigned>(s.http_workers);
+  server_options.worker_queue_max = s.http_queue_max;
+  {
+    // ARW_HTTP_MAX_CONC is a restart key (control.md 3.1): the value in force at boot.
+    const Json max_conc = config.effective_value("ARW_HTTP_MAX_CONC");
+    if (max_conc.is_number_unsigned() || max_conc.is_number_integer())
+      server_options.max_connections = max_conc.get<uint64_t>();
+  }
+  // One address may take all but an eighth of the connections, so another
+  // (an operator's probe, a monitor) always finds room.
+  server_options.max_connections_per_address = s.http_max_conc_per_ip.value_or(
+      std::max<size_t>(1, server_options.max_connections - server_options.max_connections / 8));
+  {
+    // Every admitted connection is a descriptor: take what the hard limit
+    // allows, and say so when the cap cannot be reached.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+      ::getrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < server_options.max_connections + 256)
+      spdlog::warn("open-file limit {} is low for ARW_HTTP_MAX_CONC={}; connections past it fail",
+                   static_cast<uint64_t>(files.rlim_cur), server_options.max_connections);
+  }
+  server_options.header_timeout = std::chrono::milliseconds(s.http_header_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(s.http_idle_timeout_ms);
+  server_options.body_timeout = std::chrono::milliseconds(s.http_body_timeout_ms);
+  server_options.public_rate_limit = s.public_rate_limit;
+  server_options.public_rate_window_secs = s.public_rate_window_secs;
   server_options.on_complete = [&telemetry, &read_models, &observation_templates, &event_streams](
                                    const http::Request& request, int status, int64_t latency_us) {
     telemetry.on_request(request, status, latency_us);

@@ -206,6 +206,15 @@ std::variant<Settings, StartupError> resolve_settings(
   s.rate.trust_forward_headers = env_string("ARW_TRUST_FORWARD_HEADERS").value_or("") == "1";
 
   s.http_body_limit = env_u64("ARW_HTTP_BODY_LIMIT", yaml.http_body_bytes, 1, 1ull << 34);
+  s.http_workers = env_u64("ARW_HTTP_WORKERS", 8, 1, 256);
+  s.http_queue_max = env_u64("ARW_HTTP_QUEUE_MAX", 512, 1, 1000000);
+  if (env_string("ARW_HTTP_MAX_CONC_PER_IP"))
+    s.http_max_conc_per_ip = env_u64("ARW_HTTP_MAX_CONC_PER_IP", 0, 0, 65536);
+  s.http_header_timeout_ms = env_u64("ARW_HTTP_HEADER_TIMEOUT_MS", 10000, 1, 3600000);
+  s.http_idle_timeout_ms = env_u64("ARW_HTTP_IDLE_TIMEOUT_MS", 60000, 1, 3600000);
+  s.http_body_timeout_ms = env_u64("ARW_HTTP_BODY_TIMEOUT_MS", 60000, 1, 3600000);
+  s.public_rate_limit = env_u64("ARW_PUBLIC_RATE_LIMIT", 60000, 0, 100000000);
+  s.public_rate_window_secs = env_u64("ARW_PUBLIC_RATE_WINDOW_SECS", 60, 1, 86400);
   s.ingest_max_bytes = env_u64("ARW_EVENTS_INGEST_MAX_BYTES", yaml.ingest_max_bytes, 1, 1ull << 34);
   s.ingest_max_line_bytes = env_u64("ARW_EVENTS_INGEST_MAX_LINE_BYTES", 262144, 1, 1ull << 34);
   s.plugin_inbox = env_u64("ARW_PLUGIN_INBOX", 65536, 1, 1ull << 26);

@@ -62,6 +62,17 @@ struct Settings {
   std::optional<uint64_t> events_retention_days;
   uint64_t events_prune_sec = 60;
   unsigned http_threads = 2;
+  // The HTTP server's limits (docs/ops.md "Connection limits"). The total
+  // connection cap is the effective ARW_HTTP_MAX_CONC, read in app.cpp once
+  // the presets are loaded; unset per-address cap = all but an eighth of it.
+  uint64_t http_workers = 8;                     // ARW_HTTP_WORKERS
+  uint64_t http_queue_max = 512;                 // ARW_HTTP_QUEUE_MAX
+  std::optional<uint64_t> http_max_conc_per_ip;  // ARW_HTTP_MAX_CONC_PER_IP
+  uint64_t http_header_timeout_ms = 10000;       // ARW_HTTP_HEADER_TIMEOUT_MS
+  uint64_t http_idle_timeout_ms = 60000;         // ARW_HTTP_IDLE_TIMEOUT_MS
+  uint64_t http_body_timeout_ms = 60000;         // ARW_HTTP_BODY_TIMEOUT_MS
+  uint64_t public_rate_limit = 60000;            // ARW_PUBLIC_RATE_LIMIT, 0 disables
+  uint64_t public_rate_window_secs = 60;         // ARW_PUBLIC_RATE_WINDOW_SECS
   // Read models (telemetry.md 6): C and M, and route_stats' own pair as read
   // at start (the live config takes these over; see route_stats_coalescing).
   uint64_t read_model_coalesce_ms = 250;

@@ -70,7 +70,7 @@ std::vector<KeySpec> build_registry() {
         int_key(std::string("ARW_CONTEXT_CASCADE_") + suffix, 0, kMaxInt31, def, D::Context));
   keys.push_back(int_key("ARW_REHYDRATE_FILE_HEAD_KB", 1, 4096, 64, D::Context));
 
-  keys.push_back(int_key("ARW_HTTP_MAX_CONC", 1, 65536, 1024, D::Perf, true, false));
+  keys.push_back(int_key("ARW_HTTP_MAX_CONC", 1, 65536, 1024, D::Perf, true));
   keys.push_back(int_key("ARW_WORKERS_MAX", 1, 256, nullptr, D::Perf, true, false));
   keys.push_back(int_key("ARW_ACTIONS_QUEUE_MAX", 0, 1000000, 1024, D::Perf));
   keys.push_back(int_key("ARW_ROUTE_STATS_COALESCE_MS", 0, 600000, 250, D::Perf));

@@ -90,6 +90,9 @@ struct Route {
   size_t body_limit = 0;
   // Read-only routes that do not mark read models dirty (telemetry.md 6).
   bool observation = false;
+  // The handler never waits (no lock held by a slow path, no I/O, no
+  // plugin call): it runs on the I/O thread instead of the worker pool.
+  bool inline_safe = false;
 };
 
 class Router {

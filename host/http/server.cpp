@@ -24,6 +24,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -32,7 +33,9 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "http/connection_limits.h"
 #include "http/problem.h"
+#include "http/request_target.h"
 #include "util/time.h"
 
 namespace tpark::http {
@@ -50,13 +53,17 @@ using Strand = net::strand<net::io_context::executor_type>;
 using Socket = net::basic_stream_socket<tcp, Strand>;
 using Stream = beast::basic_stream<tcp, Strand, beast::unlimited_rate_policy>;
 
-// A keep-alive connection may sit idle (or send its header slowly) this long.
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
-// Reading a body or writing a response may take this long.
+// Writing a response may take this long (reading is bounded by the
+// header, idle and body timeouts of ServerOptions).
 constexpr auto kIoTimeout = std::chrono::seconds(60);
 // After refusing a request whose body was not read, keep draining it this
 // long so the client sees our response instead of a connection reset.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
+// A connection refused at accept (over a cap) drains for less: it holds a
+// descriptor the caps exist to protect.
+constexpr auto kRefusalLinger = std::chrono::seconds(1);
+// A keep-alive connection's wait for the first byte of its next request.
+constexpr size_t kFirstReadBytes = 4096;
 constexpr size_t kLingerMaxBytes = 64u << 20;
 // How long stop() waits for connections to wind down before abandoning them.
 constexpr auto kStopGrace = std::chrono::seconds(3);
@@ -97,45 +104,6 @@ void generate_request_id(std::string& out) {
   }
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoding; a malformed escape is kept literally.
-void percent_decode(std::string_view in, bool plus_is_space, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%' && i + 2 < in.size()) {
-      const int hi = hex_digit(in[i + 1]);
-      const int lo = hex_digit(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += (plus_is_space && c == '+') ? ' ' : c;
-  }
-}
-
-void parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>& out) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty()) continue;
-    const size_t eq = part.find('=');
-    auto& [key, value] = out.emplace_back();
-    percent_decode(part.substr(0, eq), true, key);
-    if (eq != std::string_view::npos) percent_decode(part.substr(eq + 1), true, value);
-  }
-}
-
 bool iequals(std::string_view a, std::string_view lower_b) {
   if (a.size() != lower_b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -144,6 +112,13 @@ bool iequals(std::string_view a, std::string_view lower_b) {
     if (c != lower_b[i]) return false;
   }
   return true;
+}
+
+// A request Beast could not parse (as opposed to one cut short, or a
+// transport error): it deserves a 400 before the connection closes.
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
 bool status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
@@ -197,7 +172,23 @@ class Session;
 // HttpServer, so sessions see the server through this base.
 struct ServerCore {
   ServerCore(const Router& r, AdminAuth& a, RateLimiter& l, ServerOptions o)
-      : router(r), auth(a), limiter(l), options(std::move(o)) {}
+      : router(r),
+        auth(a),
+        limiter(l),
+        options(std::move(o)),
+        connections(options.max_connections, options.max_connections_per_address),
+        public_limiter(options.public_rate_limit, options.public_rate_window_secs) {}
+
+  // A place for one more request on the worker pool, or false when
+  // worker_queue_max requests already run or wait there.
+  bool reserve_worker() {
+    size_t current = worker_jobs.load(std::memory_order_relaxed);
+    do {
+      if (options.worker_queue_max != 0 && current >= options.worker_queue_max) return false;
+    } while (!worker_jobs.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
+    return true;
+  }
+  void release_worker() { worker_jobs.fetch_sub(1, std::memory_order_relaxed); }
 
   void session_ended(uint64_t id) {
     std::lock_guard lock(sessions_mutex);
@@ -209,6 +200,10 @@ struct ServerCore {
   AdminAuth& auth;
   RateLimiter& limiter;
   ServerOptions options;
+  ConnectionCounter connections;
+  PublicRateLimiter public_limiter;
+  net::thread_pool* pool = nullptr;  // owned by Impl, declared after its io_context
+  std::atomic<size_t> worker_jobs{0};
 
   // Declared before the io_context (in Impl): sessions still queued in it at
   // destruction unregister themselves through these.
@@ -224,7 +219,11 @@ struct ServerCore {
 struct HttpServer::Impl : ServerCore {
   Impl(const Router& r, AdminAuth& a, RateLimiter& l, ServerOptions o)
       : ServerCore(r, a, l, std::move(o)),
-        ioc(static_cast<int>(std::max(1u, options.threads))), acceptor(net::make_strand(ioc)) {}
+        ioc(static_cast<int>(std::max(1u, options.threads))),
+        acceptor(net::make_strand(ioc)),
+        workers(std::max(1u, options.workers)) {
+    pool = &workers;
+  }
 
   void do_accept();
   void on_accept(boost::system::error_code ec, Socket socket);
@@ -240,6 +239,9 @@ struct HttpServer::Impl : ServerCore {
   bool listening = false;
   bool started = false;
   bool stopped = false;
+  // Destroyed before the io_context: handlers still queued hold sessions
+  // whose sockets belong to it.
+  net::thread_pool workers;
 };
 
 namespace {
@@ -259,11 +261,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     cancel_stream();
+    if (counted_) server_.connections.release(peer_ip_);
     server_.session_ended(id_);
   }
 
+  // Admission (the connection caps), then the first request.
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+    const auto verdict = server_.connections.admit(peer_ip_);
+    counted_ = verdict == ConnectionCounter::Verdict::Admitted;
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), verdict] {
+      if (verdict == ConnectionCounter::Verdict::Admitted)
+        self->read_header();
+      else
+        self->refuse(verdict);
+    });
   }
 
   // Server shutdown: end the stream and the connection from the strand.
@@ -293,6 +304,23 @@ class Session : public std::enable_shared_from_this<Session> {
     body_unread_ = false;
   }
 
+  // Over a cap: one 503 before any request is read, then close.
+  void refuse(ConnectionCounter::Verdict verdict) {
+    generate_request_id(request_.request_id);
+    const bool total = verdict == ConnectionCounter::Verdict::TotalFull;
+    const size_t limit =
+        total ? server_.connections.max_total() : server_.connections.max_per_address();
+    Response r =
+        problem(request_, 503, "too_many_clients",
+                total ? "too many open connections" : "too many connections from this address",
+                Json{{"limit", limit}});
+    r.set_header("Retry-After", "5");
+    close_after_ = true;
+    body_unread_ = true;
+    linger_timeout_ = kRefusalLinger;
+    write_response(std::move(r), false);
+  }
+
   void read_header() {
     if (closed_) return;
     reset_request();
@@ -303,7 +331,23 @@ class Session : public std::enable_shared_from_this<Session> {
     // Not boost::none: Beast 1.74 compares the length against the optional
     // itself, and any number is greater than an empty optional.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(kIdleTimeout);
+    if (served_any_ && buffer_.size() == 0) {
+      // Keep-alive: the next request may be a while; once it starts, its
+      // header has header_timeout like any other (slowloris).
+      stream_.expires_after(server_.options.idle_timeout);
+      stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                if (ec) return self->close();
+                                self->buffer_.commit(n);
+                                self->read_header_within_timeout();
+                              });
+      return;
+    }
+    read_header_within_timeout();
+  }
+
+  void read_header_within_timeout() {
+    stream_.expires_after(server_.options.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                self->on_header(ec);
@@ -312,9 +356,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec) {
-      const bool parse_error = ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
-                               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
-      if (!parse_error) return close();  // the peer left, timed out, or the server is stopping
+      // The peer left, timed out, or the server is stopping.
+      if (!is_parse_error(ec)) return close();
       // Unparseable or oversized request: answer once, then hang up.
       generate_request_id(request_.request_id);
       const bool too_large = ec == bhttp::error::header_limit;
@@ -326,6 +369,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     start_ns_ = tpark::monotonic_ns();
+    served_any_ = true;
     const auto& header = parser_->get();
 
     request_.method.assign(header.method_string());
@@ -350,18 +394,7 @@ class Session : public std::enable_shared_from_this<Session> {
     body_unread_ = !parser_->is_done();
 
     // 2. Routing, on the percent-decoded path.
-    std::string_view target = request_.target;
-    if (!target.empty() && target.front() != '/') {
-      // absolute-form ("http://host/path?q"): drop scheme and authority.
-      const size_t scheme = target.find("://");
-      if (scheme != std::string_view::npos) {
-        const size_t slash = target.find('/', scheme + 3);
-        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-      }
-    }
-    const size_t question = target.find('?');
-    percent_decode(target.substr(0, question), false, request_.path);
-    if (question != std::string_view::npos) parse_query(target.substr(question + 1), request_.query);
+    split_request_target(request_.target, request_.path, request_.query);
 
     auto match = server_.router.match(request_.method, request_.path);
     if (!match.route) {
@@ -389,13 +422,25 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.route_template = std::move(match.path_template);
     request_.path_params = std::move(match.params);
 
+    // Public routes have their own per-IP limiter (docs/ops.md).
+    if (route_->access == Access::Public && server_.public_limiter.enabled()) {
+      auto& public_limiter = server_.public_limiter;
+      const auto v = public_limiter.admit(server_.limiter.client_ip(request_), tpark::now_ms());
+      if (!v.allowed) {
+        respond(
+            rate_limited(public_limiter.limit(), public_limiter.window_secs(), v.retry_after_s));
+        return;
+      }
+    }
+
     // 3. Admin gate: failure limiter, token, then the per-bucket limiter.
     if (route_->access == Access::Admin) {
       auto& limiter = server_.limiter;
       const std::string ip = limiter.client_ip(request_);
       const int64_t now = tpark::now_ms();
       if (auto v = limiter.check_failures(ip, now); !v.allowed) {
-        respond(rate_limited(limiter.settings().auth_failures, v.retry_after_s));
+        respond(rate_limited(limiter.settings().auth_failures, limiter.settings().window_secs,
+                             v.retry_after_s));
         return;
       }
       if (!server_.auth.allows(request_)) {
@@ -410,22 +455,20 @@ class Session : public std::enable_shared_from_this<Session> {
         bucket += '@';
         bucket += ip;
         if (auto v = limiter.admit(bucket, now); !v.allowed) {
-          respond(rate_limited(limiter.settings().limit, v.retry_after_s));
+          respond(rate_limited(limiter.settings().limit, limiter.settings().window_secs,
+                               v.retry_after_s));
           return;
         }
       }
       if (server_.options.admin_hook) {
-        std::optional<Response> early;
-        try {
-          early = server_.options.admin_hook(request_);
-        } catch (const std::exception& e) {
-          spdlog::error("admin hook failed (request {}): {}", request_.request_id, e.what());
-          early = problem(request_, 500, "internal", "internal error");
-        }
-        if (early) {
-          respond(std::move(*early));
-          return;
-        }
+        offload([self = shared_from_this()] { return self->run_admin_hook(); },
+                [self = shared_from_this()](std::optional<Response> early) {
+                  if (early)
+                    self->respond(std::move(*early));
+                  else
+                    self->read_body_within_limit();
+                });
+        return;
       }
     } else if (server_.options.public_hook) {
       if (auto early = server_.options.public_hook(request_)) {
@@ -433,8 +476,46 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
     }
+    read_body_within_limit();
+  }
 
-    // 4. Body limit, before any body byte is read.
+  std::optional<Response> run_admin_hook() {
+    try {
+      return server_.options.admin_hook(request_);
+    } catch (const std::exception& e) {
+      spdlog::error("admin hook failed (request {}): {}", request_.request_id, e.what());
+    } catch (...) {
+      spdlog::error("admin hook failed (request {}) with a non-standard exception",
+                    request_.request_id);
+    }
+    return problem(request_, 500, "internal", "internal error");
+  }
+
+  // Runs `work` on the worker pool, then `then(result)` back on this
+  // connection's strand; the I/O thread never waits for it. A full pool
+  // answers 503 `overloaded` instead of queueing without bound.
+  template <typename Work, typename Then>
+  void offload(Work work, Then then) {
+    if (!server_.reserve_worker()) {
+      Response r = problem(request_, 503, "overloaded", "the server is busy; retry",
+                           Json{{"limit", server_.options.worker_queue_max}});
+      r.set_header("Retry-After", "1");
+      respond(std::move(r));
+      return;
+    }
+    auto executor = stream_.get_executor();
+    net::post(*server_.pool, [&server = server_, executor, work = std::move(work),
+                              then = std::move(then)]() mutable {
+      auto result = work();
+      server.release_worker();
+      net::post(executor, [then = std::move(then), result = std::move(result)]() mutable {
+        then(std::move(result));
+      });
+    });
+  }
+
+  // 4. Body limit, before any body byte is read.
+  void read_body_within_limit() {
     const uint64_t limit = route_->body_limit ? route_->body_limit : server_.options.default_body_limit;
     if (auto length = parser_->content_length(); length && *length > limit) {
       respond(problem(request_, 413, "payload_too_large", "request body too large",
@@ -460,7 +541,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    stream_.expires_after(kIoTimeout);
+    stream_.expires_after(server_.options.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         self->on_body(ec);
@@ -476,7 +557,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      close();
+      // Bad framing (a broken chunk size, say) is answered; a peer that left
+      // or ran out of body_timeout is not.
+      if (is_parse_error(ec))
+        respond(problem(request_, 400, "bad_request", "malformed request body"));
+      else
+        close();
       return;
     }
     body_unread_ = false;
@@ -485,28 +571,35 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // 5. The handler. Its exceptions become a generic 500: their text may
   // carry SQL or file paths, so it goes to the log only.
+  // Handlers that may wait run on the worker pool; the session does nothing
+  // else until the response comes back to its strand.
   void dispatch() {
     request_.body = std::move(parser_->get().body());
-    Response response;
+    if (route_->inline_safe) {
+      respond(run_handler());
+      return;
+    }
+    offload([self = shared_from_this()] { return self->run_handler(); },
+            [self = shared_from_this()](Response response) { self->respond(std::move(response)); });
+  }
+
+  Response run_handler() {
     try {
-      response = route_->handler(request_);
+      return route_->handler(request_);
     } catch (const std::exception& e) {
       spdlog::error("{} {} (request {}) failed: {}", request_.method, request_.route_template,
                     request_.request_id, e.what());
-      response = problem(request_, 500, "internal", "internal error");
     } catch (...) {
       spdlog::error("{} {} (request {}) failed with a non-standard exception", request_.method,
                     request_.route_template, request_.request_id);
-      response = problem(request_, 500, "internal", "internal error");
     }
-    respond(std::move(response));
+    return problem(request_, 500, "internal", "internal error");
   }
 
-  Response rate_limited(uint64_t limit, uint64_t retry_after_s) {
-    Response r = problem(request_, 429, "rate_limited", "too many requests",
-                         Json{{"limit", limit},
-                              {"window_secs", server_.limiter.settings().window_secs},
-                              {"retry_after_s", retry_after_s}});
+  Response rate_limited(uint64_t limit, uint64_t window_secs, uint64_t retry_after_s) {
+    Response r = problem(
+        request_, 429, "rate_limited", "too many requests",
+        Json{{"limit", limit}, {"window_secs", window_secs}, {"retry_after_s", retry_after_s}});
     r.set_header("Retry-After", std::to_string(retry_after_s));
     return r;
   }
@@ -597,7 +690,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
-    linger_deadline_ = std::chrono::steady_clock::now() + kLingerTimeout;
+    linger_deadline_ = std::chrono::steady_clock::now() + linger_timeout_;
     linger_bytes_ = 0;
     drain();
   }
@@ -746,12 +839,15 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_ = false;
   bool body_unread_ = false;
   bool closed_ = false;
+  bool counted_ = false;     // admitted by the connection caps, released at destruction
+  bool served_any_ = false;  // a request header arrived: later waits are keep-alive idle
 
   std::string head_;  // serialised response header
   std::string body_;  // response body while it is written
   std::array<char, 4096> scratch_{};
   std::chrono::steady_clock::time_point linger_deadline_{};
   size_t linger_bytes_ = 0;
+  std::chrono::steady_clock::duration linger_timeout_ = kLingerTimeout;
 
   std::shared_ptr<StreamSource> source_;
   bool stream_active_ = false;
@@ -883,6 +979,10 @@ void HttpServer::stop() {
     else if (thread.joinable()) thread.join();
   }
   impl_->threads.clear();
+  // Handlers still running finish (their waits are bounded); queued ones are
+  // dropped with the pool.
+  impl_->workers.stop();
+  impl_->workers.join();
 }
 
 }  // namespace tpark::http

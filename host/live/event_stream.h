@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "http/http_types.h"
+#include "live/event_stream_query.h"
 
 namespace tpark {
 class Journal;
@@ -43,18 +44,6 @@ struct EventStreamSettings {
   size_t queue_frames = 1024;                  // ARW_EVENTS_SSE_QUEUE (+1 reserved slot)
   std::chrono::milliseconds keepalive{10000};  // ARW_EVENTS_SSE_KEEPALIVE_SECS
   size_t replay_max = 1000;                    // ARW_EVENTS_SSE_REPLAY_MAX
-};
-
-// One client's request, validated by the route.
-struct EventStreamRequest {
-  enum class Mode { Live, Recent, After };
-  std::string request_id;
-  std::vector<std::string> prefixes;  // folded; empty = every kind
-  Mode mode = Mode::Live;
-  int64_t after = 0;                  // Mode::After
-  size_t replay_count = 0;            // Mode::Recent
-  std::optional<std::string> resume_from;
-  std::vector<std::string> read_models;  // ids; empty = every model
 };
 
 class EventStreams {

@@ -18,7 +18,7 @@ using http::Response;
 void add_host_routes(http::Router& router, AppContext& app) {
   router.add({"GET", "/healthz", Access::Public,
               [](const Request& req) { return http::json_response(req, 200, {{"status", "ok"}}); },
-              0, true});
+              0, true, /*inline_safe=*/true});
 
   router.add({"GET", "/readyz", Access::Public,
               [&app](const Request& req) {

@@ -90,7 +90,7 @@ TEST_CASE("an_exported_key_is_pinned_and_a_fresh_balanced_host_has_k_18", "[inte
   CHECK(state["document"] == Json::object());
   CHECK(state["env"].size() == 46);
   CHECK(state["env"]["ARW_HTTP_MAX_CONC"] ==
-        Json::parse(R"({"value":1024,"source":"preset","live":false,"pending_restart":false})"));
+        Json::parse(R"({"value":1024,"source":"preset","live":true,"pending_restart":false})"));
 }
 
 TEST_CASE("a_bad_preset_file_fails_the_reload_with_its_position", "[integration][config]") {

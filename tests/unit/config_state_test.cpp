@@ -107,7 +107,7 @@ TEST_CASE("layers_env_over_applied_over_preset_over_default") {
   CHECK(host.env_entry("ARW_CONTEXT_WORLD_MAX") ==
         Json::parse(R"({"value":null,"source":"default","live":true})"));
   CHECK(host.env_entry("ARW_HTTP_MAX_CONC") ==
-        Json::parse(R"({"value":1024,"source":"preset","live":false,"pending_restart":false})"));
+        Json::parse(R"({"value":1024,"source":"preset","live":true,"pending_restart":false})"));
   Json out = host.run("context.set", {{"vars", {{"ARW_CONTEXT_MIN_SCORE", 0.2}, {"ARW_CONTEXT_K", 24}}}});
   CHECK(out["changed"] == true);
   CHECK(out["pinned"] == Json::array({"ARW_CONTEXT_K"}));
