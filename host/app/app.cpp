@@ -456,9 +456,11 @@ int run_host(Settings settings) {
   add_lease_routes(router, app);
   add_policy_routes(router, app);
   if (s.command_line.list_routes) {
-    // The served route table, for docs/openapi.yaml's route-set test.
+    // The served route table, for docs/openapi.yaml's route-set test; routes
+    // whose body is JSON say so, for the hostile-input tests.
     for (const http::Route& route : router.routes())
-      std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
+      std::printf("%s %s%s\n", route.method.c_str(), route.path_template.c_str(),
+                  route.json_body ? " json" : "");
     std::fflush(stdout);
     read_models.stop();
     plugins.stop_all();

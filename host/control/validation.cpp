@@ -88,25 +88,6 @@ std::string encode_base64(std::string_view bytes) {
   return out;
 }
 
-ParsedBody parse_json_body(std::string_view body) {
-  ParsedBody parsed;
-  size_t start = body.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos) {
-    parsed.document = Json::object();
-    return parsed;
-  }
-  try {
-    parsed.document = Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
-    parsed.error_message = e.what();
-    parsed.error_offset = e.byte > 0 ? e.byte - 1 : 0;
-  } catch (const Json::exception& e) {
-    // A number too large for a double (1E999): not JSON this host accepts.
-    parsed.error_message = e.what();
-  }
-  return parsed;
-}
-
 std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t max) {
   if (value.is_number_integer()) {
     if (value.is_number_unsigned()) {
@@ -130,7 +111,7 @@ std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t
 
 ActionBody validate_action_body(std::string_view body) {
   ActionBody out;
-  ParsedBody parsed = parse_json_body(body);
+  http::ParsedBody parsed = http::parse_json_body(body);
   if (!parsed.document) {
     out.malformed = true;
     out.malformed_message = parsed.error_message;

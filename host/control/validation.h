@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/json_body.h"
 #include "http/problem.h"
 #include "util/json.h"
 
@@ -23,16 +24,6 @@ bool valid_idem_key(std::string_view key);
 // Standard base64 (padding optional); returns "" on any invalid input.
 std::string decode_base64(std::string_view text);
 std::string encode_base64(std::string_view bytes);
-
-// A body parsed as JSON (1.3 step 5): duplicate keys keep the last value.
-struct ParsedBody {
-  std::optional<Json> document;  // nullopt: malformed
-  std::string error_message;     // for malformed_json
-  size_t error_offset = 0;
-};
-// An empty body becomes {} (for routes where the body is optional; routes
-// that require one check `document->empty()` themselves).
-ParsedBody parse_json_body(std::string_view body);
 
 // An integral JSON number in [min,max] (24.0 accepted, 24.5 and "24" not).
 std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t max);

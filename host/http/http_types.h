@@ -90,6 +90,9 @@ struct Route {
   size_t body_limit = 0;
   // Read-only routes that do not mark read models dirty (telemetry.md 6).
   bool observation = false;
+  // The body is JSON, read with http::parse_json_body: a non-empty body must
+  // come with a JSON Content-Type (415 otherwise, before it is read).
+  bool json_body = false;
 };
 
 class Router {

@@ -14,7 +14,7 @@ using http::Response;
 namespace {
 
 Response create_lease(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
@@ -78,8 +78,8 @@ Response revoke_lease(AppContext& app, const Request& req) {
 }  // namespace
 
 void add_lease_routes(http::Router& router, AppContext& app) {
-  router.add({"POST", "/leases", Access::Admin,
-              [&app](const Request& r) { return create_lease(app, r); }});
+  router.add(json_route("POST", "/leases",
+              [&app](const Request& r) { return create_lease(app, r); }));
   router.add({"GET", "/state/leases", Access::Admin,
               [&app](const Request& r) { return list_leases(app, r); }, 0, true});
   router.add({"DELETE", "/leases/{id}", Access::Admin,

@@ -20,7 +20,7 @@ Response unavailable(const Request& req) {
 }
 
 Response adopt(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   try {
     return capsule_response(req, app.capsules->adopt(*parsed.document, req.request_id));
@@ -30,7 +30,7 @@ Response adopt(AppContext& app, const Request& req) {
 }
 
 Response teardown(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
@@ -122,10 +122,10 @@ void add_policy_routes(http::Router& router, AppContext& app) {
       {"GET", "/state/policy/capsules", Access::Admin,
        [&app](const Request& r) { return http::json_response(r, 200, app.capsules->list()); }, 0,
        true});
-  router.add({"POST", "/admin/policy/capsules/adopt", Access::Admin,
-              [&app](const Request& r) { return adopt(app, r); }});
-  router.add({"POST", "/admin/policy/capsules/teardown", Access::Admin,
-              [&app](const Request& r) { return teardown(app, r); }});
+  router.add(json_route("POST", "/admin/policy/capsules/adopt",
+              [&app](const Request& r) { return adopt(app, r); }));
+  router.add(json_route("POST", "/admin/policy/capsules/teardown",
+              [&app](const Request& r) { return teardown(app, r); }));
 }
 
 }  // namespace tpark
