@@ -289,6 +289,8 @@ Response governor_action(AppContext& app, const Request& req, const std::string&
     if (!ignored.is_null()) body["ignored"] = ignored;
     return http::json_response(req, 200, body);
   }
+  if (row && state == "failed" && (*row)["error"] == control::kCommitFailedError)
+    return unavailable(req);
   if (row && state == "failed")
     return http::problem(req, 409, "conflict",
                          "the action failed: " + (*row)["error"].get<std::string>(),
