@@ -41,4 +41,25 @@ struct ActionBody {
 };
 ActionBody validate_action_body(std::string_view body);
 
+// POST /leases (4.3) on a parsed object body: capability, scope, ttl_secs
+// (1..86400, default 3600), budget (1..1000000 or null). Every error listed.
+struct LeaseBody {
+  std::string capability;
+  std::string scope;
+  int64_t ttl_secs = 3600;
+  std::optional<int64_t> budget;
+  std::vector<http::FieldError> errors;
+};
+LeaseBody validate_lease_body(const Json& body);
+
+// POST /admin/policy/capsules/teardown (4.7) on a parsed object body:
+// {ids?:[string], all?:bool, dry_run?:bool}; ids required unless all.
+struct TeardownBody {
+  std::vector<std::string> ids;
+  bool all = false;
+  bool dry_run = false;
+  std::vector<http::FieldError> errors;
+};
+TeardownBody validate_teardown_body(const Json& body);
+
 }  // namespace tpark::control
