@@ -246,10 +246,8 @@ RateLimiter::Verdict RateLimiter::count(std::unordered_map<std::string, std::deq
     last_sweep_ms_ = now_ms;
     for (auto* swept : {&buckets_, &failures_}) {
       for (auto it = swept->begin(); it != swept->end();) {
-        if (it->second.empty() || it->second.back() + window_ms <= now_ms)
-          it = swept->erase(it);
-        else
-          ++it;
+        if (it->second.empty() || it->second.back() + window_ms <= now_ms) it = swept->erase(it);
+        else ++it;
       }
     }
   }
