@@ -16,8 +16,9 @@
 
 namespace {
 
-// --list-routes: the served route table ("METHOD TEMPLATE"), for
-// docs/openapi.yaml's route-set test. Registers the routes and starts nothing:
+// --list-routes: the served route table ("METHOD TEMPLATE", then "json" for
+// routes whose body is JSON), for docs/openapi.yaml's route-set test and the
+// hostile-input tests. Registers the routes and starts nothing:
 // no state dir, no lock, no journal, no plugin.
 int list_routes(tpark::Settings settings) {
   tpark::AppContext app;
@@ -25,7 +26,8 @@ int list_routes(tpark::Settings settings) {
   tpark::http::Router router;
   tpark::add_all_routes(router, app);
   for (const tpark::http::Route& route : router.routes())
-    std::printf("%s %s\n", route.method.c_str(), route.path_template.c_str());
+    std::printf("%s %s%s\n", route.method.c_str(), route.path_template.c_str(),
+                route.json_body ? " json" : "");
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
 

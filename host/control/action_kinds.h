@@ -62,8 +62,10 @@ struct ActionRun {
 
 struct ActionOutcome {
   Json output = Json::object();  // the action's `output` ({changed:...,...})
-  // Publishes in-memory state once the transaction committed; never called if
-  // the commit failed. May be empty.
+  // Publishes in-memory state once the transaction committed, on the journal's
+  // writer thread before the commit's events reach the bus and SSE (so readers
+  // are current when they hear of it); never called if the commit failed. Must
+  // not block or use the journal. May be empty.
   std::function<void()> on_committed;
 };
 

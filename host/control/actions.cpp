@@ -729,7 +729,6 @@ void ActionService::execute(const QueuedAction& action) {
 
   auto handler = kinds_.find(action.kind);
   std::string failure;
-  std::function<void()> on_committed;
   if (!handler) {
     failure = "no handler for kind " + action.kind;
   } else {
@@ -756,22 +755,16 @@ void ActionService::execute(const QueuedAction& action) {
                               {"state", "completed"},
                               {"output", outcome.output}},
                              action.corr_id));
-        on_committed = std::move(outcome.on_committed);
+        // Before the events reach SSE: a client that hears of the change reads it.
+        tx.after_commit(std::move(outcome.on_committed));
       });
     } catch (const JournalUnavailable& e) {
-      // Nothing of the execution was stored; the action stays running and is
-      // requeued at the next boot.
+      // Nothing of the execution was stored. Running may only end in completed
+      // or failed (4.1): the action fails, and waiting clients get 503.
       spdlog::error("action {} could not commit: {}", action.id, e.what());
-      return;
+      failure = kCommitFailedError;
     } catch (const std::exception& e) {
       failure = e.what();
-    }
-  }
-  if (on_committed) {
-    try {
-      on_committed();
-    } catch (const std::exception& e) {
-      spdlog::error("action {} on_committed failed: {}", action.id, e.what());
     }
   }
   if (!failure.empty()) {

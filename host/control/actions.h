@@ -27,6 +27,11 @@ class Journal;
 
 namespace tpark::control {
 
+// The `error` of an action whose execution could not be committed (disk
+// full, I/O error): nothing of it was stored, and it is `failed`.
+inline constexpr const char* kCommitFailedError =
+    "unavailable: the database commit failed; nothing of the execution was stored";
+
 struct SubmitRequest {
   std::string kind;
   Json input = Json::object();

@@ -219,16 +219,21 @@ CapsuleOutcome CapsuleStore::adopt(const Json& capsule, const std::string& corr_
 
 CapsuleOutcome CapsuleStore::adopt_header(const std::string& value, const std::string& corr_id) {
   const std::string_view trimmed = trim(value);
-  Json capsule = Json::parse(trimmed, nullptr, false);
-  if (capsule.is_discarded()) capsule = Json::parse(decode_base64(trimmed), nullptr, false);
-  if (capsule.is_discarded()) {
+  // The request-body parser (its depth cap); an empty text is no capsule here.
+  std::optional<Json> capsule;
+  if (!trimmed.empty()) capsule = http::parse_json_body(trimmed).document;
+  if (!capsule) {
+    const std::string decoded = decode_base64(trimmed);
+    if (!decoded.empty()) capsule = http::parse_json_body(decoded).document;
+  }
+  if (!capsule) {
     CapsuleOutcome out;
     out.result = CapsuleOutcome::Result::Invalid;
     out.detail = "X-ARW-Capsule is neither JSON nor base64 JSON";
     out.errors.push_back({"X-ARW-Capsule", "expected a capsule as JSON or base64 JSON"});
     return out;
   }
-  return adopt(capsule, corr_id);
+  return adopt(*capsule, corr_id);
 }
 
 Json CapsuleStore::teardown(const std::vector<std::string>& ids, bool all, bool dry_run,

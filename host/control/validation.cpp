@@ -56,25 +56,6 @@ std::string encode_base64(std::string_view bytes) {
   return out;
 }
 
-ParsedBody parse_json_body(std::string_view body) {
-  ParsedBody parsed;
-  size_t start = body.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos) {
-    parsed.document = Json::object();
-    return parsed;
-  }
-  try {
-    parsed.document = Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
-    parsed.error_message = e.what();
-    parsed.error_offset = e.byte > 0 ? e.byte - 1 : 0;
-  } catch (const Json::exception& e) {
-    // A number too large for a double (1E999): not JSON this host accepts.
-    parsed.error_message = e.what();
-  }
-  return parsed;
-}
-
 std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t max) {
   if (value.is_number_integer()) {
     if (value.is_number_unsigned()) {
@@ -98,7 +79,7 @@ std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t
 
 ActionBody validate_action_body(std::string_view body) {
   ActionBody out;
-  ParsedBody parsed = parse_json_body(body);
+  http::ParsedBody parsed = http::parse_json_body(body);
   if (!parsed.document) {
     out.malformed = true;
     out.malformed_message = parsed.error_message;
@@ -135,6 +116,68 @@ ActionBody validate_action_body(std::string_view body) {
     else
       out.idem_key = idem->get<std::string>();
   }
+  return out;
+}
+
+LeaseBody validate_lease_body(const Json& body) {
+  LeaseBody out;
+  auto& errors = out.errors;
+  auto cap = body.find("capability");
+  if (cap == body.end())
+    errors.push_back({"capability", "required"});
+  else if (!cap->is_string() || !valid_capability(cap->get_ref<const std::string&>()))
+    errors.push_back({"capability", "expected [a-z0-9_.:-]{1,64}"});
+  else
+    out.capability = cap->get<std::string>();
+  if (auto it = body.find("scope"); it != body.end() && !it->is_null()) {
+    if (!it->is_string())
+      errors.push_back({"scope", "expected a comma-separated string of patterns"});
+    else
+      out.scope = it->get<std::string>();
+  }
+  if (auto it = body.find("ttl_secs"); it != body.end() && !it->is_null()) {
+    if (auto n = integral_in_range(*it, 1, 86400))
+      out.ttl_secs = *n;
+    else
+      errors.push_back({"ttl_secs", "expected an integer in [1,86400]"});
+  }
+  if (auto it = body.find("budget"); it != body.end() && !it->is_null()) {
+    if (auto n = integral_in_range(*it, 1, 1000000))
+      out.budget = *n;
+    else
+      errors.push_back({"budget", "expected an integer in [1,1000000] or null"});
+  }
+  return out;
+}
+
+TeardownBody validate_teardown_body(const Json& body) {
+  TeardownBody out;
+  auto& errors = out.errors;
+  if (auto it = body.find("ids"); it != body.end() && !it->is_null()) {
+    if (!it->is_array())
+      errors.push_back({"ids", "expected an array of capsule ids"});
+    else
+      for (size_t i = 0; i < it->size(); ++i) {
+        if ((*it)[i].is_string())
+          out.ids.push_back((*it)[i].get<std::string>());
+        else
+          errors.push_back({"ids." + std::to_string(i), "expected a string"});
+      }
+  }
+  if (auto it = body.find("all"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      errors.push_back({"all", "expected a boolean"});
+    else
+      out.all = it->get<bool>();
+  }
+  if (auto it = body.find("dry_run"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      errors.push_back({"dry_run", "expected a boolean"});
+    else
+      out.dry_run = it->get<bool>();
+  }
+  if (errors.empty() && !out.all && !body.contains("ids"))
+    errors.push_back({"ids", "required unless all is true"});
   return out;
 }
 

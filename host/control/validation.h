@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/json_body.h"
 #include "http/problem.h"
 #include "util/json.h"
 
@@ -24,16 +25,6 @@ bool valid_idem_key(std::string_view key);
 std::string decode_base64(std::string_view text);
 std::string encode_base64(std::string_view bytes);
 
-// A body parsed as JSON (1.3 step 5): duplicate keys keep the last value.
-struct ParsedBody {
-  std::optional<Json> document;  // nullopt: malformed
-  std::string error_message;     // for malformed_json
-  size_t error_offset = 0;
-};
-// An empty body becomes {} (for routes where the body is optional; routes
-// that require one check `document->empty()` themselves).
-ParsedBody parse_json_body(std::string_view body);
-
 // An integral JSON number in [min,max] (24.0 accepted, 24.5 and "24" not).
 std::optional<int64_t> integral_in_range(const Json& value, int64_t min, int64_t max);
 
@@ -49,5 +40,26 @@ struct ActionBody {
   size_t malformed_offset = 0;
 };
 ActionBody validate_action_body(std::string_view body);
+
+// POST /leases (4.3) on a parsed object body: capability, scope, ttl_secs
+// (1..86400, default 3600), budget (1..1000000 or null). Every error listed.
+struct LeaseBody {
+  std::string capability;
+  std::string scope;
+  int64_t ttl_secs = 3600;
+  std::optional<int64_t> budget;
+  std::vector<http::FieldError> errors;
+};
+LeaseBody validate_lease_body(const Json& body);
+
+// POST /admin/policy/capsules/teardown (4.7) on a parsed object body:
+// {ids?:[string], all?:bool, dry_run?:bool}; ids required unless all.
+struct TeardownBody {
+  std::vector<std::string> ids;
+  bool all = false;
+  bool dry_run = false;
+  std::vector<http::FieldError> errors;
+};
+TeardownBody validate_teardown_body(const Json& body);
 
 }  // namespace tpark::control

@@ -93,6 +93,9 @@ struct Route {
   // The handler never waits (no lock held by a slow path, no I/O, no
   // plugin call): it runs on the I/O thread instead of the worker pool.
   bool inline_safe = false;
+  // The body is JSON, read with http::parse_json_body: a non-empty body must
+  // come with a JSON Content-Type (415 otherwise, before it is read).
+  bool json_body = false;
 };
 
 class Router {

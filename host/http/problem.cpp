@@ -51,7 +51,9 @@ Response problem(const Request& request, int status, std::string_view code,
   Response r;
   r.status = status;
   r.content_type = "application/problem+json";
-  r.body = body.dump();
+  // Details may quote what the client sent; bytes that are not UTF-8 become
+  // U+FFFD instead of an exception (a refusal must never turn into a 500).
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   return r;
 }
 
@@ -103,7 +105,8 @@ bool envelope_requested(const Request& request) {
 }
 
 Response json_response(const Request& request, int status, const Json& body) {
-  return json_text_response(request, status, body.dump());
+  return json_text_response(request, status,
+                            body.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 Response json_text_response(const Request& request, int status, std::string body) {

@@ -450,6 +450,11 @@ class Session : public std::enable_shared_from_this<Session> {
         respond(std::move(r));
         return;
       }
+      if (auto refusal = screen_request(request_, *route_, server_.auth.configured())) {
+        respond(problem(request_, refusal->status, refusal->code, refusal->detail,
+                        Json{{"header", refusal->header}}));
+        return;
+      }
       if (limiter.settings().limit != 0) {
         std::string bucket = AdminAuth::token_bucket_prefix(AdminAuth::presented_token(request_));
         bucket += '@';

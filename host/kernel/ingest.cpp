@@ -10,6 +10,7 @@
 #include "kernel/json_text.h"
 #include "kernel/kinds.h"
 #include "util/json.h"
+#include "util/json_limits.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -17,7 +18,8 @@ namespace {
 
 // simdjson's default nesting limit (a scalar counts as one level below its
 // container). The fallback enforces the same, so both paths accept the same texts.
-constexpr size_t kMaxDepth = 1024;
+constexpr size_t kMaxDepth = kMaxJsonDepth;
+static_assert(kMaxDepth == simdjson::DEFAULT_MAX_DEPTH);
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 namespace error {

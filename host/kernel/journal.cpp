@@ -163,9 +163,10 @@ class ScopeExit {
 // Internal types
 
 struct Journal::Item {
-  std::vector<NewEvent> events;        // a plain append, or
-  std::function<void(WriteTx&)> work;  // a unit of work
-  std::vector<EventPtr> committed;     // what it journaled, once committed
+  std::vector<NewEvent> events;                     // a plain append, or
+  std::function<void(WriteTx&)> work;               // a unit of work
+  std::vector<EventPtr> committed;                  // what it journaled, once committed
+  std::vector<std::function<void()>> after_commit;  // WriteTx::after_commit hooks
   std::exception_ptr error;
   // Set by the writer when the item is done; the caller takes the results out
   // under the mutex, so they are never shared between the two threads.
@@ -323,10 +324,15 @@ class Journal::Checkpointer {
 
 class Journal::Tx final : public WriteTx {
  public:
-  Tx(sqlite3* db, WriterStatements& statements, std::vector<EventPtr>& appended)
-      : db_(db), statements_(statements), appended_(appended) {}
+  Tx(sqlite3* db, WriterStatements& statements, std::vector<EventPtr>& appended,
+     std::vector<std::function<void()>>& hooks)
+      : db_(db), statements_(statements), appended_(appended), hooks_(hooks) {}
 
   sqlite3* db() override { return db_; }
+
+  void after_commit(std::function<void()> hook) override {
+    if (hook) hooks_.push_back(std::move(hook));
+  }
 
   EventPtr append(NewEvent input) override {
     auto event = std::make_shared<Event>();
@@ -361,6 +367,7 @@ class Journal::Tx final : public WriteTx {
   sqlite3* db_;
   WriterStatements& statements_;
   std::vector<EventPtr>& appended_;
+  std::vector<std::function<void()>>& hooks_;
 };
 
 // ---------------------------------------------------------------------------
@@ -509,6 +516,17 @@ void Journal::writer_loop() {
       sink = sink_;
     }
     run_group(group);
+    // In-memory state first, then the news of it (WriteTx::after_commit).
+    for (auto& item : group) {
+      for (auto& hook : item->after_commit) {
+        try {
+          hook();
+        } catch (const std::exception& e) {
+          spdlog::error("journal after-commit hook failed: {}", e.what());
+        }
+      }
+      item->after_commit.clear();
+    }
     if (sink) {
       // run_group left the committed events of successful items in place.
       std::vector<EventPtr> committed;
@@ -540,8 +558,10 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
   WriterStatements& statements = *writer_statements_;
   auto fail_all = [&](const std::string& why) {
     spdlog::error("journal commit failed: {}", why);
+    last_commit_failed_.store(true, std::memory_order_release);
     for (auto& item : group) {
       item->committed.clear();
+      item->after_commit.clear();
       // One exception object per caller: callers on different threads never share one.
       item->error = std::make_exception_ptr(JournalUnavailable("journal commit failed: " + why));
     }
@@ -555,7 +575,7 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
       if (!sqlite3_get_autocommit(writer_db_)) step_once(statements.rollback.get());
       return fail_all(why);
     }
-    Tx tx(writer_db_, statements, item->committed);
+    Tx tx(writer_db_, statements, item->committed, item->after_commit);
     try {
       if (item->work) {
         item->work(tx);
@@ -567,6 +587,7 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
     } catch (...) {
       item->error = std::current_exception();
       item->committed.clear();
+      item->after_commit.clear();
       if (!sqlite3_get_autocommit(writer_db_)) {
         step_once(statements.rollback_to.get());
         step_once(statements.release.get());
@@ -584,6 +605,7 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
     if (!sqlite3_get_autocommit(writer_db_)) step_once(statements.rollback.get());
     return fail_all(why);
   }
+  last_commit_failed_.store(false, std::memory_order_release);
   for (auto it = group.rbegin(); it != group.rend(); ++it) {
     if (!(*it)->error && !(*it)->committed.empty()) {
       head_id_.store((*it)->committed.back()->id, std::memory_order_release);
@@ -669,6 +691,25 @@ uint64_t Journal::prune(uint64_t max_rows, int64_t min_time_ms, uint64_t* transa
 
 // ---------------------------------------------------------------------------
 // Reading: pooled read-only connections, any thread
+
+bool Journal::usable() const {
+  if (last_commit_failed_.load(std::memory_order_acquire)) return false;
+  // A deleted or replaced file still answers on open connections, but what
+  // is committed there is lost at the next start.
+  std::error_code ec;
+  if (!std::filesystem::exists(path_, ec)) return false;
+  try {
+    std::unique_ptr<Reader> reader = acquire_reader();
+    sqlite3_stmt* probe = reader->statement("SELECT max(id) FROM events");
+    const int rc = sqlite3_step(probe);
+    sqlite3_reset(probe);
+    if (rc != SQLITE_ROW) return false;
+    release_reader(std::move(reader));
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 std::unique_ptr<Journal::Reader> Journal::acquire_reader() const {
   {

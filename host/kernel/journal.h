@@ -37,6 +37,11 @@ class WriteTx {
   virtual sqlite3* db() = 0;
   // Journals one event in this transaction; its id is known at once.
   virtual EventPtr append(NewEvent event) = 0;
+  // Runs `hook` on the writer thread once this transaction has committed and
+  // before its events reach the commit sink (bus, SSE), so in-memory state a
+  // subscriber reads is already current when it hears of the change. Dropped
+  // if the work or the commit fails. Must not block or use this journal.
+  virtual void after_commit(std::function<void()> hook) = 0;
 };
 
 struct JournalOptions {
@@ -82,6 +87,9 @@ class Journal {
   std::vector<EventPtr> newest(const std::string& prefix, size_t n, int64_t max_id) const;
 
   int64_t head_id() const { return head_id_.load(std::memory_order_acquire); }
+  // Readiness (/readyz): the database file is still at its path, a reader can
+  // query it, and the last group commit did not fail. A cheap query; any thread.
+  bool usable() const;
   // Work items queued and not yet taken by the writer (a gauge for metrics).
   size_t pending_items() const;
   uint64_t schema_version() const;
@@ -121,6 +129,7 @@ class Journal {
   std::function<void(std::vector<EventPtr>&&)> sink_;
   std::atomic<int64_t> head_id_{0};
   std::atomic<int64_t> pruned_through_{0};
+  std::atomic<bool> last_commit_failed_{false};
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Item>> queue_;

@@ -188,7 +188,7 @@ Response list_actions(AppContext& app, const Request& req) {
 
 // A body that must be a JSON object (empty = {}); nullopt with `problem` set otherwise.
 std::optional<Json> object_body(const Request& req, Response& problem) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) {
     problem = http::malformed_json(req, parsed.error_message, parsed.error_offset);
     return std::nullopt;
@@ -313,6 +313,8 @@ Response governor_action(AppContext& app, const Request& req, const std::string&
     if (!ignored.is_null()) body["ignored"] = ignored;
     return http::json_response(req, 200, body);
   }
+  if (row && state == "failed" && (*row)["error"] == control::kCommitFailedError)
+    return unavailable(req);
   if (row && state == "failed")
     return http::problem(req, 409, "conflict",
                          "the action failed: " + (*row)["error"].get<std::string>(),
@@ -381,26 +383,26 @@ Response post_governor_hints(AppContext& app, const Request& req) {
 }  // namespace
 
 void add_action_routes(http::Router& router, AppContext& app) {
-  router.add({"POST", "/actions", Access::Admin,
-              [&app](const Request& r) { return submit_action(app, r); }});
+  router.add(json_route("POST", "/actions",
+              [&app](const Request& r) { return submit_action(app, r); }));
   router.add({"GET", "/actions/{id}", Access::Admin,
               [&app](const Request& r) { return get_action(app, r); }, 0, true});
-  router.add({"POST", "/actions/{id}/state", Access::Admin,
-              [&app](const Request& r) { return set_action_state(app, r); }});
+  router.add(json_route("POST", "/actions/{id}/state",
+              [&app](const Request& r) { return set_action_state(app, r); }));
   router.add({"GET", "/state/actions", Access::Admin,
               [&app](const Request& r) { return list_actions(app, r); }, 0, true});
   router.add({"GET", "/state/staging/actions", Access::Admin,
               [&app](const Request& r) { return list_staging(app, r); }, 0, true});
-  router.add({"POST", "/staging/actions/{id}/approve", Access::Admin,
-              [&app](const Request& r) { return decide(app, r, true); }});
-  router.add({"POST", "/staging/actions/{id}/deny", Access::Admin,
-              [&app](const Request& r) { return decide(app, r, false); }});
-  router.add({"POST", "/admin/governor/profile", Access::Admin,
-              [&app](const Request& r) { return post_governor_profile(app, r); }});
-  router.add({"POST", "/admin/governor/hints", Access::Admin,
-              [&app](const Request& r) { return post_governor_hints(app, r); }});
-  router.add({"POST", "/governor/hints", Access::Admin,
-              [&app](const Request& r) { return post_governor_hints(app, r); }});
+  router.add(json_route("POST", "/staging/actions/{id}/approve",
+              [&app](const Request& r) { return decide(app, r, true); }));
+  router.add(json_route("POST", "/staging/actions/{id}/deny",
+              [&app](const Request& r) { return decide(app, r, false); }));
+  router.add(json_route("POST", "/admin/governor/profile",
+              [&app](const Request& r) { return post_governor_profile(app, r); }));
+  router.add(json_route("POST", "/admin/governor/hints",
+              [&app](const Request& r) { return post_governor_hints(app, r); }));
+  router.add(json_route("POST", "/governor/hints",
+              [&app](const Request& r) { return post_governor_hints(app, r); }));
 }
 
 }  // namespace tpark

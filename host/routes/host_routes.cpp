@@ -22,7 +22,7 @@ void add_host_routes(http::Router& router, AppContext& app) {
 
   router.add({"GET", "/readyz", Access::Public,
               [&app](const Request& req) {
-                bool journal_ok = app.journal != nullptr && app.journal->head_id() >= 0;
+                bool journal_ok = app.journal != nullptr && app.journal->usable();
                 bool plugins_ok = app.ready.load() && app.plugins->settled();
                 // The preset set in use still holds the boot perf preset.
                 bool presets_ok = app.config != nullptr &&

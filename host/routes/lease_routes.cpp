@@ -14,44 +14,17 @@ using http::Response;
 namespace {
 
 Response create_lease(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
-  std::vector<http::FieldError> errors;
-  std::string capability;
-  auto cap = body.find("capability");
-  if (cap == body.end())
-    errors.push_back({"capability", "required"});
-  else if (!cap->is_string() || !control::valid_capability(cap->get_ref<const std::string&>()))
-    errors.push_back({"capability", "expected [a-z0-9_.:-]{1,64}"});
-  else
-    capability = cap->get<std::string>();
-  std::string scope;
-  if (auto it = body.find("scope"); it != body.end() && !it->is_null()) {
-    if (!it->is_string())
-      errors.push_back({"scope", "expected a comma-separated string of patterns"});
-    else
-      scope = it->get<std::string>();
-  }
-  int64_t ttl_secs = 3600;
-  if (auto it = body.find("ttl_secs"); it != body.end() && !it->is_null()) {
-    if (auto n = control::integral_in_range(*it, 1, 86400))
-      ttl_secs = *n;
-    else
-      errors.push_back({"ttl_secs", "expected an integer in [1,86400]"});
-  }
-  std::optional<int64_t> budget;
-  if (auto it = body.find("budget"); it != body.end() && !it->is_null()) {
-    if (auto n = control::integral_in_range(*it, 1, 1000000))
-      budget = *n;
-    else
-      errors.push_back({"budget", "expected an integer in [1,1000000] or null"});
-  }
-  if (!errors.empty()) return http::validation_failed(req, errors);
+  control::LeaseBody lease = control::validate_lease_body(body);
+  if (!lease.errors.empty()) return http::validation_failed(req, lease.errors);
   try {
     return http::json_response(
-        req, 201, app.leases->create(capability, scope, ttl_secs * 1000, budget, req.request_id));
+        req, 201,
+        app.leases->create(lease.capability, lease.scope, lease.ttl_secs * 1000, lease.budget,
+                           req.request_id));
   } catch (const JournalUnavailable&) {
     return http::problem(req, 503, "unavailable",
                          "the database commit failed; nothing was acknowledged");
@@ -78,8 +51,8 @@ Response revoke_lease(AppContext& app, const Request& req) {
 }  // namespace
 
 void add_lease_routes(http::Router& router, AppContext& app) {
-  router.add({"POST", "/leases", Access::Admin,
-              [&app](const Request& r) { return create_lease(app, r); }});
+  router.add(
+      json_route("POST", "/leases", [&app](const Request& r) { return create_lease(app, r); }));
   router.add({"GET", "/state/leases", Access::Admin,
               [&app](const Request& r) { return list_leases(app, r); }, 0, true});
   router.add({"DELETE", "/leases/{id}", Access::Admin,

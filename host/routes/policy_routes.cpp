@@ -20,7 +20,7 @@ Response unavailable(const Request& req) {
 }
 
 Response adopt(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   try {
     return capsule_response(req, app.capsules->adopt(*parsed.document, req.request_id));
@@ -30,41 +30,15 @@ Response adopt(AppContext& app, const Request& req) {
 }
 
 Response teardown(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = control::parse_json_body(req.body);
+  http::ParsedBody parsed = http::parse_json_body(req.body);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
-  std::vector<http::FieldError> errors;
-  std::vector<std::string> ids;
-  bool all = false, dry_run = false;
-  if (auto it = body.find("ids"); it != body.end() && !it->is_null()) {
-    if (!it->is_array())
-      errors.push_back({"ids", "expected an array of capsule ids"});
-    else
-      for (size_t i = 0; i < it->size(); ++i) {
-        if ((*it)[i].is_string())
-          ids.push_back((*it)[i].get<std::string>());
-        else
-          errors.push_back({"ids." + std::to_string(i), "expected a string"});
-      }
-  }
-  if (auto it = body.find("all"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean())
-      errors.push_back({"all", "expected a boolean"});
-    else
-      all = it->get<bool>();
-  }
-  if (auto it = body.find("dry_run"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean())
-      errors.push_back({"dry_run", "expected a boolean"});
-    else
-      dry_run = it->get<bool>();
-  }
-  if (errors.empty() && !all && !body.contains("ids"))
-    errors.push_back({"ids", "required unless all is true"});
-  if (!errors.empty()) return http::validation_failed(req, errors);
+  control::TeardownBody wanted = control::validate_teardown_body(body);
+  if (!wanted.errors.empty()) return http::validation_failed(req, wanted.errors);
   try {
-    return http::json_response(req, 200, app.capsules->teardown(ids, all, dry_run, req.request_id));
+    return http::json_response(
+        req, 200, app.capsules->teardown(wanted.ids, wanted.all, wanted.dry_run, req.request_id));
   } catch (const JournalUnavailable&) {
     return unavailable(req);
   }
@@ -127,10 +101,10 @@ void add_policy_routes(http::Router& router, AppContext& app) {
       {"GET", "/state/policy/capsules", Access::Admin,
        [&app](const Request& r) { return http::json_response(r, 200, app.capsules->list()); }, 0,
        true});
-  router.add({"POST", "/admin/policy/capsules/adopt", Access::Admin,
-              [&app](const Request& r) { return adopt(app, r); }});
-  router.add({"POST", "/admin/policy/capsules/teardown", Access::Admin,
-              [&app](const Request& r) { return teardown(app, r); }});
+  router.add(json_route("POST", "/admin/policy/capsules/adopt",
+                        [&app](const Request& r) { return adopt(app, r); }));
+  router.add(json_route("POST", "/admin/policy/capsules/teardown",
+                        [&app](const Request& r) { return teardown(app, r); }));
 }
 
 }  // namespace tpark

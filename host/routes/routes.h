@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "routes/app_context.h"
 #include "http/http_types.h"
@@ -14,6 +16,14 @@ struct CapsuleOutcome;
 
 // Every area below, in the order served (the host's route table).
 void add_all_routes(http::Router& router, AppContext& app);
+
+// An admin route whose body is JSON (http::Route::json_body).
+inline http::Route json_route(std::string method, std::string path_template, http::Handler handler) {
+  http::Route route{std::move(method), std::move(path_template), http::Access::Admin,
+                    std::move(handler)};
+  route.json_body = true;
+  return route;
+}
 
 // /healthz, /readyz, /about, /admin/plugins, /admin/plugins/reload, /metrics
 void add_host_routes(http::Router& router, AppContext& app);

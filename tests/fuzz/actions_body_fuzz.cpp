@@ -1,3 +1,4 @@
+// fuzz-max-len: 1048576
 // libFuzzer target: the POST /actions body validator (control.md 1.3, 4.2
 // step 1) on arbitrary bytes. It must never crash, and its verdict must be
 // self-consistent: a body it accepts has a valid kind, an object input and a

@@ -63,7 +63,7 @@ TEST_CASE("a_kill_9_under_concurrent_load_loses_no_acknowledged_change",
   Acknowledged acked;
   std::atomic<int> next_action{0};
   std::atomic<bool> host_gone{false};
-  const HeaderList admin = {{"X-ARW-Admin", kToken}};
+  const HeaderList admin = {{"X-ARW-Admin", kToken}, {"Content-Type", "application/json"}};
 
   auto client = [&] {
     while (!host_gone) {

@@ -37,7 +37,7 @@ RouteSet served_routes() {
   REQUIRE(code.has_value());
   REQUIRE(*code == 0);
   // Log lines start with a timestamp; route lines with an upper-case method.
-  static const std::regex route_line(R"(^([A-Z]+) (/\S*)$)");
+  static const std::regex route_line(R"(^([A-Z]+) (/\S*)( json)?$)");
   RouteSet routes;
   std::istringstream lines(host.log());
   for (std::string line; std::getline(lines, line);) {

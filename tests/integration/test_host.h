@@ -3,6 +3,9 @@
 // requests with the test token.
 #pragma once
 
+#include <strings.h>
+
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -76,7 +79,12 @@ class TestHost {
   HttpResult get(const std::string& target, HeaderList headers = {}) {
     return request("GET", "127.0.0.1", port(), target, with_admin(std::move(headers)));
   }
+  // A POST; the body is sent as application/json unless `headers` name a Content-Type.
   HttpResult post(const std::string& target, const std::string& body, HeaderList headers = {}) {
+    const bool typed = std::any_of(headers.begin(), headers.end(), [](const auto& header) {
+      return header.first.size() == 12 && strncasecmp(header.first.c_str(), "content-type", 12) == 0;
+    });
+    if (!typed) headers.emplace_back("Content-Type", "application/json");
     return request("POST", "127.0.0.1", port(), target, with_admin(std::move(headers)), body);
   }
   HttpResult get_public(const std::string& target, HeaderList headers = {}) {

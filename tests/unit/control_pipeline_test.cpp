@@ -79,11 +79,31 @@ class ExternalKind final : public ActionKind {
   }
 };
 
+// Its execution journals a 1 MiB event: with the database capped it cannot commit.
+class OversizedKind final : public ActionKind {
+ public:
+  std::vector<InputError> validate(const Json&) const override { return {}; }
+  std::vector<std::string> scope_targets(const Json&) const override { return {"test.big"}; }
+  ActionPreview preview(const Json&) const override { return {}; }
+  ActionOutcome execute(const Json&, const ActionRun&, WriteTx& tx) override {
+    NewEvent event;
+    event.kind = "test.big";
+    event.payload = "\"" + std::string(1 << 20, 'x') + "\"";
+    event.source = "host";
+    tx.append(std::move(event));
+    ActionOutcome out;
+    out.on_committed = [this] { published = true; };
+    return out;
+  }
+  std::atomic<bool> published{false};
+};
+
 struct Fixture {
   TempDir dir;
   std::unique_ptr<Journal> journal;
   ActionKindRegistry kinds;
   std::shared_ptr<SettingKind> setting = std::make_shared<SettingKind>();
+  std::shared_ptr<OversizedKind> oversized = std::make_shared<OversizedKind>();
   ControlSettings settings;
   std::unique_ptr<ActionService> actions;
   std::unique_ptr<LeaseStore> leases;
@@ -95,6 +115,7 @@ struct Fixture {
     kinds.add("test.set", setting);
     kinds.add("test.fail", std::make_shared<FailingKind>());
     kinds.add("ext.job", std::make_shared<ExternalKind>());
+    kinds.add("test.big", oversized);
     open();
   }
   void open() {
@@ -473,4 +494,29 @@ TEST_CASE("an_approval_after_the_state_moved_reports_stale_evidence", "[control]
   CHECK(action["state"] == "completed");
   CHECK(action["output"]["evidence_stale"] == true);
   CHECK(action["output"]["changed"] == true);
+}
+
+TEST_CASE("an_action_whose_commit_fails_ends_failed_instead_of_staying_running",
+          "[control][actions]") {
+  Fixture f;
+  f.lease("test:cap");
+  // Room for small rows only: the execution's 1 MiB event cannot commit.
+  f.journal->transact([](WriteTx& tx) {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(tx.db(), "PRAGMA page_count", -1, &statement, nullptr);
+    sqlite3_step(statement);
+    const int64_t pages = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    const std::string cap = "PRAGMA max_page_count = " + std::to_string(pages + 16);
+    sqlite3_exec(tx.db(), cap.c_str(), nullptr, nullptr, nullptr);
+  });
+  auto out = f.submit("test.big", Json::object());
+  REQUIRE(out.result == SubmitOutcome::Result::Queued);
+  Json action = f.settled(out.id);
+  CHECK(action["state"] == "failed");
+  CHECK(action["error"] == kCommitFailedError);
+  CHECK_FALSE(f.oversized->published);
+  CHECK(f.event_kinds("actions.") ==
+        std::vector<std::string>{"actions.submitted", "actions.running", "actions.failed"});
+  CHECK(f.event_kinds("test.big").empty());
 }

@@ -159,8 +159,8 @@ TEST_CASE("journal_append_assigns_ascending_ids_and_fills_the_envelope", "[kerne
 TEST_CASE("journal_event_time_is_the_rfc3339_text_of_time_ms", "[kernel][journal]") {
   TempDir dir;
   Journal journal(dir.db());
-  const std::vector<int64_t> times_ms = {1767225600123, 1767225600124, 1767225600999,
-                                         1767225601000, 1767225600000, 0, -1, -1001};
+  const std::vector<int64_t> times_ms = {
+      1767225600123, 1767225600124, 1767225600999, 1767225601000, 1767225600000, 0, -1, -1001};
   std::vector<NewEvent> events;
   for (int64_t time_ms : times_ms) events.push_back(new_event("a.t", time_ms));
   auto committed = journal.append(std::move(events));
@@ -476,4 +476,55 @@ TEST_CASE("journal_refuses_a_schema_newer_than_it_knows", "[kernel][journal]") {
   exec(db, "PRAGMA user_version = 99");
   sqlite3_close(db);
   CHECK_THROWS_WITH(Journal(dir.db()), Catch::Matchers::Contains("schema version 99"));
+}
+
+TEST_CASE("journal_after_commit_hooks_run_before_the_commit_sink_and_only_on_success",
+          "[kernel][journal]") {
+  TempDir dir;
+  Journal journal(dir.db());
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  auto note = [&](std::string what) {
+    std::lock_guard lock(order_mutex);
+    order.push_back(std::move(what));
+  };
+  journal.set_commit_sink([&](std::vector<EventPtr>&& events) {
+    for (const auto& event : events) note("sink " + event->kind);
+  });
+  journal.transact([&](WriteTx& tx) {
+    tx.append(new_event("a.changed", 0, "{}"));
+    tx.after_commit([&] { note("hook"); });
+  });
+  CHECK_THROWS_AS(journal.transact([&](WriteTx& tx) {
+    tx.append(new_event("a.failed", 0, "{}"));
+    tx.after_commit([&] { note("hook of failed work"); });
+    throw std::logic_error("work failed");
+  }),
+                  std::logic_error);
+  std::lock_guard lock(order_mutex);
+  CHECK(order == std::vector<std::string>{"hook", "sink a.changed"});
+}
+
+TEST_CASE("journal_is_usable_until_its_file_is_gone_or_a_commit_fails", "[kernel][journal]") {
+  TempDir dir;
+  {
+    Journal journal(dir.db());
+    journal.append(events_of({"a.first"}));
+    CHECK(journal.usable());
+    // A full database: not ready until a commit goes through again.
+    journal.transact([](WriteTx& tx) {
+      const int64_t pages = count_rows(tx.db(), "PRAGMA page_count");
+      exec(tx.db(), ("PRAGMA max_page_count = " + std::to_string(pages)).c_str());
+    });
+    std::vector<NewEvent> too_big;
+    too_big.push_back(new_event("a.big", 0, "\"" + std::string(1 << 20, 'x') + "\""));
+    CHECK_THROWS_AS(journal.append(std::move(too_big)), JournalUnavailable);
+    CHECK_FALSE(journal.usable());
+    journal.append(events_of({"a.small"}));
+    CHECK(journal.usable());
+  }
+  Journal journal(dir.db());
+  CHECK(journal.usable());
+  std::filesystem::remove(dir.db());
+  CHECK_FALSE(journal.usable());
 }
