@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config/yaml_support.h"
+#include "kernel/kinds.h"
 
 namespace tpark {
 
@@ -172,23 +173,6 @@ HostConfigResult load_host_config(const std::filesystem::path& path) {
   text << in.rdbuf();
   if (in.bad()) return fail("cannot read the file");
   return parse_host_config(text.str(), path.string());
-}
-
-bool plugin_id_is_valid(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  auto head = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  bool at_segment_start = true;
-  for (char c : id) {
-    if (at_segment_start) {
-      if (!head(c)) return false;
-      at_segment_start = false;
-    } else if (c == '.') {
-      at_segment_start = true;
-    } else if (!head(c) && c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return !at_segment_start;
 }
 
 }  // namespace tpark

@@ -28,8 +28,8 @@ struct PluginSetting {
 };
 
 struct HostConfig {
-  std::string file;  // path as given, or "presets/host.yaml (embedded)"
-  std::optional<std::string> listen;     // "ADDR:PORT"
+  std::string file;                   // path as given, or "presets/host.yaml (embedded)"
+  std::optional<std::string> listen;  // "ADDR:PORT"
   std::optional<std::string> state_dir;
   std::vector<std::string> plugin_paths;
   std::map<std::string, PluginSetting> plugins;  // by plugin id
@@ -51,11 +51,6 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
-
-// 1-128 bytes of dot-separated segments, each [a-z0-9][a-z0-9_-]*:
-// tp.section.context, acme.exporter-s3. The plugins' ids in host.yaml and in
-// each plugin.yaml.
-bool plugin_id_is_valid(std::string_view id);
 
 // Parses YAML text; `file` is used in error messages and HostConfig::file.
 // Every key is optional and a key whose value is null counts as absent. All

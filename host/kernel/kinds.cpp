@@ -39,8 +39,7 @@ bool kind_is_valid(std::string_view kind) {
 }
 
 bool kind_is_stream(std::string_view kind) {
-  return kind == "service.connected" || kind == "events.lagged" ||
-         kind == "state.read.model.patch";
+  return kind == "service.connected" || kind == "events.lagged" || kind == "state.read.model.patch";
 }
 
 bool kind_is_host_owned(std::string_view kind) {
@@ -72,6 +71,23 @@ std::vector<std::string> parse_prefix_filter(const std::vector<std::string>& raw
     }
   }
   return out;
+}
+
+bool plugin_id_is_valid(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  auto head = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  bool at_segment_start = true;
+  for (char c : id) {
+    if (at_segment_start) {
+      if (!head(c)) return false;
+      at_segment_start = false;
+    } else if (c == '.') {
+      at_segment_start = true;
+    } else if (!head(c) && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return !at_segment_start;
 }
 
 }  // namespace tpark

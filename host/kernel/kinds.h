@@ -33,4 +33,9 @@ inline bool kind_matches(std::string_view kind, const std::vector<std::string>& 
   return false;
 }
 
+// 1-128 bytes of dot-separated segments, each [a-z0-9][a-z0-9_-]*:
+// tp.section.context, acme.exporter-s3. The plugins' ids in host.yaml and in
+// each plugin.yaml.
+bool plugin_id_is_valid(std::string_view id);
+
 }  // namespace tpark

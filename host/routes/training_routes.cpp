@@ -6,6 +6,7 @@
 #include "control/actions.h"
 #include "control/config_state.h"
 #include "control/validation.h"
+#include "http/json_body.h"
 #include "http/problem.h"
 #include "kernel/journal.h"
 #include "routes/routes.h"
@@ -22,9 +23,9 @@ using http::Response;
 
 namespace {
 
-// Every JSON body of this file goes through here, so switching parsers is one line.
-control::ParsedBody parse_body(const Request& req) {
-  return control::parse_json_body(req.body);
+// Every JSON body of this file: the host's one request-body parser.
+http::ParsedBody parse_body(const Request& req) {
+  return http::parse_json_body(req.body);
 }
 
 Response unavailable(const Request& req) {
@@ -48,7 +49,7 @@ std::optional<int64_t> query_integer(const Request& req, const char* name, int64
 }
 
 Response start_training(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = parse_body(req);
+  http::ParsedBody parsed = parse_body(req);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   auto outcome = training::parse_start_request(*parsed.document);
   if (auto* errors = std::get_if<std::vector<training::StartError>>(&outcome)) {
@@ -91,7 +92,7 @@ Response get_job(AppContext& app, const Request& req) {
 }
 
 Response cancel_job(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = parse_body(req);
+  http::ParsedBody parsed = parse_body(req);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
@@ -364,7 +365,7 @@ std::optional<std::string> idem_key_of(const Json& body, std::vector<http::Field
 }
 
 Response install_unit(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = parse_body(req);
+  http::ParsedBody parsed = parse_body(req);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& manifest = *parsed.document;
   const training::ManifestCheck check = training::validate_manifest(manifest);
@@ -384,7 +385,7 @@ Response install_unit(AppContext& app, const Request& req) {
 }
 
 Response apply_unit(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = parse_body(req);
+  http::ParsedBody parsed = parse_body(req);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
@@ -438,7 +439,7 @@ Response apply_unit(AppContext& app, const Request& req) {
 }
 
 Response revert_unit(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = parse_body(req);
+  http::ParsedBody parsed = parse_body(req);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
@@ -458,7 +459,7 @@ Response revert_unit(AppContext& app, const Request& req) {
 }
 
 Response promote_unit(AppContext& app, const Request& req) {
-  control::ParsedBody parsed = parse_body(req);
+  http::ParsedBody parsed = parse_body(req);
   if (!parsed.document) return http::malformed_json(req, parsed.error_message, parsed.error_offset);
   const Json& body = *parsed.document;
   if (!body.is_object()) return http::validation_failed(req, {{"", "expected a JSON object"}});
@@ -501,18 +502,18 @@ Response promote_unit(AppContext& app, const Request& req) {
 }  // namespace
 
 void add_training_routes(http::Router& router, AppContext& app) {
-  router.add({"POST", "/logic-units/promote", Access::Admin,
-              [&app](const Request& r) { return promote_unit(app, r); }});
-  router.add({"POST", "/logic-units/install", Access::Admin,
-              [&app](const Request& r) { return install_unit(app, r); }});
-  router.add({"POST", "/logic-units/apply", Access::Admin,
-              [&app](const Request& r) { return apply_unit(app, r); }});
-  router.add({"POST", "/logic-units/revert", Access::Admin,
-              [&app](const Request& r) { return revert_unit(app, r); }});
+  router.add(json_route("POST", "/logic-units/promote",
+                        [&app](const Request& r) { return promote_unit(app, r); }));
+  router.add(json_route("POST", "/logic-units/install",
+                        [&app](const Request& r) { return install_unit(app, r); }));
+  router.add(json_route("POST", "/logic-units/apply",
+                        [&app](const Request& r) { return apply_unit(app, r); }));
+  router.add(json_route("POST", "/logic-units/revert",
+                        [&app](const Request& r) { return revert_unit(app, r); }));
   router.add({"GET", "/state/training/actions", Access::Admin,
               [&app](const Request& r) { return training_history(app, r); }, 0, true});
-  router.add({"POST", "/orchestrator/mini_agents/start_training", Access::Admin,
-              [&app](const Request& r) { return start_training(app, r); }});
+  router.add(json_route("POST", "/orchestrator/mini_agents/start_training",
+                        [&app](const Request& r) { return start_training(app, r); }));
   router.add({"GET", "/orchestrator/mini_agents", Access::Admin,
               [](const Request& r) {
                 return http::json_response(r, 200, training::TrainingService::catalog());
@@ -522,8 +523,8 @@ void add_training_routes(http::Router& router, AppContext& app) {
               [&app](const Request& r) { return list_jobs(app, r); }, 0, true});
   router.add({"GET", "/state/orchestrator/jobs/{id}", Access::Admin,
               [&app](const Request& r) { return get_job(app, r); }, 0, true});
-  router.add({"POST", "/orchestrator/jobs/{id}/cancel", Access::Admin,
-              [&app](const Request& r) { return cancel_job(app, r); }});
+  router.add(json_route("POST", "/orchestrator/jobs/{id}/cancel",
+                        [&app](const Request& r) { return cancel_job(app, r); }));
   router.add({"GET", "/logic-units", Access::Admin,
               [&app](const Request& r) { return list_units(app, r); }, 0, true});
   router.add({"GET", "/state/logic_units", Access::Admin,
