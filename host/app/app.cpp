@@ -17,10 +17,9 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include "control/action_kinds.h"
-#include "control/config_kinds.h"
-#include "control/config_state.h"
-#include "control/presets.h"
+#include "config/config_kinds.h"
+#include "config/config_state.h"
+#include "config/presets.h"
 #include "control/actions.h"
 #include "control/capsules.h"
 #include "control/journal_note_kind.h"
@@ -28,6 +27,7 @@
 #include "control/policy.h"
 #include "http/problem.h"
 #include "http/server.h"
+#include "kernel/action_kinds.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
 #include "live/event_stream.h"
