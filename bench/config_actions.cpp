@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <string>
 
-#include "control/config_kinds.h"
-#include "control/config_state.h"
-#include "control/presets.h"
+#include "config/config_kinds.h"
+#include "config/config_state.h"
+#include "config/presets.h"
 #include "kernel/journal.h"
 
 using namespace tpark;

@@ -9,8 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "app/app.h"
+#include "config/presets.h"
 #include "config/settings.h"
-#include "control/presets.h"
 #include "http/http_types.h"
 #include "routes/routes.h"
 

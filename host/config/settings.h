@@ -63,7 +63,7 @@ struct Settings {
   uint64_t events_prune_sec = 60;
   unsigned http_threads = 2;
   // The HTTP server's limits (docs/ops.md "Connection limits"). The total
-  // connection cap is the effective ARW_HTTP_MAX_CONC, read in app.cpp once
+  // connection cap is the effective ARW_HTTP_MAX_CONC, read in app/setup.cpp once
   // the presets are loaded; unset per-address cap = all but an eighth of it.
   uint64_t http_workers = 8;                     // ARW_HTTP_WORKERS
   uint64_t http_queue_max = 512;                 // ARW_HTTP_QUEUE_MAX

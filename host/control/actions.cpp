@@ -122,6 +122,88 @@ bool same_input(const std::string& stored_text, const Json& input) {
   return !stored.is_discarded() && stored == given;
 }
 
+// 4.4: whether an action waits for a decision, by the staging mode.
+bool should_stage(const ControlSettings& settings, const std::string& kind,
+                  const ActionPreview& preview, bool risky) {
+  switch (settings.staging_mode) {
+    case StagingMode::Always:
+      return true;
+    case StagingMode::Auto:
+      return risky;
+    case StagingMode::Ask:
+      return !preview.empty() && (risky || !settings.staging_allows(kind));
+  }
+  return false;
+}
+
+// Idempotency, per kind: an earlier action with the same key answers (reused,
+// or a conflict when its input differs), with no policy check, lease or event.
+bool answered_by_idempotency_key(sqlite3* db, const SubmitRequest& request, SubmitOutcome& out) {
+  if (!request.idem_key) return false;
+  Sql existing(db, "SELECT id, input, state FROM actions WHERE kind = ?1 AND idem_key = ?2");
+  existing.bind(1, request.kind).bind(2, *request.idem_key);
+  if (!existing.step()) return false;
+  out.id = existing.text(0);
+  out.state = existing.text(2);
+  out.result = same_input(existing.text(1), request.input) ? SubmitOutcome::Result::Reused
+                                                           : SubmitOutcome::Result::IdemConflict;
+  return true;
+}
+
+// 4.3: no usable lease for the rule's capability: the denial's explanation,
+// journaled as policy.decision.
+void deny_for_lack_of_lease(WriteTx& tx, const SubmitRequest& request, const std::string& posture,
+                            const LeaseRule& rule, const std::vector<std::string>& targets,
+                            const LeaseChoice& choice, SubmitOutcome& out) {
+  Json target_list = Json::array();
+  for (const auto& t : targets) target_list.push_back(t);
+  out.result = SubmitOutcome::Result::Denied;
+  out.require_capability = rule.capability;
+  out.explain = {{"action", request.kind},
+                 {"posture", posture},
+                 {"required_capability", rule.capability},
+                 {"rule", {{"kind_prefix", rule.kind_prefix}, {"capability", rule.capability}}},
+                 {"targets", std::move(target_list)},
+                 {"reason", choice.reason},
+                 {"considered", choice.considered},
+                 {"message", "Action " + request.kind + " requires capability " + rule.capability +
+                                 ". Acquire a lease via POST /leases."}};
+  tx.append(host_event("policy.decision",
+                       {{"action", request.kind},
+                        {"allow", false},
+                        {"require_capability", rule.capability},
+                        {"explain", out.explain}},
+                       request.corr_id));
+}
+
+// The staging entry of a staged action and its staging.pending event.
+void add_staging_entry(WriteTx& tx, const SubmitRequest& request, const std::string& id,
+                       const std::string& input_text, const std::string& staging_actor,
+                       const Json& evidence, const Json& risk, int64_t now) {
+  const auto project = project_of(request.input);
+  Sql entry(tx.db(),
+            "INSERT INTO staging_entries(id, action_kind, action_input, project, requested_by, "
+            "evidence, risk, status, created_ms, updated_ms) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7,'pending',?8,?8)");
+  entry.bind(1, id)
+      .bind(2, request.kind)
+      .bind(3, input_text)
+      .bind(4, project)
+      .bind(5, staging_actor)
+      .bind(6, evidence.dump())
+      .bind(7, risk.dump())
+      .bind(8, now);
+  entry.run();
+  tx.append(host_event("staging.pending",
+                       {{"id", id},
+                        {"kind", request.kind},
+                        {"project", project ? Json(*project) : Json(nullptr)},
+                        {"requested_by", staging_actor},
+                        {"risk", risk},
+                        {"time", format_rfc3339_ms(now)}},
+                       request.corr_id));
+}
+
 uint64_t count_queued(sqlite3* db) {
   Sql q(db, "SELECT COUNT(*) FROM actions WHERE state = 'queued'");
   q.step();
@@ -254,18 +336,7 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
   const ActionPreview preview = handler->preview(request.input);
   const int64_t computed_ms = now_ms();
   const bool risky = !preview.empty() && !preview.risk_reasons.empty();
-  bool stage = false;
-  switch (settings_.staging_mode) {
-    case StagingMode::Always:
-      stage = true;
-      break;
-    case StagingMode::Auto:
-      stage = risky;
-      break;
-    case StagingMode::Ask:
-      stage = !preview.empty() && (risky || !settings_.staging_allows(request.kind));
-      break;
-  }
+  const bool stage = should_stage(settings_, request.kind, preview, risky);
   const Json risk = risk_json(preview, risky);
   const Json evidence = evidence_json(preview, risk, request.input, computed_ms);
   const LeaseRule* rule =
@@ -277,44 +348,14 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
     sqlite3* db = tx.db();
     const int64_t now = now_ms();
     // 2. Idempotency, per kind: no policy check, no lease use, no event.
-    if (request.idem_key) {
-      Sql existing(db, "SELECT id, input, state FROM actions WHERE kind = ?1 AND idem_key = ?2");
-      existing.bind(1, request.kind).bind(2, *request.idem_key);
-      if (existing.step()) {
-        out.id = existing.text(0);
-        out.state = existing.text(2);
-        out.result = same_input(existing.text(1), request.input)
-                         ? SubmitOutcome::Result::Reused
-                         : SubmitOutcome::Result::IdemConflict;
-        return;
-      }
-    }
+    if (answered_by_idempotency_key(db, request, out)) return;
     // 3. Policy and lease.
     Json guard = nullptr;
     std::optional<Lease> charged;
     if (rule) {
       LeaseChoice choice = choose_lease_in(db, rule->capability, targets, now);
       if (!choice.charged) {
-        Json target_list = Json::array();
-        for (const auto& t : targets) target_list.push_back(t);
-        out.result = SubmitOutcome::Result::Denied;
-        out.require_capability = rule->capability;
-        out.explain = {
-            {"action", request.kind},
-            {"posture", settings_.policy.posture},
-            {"required_capability", rule->capability},
-            {"rule", {{"kind_prefix", rule->kind_prefix}, {"capability", rule->capability}}},
-            {"targets", std::move(target_list)},
-            {"reason", choice.reason},
-            {"considered", choice.considered},
-            {"message", "Action " + request.kind + " requires capability " + rule->capability +
-                            ". Acquire a lease via POST /leases."}};
-        tx.append(host_event("policy.decision",
-                             {{"action", request.kind},
-                              {"allow", false},
-                              {"require_capability", rule->capability},
-                              {"explain", out.explain}},
-                             request.corr_id));
+        deny_for_lack_of_lease(tx, request, settings_.policy.posture, *rule, targets, choice, out);
         return;
       }
       charged = choice.charged;
@@ -361,28 +402,8 @@ SubmitOutcome ActionService::submit(const SubmitRequest& request) {
     if (!stage) ++next_queue_order_;
     if (charged) charge_lease(db, charged->id, now);
     if (stage) {
-      const auto project = project_of(request.input);
-      Sql entry(db,
-                "INSERT INTO staging_entries(id, action_kind, action_input, project, requested_by, "
-                "evidence, risk, status, created_ms, updated_ms) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,'pending',?8,?8)");
-      entry.bind(1, out.id)
-          .bind(2, request.kind)
-          .bind(3, input_text)
-          .bind(4, project)
-          .bind(5, settings_.staging_actor)
-          .bind(6, evidence.dump())
-          .bind(7, risk.dump())
-          .bind(8, now);
-      entry.run();
-      tx.append(host_event("staging.pending",
-                           {{"id", out.id},
-                            {"kind", request.kind},
-                            {"project", project ? Json(*project) : Json(nullptr)},
-                            {"requested_by", settings_.staging_actor},
-                            {"risk", risk},
-                            {"time", format_rfc3339_ms(now)}},
-                           request.corr_id));
+      add_staging_entry(tx, request, out.id, input_text, settings_.staging_actor, evidence, risk,
+                        now);
       out.result = SubmitOutcome::Result::Staged;
       out.evidence = evidence;
     } else {

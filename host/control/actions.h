@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "control/action_kinds.h"
 #include "control/policy.h"
 #include "control/sql.h"
 #include "http/problem.h"
+#include "kernel/action_kinds.h"
 #include "util/json.h"
 
 namespace tpark {

@@ -3,7 +3,7 @@
 // new retriever". It changes no configuration, so its evidence diff is empty.
 #pragma once
 
-#include "control/action_kinds.h"
+#include "kernel/action_kinds.h"
 
 namespace tpark::control {
 

@@ -8,8 +8,10 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "http/problem.h"
 #include "http/server.h"
 #include "util/text.h"
+#include "util/time.h"
 
 namespace tpark::http {
 
@@ -134,6 +136,41 @@ bool is_json_media_type(std::string_view content_type) {
   return type.size() > kPrefix.size() + kSuffix.size() && type.rfind(kPrefix, 0) == 0 &&
          type.compare(type.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0 &&
          type.find('/', kPrefix.size()) == std::string::npos;
+}
+
+std::optional<Response> admin_gate(const Request& request, const Route& route,
+                                   const AdminAuth& auth, RateLimiter& limiter) {
+  const std::string ip = limiter.client_ip(request);
+  const int64_t now = tpark::now_ms();
+  const RateSettings& settings = limiter.settings();
+  if (auto v = limiter.check_failures(ip, now); !v.allowed)
+    return rate_limited(request, settings.auth_failures, settings.window_secs, v.retry_after_s);
+  if (!auth.allows(request)) {
+    limiter.record_failure(ip, now);
+    Response r = problem(request, 401, "unauthorized", "admin token required");
+    r.set_header("WWW-Authenticate", "Bearer realm=\"tpark\"");
+    return r;
+  }
+  if (auto refusal = screen_request(request, route, auth.configured()))
+    return problem(request, refusal->status, refusal->code, refusal->detail,
+                   Json{{"header", refusal->header}});
+  if (settings.limit != 0) {
+    std::string bucket = AdminAuth::token_bucket_prefix(AdminAuth::presented_token(request));
+    bucket += '@';
+    bucket += ip;
+    if (auto v = limiter.admit(bucket, now); !v.allowed)
+      return rate_limited(request, settings.limit, settings.window_secs, v.retry_after_s);
+  }
+  return std::nullopt;
+}
+
+Response rate_limited(const Request& request, uint64_t limit, uint64_t window_secs,
+                      uint64_t retry_after_s) {
+  Response r = problem(
+      request, 429, "rate_limited", "too many requests",
+      Json{{"limit", limit}, {"window_secs", window_secs}, {"retry_after_s", retry_after_s}});
+  r.set_header("Retry-After", std::to_string(retry_after_s));
+  return r;
 }
 
 std::optional<Refusal> screen_request(const Request& request, const Route& route,

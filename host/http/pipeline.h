@@ -64,6 +64,18 @@ struct Refusal {
 std::optional<Refusal> screen_request(const Request& request, const Route& route,
                                       bool token_configured);
 
+// The admin gate, in order: the per-IP failure limiter (429), the token (401
+// with WWW-Authenticate; a failure is counted), screen_request above, then
+// the per-token-and-IP limiter (429). The problem to answer, or nullopt when
+// the request may go on to the admin hook and its body.
+class RateLimiter;
+std::optional<Response> admin_gate(const Request& request, const Route& route,
+                                   const AdminAuth& auth, RateLimiter& limiter);
+
+// 429 rate_limited with Retry-After and {limit, window_secs, retry_after_s}.
+Response rate_limited(const Request& request, uint64_t limit, uint64_t window_secs,
+                      uint64_t retry_after_s);
+
 // Whether a Host header value (or the authority of an Origin) names this
 // machine: 127.0.0.0/8, [::1] or localhost, with or without a port.
 bool is_loopback_authority(std::string_view authority);

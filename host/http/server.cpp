@@ -427,43 +427,17 @@ class Session : public std::enable_shared_from_this<Session> {
       auto& public_limiter = server_.public_limiter;
       const auto v = public_limiter.admit(server_.limiter.client_ip(request_), tpark::now_ms());
       if (!v.allowed) {
-        respond(
-            rate_limited(public_limiter.limit(), public_limiter.window_secs(), v.retry_after_s));
+        respond(rate_limited(request_, public_limiter.limit(), public_limiter.window_secs(),
+                             v.retry_after_s));
         return;
       }
     }
 
-    // 3. Admin gate: failure limiter, token, then the per-bucket limiter.
+    // 3. Admin gate (pipeline.cpp), then the capsule hook on a worker.
     if (route_->access == Access::Admin) {
-      auto& limiter = server_.limiter;
-      const std::string ip = limiter.client_ip(request_);
-      const int64_t now = tpark::now_ms();
-      if (auto v = limiter.check_failures(ip, now); !v.allowed) {
-        respond(rate_limited(limiter.settings().auth_failures, limiter.settings().window_secs,
-                             v.retry_after_s));
+      if (auto refusal = admin_gate(request_, *route_, server_.auth, server_.limiter)) {
+        respond(std::move(*refusal));
         return;
-      }
-      if (!server_.auth.allows(request_)) {
-        limiter.record_failure(ip, now);
-        Response r = problem(request_, 401, "unauthorized", "admin token required");
-        r.set_header("WWW-Authenticate", "Bearer realm=\"tpark\"");
-        respond(std::move(r));
-        return;
-      }
-      if (auto refusal = screen_request(request_, *route_, server_.auth.configured())) {
-        respond(problem(request_, refusal->status, refusal->code, refusal->detail,
-                        Json{{"header", refusal->header}}));
-        return;
-      }
-      if (limiter.settings().limit != 0) {
-        std::string bucket = AdminAuth::token_bucket_prefix(AdminAuth::presented_token(request_));
-        bucket += '@';
-        bucket += ip;
-        if (auto v = limiter.admit(bucket, now); !v.allowed) {
-          respond(rate_limited(limiter.settings().limit, limiter.settings().window_secs,
-                               v.retry_after_s));
-          return;
-        }
       }
       if (server_.options.admin_hook) {
         offload([self = shared_from_this()] { return self->run_admin_hook(); },
@@ -599,14 +573,6 @@ class Session : public std::enable_shared_from_this<Session> {
                     request_.route_template, request_.request_id);
     }
     return problem(request_, 500, "internal", "internal error");
-  }
-
-  Response rate_limited(uint64_t limit, uint64_t window_secs, uint64_t retry_after_s) {
-    Response r = problem(
-        request_, 429, "rate_limited", "too many requests",
-        Json{{"limit", limit}, {"window_secs", window_secs}, {"retry_after_s", retry_after_s}});
-    r.set_header("Retry-After", std::to_string(retry_after_s));
-    return r;
   }
 
   void respond(Response&& response) {

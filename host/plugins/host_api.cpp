@@ -546,10 +546,7 @@ std::string plugin_event_source(std::string_view plugin_id) {
 }
 
 bool is_known_state_name(const std::string& name) {
-  static const std::set<std::string> names = {"governor",      "config",       "capsules",
-                                              "route_stats",   "bus",          "tasks",
-                                              "compatibility", "events_start", "plugins"};
-  return names.count(name) > 0;
+  return std::find(kStateReadNames.begin(), kStateReadNames.end(), name) != kStateReadNames.end();
 }
 
 }  // namespace tpark

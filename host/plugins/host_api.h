@@ -3,6 +3,7 @@
 // to host/plugins: the rest of the host talks to PluginManager.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -52,8 +53,15 @@ void release_host_timers(tp_host* host);
 // event passes for the host's own ("host") or for ingest.
 std::string plugin_event_source(std::string_view plugin_id);
 
-// Names host state reads know (sdk.md "host state read"); a known name the
-// app cannot serve yet answers TP_UNAVAILABLE, an unknown one TP_NOT_FOUND.
+// The host state a plugin may read (tp_host_api.state_read), the one list:
+// tp_plugin.h documents these names (a unit test compares the two) and the app
+// answers each (app/state_reads.cpp, which checks it at boot).
+inline constexpr std::array<std::string_view, 10> kStateReadNames = {
+    "governor", "config",        "capsules",     "route_stats", "bus",
+    "tasks",    "task_restarts", "compatibility", "events_start", "plugins"};
+
+// Whether `name` is in kStateReadNames: a known name the app cannot serve yet
+// answers TP_UNAVAILABLE, an unknown one TP_NOT_FOUND.
 bool is_known_state_name(const std::string& name);
 
 }  // namespace tpark

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -326,129 +327,166 @@ std::optional<SchemaField> read_schema_field(const YamlEntry& entry, ConfigError
   return field;
 }
 
-void read_manifest_entry(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
-  const std::string& key = entry.key;
-  if (key == "manifest") {
-    if (entry.value.IsScalar() && entry.value.Scalar() == kManifestSchema) return;
+// One reader per top-level key of plugin.yaml; each records what it accepts
+// in `manifest` and every problem in `errors`.
+void read_schema_tag(const YamlEntry& entry, Manifest& /*manifest*/, ConfigErrors& errors) {
+  if (entry.value.IsScalar() && entry.value.Scalar() == kManifestSchema) return;
+  errors.add(entry.value_position, entry.field,
+             "expected \"" + std::string(kManifestSchema) + "\", got " +
+                 describe_yaml_value(entry.value));
+}
+
+void read_id(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  auto id = read_string(entry, errors);
+  if (!id) return;
+  if (plugin_id_is_valid(*id)) {
+    manifest.id = *id;
+  } else {
     errors.add(entry.value_position, entry.field,
-               "expected \"" + std::string(kManifestSchema) + "\", got " +
+               "expected a plugin id (lowercase dot-separated segments of a-z, 0-9, '_', '-'), "
+               "got " +
                    describe_yaml_value(entry.value));
-  } else if (key == "id") {
-    auto id = read_string(entry, errors);
-    if (!id) return;
-    if (plugin_id_is_valid(*id)) {
-      manifest.id = *id;
-    } else {
-      errors.add(entry.value_position, entry.field,
-                 "expected a plugin id (lowercase dot-separated segments of a-z, 0-9, '_', '-'), "
-                 "got " +
-                     describe_yaml_value(entry.value));
-    }
-  } else if (key == "version") {
-    auto version = read_string(entry, errors);
-    if (!version) return;
-    if (semver_is_valid(*version)) {
-      manifest.version = *version;
-    } else {
-      errors.add(entry.value_position, entry.field,
-                 "expected a SemVer 2.0 version (MAJOR.MINOR.PATCH), got " +
-                     describe_yaml_value(entry.value));
-    }
-  } else if (key == "library") {
-    auto library = read_string(entry, errors);
-    if (!library) return;
-    if (library_name_is_valid(*library)) {
-      manifest.library = *library;
-    } else {
-      errors.add(entry.value_position, entry.field,
-                 "expected a file name beside plugin.yaml (no '/'), got " +
-                     describe_yaml_value(entry.value));
-    }
-  } else if (key == "abi") {
-    if (!expect_map(entry, errors)) return;
-    auto keys = yaml_map_entries(entry.value, entry.field, errors, &kAbiKeys);
-    if (const YamlEntry* major = find_entry(keys, "major")) {
-      if (auto value = read_int(*major, errors, 1, kAbiNumberMax))
-        manifest.abi_major = static_cast<uint32_t>(*value);
-    } else {
-      errors.add(entry.value_position, yaml_field(entry.field, "major"), "missing required key");
-    }
-    if (const YamlEntry* minor = find_entry(keys, "min_host_minor")) {
-      if (auto value = read_int(*minor, errors, 0, kAbiNumberMax))
-        manifest.min_host_minor = static_cast<uint32_t>(*value);
-    }
-  } else if (key == "kinds") {
-    auto kinds = read_string_list(entry, errors);
-    if (!kinds) return;
-    if (kinds->empty()) {
-      errors.add(entry.value_position, entry.field, "expected a non-empty list, got []");
-      return;
-    }
-    for (size_t i = 0; i < kinds->size(); ++i) {
-      const YAML::Node item = entry.value[i];
-      const std::string& kind = (*kinds)[i];
-      std::string item_field = yaml_field(entry.field, i);
-      if (std::find(kPluginKinds.begin(), kPluginKinds.end(), kind) == kPluginKinds.end()) {
-        errors.add(item, item_field,
-                   "expected one of [section, orchestrator, applier, exporter, source], got " +
-                       describe_yaml_value(item));
-      } else if (std::find(manifest.kinds.begin(), manifest.kinds.end(), kind) !=
-                 manifest.kinds.end()) {
-        errors.add(item, item_field, "duplicate kind");
-      } else {
-        manifest.kinds.push_back(kind);
-      }
-    }
-  } else if (key == "provides") {
-    if (!expect_map(entry, errors)) return;
-    auto keys = yaml_map_entries(entry.value, entry.field, errors, &kProvidesKeys);
-    if (const YamlEntry* section = find_entry(keys, "section")) {
-      auto name = read_string(*section, errors);
-      if (!name) return;
-      if (section_name_is_valid(*name)) {
-        manifest.section = *name;
-      } else {
-        errors.add(section->value_position, section->field,
-                   "expected a section name ([a-z][a-z0-9_]{0,63}), got " +
-                       describe_yaml_value(section->value));
-      }
-    }
-    if (const YamlEntry* exporter = find_entry(keys, "exporter")) {
-      auto name = read_string(*exporter, errors);
-      if (!name) return;
-      if (section_name_is_valid(*name)) {
-        manifest.exporter = *name;
-      } else {
-        errors.add(exporter->value_position, exporter->field,
-                   "expected an exporter name ([a-z][a-z0-9_]{0,63}), got " +
-                       describe_yaml_value(exporter->value));
-      }
-    }
-  } else if (key == "subscribes") {
-    auto prefixes = read_string_list(entry, errors);
-    if (!prefixes) return;
-    for (size_t i = 0; i < prefixes->size(); ++i) {
-      if (auto prefix = normalise_kind_prefix((*prefixes)[i])) {
-        manifest.subscribes.push_back(std::move(*prefix));
-      } else {
-        errors.add(entry.value[i], yaml_field(entry.field, i),
-                   "expected a kind prefix (a-z, 0-9, '.', '_', '-') or \"*\", got " +
-                       describe_yaml_value(entry.value[i]));
-      }
-    }
-  } else if (key == "config") {
-    if (!expect_map(entry, errors)) return;
-    for (const YamlEntry& field_entry : yaml_map_entries(entry.value, entry.field, errors)) {
-      if (auto field = read_schema_field(field_entry, errors))
-        manifest.config.push_back(std::move(*field));
-    }
-  } else if (key == "capabilities") {
-    if (auto capabilities = read_string_list(entry, errors))
-      manifest.capabilities = std::move(*capabilities);
-  } else if (key == "description") {
-    if (auto description = read_string(entry, errors, true))
-      manifest.description = std::move(*description);
   }
+}
+
+void read_version(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  auto version = read_string(entry, errors);
+  if (!version) return;
+  if (semver_is_valid(*version)) {
+    manifest.version = *version;
+  } else {
+    errors.add(entry.value_position, entry.field,
+               "expected a SemVer 2.0 version (MAJOR.MINOR.PATCH), got " +
+                   describe_yaml_value(entry.value));
+  }
+}
+
+void read_library(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  auto library = read_string(entry, errors);
+  if (!library) return;
+  if (library_name_is_valid(*library)) {
+    manifest.library = *library;
+  } else {
+    errors.add(entry.value_position, entry.field,
+               "expected a file name beside plugin.yaml (no '/'), got " +
+                   describe_yaml_value(entry.value));
+  }
+}
+
+void read_abi(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  if (!expect_map(entry, errors)) return;
+  auto keys = yaml_map_entries(entry.value, entry.field, errors, &kAbiKeys);
+  if (const YamlEntry* major = find_entry(keys, "major")) {
+    if (auto value = read_int(*major, errors, 1, kAbiNumberMax))
+      manifest.abi_major = static_cast<uint32_t>(*value);
+  } else {
+    errors.add(entry.value_position, yaml_field(entry.field, "major"), "missing required key");
+  }
+  if (const YamlEntry* minor = find_entry(keys, "min_host_minor")) {
+    if (auto value = read_int(*minor, errors, 0, kAbiNumberMax))
+      manifest.min_host_minor = static_cast<uint32_t>(*value);
+  }
+}
+
+void read_kinds(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  auto kinds = read_string_list(entry, errors);
+  if (!kinds) return;
+  if (kinds->empty()) {
+    errors.add(entry.value_position, entry.field, "expected a non-empty list, got []");
+    return;
+  }
+  for (size_t i = 0; i < kinds->size(); ++i) {
+    const YAML::Node item = entry.value[i];
+    const std::string& kind = (*kinds)[i];
+    std::string item_field = yaml_field(entry.field, i);
+    if (std::find(kPluginKinds.begin(), kPluginKinds.end(), kind) == kPluginKinds.end()) {
+      errors.add(item, item_field,
+                 "expected one of [section, orchestrator, applier, exporter, source], got " +
+                     describe_yaml_value(item));
+    } else if (std::find(manifest.kinds.begin(), manifest.kinds.end(), kind) !=
+               manifest.kinds.end()) {
+      errors.add(item, item_field, "duplicate kind");
+    } else {
+      manifest.kinds.push_back(kind);
+    }
+  }
+}
+
+void read_provides(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  if (!expect_map(entry, errors)) return;
+  auto keys = yaml_map_entries(entry.value, entry.field, errors, &kProvidesKeys);
+  if (const YamlEntry* section = find_entry(keys, "section")) {
+    auto name = read_string(*section, errors);
+    if (!name) return;
+    if (section_name_is_valid(*name)) {
+      manifest.section = *name;
+    } else {
+      errors.add(section->value_position, section->field,
+                 "expected a section name ([a-z][a-z0-9_]{0,63}), got " +
+                     describe_yaml_value(section->value));
+    }
+  }
+  if (const YamlEntry* exporter = find_entry(keys, "exporter")) {
+    auto name = read_string(*exporter, errors);
+    if (!name) return;
+    if (section_name_is_valid(*name)) {
+      manifest.exporter = *name;
+    } else {
+      errors.add(exporter->value_position, exporter->field,
+                 "expected an exporter name ([a-z][a-z0-9_]{0,63}), got " +
+                     describe_yaml_value(exporter->value));
+    }
+  }
+}
+
+void read_subscribes(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  auto prefixes = read_string_list(entry, errors);
+  if (!prefixes) return;
+  for (size_t i = 0; i < prefixes->size(); ++i) {
+    if (auto prefix = normalise_kind_prefix((*prefixes)[i])) {
+      manifest.subscribes.push_back(std::move(*prefix));
+    } else {
+      errors.add(entry.value[i], yaml_field(entry.field, i),
+                 "expected a kind prefix (a-z, 0-9, '.', '_', '-') or \"*\", got " +
+                     describe_yaml_value(entry.value[i]));
+    }
+  }
+}
+
+void read_config_schema(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  if (!expect_map(entry, errors)) return;
+  for (const YamlEntry& field_entry : yaml_map_entries(entry.value, entry.field, errors)) {
+    if (auto field = read_schema_field(field_entry, errors))
+      manifest.config.push_back(std::move(*field));
+  }
+}
+
+void read_capabilities(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  if (auto capabilities = read_string_list(entry, errors))
+    manifest.capabilities = std::move(*capabilities);
+}
+
+void read_description(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  if (auto description = read_string(entry, errors, true))
+    manifest.description = std::move(*description);
+}
+
+void read_manifest_entry(const YamlEntry& entry, Manifest& manifest, ConfigErrors& errors) {
+  using EntryReader = void (*)(const YamlEntry&, Manifest&, ConfigErrors&);
+  static const std::map<std::string_view, EntryReader> readers = {
+      {"manifest", read_schema_tag},
+      {"id", read_id},
+      {"version", read_version},
+      {"library", read_library},
+      {"abi", read_abi},
+      {"kinds", read_kinds},
+      {"provides", read_provides},
+      {"subscribes", read_subscribes},
+      {"config", read_config_schema},
+      {"capabilities", read_capabilities},
+      {"description", read_description},
+  };
+  if (auto it = readers.find(entry.key); it != readers.end()) it->second(entry, manifest, errors);
 }
 
 std::variant<Json, std::vector<ConfigError>> validate_block(const Manifest& manifest,

@@ -4,8 +4,8 @@
 // Config changes go through /actions only.
 #include <charconv>
 
-#include "control/config_state.h"
-#include "control/governor.h"
+#include "config/config_state.h"
+#include "config/governor.h"
 #include "http/problem.h"
 #include "routes/routes.h"
 

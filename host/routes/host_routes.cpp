@@ -1,11 +1,11 @@
 // Host routes (spec README "Host routes").
 #include <tpark/tp_plugin.h>
 
-#include "control/config_state.h"
+#include "config/config_state.h"
+#include "http/problem.h"
 #include "kernel/journal.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
-#include "http/problem.h"
 #include "routes/routes.h"
 #include "util/time.h"
 

@@ -2,7 +2,7 @@
 // telemetry/training_snapshot. Everything after generated_ms is kept between
 // changes (SnapshotCache), so a poll with nothing new costs a lookup and one
 // copy; generated and generated_ms are written fresh for every response.
-#include "control/config_state.h"
+#include "config/config_state.h"
 #include "http/problem.h"
 #include "plugins/plugin_manager.h"
 #include "routes/routes.h"

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "config/config_state.h"
 #include "control/actions.h"
-#include "control/config_state.h"
 #include "control/validation.h"
 #include "http/json_body.h"
 #include "http/problem.h"

@@ -5,9 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "control/config_registry.h"
-#include "control/config_state.h"
-#include "control/governor.h"
+#include "config/config_registry.h"
+#include "config/config_state.h"
+#include "config/governor.h"
 #include "kernel/journal.h"
 #include "plugins/applier_runtime.h"
 #include "plugins/plugin_manager.h"

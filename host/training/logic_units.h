@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "control/action_kinds.h"
 #include "control/sql.h"
+#include "kernel/action_kinds.h"
 #include "util/json.h"
 
 namespace tpark {

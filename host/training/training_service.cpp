@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "config/config_state.h"
 #include "config/settings.h"
-#include "control/config_state.h"
 #include "kernel/journal.h"
 #include "plugins/orchestrator_runtime.h"
 #include "plugins/plugin_manager.h"

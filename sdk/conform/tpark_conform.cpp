@@ -561,6 +561,99 @@ void drive_applier(Report& report, Executor& executor, FakeHost& host, const Man
   stop_and_destroy(report, executor, host, lifecycle, ctx);
 }
 
+// plugin.yaml against the library it sits beside and the host's ABI.
+void check_manifest_matches(Report& report, const Manifest& manifest, const fs::path& library) {
+  if (manifest.library != library.filename().string())
+    report.fail(rule::kManifest, "manifest library " + manifest.library + " is this file, " +
+                                     library.filename().string());
+  if (manifest.abi_major != TP_ABI_MAJOR)
+    report.fail(rule::kMajor, "manifest abi.major " + std::to_string(manifest.abi_major) +
+                                  ", host " + std::to_string(TP_ABI_MAJOR));
+  if (manifest.min_host_minor > TP_ABI_MINOR)
+    report.fail(rule::kMinHostMinor, "manifest needs host ABI 1." +
+                                         std::to_string(manifest.min_host_minor) + ", host is 1." +
+                                         std::to_string(TP_ABI_MINOR));
+}
+
+// Symbol hygiene: tp_plugin_entry and nothing else exported.
+void check_exports(Report& report, const fs::path& library) {
+  if (auto symbols = exported_symbols(library)) {
+    std::set<std::string> extra(symbols->begin(), symbols->end());
+    const bool has_entry = extra.erase(TP_PLUGIN_ENTRY_SYMBOL) == 1;
+    if (!extra.empty()) {
+      std::string list;
+      for (const auto& s : extra) list += (list.empty() ? "" : ", ") + s;
+      report.fail(rule::kHygiene, "exports only tp_plugin_entry; also exports " +
+                                      std::to_string(extra.size()) + ": " + list.substr(0, 200));
+    } else if (has_entry) {
+      report.pass(rule::kHygiene, "exports exactly one symbol, tp_plugin_entry");
+    }
+  }
+}
+
+// One descriptor of the negotiation: its size against its kind's, whether the
+// manifest lists its kind, then its lifecycle (drive_section and the rest).
+void drive_descriptor(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
+                      const tp_negotiate& negotiate, uint32_t i,
+                      const std::vector<FileEvent>* events_file) {
+  const tp_descriptor* raw = negotiate.descriptors[i];
+  if (raw == nullptr) {
+    report.fail(rule::kDescriptorSize, "descriptor " + std::to_string(i) + " is not NULL");
+    return;
+  }
+  const tp_descriptor common = copy_prefix<tp_descriptor>(raw);
+  const std::string name = common.name != nullptr ? common.name : "(null)";
+  const std::string kind = kind_name(common.kind);
+  bool listed = false;
+  for (const auto& k : manifest.kinds)
+    listed = listed || k == kind || (common.kind == TP_KIND_LOGIC_APPLIER && k == "applier");
+  if (!listed)
+    report.fail(rule::kManifest,
+                "descriptor " + name + " of kind " + kind + " is listed in manifest kinds");
+  if (common.kind == TP_KIND_SECTION) {
+    if (common.struct_size < sizeof(tp_section_desc)) {
+      report.fail(rule::kDescriptorSize,
+                  "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                      " smaller than 1.0 size " + std::to_string(sizeof(tp_section_desc)));
+      return;
+    }
+    report.pass(
+        rule::kDescriptorSize,
+        "section descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+            (common.struct_size > sizeof(tp_section_desc) ? " (newer; prefix read)" : ""));
+    drive_section(report, executor, host, manifest, copy_prefix<tp_section_desc>(raw),
+                  events_file);
+  } else if (common.kind == TP_KIND_EXPORTER) {
+    if (common.struct_size < sizeof(tp_exporter_desc)) {
+      report.fail(rule::kDescriptorSize,
+                  "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                      " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc)));
+      return;
+    }
+    if (negotiate.plugin_min_host_minor < 1)
+      report.fail(rule::kMinHostMinor,
+                  "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
+    drive_exporter(report, executor, host, manifest, copy_prefix<tp_exporter_desc>(raw));
+  } else if (common.kind == TP_KIND_ORCHESTRATOR || common.kind == TP_KIND_LOGIC_APPLIER) {
+    const size_t needed = common.kind == TP_KIND_ORCHESTRATOR ? sizeof(tp_orchestrator_desc)
+                                                              : sizeof(tp_applier_desc);
+    if (common.struct_size < needed) {
+      report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                         " smaller than 1.2 size " + std::to_string(needed));
+      return;
+    }
+    if (negotiate.plugin_min_host_minor < 2)
+      report.fail(1, kind + " " + name + " arrived in ABI 1.2: the plugin must need host minor 2");
+    if (common.kind == TP_KIND_ORCHESTRATOR)
+      drive_orchestrator(report, executor, host, manifest,
+                         copy_prefix<tp_orchestrator_desc>(raw));
+    else
+      drive_applier(report, executor, host, manifest, copy_prefix<tp_applier_desc>(raw));
+  } else {
+    report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -600,29 +693,9 @@ int main(int argc, char** argv) {
   std::optional<Manifest> manifest =
       read_plugin_manifest(library.parent_path() / "plugin.yaml", report);
   if (!manifest) return report.finish();
-  if (manifest->library != library.filename().string())
-    report.fail(rule::kManifest, "manifest library " + manifest->library + " is this file, " +
-                                     library.filename().string());
-  if (manifest->abi_major != TP_ABI_MAJOR)
-    report.fail(rule::kMajor, "manifest abi.major " + std::to_string(manifest->abi_major) +
-                                  ", host " + std::to_string(TP_ABI_MAJOR));
-  if (manifest->min_host_minor > TP_ABI_MINOR)
-    report.fail(rule::kMinHostMinor, "manifest needs host ABI 1." +
-                                         std::to_string(manifest->min_host_minor) + ", host is 1." +
-                                         std::to_string(TP_ABI_MINOR));
+  check_manifest_matches(report, *manifest, library);
 
-  if (auto symbols = exported_symbols(library)) {
-    std::set<std::string> extra(symbols->begin(), symbols->end());
-    const bool has_entry = extra.erase(TP_PLUGIN_ENTRY_SYMBOL) == 1;
-    if (!extra.empty()) {
-      std::string list;
-      for (const auto& s : extra) list += (list.empty() ? "" : ", ") + s;
-      report.fail(rule::kHygiene, "exports only tp_plugin_entry; also exports " +
-                                      std::to_string(extra.size()) + ": " + list.substr(0, 200));
-    } else if (has_entry) {
-      report.pass(rule::kHygiene, "exports exactly one symbol, tp_plugin_entry");
-    }
-  }
+  check_exports(report, library);
 
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
@@ -691,64 +764,9 @@ int main(int argc, char** argv) {
                                 std::to_string(negotiate.plugin_min_host_minor) + "), " +
                                 std::to_string(negotiate.descriptor_count) + " descriptor(s)");
 
-  for (uint32_t i = 0; i < negotiate.descriptor_count; ++i) {
-    const tp_descriptor* raw = negotiate.descriptors[i];
-    if (raw == nullptr) {
-      report.fail(rule::kDescriptorSize, "descriptor " + std::to_string(i) + " is not NULL");
-      continue;
-    }
-    const tp_descriptor common = copy_prefix<tp_descriptor>(raw);
-    const std::string name = common.name != nullptr ? common.name : "(null)";
-    const std::string kind = kind_name(common.kind);
-    bool listed = false;
-    for (const auto& k : manifest->kinds)
-      listed = listed || k == kind || (common.kind == TP_KIND_LOGIC_APPLIER && k == "applier");
-    if (!listed)
-      report.fail(rule::kManifest,
-                  "descriptor " + name + " of kind " + kind + " is listed in manifest kinds");
-    if (common.kind == TP_KIND_SECTION) {
-      if (common.struct_size < sizeof(tp_section_desc)) {
-        report.fail(rule::kDescriptorSize,
-                    "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
-                        " smaller than 1.0 size " + std::to_string(sizeof(tp_section_desc)));
-        continue;
-      }
-      report.pass(
-          rule::kDescriptorSize,
-          "section descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
-              (common.struct_size > sizeof(tp_section_desc) ? " (newer; prefix read)" : ""));
-      drive_section(report, executor, host, *manifest, copy_prefix<tp_section_desc>(raw),
-                    events_file ? &*events_file : nullptr);
-    } else if (common.kind == TP_KIND_EXPORTER) {
-      if (common.struct_size < sizeof(tp_exporter_desc)) {
-        report.fail(rule::kDescriptorSize,
-                    "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
-                        " smaller than 1.1 size " + std::to_string(sizeof(tp_exporter_desc)));
-        continue;
-      }
-      if (negotiate.plugin_min_host_minor < 1)
-        report.fail(rule::kMinHostMinor,
-                    "exporter " + name + " arrived in ABI 1.1: the plugin must need host minor 1");
-      drive_exporter(report, executor, host, *manifest, copy_prefix<tp_exporter_desc>(raw));
-    } else if (common.kind == TP_KIND_ORCHESTRATOR || common.kind == TP_KIND_LOGIC_APPLIER) {
-      const size_t needed = common.kind == TP_KIND_ORCHESTRATOR ? sizeof(tp_orchestrator_desc)
-                                                                : sizeof(tp_applier_desc);
-      if (common.struct_size < needed) {
-        report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
-                           " smaller than 1.2 size " + std::to_string(needed));
-        continue;
-      }
-      if (negotiate.plugin_min_host_minor < 2)
-        report.fail(1, kind + " " + name + " arrived in ABI 1.2: the plugin must need host minor 2");
-      if (common.kind == TP_KIND_ORCHESTRATOR)
-        drive_orchestrator(report, executor, host, *manifest,
-                           copy_prefix<tp_orchestrator_desc>(raw));
-      else
-        drive_applier(report, executor, host, *manifest, copy_prefix<tp_applier_desc>(raw));
-    } else {
-      report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");
-    }
-  }
+  for (uint32_t i = 0; i < negotiate.descriptor_count; ++i)
+    drive_descriptor(report, executor, host, *manifest, negotiate, i,
+                     events_file ? &*events_file : nullptr);
   host.check_balances();
   return report.finish();
 }

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "control/config_registry.h"
-#include "control/governor.h"
+#include "config/config_registry.h"
+#include "config/governor.h"
 #include "control/validation.h"
 #include "http/json_body.h"
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "control/config_registry.h"
-#include "control/presets.h"
+#include "config/config_registry.h"
+#include "config/presets.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

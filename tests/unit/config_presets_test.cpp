@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "control/presets.h"
+#include "config/presets.h"
 #include "support/host_process.h"
 
 using namespace tpark;

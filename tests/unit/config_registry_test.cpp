@@ -2,7 +2,7 @@
 // form and float equality.
 #include <catch2/catch.hpp>
 
-#include "control/config_registry.h"
+#include "config/config_registry.h"
 
 using namespace tpark;
 using namespace tpark::control;

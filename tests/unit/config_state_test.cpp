@@ -6,9 +6,9 @@
 #include <fstream>
 #include <map>
 
-#include "control/config_kinds.h"
-#include "control/config_state.h"
-#include "control/governor.h"
+#include "config/config_kinds.h"
+#include "config/config_state.h"
+#include "config/governor.h"
 #include "kernel/journal.h"
 #include "support/host_process.h"
 

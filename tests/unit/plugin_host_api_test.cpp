@@ -11,9 +11,12 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -336,6 +339,43 @@ TEST_CASE("metric_slots_map_handles_to_the_registry") {
   CHECK(h.api->metric_register(&h.host, &desc, &handle) == TP_INVALID_ARG);
   desc.type = 9;
   CHECK(h.api->metric_register(&h.host, &desc, &handle) == TP_INVALID_ARG);
+}
+
+TEST_CASE("state_read_names_are_the_ones_the_abi_header_documents") {
+  // The quoted names in tp_plugin.h's comment above state_read.
+  std::ifstream in(std::string(TPARK_SOURCE_DIR) + "/sdk/include/tpark/tp_plugin.h");
+  const std::string header((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t slot = header.find("(*state_read)");
+  REQUIRE(slot != std::string::npos);
+  const size_t comment = header.rfind("/*", slot);
+  REQUIRE(comment != std::string::npos);
+  std::set<std::string> documented;
+  for (size_t open = header.find('"', comment); open < slot; open = header.find('"', open + 1)) {
+    const size_t close = header.find('"', open + 1);
+    documented.insert(header.substr(open + 1, close - open - 1));
+    open = close;
+  }
+  const std::set<std::string> known(kStateReadNames.begin(), kStateReadNames.end());
+  CHECK(documented == known);
+  CHECK(known.count("task_restarts") == 1);
+  for (const auto& name : known) CHECK(is_known_state_name(name));
+  CHECK_FALSE(is_known_state_name("no_such_state"));
+}
+
+TEST_CASE("state_read_of_task_restarts_before_the_app_serves_it_is_unavailable") {
+  ApiHost h;
+  h.services->state_read = [](const std::string&) -> std::optional<Json> { return std::nullopt; };
+  std::string out;
+  struct Sink {
+    static tp_status write(void* ctx, tp_str bytes) {
+      static_cast<std::string*>(ctx)->append(bytes.ptr, bytes.len);
+      return TP_OK;
+    }
+  };
+  tp_writer writer{sizeof(tp_writer), &out, &Sink::write};
+  CHECK(h.api->state_read(&h.host, str("task_restarts"), &writer) == TP_UNAVAILABLE);
+  CHECK(h.api->state_read(&h.host, str("no_such_state"), &writer) == TP_NOT_FOUND);
+  CHECK(out.empty());
 }
 
 TEST_CASE("config_state_log_and_memory_slots") {

@@ -235,10 +235,11 @@ typedef struct tp_host_api {
    * its manifest schema, defaults filled in) as compact JSON to out. */
   tp_status (*config_get)(tp_host* host, const tp_writer* out);
   /* Writes read-only host state `name` as JSON to out: "governor", "config",
-   * "capsules", "route_stats", "bus", "tasks", "compatibility",
-   * "events_start" ({"start": RFC 3339, "start_ms", "start_id"}: the host's
-   * start and the journal head then), "plugins". TP_NOT_FOUND for an unknown
-   * name; TP_UNAVAILABLE when the capability behind it is not present (yet). */
+   * "capsules", "route_stats", "bus", "tasks", "task_restarts" ({task: [epoch
+   * ms of each restart still in the restarts window]}), "compatibility",
+   * "events_start" ({start: RFC 3339, start_ms, start_id}: the host's start
+   * and the journal head then), "plugins". TP_NOT_FOUND for an unknown name;
+   * TP_UNAVAILABLE when the capability behind it is not present (yet). */
   tp_status (*state_read)(tp_host* host, tp_str name, const tp_writer* out);
 
   /* --- 1.0: clock, timers, wake-ups ----------------------------------- */

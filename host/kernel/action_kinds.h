@@ -2,8 +2,9 @@
 // that owns a kind. The pipeline (leases, policy, staging, queue, workers,
 // idempotency) lives in host/control/actions*; the config kinds of
 // control.md 3.4 (preset.apply, context.set, governor.hints.set,
-// governor.profile.set) live with the config state in host/control/config*.
-// Later: logic_unit.apply/revert, and kinds registered by plugins.
+// governor.profile.set) live with the live configuration in host/config/,
+// logic_unit.apply/revert in host/training/. The contract sits in kernel/ so
+// that every owner of a kind implements it without including the pipeline.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "control/config_state.h"
+#include "config/config_state.h"
 
 #include <sqlite3.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "control/governor.h"
+#include "config/governor.h"
 #include "kernel/journal.h"
 #include "util/text.h"
 #include "util/time.h"

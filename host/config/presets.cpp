@@ -1,4 +1,4 @@
-#include "control/presets.h"
+#include "config/presets.h"
 
 #include <sched.h>
 #include <unistd.h>
@@ -11,9 +11,9 @@
 #include <regex>
 #include <sstream>
 
+#include "config/config_registry.h"
+#include "config/governor.h"
 #include "config/yaml_support.h"
-#include "control/config_registry.h"
-#include "control/governor.h"
 #include "util/text.h"
 
 namespace tpark::control {

@@ -1,4 +1,4 @@
-#include "control/config_registry.h"
+#include "config/config_registry.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,9 +1,9 @@
-#include "control/config_kinds.h"
+#include "config/config_kinds.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "control/governor.h"
+#include "config/governor.h"
 
 namespace tpark::control {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "control/action_kinds.h"
+#include "kernel/action_kinds.h"
 #include "util/json.h"
 
 namespace tpark::control {

@@ -21,9 +21,9 @@
 #include <variant>
 #include <vector>
 
-#include "control/action_kinds.h"
-#include "control/config_registry.h"
-#include "control/presets.h"
+#include "config/config_registry.h"
+#include "config/presets.h"
+#include "kernel/action_kinds.h"
 #include "util/json.h"
 
 namespace tpark {

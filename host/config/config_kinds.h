@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "control/action_kinds.h"
-#include "control/config_state.h"
+#include "config/config_state.h"
+#include "kernel/action_kinds.h"
 
 namespace tpark::control {
 

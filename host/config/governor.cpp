@@ -1,4 +1,4 @@
-#include "control/governor.h"
+#include "config/governor.h"
 
 #include <algorithm>
 #include <cctype>
