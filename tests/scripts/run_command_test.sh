@@ -21,6 +21,11 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 [[ -n "$port" ]] || { cat "$work/out.log"; echo "no 'listening on' line"; exit 1; }
+# run.sh prints its banner once it has seen that line: wait for it too.
+for _ in $(seq 1 100); do
+  grep -q "http://127.0.0.1:$port/healthz" "$work/out.log" && break
+  sleep 0.1
+done
 
 for url in "/state/training/telemetry" "/metrics" "/healthz"; do
   grep -q "$url" "$work/out.log" || { cat "$work/out.log"; echo "URL $url not printed"; exit 1; }
