@@ -5,8 +5,8 @@
 #
 # Time: TPARK_FUZZ_SECONDS per target if set; otherwise TPARK_FUZZ_BUDGET
 # seconds (default 150) shared between the targets, at least 5 s each.
-# Input size: each target states its route's body limit in a comment near its
-# top, `// fuzz-max-len: N` (default 4096), passed to libFuzzer as -max_len.
+# Input size: each target states its route's body limit in a comment in its
+# first 20 lines, `// fuzz-max-len: N` (default 4096), passed to libFuzzer as -max_len.
 # Extra libFuzzer flags (e.g. -runs=10000000 for the long run in docs/ops.md)
 # come from TPARK_FUZZ_FLAGS.
 set -euo pipefail
@@ -23,7 +23,7 @@ else
 fi
 for src in "${targets[@]}"; do
   name=$(basename "$src" .cpp)
-  max_len=$(head -n 5 "$src" | sed -n 's|^// fuzz-max-len: *\([0-9][0-9]*\).*|\1|p' | head -n 1)
+  max_len=$(head -n 20 "$src" | sed -n 's|^// fuzz-max-len: *\([0-9][0-9]*\).*|\1|p' | head -n 1)
   max_len=${max_len:-4096}
   seeds="$root/tests/fuzz/corpus/$name"
   work=$(mktemp -d)
