@@ -76,8 +76,9 @@ TEST_CASE("state_actions_filters_by_kind_prefix_and_updated_since_with_limit_200
   // kind_prefix: journal. leaves context.set out (it was ignored before).
   HttpResult journal = host.get("/state/actions?kind_prefix=journal.");
   REQUIRE(journal.status == 200);
-  CHECK(journal.json()["total"] == 2);
-  for (const auto& item : journal.json()["items"]) CHECK(item["kind"] == "journal.note");
+  const Json journal_body = journal.json();  // json() returns a temporary: keep it alive
+  CHECK(journal_body["total"] == 2);
+  for (const auto& item : journal_body["items"]) CHECK(item["kind"] == "journal.note");
   CHECK(host.get("/state/actions?kind_prefix=context").json()["total"] == 1);
   CHECK(host.get("/state/actions?kind_prefix=journal_").json()["total"] == 0);  // no wildcard
 
