@@ -10,6 +10,7 @@
 #include "http/problem.h"
 #include "kernel/journal.h"
 #include "live/read_model_hub.h"
+#include "routes/query_params.h"
 #include "routes/routes.h"
 #include "util/time.h"
 
@@ -125,21 +126,6 @@ Response get_action(AppContext& app, const Request& req) {
   auto row = app.actions->action(req.path_params.at("id"));
   if (!row) return http::problem(req, 404, "not_found", "no action with this id");
   return http::json_response(req, 200, *row);
-}
-
-std::optional<int64_t> query_integer(const Request& req, const char* name, int64_t min, int64_t max,
-                                     int64_t fallback, std::vector<http::FieldError>& errors) {
-  auto value = req.query_one(name);
-  if (!value) return fallback;
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (ec != std::errc() || ptr != value->data() + value->size() || n < min || n > max) {
-    errors.push_back({name, "expected an integer in [" + std::to_string(min) + "," +
-                                (max == INT64_MAX ? std::string("inf") : std::to_string(max)) +
-                                "]"});
-    return std::nullopt;
-  }
-  return n;
 }
 
 Response list_actions(AppContext& app, const Request& req) {
@@ -383,26 +369,26 @@ Response post_governor_hints(AppContext& app, const Request& req) {
 }  // namespace
 
 void add_action_routes(http::Router& router, AppContext& app) {
-  router.add(json_route("POST", "/actions",
-              [&app](const Request& r) { return submit_action(app, r); }));
+  router.add(
+      json_route("POST", "/actions", [&app](const Request& r) { return submit_action(app, r); }));
   router.add({"GET", "/actions/{id}", Access::Admin,
               [&app](const Request& r) { return get_action(app, r); }, 0, true});
   router.add(json_route("POST", "/actions/{id}/state",
-              [&app](const Request& r) { return set_action_state(app, r); }));
+                        [&app](const Request& r) { return set_action_state(app, r); }));
   router.add({"GET", "/state/actions", Access::Admin,
               [&app](const Request& r) { return list_actions(app, r); }, 0, true});
   router.add({"GET", "/state/staging/actions", Access::Admin,
               [&app](const Request& r) { return list_staging(app, r); }, 0, true});
   router.add(json_route("POST", "/staging/actions/{id}/approve",
-              [&app](const Request& r) { return decide(app, r, true); }));
+                        [&app](const Request& r) { return decide(app, r, true); }));
   router.add(json_route("POST", "/staging/actions/{id}/deny",
-              [&app](const Request& r) { return decide(app, r, false); }));
+                        [&app](const Request& r) { return decide(app, r, false); }));
   router.add(json_route("POST", "/admin/governor/profile",
-              [&app](const Request& r) { return post_governor_profile(app, r); }));
+                        [&app](const Request& r) { return post_governor_profile(app, r); }));
   router.add(json_route("POST", "/admin/governor/hints",
-              [&app](const Request& r) { return post_governor_hints(app, r); }));
+                        [&app](const Request& r) { return post_governor_hints(app, r); }));
   router.add(json_route("POST", "/governor/hints",
-              [&app](const Request& r) { return post_governor_hints(app, r); }));
+                        [&app](const Request& r) { return post_governor_hints(app, r); }));
 }
 
 }  // namespace tpark

@@ -9,6 +9,7 @@
 #include "http/json_body.h"
 #include "http/problem.h"
 #include "kernel/journal.h"
+#include "routes/query_params.h"
 #include "routes/routes.h"
 #include "training/job_status.h"
 #include "training/logic_units.h"
@@ -31,21 +32,6 @@ http::ParsedBody parse_body(const Request& req) {
 Response unavailable(const Request& req) {
   return http::problem(req, 503, "unavailable",
                        "the database commit failed; nothing was acknowledged");
-}
-
-std::optional<int64_t> query_integer(const Request& req, const char* name, int64_t min, int64_t max,
-                                     int64_t fallback, std::vector<http::FieldError>& errors) {
-  auto value = req.query_one(name);
-  if (!value) return fallback;
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (ec != std::errc() || ptr != value->data() + value->size() || n < min || n > max) {
-    errors.push_back({name, "expected an integer in [" + std::to_string(min) + "," +
-                                (max == INT64_MAX ? std::string("inf") : std::to_string(max)) +
-                                "]"});
-    return std::nullopt;
-  }
-  return n;
 }
 
 Response start_training(AppContext& app, const Request& req) {
