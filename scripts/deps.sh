@@ -10,7 +10,7 @@ build_packages=(
   nlohmann-json3-dev prometheus-cpp-dev libsqlite3-dev libsodium-dev libnats-dev libcli11-dev
   catch2 libbenchmark-dev
 )
-test_packages=(prometheus curl jq clang libclang-rt-14-dev python3)
+test_packages=(prometheus prometheus-pushgateway nats-server chromium tmux curl jq clang libclang-rt-14-dev python3)
 bench_packages=(wrk nginx curl)
 
 wanted=("${build_packages[@]}")
