@@ -1,0 +1,74 @@
+// Small DOM and formatting helpers for the page. No innerHTML anywhere: text
+// goes in as text nodes, styles through the CSSOM (the page's CSP forbids
+// inline style attributes).
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+// el('tr', {class: 'x', style: {'--w': '40%'}}, child, 'text', [more])
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined) continue;
+    if (k === 'style') for (const [p, val] of Object.entries(v)) node.style.setProperty(p, val);
+    else node.setAttribute(k, v);
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(node, c);
+    else node.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function clear(node) {
+  node.replaceChildren();
+}
+
+export function fmt(value) {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
+  return String(value);
+}
+
+export function pct(ratio) {
+  return typeof ratio === 'number' ? `${(100 * ratio).toFixed(1)}%` : '—';
+}
+
+export function ms(value) {
+  return typeof value === 'number' ? `${value.toFixed(1)} ms` : '—';
+}
+
+// A small SVG polyline of the values, scaled to their own range.
+export function sparkline(values, label) {
+  const width = 120;
+  const height = 28;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  if (!values || values.length < 2) return svg;
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const span = hi - lo || 1;
+  const step = width / (values.length - 1);
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - ((v - lo) / span) * (height - 4)).toFixed(1)}`);
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('points', points.join(' '));
+  svg.append(line);
+  return svg;
+}
+
+// A problem+json error as one line; a 403 lease_required names the lease.
+export function describeError(err) {
+  const p = err && err.problem;
+  if (p && typeof p === 'object') {
+    const explain = p.explain && p.explain.message ? ` — ${p.explain.message}` : '';
+    return `${p.status || err.status} ${p.code || ''}: ${p.detail || p.title || ''}${explain}`;
+  }
+  return err && err.message ? err.message : String(err);
+}
