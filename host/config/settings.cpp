@@ -247,6 +247,7 @@ std::variant<Settings, StartupError> resolve_settings(
   s.events_kinds_max = env_u64_in_range("ARW_EVENTS_KINDS_MAX", 1, 1000000);
   s.presets_dir = env_string("ARW_PRESETS_DIR");
   s.api_envelope = env_string("ARW_API_ENVELOPE").value_or("") == "1";
+  s.ui_dir = env_string("TPARK_UI_DIR").value_or(TPARK_SOURCE_UI_DIR);
   if (env_string("ARW_EVENTS_SSE_MODE"))
     spdlog::warn("ARW_EVENTS_SSE_MODE is ignored: GET /events has one mode (telemetry.md 7)");
   return s;

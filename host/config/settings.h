@@ -88,6 +88,9 @@ struct Settings {
   std::optional<uint64_t> events_kinds_max;
   std::optional<std::string> presets_dir;  // ARW_PRESETS_DIR
   bool api_envelope = false;               // ARW_API_ENVELOPE=1 (control.md 1.3)
+  // The web page's files (docs/ui.md): TPARK_UI_DIR, else the source tree's
+  // ui/ compiled in. Its node_modules/ holds uPlot and fast-json-patch.
+  std::filesystem::path ui_dir;
 };
 
 // Reads an unsigned env var in [min,max]; unset/blank → fallback; malformed or

@@ -13,6 +13,7 @@ void add_all_routes(http::Router& router, AppContext& app) {
   add_lease_routes(router, app);
   add_policy_routes(router, app);
   add_training_routes(router, app);
+  add_ui_routes(router, app);
 }
 
 }  // namespace tpark

@@ -48,6 +48,9 @@ void add_lease_routes(http::Router& router, AppContext& app);
 void add_policy_routes(http::Router& router, AppContext& app);
 // Training jobs, the mini-agent catalog and the logic-unit reads (control.md 1.6, 5)
 void add_training_routes(http::Router& router, AppContext& app);
+// GET / (redirect), /ui/training (the web page), /ui/{file}, /ui/vendor/{file}
+// (docs/ui.md)
+void add_ui_routes(http::Router& router, AppContext& app);
 // Admin requests carrying X-ARW-Capsule adopt it first; X-ARW-Gate gets 410
 // (control.md 4.7). nullopt: go on to the handler.
 std::optional<http::Response> capsule_headers(AppContext& app, const http::Request& request);
