@@ -109,6 +109,7 @@ void describe_flags(CLI::App& app, CommandLine& cl) {
       "  ARW_BIND, ARW_PORT          listen address and port (--listen wins)\n"
       "  ARW_STATE_DIR               state directory (--state-dir wins)\n"
       "  TPARK_PLUGIN_PATH           more plugin directories, ':'-separated\n"
+      "  TPARK_UI_DIR                the web page's files (default: the source tree's ui/)\n"
       "  ARW_ADMIN_TOKEN             admin token (X-ARW-Admin or Authorization: Bearer);\n"
       "  ARW_ADMIN_TOKEN_SHA256      or its SHA-256 in hex. Without either the host binds\n"
       "                              loopback only and treats loopback clients as admin\n"
