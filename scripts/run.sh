@@ -12,6 +12,7 @@ cd "$root"
 jobs=${TPARK_JOBS:-2}
 
 bash scripts/deps.sh build
+bash scripts/ui_deps.sh || echo "warning: the web page's libraries are missing; the page will not load"
 cmake -S . -B build/release -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$jobs" --target tpark-run
 
@@ -42,6 +43,7 @@ sim_log="$root/build/release/agent-sim.log"
     live="http://$bound"
     cat <<TXT
 
+  page:      $live/ui/training
   snapshot:  $live/state/training/telemetry
   metrics:   $live/metrics
   plugins:   $live/admin/plugins

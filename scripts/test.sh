@@ -8,6 +8,7 @@ cd "$root"
 jobs=${TPARK_JOBS:-2}
 
 bash scripts/deps.sh test
+bash scripts/ui_deps.sh
 
 run_config() {
   local dir=$1; shift
