@@ -693,7 +693,7 @@ function setupControls() {
 async function download(format) {
   try {
     const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
-    const res = await fetch(`/state/training/actions?format=${format}&download=1&limit=2000`, { headers, cache: 'no-store' });
+    const res = await fetch(`/state/training/actions?format=${format}&download=1`, { headers, cache: 'no-store' });
     if (res.status === 401) { setAuthState('the admin token was refused'); return; }
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const blob = await res.blob();
