@@ -241,6 +241,30 @@ async function main() {
     assert.ok(width <= 400, `no horizontal scroll at phone width (scrollWidth ${width})`);
   });
 
+  await step('a host without a token (loopback only): the same-origin page passes the browser screening', async () => {
+    const open = new Host({ binary: args.host, env: { ARW_ADMIN_TOKEN: '', ARW_PERF_PRESET: 'balanced' } });
+    const openBase = await open.start();
+    const tab = await browser.context.newPage();
+    const closing = { now: false };
+    watch(tab, 'no-token host', closing);
+    try {
+      await tab.goto(`${openBase}/`);
+      await enterToken(tab, '');
+      await tab.locator('#badge[data-state="live"]').waitFor({ timeout: 10000 });
+      // A POST from the page carries Origin and Sec-Fetch-Site: same-origin.
+      await tab.click('#tab-policy');
+      await tab.selectOption('#lease-capability', 'governor:write');
+      await tab.click('#lease-grant');
+      await tab.locator('#control-result', { hasText: 'Lease governor:write granted' }).waitFor();
+      await tab.locator('#leases li[data-capability="governor:write"]').waitFor();
+    } finally {
+      closing.now = true;
+      await tab.close();
+      await open.stop();
+      open.cleanup();
+    }
+  });
+
   assert.deepEqual(problems, [], 'no console errors or failed requests');
 }
 
