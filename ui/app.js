@@ -392,7 +392,7 @@ function renderJobs() {
     return;
   }
   if (!jobs.some((j) => j.id === state.selectedJob)) state.selectedJob = jobs[0].id;
-  const table = el('table', {},
+  const table = el('table', { role: 'grid', 'aria-label': 'Training jobs' },
     el('thead', {}, el('tr', {}, ...['Goal', 'Status', 'Progress', 'Hints', 'Created'].map((h) => el('th', { scope: 'col' }, h)))));
   const tbody = el('tbody');
   for (const job of jobs) {
@@ -749,6 +749,14 @@ function start() {
   setupControls();
   setupKeyboard();
   $('token-button').addEventListener('click', askToken);
+  // Closing the dialog without a token still connects: a host without a
+  // token admits the page, and one with a token answers 401, shown as such.
+  $('token-dialog').addEventListener('cancel', () => {
+    if (!state.live) {
+      state.token = '';
+      connect();
+    }
+  });
   $('token-form').addEventListener('submit', () => {
     state.token = $('token-input').value.trim();
     sessionStorage.setItem('tpark.admin_token', state.token);

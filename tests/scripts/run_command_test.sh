@@ -27,11 +27,13 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-for url in "/state/training/telemetry" "/metrics" "/healthz"; do
+for url in "/ui/training" "/state/training/telemetry" "/metrics" "/healthz"; do
   grep -q "$url" "$work/out.log" || { cat "$work/out.log"; echo "URL $url not printed"; exit 1; }
 done
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
 [[ "$status" == "200" ]] || { echo "/healthz answered $status"; exit 1; }
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ui/vendor/uPlot.esm.js")
+[[ "$status" == "200" ]] || { echo "the page's uPlot answered $status (ui/node_modules missing?)"; exit 1; }
 
 # The simulator starts once the host listens and posts a batch a second.
 admin=()
