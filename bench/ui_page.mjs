@@ -44,7 +44,7 @@ try {
   };
 
   console.log(`page under ${rate} events/s for ${totalSecs} s (samples every ${sampleSecs} s)`);
-  console.log('t_s  busy_%  script_%  heap_MB');
+  console.log('t_s  busy_%  script_%  heap_MB  models_KB (the JSON the page holds)');
   const start = Date.now();
   let last = await metrics();
   let lastWall = Date.now();
@@ -65,7 +65,11 @@ try {
     finalHeap = heap;
     busy.push(busyShare);
     const points = await page.locator('#recall-chart').getAttribute('data-points');
-    console.log(`${String(t).padStart(4)}  ${(100 * busyShare).toFixed(1).padStart(6)}  ${(100 * scriptShare).toFixed(1).padStart(8)}  ${(heap / 1048576).toFixed(2).padStart(7)}  chart points ${points}`);
+    // The read models' own size: growth there is data the host sends, not a leak.
+    let modelBytes = 0;
+    for (const id of ['training_metrics', 'actions', 'staging_actions', 'policy_leases', 'plugins'])
+      modelBytes += JSON.stringify((await request(base, TOKEN, `/state/read_models/${id}`)).data.value).length;
+    console.log(`${String(t).padStart(4)}  ${(100 * busyShare).toFixed(1).padStart(6)}  ${(100 * scriptShare).toFixed(1).padStart(8)}  ${(heap / 1048576).toFixed(2).padStart(7)}  ${(modelBytes / 1024).toFixed(1).padStart(9)}  chart points ${points}`);
   }
   const events = (await request(base, TOKEN, '/state/training/telemetry')).data.events.total;
   const meanBusy = busy.reduce((a, b) => a + b, 0) / busy.length;

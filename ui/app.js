@@ -3,7 +3,7 @@
 // Rendering is batched to one animation frame, whatever the patch rate.
 import uPlot from '/ui/vendor/uPlot.esm.js';
 import { api, LiveConnection, Unauthorized } from '/ui/live.js';
-import { el, clear, fmt, pct, ms, sparkline, describeError } from '/ui/dom.js';
+import { el, clear, fmt, pct, ms, sparkline, describeError, morphChildren } from '/ui/dom.js';
 
 const MODELS = ['training_metrics', 'actions', 'staging_actions', 'policy_leases', 'plugins'];
 const PREFIXES = ['orchestrator.', 'logic.unit.', 'staging.', 'leases.', 'config.', 'preset.',
@@ -265,8 +265,7 @@ function renderCards() {
   const fb = s.feedback || {};
   const cfg = s.config || {};
   const ctx = cfg.context || {};
-  clear(cards);
-  cards.append(
+  morphChildren(cards, el('div', {},
     card('Route latency', [
       ['route', route ? route.path : '—'],
       ['ewma', route ? ms(route.ewma_ms) : '—'],
@@ -310,7 +309,7 @@ function renderCards() {
         ...['ARW_CONTEXT_K', 'ARW_CONTEXT_DIVERSITY_LAMBDA', 'ARW_CONTEXT_MIN_SCORE', 'ARW_CONTEXT_EXPAND_PER_SEED']
           .flatMap((k) => [el('dt', {}, k), el('dd', { 'data-key': k }, fmt(ctx[k]))]),
         el('dt', {}, 'config version'), el('dd', {}, fmt(cfg.version)))),
-  );
+  ));
 }
 
 let recallPlot = null;
@@ -346,8 +345,7 @@ function renderContext() {
     $('coverage-summary').textContent = `coverage: ${cov.latest.needs_more ? 'needs more' : 'sufficient'}; ` +
       `needs more in ${pct(cov.needs_more_ratio)} of ${fmt(cov.samples)}`;
   }
-  const bars = $('slot-bars');
-  clear(bars);
+  const bars = el('div');
   const gaps = new Map((ctx?.recall_risk?.top_slots || []).map((s) => [s.slot, s.avg_gap]));
   const slots = (cov?.top_slots || []).slice(0, 6);
   const max = Math.max(1, ...slots.map((s) => s.count));
@@ -359,6 +357,7 @@ function renderContext() {
       el('span', { class: 'bar-value' }, `${s.count} under-filled${gap}`)));
   }
   if (!slots.length) bars.append(el('p', { class: 'muted' }, 'no under-filled slots'));
+  morphChildren($('slot-bars'), bars);
 }
 
 function renderAdjustKeys() {

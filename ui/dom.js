@@ -24,6 +24,41 @@ function append(node, children) {
   }
 }
 
+// Makes `target`'s children match `source`'s (fresh, detached nodes) while
+// keeping the nodes that did not change: a patch that moves one number edits
+// one text node instead of rebuilding a card, so the page does no layout
+// churn per patch and focus stays where it was.
+export function morphChildren(target, source) {
+  const next = [...source.childNodes];
+  let i = 0;
+  for (; i < next.length; i++) {
+    const current = target.childNodes[i];
+    if (!current) target.append(next[i]);
+    else if (!morph(current, next[i])) current.replaceWith(next[i]);
+  }
+  while (target.childNodes.length > i) target.lastChild.remove();
+}
+
+// false when `node` cannot become `like` in place (another kind of node).
+function morph(node, like) {
+  if (node.nodeType !== like.nodeType || node.nodeName !== like.nodeName) return false;
+  if (node.nodeType === Node.TEXT_NODE) {
+    if (node.nodeValue !== like.nodeValue) node.nodeValue = like.nodeValue;
+    return true;
+  }
+  if (node.nodeType !== Node.ELEMENT_NODE) return false;
+  for (const { name, value } of [...like.attributes]) {
+    if (node.getAttribute(name) === value) continue;
+    // Styles through the CSSOM: the CSP refuses a style attribute set as text.
+    if (name === 'style') node.style.cssText = like.style.cssText;
+    else node.setAttribute(name, value);
+  }
+  for (const { name } of [...node.attributes])
+    if (!like.hasAttribute(name)) node.removeAttribute(name);
+  morphChildren(node, like);
+  return true;
+}
+
 export function clear(node) {
   node.replaceChildren();
 }
