@@ -200,6 +200,19 @@ async function main() {
     await page.locator('#config-card [data-key="ARW_CONTEXT_K"]', { hasText: /^32$/ }).waitFor({ timeout: 10000 });
   });
 
+  await step('a live adjustment through context.set reaches the config card; job filters filter', async () => {
+    await page.selectOption('#context-key', 'ARW_CONTEXT_MIN_SCORE');
+    await page.fill('#context-value', '0.2');
+    await page.click('#context-set');
+    await page.locator('#control-result', { hasText: 'context.set ARW_CONTEXT_MIN_SCORE' }).waitFor();
+    await page.locator('#config-card [data-key="ARW_CONTEXT_MIN_SCORE"]', { hasText: /^0\.2$/ }).waitFor({ timeout: 10000 });
+    await page.click('#job-filters button[data-filter="failed"]');
+    await page.locator('#jobs', { hasText: 'No failed jobs.' }).waitFor();
+    await page.click('#job-filters button[data-filter="completed"]');
+    await page.locator(`tr.job[data-job="${jobId}"]`).waitFor();
+    await page.click('#job-filters button[data-filter="all"]');
+  });
+
   await step('download the history as CSV: a header and one row per action', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button.download[data-format="csv"]')]);
     const file = join(args.out, 'training-actions.csv');
