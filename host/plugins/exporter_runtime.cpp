@@ -416,6 +416,7 @@ void ExporterRuntime::add(std::shared_ptr<ExporterInstance> instance) {
       instances_.push_back(
           Fed{std::move(instance), std::chrono::steady_clock::now(), ++next_slot_});
     }
+    changed_ = true;
     if (!feeder_.joinable()) feeder_ = std::thread([this] { feed_loop(); });
   }
   cv_.notify_all();
@@ -453,7 +454,11 @@ void ExporterRuntime::replace(const std::shared_ptr<ExporterInstance>& outgoing,
     }
   }
   if (!found) return add(std::move(successor));
-  cv_.notify_all();  // its interval may be shorter
+  {
+    std::lock_guard lock(mutex_);
+    changed_ = true;  // its interval may be shorter
+  }
+  cv_.notify_all();
   if (first_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(true);
   if (last_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(false);
 }
@@ -485,6 +490,7 @@ void ExporterRuntime::offer_patch(const std::string& read_model_id,
 void ExporterRuntime::feed_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    changed_ = false;
     const auto now = std::chrono::steady_clock::now();
     std::vector<uint64_t> due;
     bool want_snapshot = false, want_metrics = false;
@@ -505,7 +511,8 @@ void ExporterRuntime::feed_loop() {
       }
     }
     if (due.empty()) {
-      cv_.wait_until(lock, next, [&] { return stopping_; });
+      // An instance added meanwhile is due at once: wake for it too.
+      cv_.wait_until(lock, next, [&] { return stopping_ || changed_; });
       continue;
     }
     lock.unlock();

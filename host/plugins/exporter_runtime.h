@@ -179,6 +179,7 @@ class ExporterRuntime {
   std::mutex mutex_;  // stopping_ and the feeder's wake-ups
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool changed_ = false;  // an instance was added or swapped: the feeder re-plans now
   struct Fed {
     std::shared_ptr<ExporterInstance> instance;
     std::chrono::steady_clock::time_point next_due;

@@ -317,3 +317,32 @@ TEST_CASE("swap_hands_what_the_outgoing_exporter_could_not_send_to_the_successor
   runtime.remove(successor);
   CHECK(successor->shutdown(5s));
 }
+
+TEST_CASE("an_exporter_added_while_the_feeder_waits_gets_its_first_samples_at_once", "[exporter]") {
+  Script slow_script, fresh_script;
+  auto services = std::make_shared<const HostServices>();
+  ExporterRuntime::Feeds feeds;
+  feeds.snapshot = [] { return std::optional<std::string>("{}"); };
+  feeds.metrics = [] { return std::string("m 1\n"); };
+  ExporterRuntime runtime(std::move(feeds));
+  // The first exporter puts the feeder to sleep for an hour.
+  ExporterSpec slow_spec = spec_wanting(TP_EXPORT_WANTS_SNAPSHOTS);
+  slow_spec.desc.snapshot_interval_ms = 3600000;
+  auto slow = std::make_shared<ExporterInstance>(slow_spec, services);
+  script = &slow_script;
+  REQUIRE_FALSE(slow->start());
+  runtime.add(slow);
+  REQUIRE(wait_for(slow_script, [&] { return slow_script.bodies.size() == 1; }));
+
+  auto fresh = std::make_shared<ExporterInstance>(spec_wanting(TP_EXPORT_WANTS_METRICS), services);
+  script = &fresh_script;
+  REQUIRE_FALSE(fresh->start());
+  runtime.add(fresh);
+  REQUIRE(wait_for(fresh_script, [&] { return fresh_script.bodies.size() >= 1; }));
+  CHECK(fresh_script.bodies.front() == "m 1\n");
+  runtime.remove(slow);
+  runtime.remove(fresh);
+  runtime.stop_feeding();
+  CHECK(slow->shutdown(5s));
+  CHECK(fresh->shutdown(5s));
+}
