@@ -6,10 +6,6 @@
 //
 // Usage: bench_exporter_overhead [events_per_round=100000] [rounds=3]
 // Needs nats-server and prometheus-pushgateway (scripts/deps.sh test).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/free_port.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 
@@ -27,18 +24,6 @@ using namespace tpark::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string event_line(int i) {
   return "{\"kind\":\"tool.result\",\"payload\":{\"tool\":\"search\",\"ok\":" +
@@ -98,7 +83,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   TempDir dir;
 
-  const uint16_t nats_port = free_port(), gateway_port = free_port();
+  const uint16_t nats_port = free_loopback_port(), gateway_port = free_loopback_port();
   HostProcess::Options nats;
   nats.binary = "/usr/sbin/nats-server";  // Debian's package
   nats.args = {"-a", "127.0.0.1", "-p", std::to_string(nats_port)};

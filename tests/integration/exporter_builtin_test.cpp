@@ -3,10 +3,6 @@
 // boundary), tp.exporter.nats (a nats-server stopped and restarted under
 // ingest), tp.exporter.pushgateway (Debian's prometheus-pushgateway stopped
 // and restarted), and all of them next to an exporter that blocks forever.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <nats/nats.h>
 
@@ -18,6 +14,7 @@
 #include <thread>
 
 #include "integration/test_host.h"
+#include "support/free_port.h"
 #include "support/nats_server.h"
 #include "support/sse_client.h"
 
@@ -136,22 +133,10 @@ std::string jsonl_yaml(const std::string& dir, const std::string& extra = "") {
          dir + "\", what: [patches]" + extra + "}\n";
 }
 
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Debian's prometheus-pushgateway on a fixed loopback port (restartable).
 class Pushgateway {
  public:
-  Pushgateway() : port_(free_port()) { start(); }
+  Pushgateway() : port_(free_loopback_port()) { start(); }
   void start() {
     HostProcess::Options o;
     o.binary = "/usr/bin/prometheus-pushgateway";
