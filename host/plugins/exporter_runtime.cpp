@@ -26,10 +26,14 @@ void leak_forever(std::shared_ptr<ExporterInstance> instance) {
 
 uint32_t wants_bit(uint32_t type) {
   switch (type) {
-    case TP_EXPORT_SNAPSHOT: return TP_EXPORT_WANTS_SNAPSHOTS;
-    case TP_EXPORT_PATCH: return TP_EXPORT_WANTS_PATCHES;
-    case TP_EXPORT_METRICS: return TP_EXPORT_WANTS_METRICS;
-    default: return 0;
+    case TP_EXPORT_SNAPSHOT:
+      return TP_EXPORT_WANTS_SNAPSHOTS;
+    case TP_EXPORT_PATCH:
+      return TP_EXPORT_WANTS_PATCHES;
+    case TP_EXPORT_METRICS:
+      return TP_EXPORT_WANTS_METRICS;
+    default:
+      return 0;
   }
 }
 
@@ -125,7 +129,8 @@ void ExporterInstance::offer(uint32_t type, const std::shared_ptr<const std::str
     if (queue_.size() >= spec_.queue_capacity) {
       queue_.pop_front();  // the oldest goes: what is newest matters most to a sink
       ++dropped_;
-      last_error_ = "queue full (" + std::to_string(spec_.queue_capacity) + " items); oldest dropped";
+      last_error_ =
+          "queue full (" + std::to_string(spec_.queue_capacity) + " items); oldest dropped";
     }
     queue_.push_back(Item{type, time_ms, body});
   }
@@ -158,9 +163,9 @@ void ExporterInstance::run() {
       spec_.desc.max_batch_items > 0 ? spec_.desc.max_batch_items : kDefaultMaxBatchItems;
   std::unique_lock lock(mutex_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
+    cv_.wait(lock, [&] { return stopping_ || (!held_ && !queue_.empty()) || !tasks_.empty(); });
     if (!stopping_) run_tasks(lock);
-    if (queue_.empty()) {
+    if (queue_.empty() || held_ || handed_back_) {
       if (stopping_) break;
       continue;
     }
@@ -209,10 +214,12 @@ void ExporterInstance::deliver(std::vector<Item> batch, std::unique_lock<std::mu
     if (status == TP_OK) {
       sent_ += batch.size();
       last_call_failed_ = false;
+      retrying_ = false;
       return;
     }
     if (status == TP_RETRY) {
       ++retried_;
+      retrying_ = true;
       last_error_ = "export_batch: TP_RETRY" + (detail.empty() ? "" : ": " + detail);
       // Draining for stop delivers each batch once: no waiting on retries.
       if (!stopping_) {
@@ -220,6 +227,12 @@ void ExporterInstance::deliver(std::vector<Item> batch, std::unique_lock<std::mu
         backoff = std::min(backoff * 2, spec_.backoff_max);
       }
       if (!stopping_) continue;
+      if (handing_off_) {
+        // A swap: the successor gets this batch, ahead of the rest.
+        for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+        handed_back_ = true;
+        return;
+      }
       dropped_ += batch.size();
       return;
     }
@@ -245,10 +258,10 @@ PluginHealth ExporterInstance::health() const {
   PluginHealth health;
   health.error_count = error_count_;
   health.last_error = last_error_;
-  const bool stalled =
-      in_flight_since_ && std::chrono::steady_clock::now() - *in_flight_since_ > spec_.stall_timeout;
+  const bool stalled = in_flight_since_ &&
+                       std::chrono::steady_clock::now() - *in_flight_since_ > spec_.stall_timeout;
   const bool full = queue_.size() >= spec_.queue_capacity;
-  health.ok = !last_call_failed_ && !stalled && !full && !worker_exited_;
+  health.ok = !last_call_failed_ && !retrying_ && !stalled && !full && !worker_exited_;
   if (stalled) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - *in_flight_since_)
@@ -297,7 +310,11 @@ bool ExporterInstance::shutdown(std::chrono::milliseconds stop_timeout) {
     return false;
   }
   if (worker_.joinable()) worker_.join();
+  return stop_and_destroy(deadline, stop_timeout);
+}
 
+bool ExporterInstance::stop_and_destroy(std::chrono::steady_clock::time_point deadline,
+                                        std::chrono::milliseconds stop_timeout) {
   // stop() may block: it runs on a helper thread, abandoned with the
   // instance if it does not return in time.
   auto self = shared_from_this();
@@ -318,13 +335,73 @@ bool ExporterInstance::shutdown(std::chrono::milliseconds stop_timeout) {
   return true;
 }
 
+struct ExporterInstance::HandedOff {
+  std::deque<Item> items;
+};
+
+void ExporterInstance::hold() {
+  std::lock_guard lock(mutex_);
+  held_ = true;
+}
+
+std::shared_ptr<ExporterInstance::HandedOff> ExporterInstance::hand_off(
+    std::chrono::milliseconds stop_timeout, bool* stopped) {
+  auto handed = std::make_shared<HandedOff>();
+  *stopped = true;
+  if (!created_) return handed;
+  const auto deadline = std::chrono::steady_clock::now() + stop_timeout;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    handing_off_ = true;
+  }
+  cv_.notify_all();
+  bool drained = false;
+  {
+    std::unique_lock lock(mutex_);
+    drained = !worker_.joinable() || cv_.wait_until(lock, deadline, [&] { return worker_exited_; });
+    // What the worker did not take (or put back) goes on; a worker still in
+    // export_batch finds an empty queue when it returns.
+    handed->items = std::move(queue_);
+    queue_.clear();
+  }
+  if (!drained) {
+    abandon(stop_timeout);
+    *stopped = false;
+    return handed;
+  }
+  if (worker_.joinable()) worker_.join();
+  *stopped = stop_and_destroy(deadline, stop_timeout);
+  return handed;
+}
+
+void ExporterInstance::release(std::shared_ptr<HandedOff> handed) {
+  {
+    std::lock_guard lock(mutex_);
+    if (handed) {
+      for (auto it = handed->items.rbegin(); it != handed->items.rend(); ++it)
+        queue_.push_front(std::move(*it));
+    }
+    while (queue_.size() > spec_.queue_capacity) {
+      queue_.pop_front();
+      ++dropped_;
+      last_error_ =
+          "queue full (" + std::to_string(spec_.queue_capacity) + " items); oldest dropped";
+    }
+    held_ = false;
+  }
+  cv_.notify_all();
+}
+
 // ---------------------------------------------------------------------------
 // ExporterRuntime
 // ---------------------------------------------------------------------------
 
 ExporterRuntime::ExporterRuntime(Feeds feeds) : feeds_(std::move(feeds)) {}
 
-ExporterRuntime::~ExporterRuntime() { stop_feeding(); }
+ExporterRuntime::~ExporterRuntime() {
+  stop_feeding();
+}
 
 void ExporterRuntime::add(std::shared_ptr<ExporterInstance> instance) {
   const bool wants_patches = instance->wants(TP_EXPORT_PATCH);
@@ -332,9 +409,14 @@ void ExporterRuntime::add(std::shared_ptr<ExporterInstance> instance) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    first_for_patches = wants_patches && patch_takers_++ == 0;
-    // The first snapshot goes out at once, then at the instance's interval.
-    instances_.push_back(Fed{std::move(instance), std::chrono::steady_clock::now()});
+    {
+      std::unique_lock instances(instances_mutex_);
+      first_for_patches = wants_patches && patch_takers_++ == 0;
+      // The first snapshot goes out at once, then at the instance's interval.
+      instances_.push_back(
+          Fed{std::move(instance), std::chrono::steady_clock::now(), ++next_slot_});
+    }
+    changed_ = true;
     if (!feeder_.joinable()) feeder_ = std::thread([this] { feed_loop(); });
   }
   cv_.notify_all();
@@ -344,7 +426,7 @@ void ExporterRuntime::add(std::shared_ptr<ExporterInstance> instance) {
 void ExporterRuntime::remove(const std::shared_ptr<ExporterInstance>& instance) {
   bool last_for_patches = false;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock instances(instances_mutex_);
     const auto before = instances_.size();
     instances_.erase(std::remove_if(instances_.begin(), instances_.end(),
                                     [&](const Fed& fed) { return fed.instance == instance; }),
@@ -352,6 +434,32 @@ void ExporterRuntime::remove(const std::shared_ptr<ExporterInstance>& instance) 
     if (instances_.size() != before && instance->wants(TP_EXPORT_PATCH))
       last_for_patches = --patch_takers_ == 0;
   }
+  if (last_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(false);
+}
+
+void ExporterRuntime::replace(const std::shared_ptr<ExporterInstance>& outgoing,
+                              std::shared_ptr<ExporterInstance> successor) {
+  bool first_for_patches = false, last_for_patches = false, found = false;
+  {
+    std::unique_lock instances(instances_mutex_);
+    for (auto& fed : instances_) {
+      if (fed.instance != outgoing) continue;
+      found = true;
+      const bool was = outgoing->wants(TP_EXPORT_PATCH);
+      const bool is = successor->wants(TP_EXPORT_PATCH);
+      if (is && !was) first_for_patches = patch_takers_++ == 0;
+      if (was && !is) last_for_patches = --patch_takers_ == 0;
+      fed.instance = successor;
+      break;
+    }
+  }
+  if (!found) return add(std::move(successor));
+  {
+    std::lock_guard lock(mutex_);
+    changed_ = true;  // its interval may be shorter
+  }
+  cv_.notify_all();
+  if (first_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(true);
   if (last_for_patches && feeds_.patches_wanted) feeds_.patches_wanted(false);
 }
 
@@ -367,13 +475,12 @@ void ExporterRuntime::stop_feeding() {
 void ExporterRuntime::offer_patch(const std::string& read_model_id,
                                   std::shared_ptr<const std::string> frame, int64_t published_ms) {
   (void)read_model_id;  // 1.1: every exporter that wants patches gets every read model's
-  std::vector<std::shared_ptr<ExporterInstance>> targets;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& fed : instances_)
-      if (fed.instance->wants(TP_EXPORT_PATCH)) targets.push_back(fed.instance);
-  }
-  for (const auto& instance : targets) instance->offer(TP_EXPORT_PATCH, frame, published_ms);
+  // Offered under the shared lock: a swap (replace) never falls between
+  // choosing an instance and queueing on it.
+  std::shared_lock instances(instances_mutex_);
+  for (const auto& fed : instances_)
+    if (fed.instance->wants(TP_EXPORT_PATCH))
+      fed.instance->offer(TP_EXPORT_PATCH, frame, published_ms);
 }
 
 // One thread for all exporters: when an instance is due it gets the current
@@ -383,41 +490,50 @@ void ExporterRuntime::offer_patch(const std::string& read_model_id,
 void ExporterRuntime::feed_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    changed_ = false;
     const auto now = std::chrono::steady_clock::now();
-    std::vector<std::shared_ptr<ExporterInstance>> due;
+    std::vector<uint64_t> due;
+    bool want_snapshot = false, want_metrics = false;
     auto next = now + std::chrono::seconds(60);
-    for (auto& fed : instances_) {
-      const bool feeds_something =
-          fed.instance->wants(TP_EXPORT_SNAPSHOT) || fed.instance->wants(TP_EXPORT_METRICS);
-      if (!feeds_something) continue;
-      if (fed.next_due <= now) {
-        due.push_back(fed.instance);
-        fed.next_due = now + fed.instance->snapshot_interval();
+    {
+      std::unique_lock instances(instances_mutex_);
+      for (auto& fed : instances_) {
+        const bool snapshots = fed.instance->wants(TP_EXPORT_SNAPSHOT);
+        const bool metrics = fed.instance->wants(TP_EXPORT_METRICS);
+        if (!snapshots && !metrics) continue;
+        if (fed.next_due <= now) {
+          due.push_back(fed.slot);
+          want_snapshot = want_snapshot || snapshots;
+          want_metrics = want_metrics || metrics;
+          fed.next_due = now + fed.instance->snapshot_interval();
+        }
+        next = std::min(next, fed.next_due);
       }
-      next = std::min(next, fed.next_due);
     }
     if (due.empty()) {
-      cv_.wait_until(lock, next, [&] { return stopping_; });
+      // An instance added meanwhile is due at once: wake for it too.
+      cv_.wait_until(lock, next, [&] { return stopping_ || changed_; });
       continue;
     }
     lock.unlock();
-    const bool want_snapshot = std::any_of(due.begin(), due.end(), [](const auto& i) {
-      return i->wants(TP_EXPORT_SNAPSHOT);
-    });
-    const bool want_metrics = std::any_of(due.begin(), due.end(), [](const auto& i) {
-      return i->wants(TP_EXPORT_METRICS);
-    });
     const int64_t time_ms = now_ms();
     std::shared_ptr<const std::string> snapshot, metrics;
     if (want_snapshot && feeds_.snapshot) {
-      if (auto body = feeds_.snapshot()) snapshot = std::make_shared<const std::string>(std::move(*body));
+      if (auto body = feeds_.snapshot())
+        snapshot = std::make_shared<const std::string>(std::move(*body));
     }
-    if (want_metrics && feeds_.metrics) metrics = std::make_shared<const std::string>(feeds_.metrics());
-    for (const auto& instance : due) {
-      if (snapshot) instance->offer(TP_EXPORT_SNAPSHOT, snapshot, time_ms);
-      if (metrics) instance->offer(TP_EXPORT_METRICS, metrics, time_ms);
+    if (want_metrics && feeds_.metrics)
+      metrics = std::make_shared<const std::string>(feeds_.metrics());
+    {
+      // By slot, under the shared lock: an instance swapped out meanwhile
+      // passes its round to its successor.
+      std::shared_lock instances(instances_mutex_);
+      for (const auto& fed : instances_) {
+        if (std::find(due.begin(), due.end(), fed.slot) == due.end()) continue;
+        if (snapshot) fed.instance->offer(TP_EXPORT_SNAPSHOT, snapshot, time_ms);
+        if (metrics) fed.instance->offer(TP_EXPORT_METRICS, metrics, time_ms);
+      }
     }
-    due.clear();
     lock.lock();
   }
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,20 @@ class ExporterInstance : public std::enable_shared_from_this<ExporterInstance> {
   // with the instance (leaked, never destroyed). False when abandoned.
   bool shutdown(std::chrono::milliseconds stop_timeout);
 
+  // A live swap (a reload that reconfigures the exporter). The successor is
+  // started held: it queues what it is offered but delivers nothing until
+  // release(). The outgoing instance's hand_off() takes no new items,
+  // delivers its queue (retries included) until a batch answers RETRY or
+  // `stop_timeout` runs out, then stops and returns every item it did not
+  // deliver, oldest first; release() puts them ahead of what the successor
+  // queued meanwhile, so each item reaches exactly one of the two, in order.
+  // A batch in flight when the time runs out stays with the abandoned
+  // instance (counted neither sent nor dropped here).
+  void hold();
+  struct HandedOff;
+  std::shared_ptr<HandedOff> hand_off(std::chrono::milliseconds stop_timeout, bool* stopped);
+  void release(std::shared_ptr<HandedOff> items);
+
   // Any thread: queues one item if the descriptor wants its type. When the
   // queue is full the oldest item is dropped and counted. Never blocks on
   // the plugin.
@@ -90,6 +105,8 @@ class ExporterInstance : public std::enable_shared_from_this<ExporterInstance> {
   bool post(std::function<void()>& task);
   void run_tasks(std::unique_lock<std::mutex>& lock);
   void deliver(std::vector<Item> batch, std::unique_lock<std::mutex>& lock);
+  bool stop_and_destroy(std::chrono::steady_clock::time_point deadline,
+                        std::chrono::milliseconds stop_timeout);
   uint64_t note_error(const std::string& message);  // returns the error count
   void abandon(std::chrono::milliseconds stop_timeout);
 
@@ -105,6 +122,9 @@ class ExporterInstance : public std::enable_shared_from_this<ExporterInstance> {
   std::deque<std::function<void()>> tasks_;  // timer callbacks
   bool stopping_ = false;
   bool worker_exited_ = false;
+  bool held_ = false;         // a successor waiting for its predecessor's hand-off
+  bool handing_off_ = false;  // stopping for a swap: a RETRY hands the rest on
+  bool handed_back_ = false;  // the worker put a batch back and stopped delivering
   uint64_t sequence_ = 0;
   // When the export_batch in flight started (worker only writes it).
   std::optional<std::chrono::steady_clock::time_point> in_flight_since_;
@@ -113,6 +133,7 @@ class ExporterInstance : public std::enable_shared_from_this<ExporterInstance> {
   // Counters and health, guarded by mutex_.
   uint64_t sent_ = 0, retried_ = 0, dropped_ = 0, error_count_ = 0;
   bool last_call_failed_ = false;
+  bool retrying_ = false;  // the batch at the head answered RETRY: unhealthy until delivered
   std::optional<std::string> last_error_;
 };
 
@@ -136,6 +157,10 @@ class ExporterRuntime {
 
   void add(std::shared_ptr<ExporterInstance> instance);
   void remove(const std::shared_ptr<ExporterInstance>& instance);
+  // Puts `successor` in `outgoing`'s place in one step: every item offered
+  // before it returns went to `outgoing`, every item after to `successor`.
+  void replace(const std::shared_ptr<ExporterInstance>& outgoing,
+               std::shared_ptr<ExporterInstance> successor);
   // Stops the feeder thread; nothing is offered after it returns.
   void stop_feeding();
 
@@ -151,14 +176,19 @@ class ExporterRuntime {
   void feed_loop();
 
   Feeds feeds_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // stopping_ and the feeder's wake-ups
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool changed_ = false;  // an instance was added or swapped: the feeder re-plans now
   struct Fed {
     std::shared_ptr<ExporterInstance> instance;
     std::chrono::steady_clock::time_point next_due;
+    uint64_t slot = 0;  // kept by replace(), so a due round reaches the successor
   };
+  // Offers hold it shared, so replace() (exclusive) falls between two offers.
+  std::shared_mutex instances_mutex_;
   std::vector<Fed> instances_;
+  uint64_t next_slot_ = 0;
   size_t patch_takers_ = 0;  // instances_ that want patches
   std::thread feeder_;
 };

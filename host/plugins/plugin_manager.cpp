@@ -133,6 +133,60 @@ struct PluginManager::Impl {
   std::vector<PluginRecord> records;  // discovery order; guarded by state_mutex
   std::atomic<bool> settled{false};
   std::unique_ptr<ExporterRuntime> exporters;
+  // arw_exporter_* on /metrics, mirrored from each instance's counters at
+  // scrape time; per plugin id they keep counting across swaps.
+  struct ExporterMetrics {
+    uint64_t hook = 0;
+    uint64_t queue_depth = 0, sent = 0, retried = 0, dropped = 0, healthy = 0;  // family handles
+    std::mutex mutex;
+    struct Seen {
+      const ExporterInstance* instance = nullptr;
+      ExporterCounters counters;
+    };
+    std::map<std::string, Seen> seen;  // by plugin id
+  } exporter_metrics;
+
+  void register_exporter_metrics() {
+    MetricRegistry* metrics = services->metrics;
+    if (metrics == nullptr) return;
+    auto& m = exporter_metrics;
+    std::string error;
+    auto family = [&](MetricType type, const char* name, const char* help) {
+      const uint64_t handle = metrics->register_family(type, name, help, {"plugin"}, {}, &error);
+      if (handle == 0) spdlog::error("metric {}: {}", name, error);
+      return handle;
+    };
+    m.queue_depth = family(MetricType::Gauge, "arw_exporter_queue_depth",
+                           "Items waiting in the exporter's queue");
+    m.sent = family(MetricType::Counter, "arw_exporter_sent_total",
+                    "Items the exporter delivered (its export_batch answered OK)");
+    m.retried = family(MetricType::Counter, "arw_exporter_retried_total",
+                       "Batches the exporter answered RETRY (delivered again after a backoff)");
+    m.dropped = family(MetricType::Counter, "arw_exporter_dropped_total",
+                       "Items lost: queue full, an ERROR answer, or a retry cut short by a stop");
+    m.healthy = family(MetricType::Gauge, "arw_exporter_healthy",
+                       "1 while the exporter is healthy (as GET /admin/plugins health.ok), else 0");
+    m.hook = metrics->add_render_hook([this] { mirror_exporter_metrics(); });
+  }
+
+  void mirror_exporter_metrics() {
+    MetricRegistry* metrics = services->metrics;
+    auto& m = exporter_metrics;
+    std::lock_guard lock(m.mutex);
+    for (const auto& record : snapshot()) {
+      if (!record.exporter) continue;
+      const ExporterCounters c = record.exporter->counters();
+      auto& seen = m.seen[record.id];
+      if (seen.instance != record.exporter.get()) seen = {record.exporter.get(), ExporterCounters{}};
+      const std::vector<std::string> labels = {record.id};
+      metrics->set(m.queue_depth, labels, static_cast<double>(c.queue_depth));
+      metrics->set(m.healthy, labels, record.exporter->health().ok ? 1.0 : 0.0);
+      metrics->add(m.sent, labels, static_cast<double>(c.sent - seen.counters.sent));
+      metrics->add(m.retried, labels, static_cast<double>(c.retried - seen.counters.retried));
+      metrics->add(m.dropped, labels, static_cast<double>(c.dropped - seen.counters.dropped));
+      seen.counters = c;
+    }
+  }
 
   bool running(const PluginRecord& record) const {
     return record.instance || record.exporter || record.orchestrator || record.applier;
@@ -235,8 +289,11 @@ struct PluginManager::Impl {
   }
 
   // Opens, negotiates, creates and starts one plugin the load rule admits.
+  // `predecessor`: a running exporter of the same id that a reload
+  // reconfigures; the new instance takes its place without losing an item.
   PluginRecord load_one(const Candidate& candidate, const Decision& decision,
-                        std::map<std::string, std::string>& section_owners) {
+                        std::map<std::string, std::string>& section_owners,
+                        PluginRecord* predecessor = nullptr) {
     PluginRecord record = describe_candidate(candidate, decision);
     const Manifest& manifest = *candidate.manifest;
     auto refuse = [&](std::string reason) {
@@ -252,9 +309,13 @@ struct PluginManager::Impl {
       record.abi_minor = outcome.abi_minor;
     }
     record.descriptors = outcome.descriptors;
-    if (!outcome.library) return refuse(outcome.refusal);
+    if (!outcome.library) {
+      if (predecessor) stop_instance(*predecessor);
+      return refuse(outcome.refusal);
+    }
 
-    if (!manifest.section && has_kind(manifest, "exporter")) return load_exporter(record, manifest, decision, *outcome.library);
+    if (!manifest.section && has_kind(manifest, "exporter"))
+      return load_exporter(record, manifest, decision, *outcome.library, predecessor);
     if (!manifest.section && has_kind(manifest, "orchestrator"))
       return load_orchestrator(record, manifest, decision, *outcome.library);
     if (!manifest.section && has_kind(manifest, "applier"))
@@ -306,7 +367,7 @@ struct PluginManager::Impl {
   // The exporter path of load_one: its descriptor (provides.exporter, or the
   // library's only one), its own queue and worker, fed by the runtime.
   PluginRecord load_exporter(PluginRecord record, const Manifest& manifest, const Decision& decision,
-                             const PluginLibrary& library) {
+                             const PluginLibrary& library, PluginRecord* predecessor) {
     const tp_exporter_desc* desc = nullptr;
     std::vector<std::string> names;
     for (const auto& exporter : library.exporters) {
@@ -321,6 +382,7 @@ struct PluginManager::Impl {
                                          : std::string()) +
                       (names.empty() ? "" : "; the library declares " + join(names, ", "));
       spdlog::warn("plugin {} refused: {}", record.id, record.reason);
+      if (predecessor) stop_instance(*predecessor);
       return record;
     }
     ExporterSpec spec;
@@ -330,9 +392,12 @@ struct PluginManager::Impl {
     spec.queue_capacity = settings.exporter_queue_capacity;
     spec.stall_timeout = settings.exporter_stall_timeout;
     auto instance = std::make_shared<ExporterInstance>(std::move(spec), services);
+    const bool swap = predecessor != nullptr && predecessor->exporter != nullptr;
+    if (swap) instance->hold();
     note_task(record.id, PluginTaskEvent::Started);
     if (auto failure = instance->start()) {
       note_task(record.id, PluginTaskEvent::Aborted);
+      if (predecessor) stop_instance(*predecessor);
       record.state = kFailed;
       record.reason = *failure;
       record.failure = *failure;
@@ -342,7 +407,19 @@ struct PluginManager::Impl {
     record.state = kLoaded;
     record.reason.clear();
     record.config = decision.config;
-    exporters->add(instance);
+    if (swap) {
+      // From here every item goes to the new instance; the old one delivers
+      // what it holds and hands the rest over before the new one sends.
+      exporters->replace(predecessor->exporter, instance);
+      bool stopped = true;
+      auto handed = predecessor->exporter->hand_off(settings.stop_timeout, &stopped);
+      instance->release(std::move(handed));
+      predecessor->exporter.reset();
+      note_task(record.id, stopped ? PluginTaskEvent::Completed : PluginTaskEvent::Aborted);
+      spdlog::info("plugin {}: exporter swapped for the reconfigured instance", record.id);
+    } else {
+      exporters->add(instance);
+    }
     record.exporter = std::move(instance);
     spdlog::info("plugin {} {} loaded (exporter {})", record.id, record.version.value_or("?"),
                  desc->name);
@@ -518,9 +595,12 @@ PluginManager::PluginManager(HostServices services, PluginSettings settings)
     if (services_ptr->patches_wanted) services_ptr->patches_wanted(wanted);
   };
   impl_->exporters = std::make_unique<ExporterRuntime>(std::move(feeds));
+  impl_->register_exporter_metrics();
 }
 
 PluginManager::~PluginManager() {
+  if (impl_->exporter_metrics.hook != 0)
+    impl_->services->metrics->remove_render_hook(impl_->exporter_metrics.hook);
   stop_all();
 }
 
@@ -564,6 +644,7 @@ std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
   // key moves from one plugin to another without a clash.
   ReloadResult result;
   std::map<std::string, PluginRecord> kept;
+  std::map<std::string, PluginRecord> swapping;  // reconfigured exporters, swapped live
   std::map<std::string, std::string> section_owners;
   for (auto& record : impl_->snapshot()) {
     if (!impl_->running(record)) continue;
@@ -572,6 +653,9 @@ std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
     if (decision == nullptr || decision->state != kLoaded) {
       impl_->stop_instance(record);
       result.removed.push_back(record.id);
+    } else if (record.config != decision->config && record.exporter) {
+      result.reconfigured.push_back(record.id);
+      swapping.emplace(record.id, std::move(record));
     } else if (record.config != decision->config) {
       impl_->stop_instance(record);
       result.reconfigured.push_back(record.id);
@@ -593,11 +677,15 @@ std::variant<ReloadResult, std::vector<ConfigError>> PluginManager::reload(
       records.push_back(Impl::describe_candidate(candidate, decisions[i]));
       continue;
     }
-    records.push_back(impl_->load_one(candidate, decisions[i], section_owners));
+    auto outgoing = is_primary ? swapping.find(candidate.id) : swapping.end();
+    records.push_back(impl_->load_one(candidate, decisions[i], section_owners,
+                                      outgoing != swapping.end() ? &outgoing->second : nullptr));
+    if (outgoing != swapping.end()) swapping.erase(outgoing);
     const bool reconfigured = std::find(result.reconfigured.begin(), result.reconfigured.end(),
                                         candidate.id) != result.reconfigured.end();
     if (records.back().state == kLoaded && !reconfigured) result.added.push_back(candidate.id);
   }
+  for (auto& [id, record] : swapping) impl_->stop_instance(record);  // not reached: decided kLoaded
   impl_->add_not_found(records, config);
   impl_->wait_primed(records);
   impl_->publish(std::move(records));

@@ -270,3 +270,79 @@ TEST_CASE("runtime_feeds_snapshots_and_metrics_and_offers_patches", "[exporter]"
     if (s.types[i] == TP_EXPORT_SNAPSHOT) CHECK_THAT(s.bodies[i], Catch::StartsWith("{\"snapshot\":"));
   }
 }
+
+TEST_CASE("swap_hands_what_the_outgoing_exporter_could_not_send_to_the_successor_in_order",
+          "[exporter]") {
+  Script outgoing_script, successor_script;
+  // The outgoing sink takes "1", then answers RETRY for good (a long backoff
+  // keeps its worker waiting when the swap comes).
+  outgoing_script.answers = {TP_OK, TP_RETRY, TP_RETRY, TP_RETRY};
+  auto services = std::make_shared<const HostServices>();
+  ExporterSpec outgoing_spec = spec_wanting(TP_EXPORT_WANTS_PATCHES, 16, 1);
+  outgoing_spec.backoff_initial = 10s;
+  outgoing_spec.backoff_max = 10s;
+  auto outgoing = std::make_shared<ExporterInstance>(outgoing_spec, services);
+  script = &outgoing_script;
+  REQUIRE_FALSE(outgoing->start());
+  ExporterRuntime runtime(ExporterRuntime::Feeds{});
+  runtime.add(outgoing);
+
+  runtime.offer_patch("m", text("1"), 1);
+  REQUIRE(wait_for(outgoing_script, [&] { return outgoing_script.bodies.size() == 1; }));
+  runtime.offer_patch("m", text("2"), 2);  // answered RETRY
+  REQUIRE(wait_for(outgoing_script, [&] { return outgoing_script.calls.size() == 2; }));
+  runtime.offer_patch("m", text("3"), 3);
+  runtime.offer_patch("m", text("4"), 4);
+
+  auto successor = std::make_shared<ExporterInstance>(spec_wanting(TP_EXPORT_WANTS_PATCHES), services);
+  successor->hold();
+  script = &successor_script;
+  REQUIRE_FALSE(successor->start());
+  runtime.replace(outgoing, successor);
+  runtime.offer_patch("m", text("5"), 5);  // to the successor, held behind what comes over
+
+  bool stopped = false;
+  auto handed = outgoing->hand_off(5s, &stopped);
+  CHECK(stopped);
+  CHECK(outgoing_script.stopped);
+  successor->release(std::move(handed));
+  REQUIRE(wait_for(successor_script, [&] { return successor_script.bodies.size() == 4; }));
+  {
+    std::lock_guard lock(successor_script.mutex);
+    CHECK(successor_script.bodies == std::vector<std::string>{"2", "3", "4", "5"});
+  }
+  CHECK(outgoing_script.bodies == std::vector<std::string>{"1"});
+  CHECK(outgoing->counters().dropped == 0);
+  CHECK(successor->counters().dropped == 0);
+  runtime.remove(successor);
+  CHECK(successor->shutdown(5s));
+}
+
+TEST_CASE("an_exporter_added_while_the_feeder_waits_gets_its_first_samples_at_once", "[exporter]") {
+  Script slow_script, fresh_script;
+  auto services = std::make_shared<const HostServices>();
+  ExporterRuntime::Feeds feeds;
+  feeds.snapshot = [] { return std::optional<std::string>("{}"); };
+  feeds.metrics = [] { return std::string("m 1\n"); };
+  ExporterRuntime runtime(std::move(feeds));
+  // The first exporter puts the feeder to sleep for an hour.
+  ExporterSpec slow_spec = spec_wanting(TP_EXPORT_WANTS_SNAPSHOTS);
+  slow_spec.desc.snapshot_interval_ms = 3600000;
+  auto slow = std::make_shared<ExporterInstance>(slow_spec, services);
+  script = &slow_script;
+  REQUIRE_FALSE(slow->start());
+  runtime.add(slow);
+  REQUIRE(wait_for(slow_script, [&] { return slow_script.bodies.size() == 1; }));
+
+  auto fresh = std::make_shared<ExporterInstance>(spec_wanting(TP_EXPORT_WANTS_METRICS), services);
+  script = &fresh_script;
+  REQUIRE_FALSE(fresh->start());
+  runtime.add(fresh);
+  REQUIRE(wait_for(fresh_script, [&] { return fresh_script.bodies.size() >= 1; }));
+  CHECK(fresh_script.bodies.front() == "m 1\n");
+  runtime.remove(slow);
+  runtime.remove(fresh);
+  runtime.stop_feeding();
+  CHECK(slow->shutdown(5s));
+  CHECK(fresh->shutdown(5s));
+}
