@@ -142,9 +142,20 @@ class Differ {
     for (size_t k = pairs; k < tail_after; ++k) add(at(from + k), after[from + k]);
   }
 
+  // An element's own diff, or one replace of it when that is shorter (two
+  // unrelated entries differ in most of their members).
   void descend_index(const Json& before, const Json& after, const std::string& path, size_t index) {
     if (before == after) return;
+    const size_t first = ops_.size();
     descend(before, after, path, std::to_string(index));
+    if (ops_.size() - first < 2) return;
+    size_t diff_bytes = 0;
+    for (size_t i = first; i < ops_.size(); ++i) diff_bytes += ops_[i].dump().size() + 1;
+    const std::string element_path = path + "/" + std::to_string(index);
+    Json replacement = {{"op", "replace"}, {"path", element_path}, {"value", after}};
+    if (replacement.dump().size() >= diff_bytes) return;
+    ops_.erase(ops_.begin() + static_cast<std::ptrdiff_t>(first), ops_.end());
+    ops_.push_back(std::move(replacement));
   }
 
   const std::vector<std::vector<std::string>>& volatile_;
