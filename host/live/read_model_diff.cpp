@@ -22,16 +22,10 @@ std::string escape_token(const std::string& token) {
   return out;
 }
 
-// Objects of the new value already in place on the client, at paths without
-// an array index (no later op moves them): a later add or replace of an equal
-// object copies it instead (a window's `latest` and its newest entry).
-using PlacedObjects = std::vector<std::pair<std::string, const Json*>>;
-
 class Differ {
  public:
-  Differ(const std::vector<std::vector<std::string>>& volatile_segments, Json& ops,
-         PlacedObjects& placed, int in_array)
-      : volatile_(volatile_segments), ops_(ops), placed_(placed), in_array_(in_array) {}
+  Differ(const std::vector<std::vector<std::string>>& volatile_segments, Json& ops)
+      : volatile_(volatile_segments), ops_(ops) {}
 
   // tokens_ are the unescaped segments of `path` while volatile paths may lie below.
   void diff(const Json& before, const Json& after, const std::string& path) {
@@ -43,22 +37,10 @@ class Differ {
 
  private:
   void replace(const std::string& path, const Json& value) {
-    if (copy(path, value)) return;
     ops_.push_back({{"op", "replace"}, {"path", path}, {"value", value}});
   }
   void add(const std::string& path, const Json& value) {
-    if (copy(path, value)) return;
     ops_.push_back({{"op", "add"}, {"path", path}, {"value", value}});
-  }
-  // A copy op from a placed equal object (copy adds or replaces at `path`).
-  bool copy(const std::string& path, const Json& value) {
-    if (!value.is_object() || value.empty()) return false;
-    for (const auto& [from, placed] : placed_) {
-      if (*placed != value) continue;
-      ops_.push_back({{"op", "copy"}, {"from", from}, {"path", path}});
-      return true;
-    }
-    return false;
   }
   void remove(const std::string& path) { ops_.push_back({{"op", "remove"}, {"path", path}}); }
 
@@ -92,7 +74,7 @@ class Differ {
     if (is_volatile(token)) return;
     if (!volatile_below(token)) {
       // Nothing volatile below: compare without matching paths.
-      Differ plain(no_volatile_, ops_, placed_, in_array_);
+      Differ plain(no_volatile_, ops_);
       return plain.diff(before, after, path + "/" + escape_token(token));
     }
     tokens_.push_back(token);
@@ -103,13 +85,10 @@ class Differ {
   void diff_objects(const Json& before, const Json& after, const std::string& path) {
     for (auto it = before.begin(); it != before.end(); ++it) {
       auto there = after.find(it.key());
-      if (there == after.end()) {
+      if (there == after.end())
         remove(path + "/" + escape_token(it.key()));
-        continue;
-      }
-      descend(*it, *there, path, it.key());
-      if (in_array_ == 0 && there->is_object() && !there->empty())
-        placed_.emplace_back(path + "/" + escape_token(it.key()), &*there);
+      else
+        descend(*it, *there, path, it.key());
     }
     for (auto it = after.begin(); it != after.end(); ++it)
       if (!before.contains(it.key())) add(path + "/" + escape_token(it.key()), *it);
@@ -168,9 +147,7 @@ class Differ {
   void descend_index(const Json& before, const Json& after, const std::string& path, size_t index) {
     if (before == after) return;
     const size_t first = ops_.size();
-    ++in_array_;
     descend(before, after, path, std::to_string(index));
-    --in_array_;
     if (ops_.size() - first < 2) return;
     size_t diff_bytes = 0;
     for (size_t i = first; i < ops_.size(); ++i) diff_bytes += ops_[i].dump().size() + 1;
@@ -184,8 +161,6 @@ class Differ {
   const std::vector<std::vector<std::string>>& volatile_;
   const std::vector<std::vector<std::string>> no_volatile_;
   Json& ops_;
-  PlacedObjects& placed_;
-  int in_array_;
   std::vector<std::string> tokens_;
 };
 
@@ -194,8 +169,7 @@ class Differ {
 Json read_model_diff(const Json& previous, const Json& next,
                      const std::vector<std::vector<std::string>>& volatile_segments) {
   Json ops = Json::array();
-  PlacedObjects placed;
-  Differ(volatile_segments, ops, placed, 0).diff(previous, next, "");
+  Differ(volatile_segments, ops).diff(previous, next, "");
   return ops;
 }
 
