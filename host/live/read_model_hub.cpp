@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kernel/kinds.h"
+#include "live/read_model_diff.h"
 #include "metrics/metric_registry.h"
 #include "util/time.h"
 
@@ -105,10 +106,13 @@ Json strip_volatile_paths(const Json& value, const std::vector<std::string>& vol
   return strip_with(value, patterns);
 }
 
-Json read_model_patch(const Json& previous, const Json& next, uint64_t base_version) {
+Json read_model_patch(const Json& previous, const Json& next, uint64_t base_version,
+                      const std::vector<std::string>& volatile_paths) {
   auto root_replace = [&] { return Json::array({Json{{"op", "replace"}, {"path", ""}, {"value", next}}}); };
   if (base_version == 0) return root_replace();
-  Json diff = Json::diff(previous, next);
+  std::vector<std::vector<std::string>> volatile_segments;
+  for (const auto& path : volatile_paths) volatile_segments.push_back(pointer_segments(path));
+  Json diff = read_model_diff(previous, next, volatile_segments);
   if (diff.dump().size() > next.dump().size()) return root_replace();
   return diff;
 }
@@ -149,7 +153,7 @@ std::optional<Json> keyed_items_ops(const Json& previous, const Json& next) {
   for (size_t j = 0; j < after->size(); ++j) {
     const std::string path = "/items/" + std::to_string(j);
     if (k < kept.size() && (*before)[kept[k]] == (*after)[j]) {
-      for (Json op : Json::diff(previous[kept[k]], next[j])) {
+      for (Json op : read_model_diff(previous[kept[k]], next[j])) {
         op["path"] = path + op["path"].get<std::string>();
         ops.push_back(std::move(op));
       }
@@ -357,7 +361,7 @@ void ReadModelHub::publish(Model& model, const Json& previous, const Json& next,
   payload["base_version"] = version - 1;
   payload["patch"] = model.def.list_model && version > 1
                          ? list_model_patch(previous, next)
-                         : read_model_patch(previous, next, version - 1);
+                         : read_model_patch(previous, next, version - 1, model.def.volatile_paths);
   PatchPublication publication;
   publication.id = model.def.id;
   publication.version = version;

@@ -11,8 +11,9 @@
 // the hub's one scheduler thread at min(last_dirty + C, first_dirty + M); a
 // burst yields one patch, churn at most one per M. Each version transition
 // (also one found by a priming GET) computes ONE RFC 6902 diff against the
-// last value (nlohmann's json::diff; the 0->1 patch and any patch larger than
-// the new value are one root replace), serialises it once, and hands the same
+// last value (read_model_diff.h: arrays aligned on shifts, volatile paths
+// left out; the 0->1 patch and any patch larger than the new value are one
+// root replace), serialises it once, and hands the same
 // shared buffers to every subscriber present at that moment. With no
 // subscriber for an id nothing is scheduled and no diff is computed.
 //
@@ -183,10 +184,12 @@ class ReadModelHub {
 // The value with every volatile path removed (what change detection compares).
 Json strip_volatile_paths(const Json& value, const std::vector<std::string>& volatile_paths);
 
-// The RFC 6902 patch from `previous` to `next` as the wire carries it: the
-// library's diff, or one root replace when `base_version` is 0 or the diff's
-// text is longer than the new value's.
-Json read_model_patch(const Json& previous, const Json& next, uint64_t base_version);
+// The RFC 6902 patch from `previous` to `next` as the wire carries it:
+// read_model_diff (shift-aware arrays, volatile paths present on both sides
+// left out), or one root replace when `base_version` is 0 or the diff's text
+// is longer than the new value's.
+Json read_model_patch(const Json& previous, const Json& next, uint64_t base_version,
+                      const std::vector<std::string>& volatile_paths = {});
 
 // The patch of a list model (ReadModelDefinition::list_model) from `previous`
 // to `next`, both {version, items, ...}: a replace of /version, removals of

@@ -1,5 +1,6 @@
 #include "live/read_models.h"
 
+#include <memory>
 #include <stdexcept>
 
 #include "config/settings.h"
@@ -32,9 +33,11 @@ Coalescing route_stats_coalescing(const Settings& settings) {
 
 void define_builtin_read_models(ReadModelHub& hub, const Settings& settings, PluginManager& plugins,
                                 HostTelemetry& telemetry, ConfigJsonSource config) {
+  // Each section's text is parsed again only when it changed.
+  auto section_values = std::make_shared<SectionValueCache>();
   hub.define({.id = "training_metrics",
-              .compute = [&plugins, &telemetry, config] {
-                return Json::parse(render_training_snapshot(plugins, &telemetry, config));
+              .compute = [&plugins, &telemetry, config, section_values] {
+                return training_snapshot_value(plugins, &telemetry, config, *section_values);
               },
               .event_prefixes = {""},
               .dirty_on_request = true,

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "telemetry/snapshot_cache.h"
+#include "util/json.h"
 
 namespace tpark {
 
@@ -33,5 +36,19 @@ std::string training_snapshot_text(const CachedSnapshot& rest, int64_t generated
 // A fresh render as compact JSON text.
 std::string render_training_snapshot(PluginManager& plugins, HostTelemetry* telemetry,
                                      const ConfigJsonSource& config = {});
+
+// The parsed value of each section's last rendered text, by section name.
+struct SectionValueCache {
+  std::map<std::string, std::pair<std::string, Json>, std::less<>> sections;
+  // The value of `text`, parsed only when it differs from the last one of `name`.
+  const Json& value(const std::string& name, const std::string& text);
+};
+
+// A fresh render as a value: equal to parsing render_training_snapshot's
+// text, but only the sections whose text changed since the last call with
+// `cache` are parsed (the training_metrics read model; one caller at a time
+// per cache).
+Json training_snapshot_value(PluginManager& plugins, HostTelemetry* telemetry,
+                             const ConfigJsonSource& config, SectionValueCache& cache);
 
 }  // namespace tpark

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "tpark/context/formulas.h"
@@ -74,6 +75,195 @@ NamedValues numeric_members(const Json* object) {
 uint64_t array_length(const Json* value) {
   return value != nullptr && value->is_array() ? value->size() : 0;
 }
+
+// ---------------------------------------------------------------------------
+// Reading only what the windows keep (simdjson on-demand)
+//
+// Per event the model needs a few numbers, flags and small objects of a ~1 KB
+// payload. `Keep` names them; read_kept copies just those members into a
+// small document in one forward pass, with the types nlohmann would give
+// them, so the same sample code reads it as it would read the full payload.
+// The full payload is parsed only when an entry is rendered.
+
+struct Keep {
+  // Members kept; empty: the value is kept whole. A value that is not an
+  // object is kept whole too (the readers then see its real type).
+  std::vector<std::pair<std::string_view, Keep>> members;
+
+  const Keep* find(std::string_view key) const {
+    for (const auto& [name, child] : members)
+      if (name == key) return &child;
+    return nullptr;
+  }
+};
+
+const Keep kWhole{};
+
+const Keep& summary_keep() {
+  static const Keep keep{{{"target_limit", kWhole},
+                          {"lanes_requested", kWhole},
+                          {"selected", kWhole},
+                          {"total_candidates", kWhole},
+                          {"avg_cscore", kWhole},
+                          {"max_cscore", kWhole},
+                          {"threshold_hits", kWhole},
+                          {"min_score", kWhole},
+                          {"lane_counts", kWhole},
+                          {"slots", Keep{{{"counts", kWhole}, {"budgets", kWhole}}}}}};
+  return keep;
+}
+
+const Keep& spec_keep() {
+  static const Keep keep{{{"min_score", kWhole}, {"slot_budgets", kWhole}}};
+  return keep;
+}
+
+const Keep& coverage_keep() {
+  static const Keep keep{{{"reasons", kWhole},
+                          {"needs_more", kWhole},
+                          {"summary", summary_keep()},
+                          {"spec", spec_keep()}}};
+  return keep;
+}
+
+const Keep& recall_keep() {
+  static const Keep keep{{{"needs_more", kWhole},
+                          {"summary", summary_keep()},
+                          {"spec", spec_keep()},
+                          {"score", kWhole},
+                          {"level", kWhole},
+                          {"at_risk", kWhole},
+                          {"components", Keep{{{"slots", kWhole}}}}}};
+  return keep;
+}
+
+const Keep& assembly_keep() {
+  static const Keep keep{{{"needs_more", kWhole},
+                          {"coverage", Keep{{{"needs_more", kWhole}}}},
+                          {"coverage_gap", kWhole},
+                          {"duration_ms", kWhole},
+                          {"summary", summary_keep()}}};
+  return keep;
+}
+
+const Keep& retriever_keep() {
+  static const Keep keep{{{"summary", summary_keep()},
+                          {"diagnostics", Keep{{{"counts", kWhole},
+                                                {"timings_ms", kWhole},
+                                                {"lanes", kWhole},
+                                                {"slots", Keep{{{"counts", kWhole}}}}}}}}};
+  return keep;
+}
+
+namespace od = simdjson::ondemand;
+
+simdjson::error_code read_value(od::value value, const Keep& keep, Json& out);
+
+// A number as nlohmann types it: non-negative integers unsigned, negative
+// ones signed, others (and integers beyond 64 bits) floating point.
+simdjson::error_code read_number(od::value value, Json& out) {
+  od::number_type type;
+  if (auto error = value.get_number_type().get(type)) return error;
+  if (type == od::number_type::signed_integer) {
+    int64_t number = 0;
+    if (value.get_int64().get(number) == simdjson::SUCCESS) {
+      out = number >= 0 ? Json(static_cast<uint64_t>(number)) : Json(number);
+      return simdjson::SUCCESS;
+    }
+  } else if (type == od::number_type::unsigned_integer) {
+    uint64_t number = 0;
+    if (value.get_uint64().get(number) == simdjson::SUCCESS) {
+      out = number;
+      return simdjson::SUCCESS;
+    }
+  } else {
+    double number = 0;
+    if (value.get_double().get(number) == simdjson::SUCCESS) {
+      out = number;
+      return simdjson::SUCCESS;
+    }
+  }
+  std::string_view token = value.raw_json_token();
+  out = std::strtod(std::string(token).c_str(), nullptr);
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code read_object(od::object object, const Keep& keep, Json& out) {
+  out = Json::object();
+  for (auto field : object) {
+    std::string_view key;
+    if (auto error = field.unescaped_key().get(key)) return error;
+    const Keep* child = keep.members.empty() ? &kWhole : keep.find(key);
+    if (child == nullptr) continue;  // on-demand skips the value
+    od::value value;
+    if (auto error = field.value().get(value)) return error;
+    if (auto error = read_value(value, *child, out[std::string(key)])) return error;
+  }
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code read_value(od::value value, const Keep& keep, Json& out) {
+  od::json_type type;
+  if (auto error = value.type().get(type)) return error;
+  switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (auto error = value.get_object().get(object)) return error;
+      return read_object(object, keep, out);
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (auto error = value.get_array().get(array)) return error;
+      out = Json::array();
+      for (auto element : array) {
+        od::value item;
+        if (auto error = element.get(item)) return error;
+        if (auto error = read_value(item, kWhole, out.emplace_back())) return error;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view text;
+      if (auto error = value.get_string().get(text)) return error;
+      out = std::string(text);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number:
+      return read_number(value, out);
+    case od::json_type::boolean: {
+      bool flag = false;
+      if (auto error = value.get_bool().get(flag)) return error;
+      out = flag;
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null:
+      out = nullptr;
+      return simdjson::SUCCESS;
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+// The kept members of a payload; {} when it is not a JSON object (as the full
+// parse reads it).
+class KeptReader {
+ public:
+  Json read(std::string_view payload, const Keep& keep) {
+    if (padded_.size() < payload.size() + simdjson::SIMDJSON_PADDING)
+      padded_.resize(payload.size() + simdjson::SIMDJSON_PADDING);
+    std::copy(payload.begin(), payload.end(), padded_.begin());
+    Json out = Json::object();
+    od::document document;
+    od::object object;
+    if (parser_.iterate(padded_.data(), payload.size(), padded_.size()).get(document) ||
+        document.get_object().get(object) || read_object(object, keep, out))
+      return Json::object();
+    return out;
+  }
+
+ private:
+  od::parser parser_;
+  std::string padded_;
+};
 
 // ---------------------------------------------------------------------------
 // Building entries
@@ -173,18 +363,49 @@ std::optional<std::string_view> underfilled_slot(std::string_view reason) {
 // ---------------------------------------------------------------------------
 // Rings
 
-// The newest `capacity` samples of one kind (oldest first), and the entries
-// of the newest min(5, capacity) of them (newest first).
+// An event as it came in, kept while it is among the newest of its kind: its
+// entry is built from the raw payload when a render first shows it.
+struct RecentEvent {
+  int64_t id = 0;
+  std::string time;
+  std::string node;
+  std::string payload;
+  mutable std::optional<Json> entry;
+
+  static RecentEvent of(const EventInput& event) {
+    return RecentEvent{event.id, std::string(event.time), std::string(event.node),
+                       std::string(event.payload), std::nullopt};
+  }
+  EventInput input() const { return EventInput{id, time, node, {}, payload}; }
+};
+
+// Builds the entry of one recent event (render time only).
+using EntryBuilder = Json (*)(const EventInput& event, const Json& payload);
+
+// The full payload; {} when it is not a JSON object.
+Json full_payload(std::string_view text) {
+  Json payload = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!payload.is_object()) payload = Json::object();
+  return payload;
+}
+
+const Json& entry_of(const RecentEvent& event, EntryBuilder build) {
+  if (!event.entry) event.entry = build(event.input(), full_payload(event.payload));
+  return *event.entry;
+}
+
+// The newest `capacity` samples of one kind (oldest first), and the newest
+// min(5, capacity) events (newest first).
 template <class Sample>
 class Ring {
  public:
-  explicit Ring(std::size_t capacity) : capacity_(capacity) {}
+  Ring(std::size_t capacity, EntryBuilder build) : capacity_(capacity), build_(build) {}
 
   // Returns the sample pushed out of a full ring.
-  std::optional<Sample> push(Sample sample, Json entry) {
+  std::optional<Sample> push(Sample sample, const EventInput& event) {
     samples_.push_back(std::move(sample));
-    recent_.push_front(std::move(entry));
-    if (recent_.size() > std::min(kRecentMax, capacity_)) recent_.pop_back();
+    if (recent_.size() >= std::min(kRecentMax, capacity_)) recent_.pop_back();
+    recent_.push_front(RecentEvent::of(event));
     if (samples_.size() <= capacity_) return std::nullopt;
     std::optional<Sample> evicted(std::move(samples_.front()));
     samples_.pop_front();
@@ -201,17 +422,18 @@ class Ring {
   // A sub-section's first keys: latest, recent.
   Json head() const {
     Json out = Json::object();
-    out["latest"] = recent_.front();
+    out["latest"] = entry_of(recent_.front(), build_);
     Json recent = Json::array();
-    for (const Json& entry : recent_) recent.push_back(entry);
+    for (const RecentEvent& event : recent_) recent.push_back(entry_of(event, build_));
     out["recent"] = std::move(recent);
     return out;
   }
 
  private:
   std::size_t capacity_;
+  EntryBuilder build_;
   std::deque<Sample> samples_;
-  std::deque<Json> recent_;
+  std::deque<RecentEvent> recent_;
 };
 
 // --- coverage ---------------------------------------------------------------
@@ -223,11 +445,11 @@ struct CoverageSample {
 
 class CoverageWindow {
  public:
-  explicit CoverageWindow(std::size_t capacity) : ring_(capacity) {}
+  CoverageWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(CoverageSample sample, Json entry) {
+  void push(CoverageSample sample, const EventInput& event) {
     count(sample, true);
-    if (auto evicted = ring_.push(std::move(sample), std::move(entry))) count(*evicted, false);
+    if (auto evicted = ring_.push(std::move(sample), event)) count(*evicted, false);
   }
   void clear() {
     ring_.clear();
@@ -273,11 +495,11 @@ struct RecallSample {
 
 class RecallWindow {
  public:
-  explicit RecallWindow(std::size_t capacity) : ring_(capacity) {}
+  RecallWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(RecallSample sample, Json entry) {
+  void push(RecallSample sample, const EventInput& event) {
     count(sample, true);
-    if (auto evicted = ring_.push(std::move(sample), std::move(entry))) count(*evicted, false);
+    if (auto evicted = ring_.push(std::move(sample), event)) count(*evicted, false);
   }
   void clear() {
     ring_.clear();
@@ -345,11 +567,11 @@ struct AssemblySample {
 
 class AssemblyWindow {
  public:
-  explicit AssemblyWindow(std::size_t capacity) : ring_(capacity) {}
+  AssemblyWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(AssemblySample sample, Json entry) {
+  void push(AssemblySample sample, const EventInput& event) {
     if (sample.needs_more) ++needs_more_;
-    if (auto evicted = ring_.push(std::move(sample), std::move(entry)))
+    if (auto evicted = ring_.push(std::move(sample), event))
       if (evicted->needs_more) --needs_more_;
   }
   void clear() {
@@ -397,9 +619,11 @@ struct RetrieverSample {
 
 class RetrieverWindow {
  public:
-  explicit RetrieverWindow(std::size_t capacity) : ring_(capacity) {}
+  RetrieverWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(RetrieverSample sample, Json entry) { ring_.push(std::move(sample), std::move(entry)); }
+  void push(RetrieverSample sample, const EventInput& event) {
+    ring_.push(std::move(sample), event);
+  }
   void clear() { ring_.clear(); }
 
   Json render() const {
@@ -439,112 +663,99 @@ std::string_view level_label(const std::optional<std::string>& level) {
   return "unknown";
 }
 
+namespace {
+
 // ---------------------------------------------------------------------------
-// The model
+// Reading events: each kind's sample (from the kept members, per event) and
+// its entry (from the full payload, when a render first shows it). Both read
+// through the same functions, so an entry and its sample agree.
 
-struct ContextModel::State {
-  explicit State(uint64_t window)
-      : window(window), coverage(window), recall(window), assembly(window), retriever(window) {}
+// --- coverage ---
 
-  uint64_t window;
-  CoverageWindow coverage;
-  RecallWindow recall;
-  AssemblyWindow assembly;
-  RetrieverWindow retriever;
-  Json assembled;  // null until the first context.assembled
-  bool dirty = true;
-  std::string text;  // the last render
-
-  MetricObservations take_coverage(const EventInput& event, const Json& payload);
-  MetricObservations take_recall(const EventInput& event, const Json& payload);
-  void take_assembly(const EventInput& event, const Json& payload);
-  void take_retriever(const EventInput& event, const Json& payload);
-  void take_assembled(const EventInput& event, const Json& payload);
+struct CoverageRead {
+  CoverageSample sample;
+  std::optional<formulas::CoverageInputs> inputs;
+  bool derived = false;
 };
 
-MetricObservations ContextModel::State::take_coverage(const EventInput& event,
-                                                      const Json& payload) {
-  const Json* summary = object_member(&payload, "summary");
-  std::optional<formulas::CoverageInputs> inputs;
+CoverageRead read_coverage(const Json& payload) {
+  CoverageRead read;
   std::optional<formulas::CoverageVerdict> verdict;
-  if (summary != nullptr) {
-    inputs = formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
-    verdict = formulas::coverage_verdict(*inputs);
+  if (const Json* summary = object_member(&payload, "summary")) {
+    read.inputs = formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
+    verdict = formulas::coverage_verdict(*read.inputs);
   }
-  bool derived = false;
-
-  CoverageSample sample;
+  CoverageSample& sample = read.sample;
   if (const Json* given = member(&payload, "reasons"); given != nullptr && given->is_array()) {
     for (const Json& reason : *given)
       if (reason.is_string()) sample.reasons.push_back(reason.get<std::string>());
   } else if (verdict) {
     sample.reasons = verdict->reasons;
-    derived = true;
+    read.derived = true;
   }
   if (auto given = bool_of(member(&payload, "needs_more"))) {
     sample.needs_more = *given;
   } else if (verdict) {
     sample.needs_more = verdict->needs_more;
-    derived = true;
+    read.derived = true;
   } else {
     sample.needs_more = !sample.reasons.empty();
   }
+  return read;
+}
 
+Json coverage_entry(const EventInput& event, const Json& payload) {
+  const CoverageRead read = read_coverage(payload);
   Json entry = entry_head(event);
-  entry["needs_more"] = sample.needs_more;
-  entry["reasons"] = sample.reasons;
+  entry["needs_more"] = read.sample.needs_more;
+  entry["reasons"] = read.sample.reasons;
   copy_if_present(entry, payload, "duration_ms");
   copy_if_present(entry, payload, "persona_bias");
   copy_if_present(entry, payload, "summary");
   copy_sanitised_spec(entry, payload, "spec");
   copy_if_present(entry, payload, "project");
   copy_if_present(entry, payload, "query");
-  if (derived) entry["derived"] = true;
-
-  MetricObservations observed;
-  observed.source = MetricObservations::Source::Coverage;
-  observed.needs_more = sample.needs_more;
-  if (inputs) {
-    for (const formulas::SlotInput& slot : inputs->slots)
-      observed.fill_ratios.emplace_back(
-          slot.slot, formulas::slot_fill_ratio(slot.budget, inputs->selected, slot.have));
-  }
-  for (const std::string& reason : sample.reasons)
-    if (auto slot = underfilled_slot(reason)) observed.underfilled_slots.emplace_back(*slot);
-
-  coverage.push(std::move(sample), std::move(entry));
-  return observed;
+  if (read.derived) entry["derived"] = true;
+  return entry;
 }
 
-MetricObservations ContextModel::State::take_recall(const EventInput& event, const Json& payload) {
-  const std::optional<bool> producer_needs_more = bool_of(member(&payload, "needs_more"));
+// --- recall_risk ---
+
+struct RecallRead {
+  RecallSample sample;
   std::optional<formulas::RecallRisk> risk;
+  bool derived = false;
+};
+
+RecallRead read_recall(const Json& payload) {
+  RecallRead read;
+  const std::optional<bool> producer_needs_more = bool_of(member(&payload, "needs_more"));
   if (const Json* summary = object_member(&payload, "summary")) {
     const formulas::CoverageInputs inputs =
         formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
     const bool needs_more =
         producer_needs_more ? *producer_needs_more : formulas::coverage_verdict(inputs).needs_more;
-    risk = formulas::recall_risk(inputs, needs_more);
+    read.risk = formulas::recall_risk(inputs, needs_more);
   }
-  bool derived = false;
+  const std::optional<formulas::RecallRisk>& risk = read.risk;
 
-  RecallSample sample;
+  RecallSample& sample = read.sample;
   sample.score = finite_number(member(&payload, "score"));
   const bool producer_score = sample.score.has_value();
   if (!sample.score && risk) {
     sample.score = risk->score;
-    derived = true;
+    read.derived = true;
   }
   sample.level = nonempty_string(member(&payload, "level"));
   if (!sample.level && sample.score) {
     sample.level = std::string(formulas::risk_level(*sample.score));
-    derived = true;
+    read.derived = true;
   }
   sample.at_risk = bool_of(member(&payload, "at_risk"));
   if (!sample.at_risk && sample.score) {
     sample.at_risk = producer_score ? producer_needs_more.value_or(false) || *sample.score >= 0.4
                                     : risk->at_risk;
-    derived = true;
+    read.derived = true;
   }
 
   const Json* components = object_member(&payload, "components");
@@ -557,7 +768,13 @@ MetricObservations ContextModel::State::take_recall(const EventInput& event, con
       if (auto effective = formulas::effective_slot_gap(slot.gap))
         sample.slot_gaps.emplace_back(slot.slot, *effective);
   }
+  return read;
+}
 
+Json recall_entry(const EventInput& event, const Json& payload) {
+  const RecallRead read = read_recall(payload);
+  const RecallSample& sample = read.sample;
+  bool derived = read.derived;
   Json entry = entry_head(event);
   entry["score"] = sample.score ? Json(*sample.score) : Json(nullptr);
   entry["level"] = sample.level ? Json(*sample.level) : Json(nullptr);
@@ -565,8 +782,8 @@ MetricObservations ContextModel::State::take_recall(const EventInput& event, con
   auto producer_or_derived = [&](const char* key, auto derived_value) {
     if (const Json* value = member(&payload, key)) {
       entry[key] = *value;
-    } else if (risk) {
-      entry[key] = derived_value(*risk);
+    } else if (read.risk) {
+      entry[key] = derived_value(*read.risk);
       derived = true;
     }
   };
@@ -583,19 +800,31 @@ MetricObservations ContextModel::State::take_recall(const EventInput& event, con
   copy_if_present(entry, payload, "query");
   copy_if_present(entry, payload, "persona_bias");
   if (derived) entry["derived"] = true;
-
-  MetricObservations observed;
-  observed.source = MetricObservations::Source::Recall;
-  observed.score = sample.score;
-  observed.level_label = std::string(level_label(sample.level));
-  observed.flagged = sample.at_risk.value_or(false);
-  observed.slot_gaps = sample.slot_gaps;
-
-  recall.push(std::move(sample), std::move(entry));
-  return observed;
+  return entry;
 }
 
-void ContextModel::State::take_assembly(const EventInput& event, const Json& payload) {
+// --- assembly ---
+
+std::optional<bool> assembly_needs_more(const Json& payload) {
+  std::optional<bool> needs_more = bool_of(member(&payload, "needs_more"));
+  if (!needs_more) needs_more = bool_of(member(object_member(&payload, "coverage"), "needs_more"));
+  if (!needs_more) needs_more = bool_of(member(&payload, "coverage_gap"));
+  return needs_more;
+}
+
+AssemblySample read_assembly(const Json& payload) {
+  AssemblySample sample;
+  sample.needs_more = assembly_needs_more(payload).value_or(false);
+  const Json* summary = object_member(&payload, "summary");
+  sample.selected = finite_number(member(summary, "selected"));
+  sample.candidates = finite_number(member(summary, "total_candidates"));
+  sample.duration_ms = finite_number(member(&payload, "duration_ms"));
+  sample.lanes = numeric_members(object_member(summary, "lane_counts"));
+  sample.slots = numeric_members(object_member(object_member(summary, "slots"), "counts"));
+  return sample;
+}
+
+Json assembly_entry(const EventInput& event, const Json& payload) {
   Json entry = entry_head(event);
   if (const Json* iteration = member(&payload, "iteration"))
     entry["iteration"] = *iteration;
@@ -604,23 +833,33 @@ void ContextModel::State::take_assembly(const EventInput& event, const Json& pay
   for (const char* key : {"corr_id", "project", "query", "duration_ms", "coverage", "reasons",
                           "summary", "persona_bias", "spec", "next_spec"})
     copy_if_present(entry, payload, key);
-  std::optional<bool> needs_more = bool_of(member(&payload, "needs_more"));
-  if (!needs_more) needs_more = bool_of(member(object_member(&payload, "coverage"), "needs_more"));
-  if (!needs_more) needs_more = bool_of(member(&payload, "coverage_gap"));
-  if (needs_more) entry["needs_more"] = *needs_more;
-
-  AssemblySample sample;
-  sample.needs_more = needs_more.value_or(false);
-  const Json* summary = object_member(&payload, "summary");
-  sample.selected = finite_number(member(summary, "selected"));
-  sample.candidates = finite_number(member(summary, "total_candidates"));
-  sample.duration_ms = finite_number(member(&payload, "duration_ms"));
-  sample.lanes = numeric_members(object_member(summary, "lane_counts"));
-  sample.slots = numeric_members(object_member(object_member(summary, "slots"), "counts"));
-  assembly.push(std::move(sample), std::move(entry));
+  if (auto needs_more = assembly_needs_more(payload)) entry["needs_more"] = *needs_more;
+  return entry;
 }
 
-void ContextModel::State::take_retriever(const EventInput& event, const Json& payload) {
+// --- retriever ---
+
+RetrieverSample read_retriever(const Json& payload) {
+  const Json* diagnostics = object_member(&payload, "diagnostics");
+  RetrieverSample sample;
+  if (const Json* counts = object_member(diagnostics, "counts")) {
+    sample.counts = numeric_members(counts);
+  } else {
+    const Json* summary = object_member(&payload, "summary");
+    if (auto selected = finite_number(member(summary, "selected")))
+      sample.counts.emplace_back("selected", *selected);
+    if (auto candidates = finite_number(member(summary, "total_candidates")))
+      sample.counts.emplace_back("total_candidates", *candidates);
+  }
+  const Json* timings = object_member(diagnostics, "timings_ms");
+  for (std::size_t i = 0; i < kTimingKeys.size(); ++i)
+    sample.timings_ms[i] = finite_number(member(timings, kTimingKeys[i]));
+  sample.lanes = numeric_members(object_member(diagnostics, "lanes"));
+  sample.slots = numeric_members(object_member(object_member(diagnostics, "slots"), "counts"));
+  return sample;
+}
+
+Json retriever_entry(const EventInput& event, const Json& payload) {
   Json entry = entry_head(event);
   for (const char* key : {"iteration", "corr_id", "project", "query", "summary", "persona_bias"})
     copy_if_present(entry, payload, key);
@@ -639,26 +878,12 @@ void ContextModel::State::take_retriever(const EventInput& event, const Json& pa
                             "had_candidates_above_threshold", "generated_at"})
       copy_if_present(entry, *diagnostics, key);
   }
-
-  RetrieverSample sample;
-  if (const Json* counts = object_member(diagnostics, "counts")) {
-    sample.counts = numeric_members(counts);
-  } else {
-    const Json* summary = object_member(&payload, "summary");
-    if (auto selected = finite_number(member(summary, "selected")))
-      sample.counts.emplace_back("selected", *selected);
-    if (auto candidates = finite_number(member(summary, "total_candidates")))
-      sample.counts.emplace_back("total_candidates", *candidates);
-  }
-  const Json* timings = object_member(diagnostics, "timings_ms");
-  for (std::size_t i = 0; i < kTimingKeys.size(); ++i)
-    sample.timings_ms[i] = finite_number(member(timings, kTimingKeys[i]));
-  sample.lanes = numeric_members(object_member(diagnostics, "lanes"));
-  sample.slots = numeric_members(object_member(object_member(diagnostics, "slots"), "counts"));
-  retriever.push(std::move(sample), std::move(entry));
+  return entry;
 }
 
-void ContextModel::State::take_assembled(const EventInput& event, const Json& payload) {
+// --- assembled ---
+
+Json assembled_entry(const EventInput& event, const Json& payload) {
   Json out = Json::object();
   out["id"] = event.id;
   out["time"] = std::string(event.time);
@@ -678,7 +903,62 @@ void ContextModel::State::take_assembled(const EventInput& event, const Json& pa
   } else {
     copy_if_present(out, payload, "working_set");
   }
-  assembled = std::move(out);
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The model
+
+struct ContextModel::State {
+  explicit State(uint64_t window)
+      : window(window),
+        coverage(window, coverage_entry),
+        recall(window, recall_entry),
+        assembly(window, assembly_entry),
+        retriever(window, retriever_entry) {}
+
+  uint64_t window;
+  CoverageWindow coverage;
+  RecallWindow recall;
+  AssemblyWindow assembly;
+  RetrieverWindow retriever;
+  std::optional<RecentEvent> assembled;  // none until the first context.assembled
+  KeptReader reader;
+  bool dirty = true;
+  std::string text;  // the last render
+
+  MetricObservations take_coverage(const EventInput& event);
+  MetricObservations take_recall(const EventInput& event);
+};
+
+MetricObservations ContextModel::State::take_coverage(const EventInput& event) {
+  CoverageRead read = read_coverage(reader.read(event.payload, coverage_keep()));
+  MetricObservations observed;
+  observed.source = MetricObservations::Source::Coverage;
+  observed.needs_more = read.sample.needs_more;
+  if (read.inputs) {
+    for (const formulas::SlotInput& slot : read.inputs->slots)
+      observed.fill_ratios.emplace_back(
+          slot.slot, formulas::slot_fill_ratio(slot.budget, read.inputs->selected, slot.have));
+  }
+  for (const std::string& reason : read.sample.reasons)
+    if (auto slot = underfilled_slot(reason)) observed.underfilled_slots.emplace_back(*slot);
+  coverage.push(std::move(read.sample), event);
+  return observed;
+}
+
+MetricObservations ContextModel::State::take_recall(const EventInput& event) {
+  RecallRead read = read_recall(reader.read(event.payload, recall_keep()));
+  MetricObservations observed;
+  observed.source = MetricObservations::Source::Recall;
+  observed.score = read.sample.score;
+  observed.level_label = std::string(level_label(read.sample.level));
+  observed.flagged = read.sample.at_risk.value_or(false);
+  observed.slot_gaps = read.sample.slot_gaps;
+  recall.push(std::move(read.sample), event);
+  return observed;
 }
 
 ContextModel::ContextModel(int64_t window)
@@ -696,7 +976,7 @@ void ContextModel::reset() {
   state_->recall.clear();
   state_->assembly.clear();
   state_->retriever.clear();
-  state_->assembled = nullptr;
+  state_->assembled.reset();
   state_->dirty = true;
 }
 
@@ -705,20 +985,18 @@ MetricObservations ContextModel::on_event(const EventInput& event) {
   const bool known = kind == kCoverageKind || kind == kRecallRiskKind || kind == kAssemblyKind ||
                      kind == kRetrieverKind || kind == kAssembledKind;
   if (!known) return {};
-  // The host hands canonical JSON; a payload that is not an object has none
-  // of the keys, which is how it is read.
-  Json payload = Json::parse(event.payload, nullptr, /*allow_exceptions=*/false);
-  if (!payload.is_object()) payload = Json::object();
+  // Only the members the windows keep are read now; a payload that is not an
+  // object has none of them, which is how it is read.
   State& s = *state_;
   s.dirty = true;
-  if (kind == kCoverageKind) return s.take_coverage(event, payload);
-  if (kind == kRecallRiskKind) return s.take_recall(event, payload);
+  if (kind == kCoverageKind) return s.take_coverage(event);
+  if (kind == kRecallRiskKind) return s.take_recall(event);
   if (kind == kAssemblyKind)
-    s.take_assembly(event, payload);
+    s.assembly.push(read_assembly(s.reader.read(event.payload, assembly_keep())), event);
   else if (kind == kRetrieverKind)
-    s.take_retriever(event, payload);
+    s.retriever.push(read_retriever(s.reader.read(event.payload, retriever_keep())), event);
   else
-    s.take_assembled(event, payload);
+    s.assembled = RecentEvent::of(event);
   return {};
 }
 
@@ -729,7 +1007,7 @@ bool ContextModel::render(std::string& out) {
     Json value = Json::object();
     value["coverage"] = s.coverage.render();
     value["recall_risk"] = s.recall.render();
-    value["assembled"] = s.assembled;
+    value["assembled"] = s.assembled ? entry_of(*s.assembled, assembled_entry) : Json(nullptr);
     value["assembly"] = s.assembly.render();
     value["retriever"] = s.retriever.render();
     value["window"] = s.window;

@@ -8,6 +8,11 @@
 // tp_context_formulas'; this model decides which values are the producer's
 // and which are derived (§3.1), and keeps the windows.
 //
+// Per event the model reads only the members its windows keep (simdjson
+// on-demand) and keeps the raw payload of the newest few events of each kind;
+// their `latest`/`recent` entries are built from that text when a render
+// first shows them.
+//
 // Choices where §3 leaves room, kept here in one place:
 // - a `summary` or `spec` that is not an object counts as absent; a
 //   sanitised `spec` keeps the §3 keys in the order §3 lists them;

@@ -1,0 +1,29 @@
+// The read models' own RFC 6902 diff: patches proportional to the change.
+//
+// nlohmann's json::diff compares arrays index by index, so a `recent` window
+// that slides by one entry rewrites every element. This diff aligns arrays
+// first: the common prefix and suffix stay, then the longest run of equal
+// elements that starts at the head of one side (a shift: entries removed at
+// the front and added at the end, or added at the front and removed at the
+// end) stays too, and only what is left is compared index by index. Objects
+// are compared key by key as the library does.
+//
+// Volatile paths (JSON Pointers, "*" matching any key or index) present on
+// both sides are left out: the client keeps the value it has. A volatile
+// member that appears or disappears is added or removed like any other.
+//
+// The result applies with nlohmann's json::patch: patch(previous, diff) equals
+// `next` except at volatile paths present on both sides.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/json.h"
+
+namespace tpark::live {
+
+Json read_model_diff(const Json& previous, const Json& next,
+                     const std::vector<std::vector<std::string>>& volatile_segments = {});
+
+}  // namespace tpark::live
