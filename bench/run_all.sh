@@ -7,6 +7,7 @@
 # BENCH_SCALE=long runs the issue-sized variants (30 s SSE phases, 7M-row
 # journal growth: about an hour).
 #
+# Build first: cmake --build build/release -j2 --target tpark-run all
 # Usage: bench/run_all.sh [build_dir=build/release]
 #   env: BENCH_SCALE (short|long), BENCH_ONLY (a regex of benchmark names)
 set -uo pipefail
@@ -51,6 +52,13 @@ for entry in "${benchmarks[@]}"; do
   IFS='|' read -r name command patterns <<<"$entry"
   [[ $name =~ $only ]] || continue
   echo "=== $name: $command"
+  program=${command%% *}
+  if [[ $program == /* && ! -x $program ]]; then
+    echo "=== $name: not built ($program); build with: cmake --build $build --target tpark-run all"
+    failed+=("$name")
+    summary+=("--- $name (not built)")
+    continue
+  fi
   begin=$(date +%s)
   if (cd "$root" && $command) >"$log/$name.out" 2>&1; then
     status=ok
