@@ -8,6 +8,7 @@
 //   - bytes of training_metrics patches per minute vs full snapshots at the
 //     same cadence.
 // Usage: bench_sse_fanout [clients=1000] [seconds per phase=30] [events/s=200]
+//   env: BENCH_HOST_BINARY (another tpark-host build to measure, e.g. an older one)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
 
   TempDir dir;
   HostProcess::Options host_options;
+  if (const char* binary = std::getenv("BENCH_HOST_BINARY")) host_options.binary = binary;
   host_options.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
   host_options.env = {{"ARW_ADMIN_TOKEN", kToken},
                       {"ARW_ADMIN_RATE_LIMIT", "0"},
