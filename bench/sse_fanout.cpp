@@ -8,6 +8,7 @@
 //   - bytes of training_metrics patches per minute vs full snapshots at the
 //     same cadence.
 // Usage: bench_sse_fanout [clients=1000] [seconds per phase=30] [events/s=200]
+//   env: BENCH_HOST_BINARY (another tpark-host build to measure, e.g. an older one)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +22,7 @@
 #include <cmath>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -203,12 +205,15 @@ int main(int argc, char** argv) {
 
   TempDir dir;
   HostProcess::Options host_options;
+  if (const char* binary = std::getenv("BENCH_HOST_BINARY")) host_options.binary = binary;
   host_options.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
   host_options.env = {{"ARW_ADMIN_TOKEN", kToken},
                       {"ARW_ADMIN_RATE_LIMIT", "0"},
                       // Every client is on loopback: lift the connection caps.
                       {"ARW_HTTP_MAX_CONC", "65536"},
                       {"ARW_HTTP_MAX_CONC_PER_IP", "0"},
+                      // ...and the worker queue: every client's GET /events arrives at once.
+                      {"ARW_HTTP_QUEUE_MAX", "1000000"},
                       {"ARW_PUBLIC_RATE_LIMIT", "0"},
                       {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
   host_options.log_path = dir.file("host.log");
@@ -266,6 +271,14 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
   }
+  // The targets, each beside its figure.
+  const double peak_mb = std::strtod(hwm.c_str(), nullptr) / 1024.0;
+  const double stalled_change =
+      baseline.p99 > 0 ? std::fabs(with_stalled.p99 - baseline.p99) / baseline.p99 * 100.0 : 0.0;
+  std::printf("sse_fanout: patch p99 %.2f ms (target <= 25 ms) %s; peak RSS %.0f MB (target <= 150 MB) %s; "
+              "one stalled client moves p99 by %.1f%% (target <= 10%%) %s\n",
+              baseline.p99, baseline.p99 <= 25 ? "MET" : "MISSED", peak_mb, peak_mb <= 150 ? "MET" : "MISSED",
+              stalled_change, stalled_change <= 10 ? "MET" : "MISSED");
   for (auto& client : clients) ::close(client.fd);
   ::close(stalled.fd);
   return 0;

@@ -53,6 +53,62 @@ struct Request {
   }
 };
 
+// Bytes a stream hands the server for one write: text owned by the chunk
+// (per-client framing) interleaved with shared buffers that many clients
+// write from without copying (a patch frame serialised once). The server
+// writes the pieces in order with one gather write and holds the shared
+// buffers until the write completes.
+class StreamChunk {
+ public:
+  StreamChunk() = default;
+  StreamChunk(std::string text) { append(text); }  // NOLINT: implicit, for plain text sources
+
+  void append(std::string_view text) {
+    if (text.empty()) return;
+    if (pieces_.empty() || pieces_.back().shared)
+      pieces_.push_back(Piece{owned_.size(), 0, nullptr});
+    owned_.append(text);
+    pieces_.back().length += text.size();
+    size_bytes_ += text.size();
+  }
+  void append_shared(std::shared_ptr<const std::string> bytes) {
+    if (!bytes || bytes->empty()) return;
+    size_bytes_ += bytes->size();
+    pieces_.push_back(Piece{0, bytes->size(), std::move(bytes)});
+  }
+
+  size_t size() const { return size_bytes_; }
+  bool empty() const { return size_bytes_ == 0; }
+  size_t piece_count() const { return pieces_.size(); }
+  // Piece i's bytes; valid while the chunk lives.
+  std::string_view piece(size_t i) const {
+    const Piece& p = pieces_[i];
+    return p.shared ? std::string_view(*p.shared)
+                    : std::string_view(owned_).substr(p.offset, p.length);
+  }
+  // Every piece concatenated (tests and diagnostics).
+  std::string str() const {
+    std::string out;
+    out.reserve(size_bytes_);
+    for (size_t i = 0; i < pieces_.size(); ++i) out.append(piece(i));
+    return out;
+  }
+
+ private:
+  struct Piece {
+    size_t offset;  // into owned_ when not shared
+    size_t length;
+    std::shared_ptr<const std::string> shared;
+  };
+  std::string owned_;
+  std::vector<Piece> pieces_;
+  size_t size_bytes_ = 0;
+};
+
+// Completes a StreamSource::next(): bytes to write, or an empty optional when
+// the stream ends.
+using StreamDeliver = std::function<void(std::optional<StreamChunk>)>;
+
 // A streaming body (SSE). The server calls next() whenever the socket can take
 // more; it completes with bytes to write, or an empty optional when the stream
 // ends. Implementations live with their routes; the server only moves bytes.
@@ -60,7 +116,7 @@ class StreamSource {
  public:
   virtual ~StreamSource() = default;
   // `deliver` may be called on any thread, exactly once per next() call.
-  virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
+  virtual void next(StreamDeliver deliver) = 0;
   // The client went away or the server is stopping.
   virtual void cancel() = 0;
 };

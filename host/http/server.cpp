@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -719,7 +720,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!stream_active_) return;
     std::weak_ptr<Session> weak = weak_from_this();
     auto executor = stream_.get_executor();
-    auto deliver = [weak, executor](std::optional<std::string> bytes) {
+    auto deliver = [weak, executor](std::optional<StreamChunk> bytes) {
       if (auto self = weak.lock())
         net::post(executor, [self, bytes = std::move(bytes)]() mutable {
           self->on_stream_bytes(std::move(bytes));
@@ -734,7 +735,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void on_stream_bytes(std::optional<std::string> bytes) {
+  void on_stream_bytes(std::optional<StreamChunk> bytes) {
     // A source that answers one next() twice must not start a second write.
     if (!stream_active_ || !awaiting_delivery_) return;
     awaiting_delivery_ = false;
@@ -749,9 +750,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // An empty chunk would end a chunked body; there is nothing to send.
     if (bytes->empty()) return pump_stream();
+    // The chunk's pieces are written where they are (shared frames are not
+    // copied per client); chunk_ keeps them alive until the write completes.
     chunk_ = std::move(*bytes);
-    // Unused slots stay empty buffers on a close-delimited stream.
-    std::array<net::const_buffer, 3> buffers{};
+    write_buffers_.clear();
     if (chunked_) {
       static constexpr char kHex[] = "0123456789abcdef";
       chunk_head_.clear();
@@ -760,11 +762,14 @@ class Session : public std::enable_shared_from_this<Session> {
         if (digit || !chunk_head_.empty() || shift == 0) chunk_head_ += kHex[digit];
       }
       chunk_head_.append("\r\n");
-      buffers[0] = net::buffer(chunk_head_);
-      buffers[2] = net::buffer("\r\n", 2);
+      write_buffers_.push_back(net::buffer(chunk_head_));
     }
-    buffers[1] = net::buffer(chunk_);
-    net::async_write(stream_, buffers,
+    for (size_t i = 0; i < chunk_.piece_count(); ++i) {
+      const std::string_view piece = chunk_.piece(i);
+      write_buffers_.push_back(net::buffer(piece.data(), piece.size()));
+    }
+    if (chunked_) write_buffers_.push_back(net::buffer("\r\n", 2));
+    net::async_write(stream_, write_buffers_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) {
                          self->cancel_stream();
@@ -824,8 +829,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stream_active_ = false;
   bool awaiting_delivery_ = false;  // next() called, its answer not yet handled
   bool chunked_ = true;
-  std::string chunk_;
+  StreamChunk chunk_;
   std::string chunk_head_;
+  std::vector<net::const_buffer> write_buffers_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "live/event_stream.h"
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <functional>
 #include <map>
@@ -19,7 +20,7 @@
 namespace tpark::live {
 
 using Clock = std::chrono::steady_clock;
-using Deliver = std::function<void(std::optional<std::string>)>;
+using Deliver = http::StreamDeliver;
 
 namespace {
 
@@ -68,6 +69,15 @@ std::string stream_frame(std::string_view kind, int64_t id, const Json& payload,
   return out;
 }
 
+// A parked next() taken out of its channel, completed outside the channel's lock.
+struct Wake {
+  Deliver deliver;
+  http::StreamChunk bytes;
+  void run() {
+    if (deliver) deliver(std::move(bytes));
+  }
+};
+
 }  // namespace
 
 // Mirrors the stream counters into /metrics at scrape time.
@@ -89,12 +99,17 @@ struct EventStreams::Counters {
 // What the dispatcher, the hub and the HTTP session share for one client.
 struct EventStreams::Channel {
   enum class Phase { CatchUp, Live, Lagged, Ending, Closed };
+  // Queued frames hold references: the bytes shared by every client are
+  // written from where they were serialised; only "event:"/"id:" is per client.
   struct Frame {
     FrameType type;
-    std::string kind;  // journal rows and patches
     int64_t id = 0;
-    std::shared_ptr<const std::string> data;  // "data: ...\n\n", shared
-    std::string text;                         // a whole frame (control frames)
+    EventPtr row;  // journal rows (their kind)
+    // "data: ...\n\n" of rows and patches, or a whole control frame.
+    std::shared_ptr<const std::string> data;
+    std::string_view kind() const {
+      return row ? std::string_view(row->kind) : std::string_view(kPatchKind);
+    }
   };
 
   size_t capacity = 0;  // frames; one more slot is kept for events.lagged
@@ -114,12 +129,12 @@ struct EventStreams::Channel {
   Clock::time_point last_write = Clock::now();
 
   void push_row(const EventPtr& event, FrameType type) {
-    queue.push_back(Frame{type, event->kind, event->id, row_data(event), {}});
+    queue.push_back(Frame{type, event->id, event, row_data(event)});
     cursor = event->id;
   }
 
   // Dispatcher thread: the matching rows of one batch.
-  size_t offer(std::span<const EventPtr> events, Deliver& wake) {
+  size_t offer(std::span<const EventPtr> events, Wake& wake) {
     std::lock_guard lock(mutex);
     size_t accepted = 0;
     for (const auto& event : events) {
@@ -160,7 +175,7 @@ struct EventStreams::Channel {
   }
 
   // The hub's publishing thread.
-  void offer_patch(const PatchPublication& publication, Deliver& wake) {
+  void offer_patch(const PatchPublication& publication, Wake& wake) {
     std::lock_guard lock(mutex);
     if (phase != Phase::CatchUp && phase != Phase::Live) return;
     if (queue.size() >= capacity) {
@@ -169,31 +184,37 @@ struct EventStreams::Channel {
       take_waiting(wake);
       return;
     }
-    queue.push_back(Frame{kPatchFrame, kPatchKind, cursor, publication.sse_data, {}});
+    queue.push_back(Frame{kPatchFrame, cursor, nullptr, publication.sse_data});
     take_waiting(wake);
   }
 
-  // A parked next() is resumed by delivering "" (the server then asks again).
-  void take_waiting(Deliver& wake) {
+  // A parked next() is resumed with the frames queued meanwhile (one hop to
+  // the client's strand instead of a wake-up and a second next()), or with
+  // nothing when there are none (the server then asks again).
+  void take_waiting(Wake& wake) {
     if (!waiting) return;
-    wake = std::move(waiting);
+    wake.deliver = std::move(waiting);
     waiting = nullptr;
+    if (!queue.empty()) wake.bytes = take_frames();
   }
 
-  // Frames from the front of the queue as bytes, up to kMaxWriteBytes.
-  std::string take_frames() {
-    std::string out;
+  // Frames from the front of the queue, up to kMaxWriteBytes: the framing
+  // lines written into the chunk, the shared data referenced.
+  http::StreamChunk take_frames() {
+    http::StreamChunk out;
     while (!queue.empty() && out.size() < kMaxWriteBytes) {
       Frame& frame = queue.front();
       if (frame.type == kControlFrame) {
-        out += frame.text;
+        out.append_shared(std::move(frame.data));
       } else {
-        out += "event: ";
-        out += frame.kind;
-        out += "\nid: ";
-        out += std::to_string(frame.id);
-        out += '\n';
-        out += *frame.data;
+        char id_digits[24];
+        const auto id_end = std::to_chars(id_digits, id_digits + sizeof id_digits, frame.id).ptr;
+        out.append("event: ");
+        out.append(frame.kind());
+        out.append("\nid: ");
+        out.append(std::string_view(id_digits, static_cast<size_t>(id_end - id_digits)));
+        out.append("\n");
+        out.append_shared(std::move(frame.data));
       }
       counters->frames[frame.type].fetch_add(1, std::memory_order_relaxed);
       queue.pop_front();
@@ -226,7 +247,7 @@ class EventStreams::Client : public http::StreamSource {
         return;
       }
       if (!ch.queue.empty()) {
-        std::string bytes = ch.take_frames();
+        http::StreamChunk bytes = ch.take_frames();
         lock.unlock();
         deliver(std::move(bytes));
         return;
@@ -234,10 +255,11 @@ class EventStreams::Client : public http::StreamSource {
       if (ch.phase == Channel::Phase::Lagged) {
         // The queued frames are written: say so in the reserved slot, then close.
         ch.phase = Channel::Phase::Ending;
-        ch.queue.push_back(Channel::Frame{
-            kControlFrame, {}, ch.cursor, nullptr,
-            stream_frame("events.lagged", ch.cursor,
-                         Json{{"dropped", ch.dropped}, {"resume_after", ch.cursor}}, true)});
+        ch.queue.push_back(
+            Channel::Frame{kControlFrame, ch.cursor, nullptr,
+                           std::make_shared<const std::string>(stream_frame(
+                               "events.lagged", ch.cursor,
+                               Json{{"dropped", ch.dropped}, {"resume_after", ch.cursor}}, true))});
         continue;
       }
       if (ch.phase == Channel::Phase::Ending) {
@@ -344,9 +366,9 @@ class BusTap : public BusSubscriber {
 const std::vector<std::string>& BusTap::prefixes() const { return channel_->prefixes; }
 
 size_t BusTap::offer(std::span<const EventPtr> events) {
-  Deliver wake;
+  Wake wake;
   const size_t accepted = channel_->offer(events, wake);
-  if (wake) wake(std::string());
+  wake.run();
   return accepted;
 }
 
@@ -439,13 +461,14 @@ std::shared_ptr<http::StreamSource> EventStreams::open(const EventStreamRequest&
   std::optional<uint64_t> patch_id;
   if (kind_matches(kPatchKind, request.prefixes)) {
     std::weak_ptr<Channel> weak = channel;
-    patch_id = hub_.subscribe_patches(request.read_models, [weak](const PatchPublication& publication) {
-      auto ch = weak.lock();
-      if (!ch) return;
-      Deliver wake;
-      ch->offer_patch(publication, wake);
-      if (wake) wake(std::string());
-    });
+    patch_id =
+        hub_.subscribe_patches(request.read_models, [weak](const PatchPublication& publication) {
+          auto ch = weak.lock();
+          if (!ch) return;
+          Wake wake;
+          ch->offer_patch(publication, wake);
+          wake.run();
+        });
   }
   client->set_subscriptions(bus_id, patch_id);
   const int64_t head = journal_.head_id();
@@ -503,8 +526,9 @@ std::shared_ptr<http::StreamSource> EventStreams::open(const EventStreamRequest&
     payload["head_id"] = head;
     // Patches published while the client was opening carry the handshake's id.
     for (auto& frame : channel->queue) frame.id = handshake_id;
-    channel->queue.push_front(Channel::Frame{kControlFrame, {}, handshake_id, nullptr,
-                                             stream_frame("service.connected", handshake_id, payload)});
+    channel->queue.push_front(Channel::Frame{kControlFrame, handshake_id, nullptr,
+                                             std::make_shared<const std::string>(stream_frame(
+                                                 "service.connected", handshake_id, payload))});
   }
   {
     std::lock_guard lock(counters_->mutex);
@@ -529,7 +553,7 @@ void EventStreams::forget(const Channel* channel) {
 }
 
 void EventStreams::keepalive_loop() {
-  static const std::string kKeepAlive = ": keep-alive\n\n";
+  static const auto kKeepAlive = std::make_shared<const std::string>(": keep-alive\n\n");
   std::unique_lock lock(mutex_);
   const auto tick = std::min<std::chrono::milliseconds>(settings_.keepalive, std::chrono::milliseconds(1000));
   while (!stopping_) {
@@ -550,7 +574,11 @@ void EventStreams::keepalive_loop() {
           channel->last_write = now;
         }
       }
-      if (wake) wake(kKeepAlive);
+      if (wake) {
+        http::StreamChunk keepalive;
+        keepalive.append_shared(kKeepAlive);
+        wake(std::move(keepalive));
+      }
     }
     lock.lock();
   }

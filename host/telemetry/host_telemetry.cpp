@@ -51,6 +51,7 @@ struct HostTelemetry::Exported {
   uint64_t legacy_capsule_headers = 0;
   std::map<std::string, uint64_t, std::less<>> events_by_kind_label, events_by_source;
   struct Route {
+    bool exported = false;  // its series exist; unchanged aggregates are skipped
     uint64_t hits = 0, errors = 0;
     std::vector<uint64_t> bucket_counts;
     double sum_ms = 0.0;
@@ -325,22 +326,33 @@ void HostTelemetry::export_metrics() {
   metrics_.set(h.journal_last_id, {}, static_cast<double>(journal_head_.load()));
   mirror(h.legacy_capsule_headers, {}, legacy_capsule_headers_.load(), done.legacy_capsule_headers);
 
-  std::map<std::string, uint64_t, std::less<>> by_label, by_source;
+  // Only the series that changed since the last scrape (or are new) are
+  // touched: a label lookup in the registry costs more than writing the line.
+  std::vector<std::pair<std::string, uint64_t>> changed_labels, changed_sources;
   {
     std::lock_guard events_lock(events_mutex_);
-    by_label = events_by_kind_label_;
-    by_source = events_by_source_;
+    auto collect = [](const auto& now, const auto& exported, auto& changed) {
+      for (const auto& [name, count] : now) {
+        const auto it = exported.find(name);
+        if (it == exported.end() || it->second != count) changed.emplace_back(name, count);
+      }
+    };
+    collect(events_by_kind_label_, done.events_by_kind_label, changed_labels);
+    collect(events_by_source_, done.events_by_source, changed_sources);
   }
-  for (const auto& [kind, count] : by_label)
+  for (const auto& [kind, count] : changed_labels)
     mirror(h.events_total, {kind}, count, done.events_by_kind_label[kind]);
-  for (const auto& [source, count] : by_source)
+  for (const auto& [source, count] : changed_sources)
     mirror(h.events_ingested, {source}, count, done.events_by_source[source]);
 
   const auto& bounds_ms = routes_.bounds_ms();
   for (const auto& series : routes_.series()) {
-    const std::vector<std::string> labels = {series.key, route_source_label(series.source)};
     const RouteAggregate& now = series.aggregate;
     Exported::Route& route = done.routes[{series.key, series.source}];
+    // Every figure of a route changes only with its samples.
+    if (route.exported && route.hits == now.hits && route.errors == now.errors) continue;
+    route.exported = true;
+    const std::vector<std::string> labels = {series.key, route_source_label(series.source)};
     mirror(h.route_hits, labels, now.hits, route.hits);
     mirror(h.route_errors, labels, now.errors, route.errors);
     route.bucket_counts.resize(bounds_ms.size() + 1, 0);

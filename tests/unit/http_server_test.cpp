@@ -49,7 +49,7 @@ class ThreadedSource : public StreamSource {
     cv_.notify_all();
     worker_.join();
   }
-  void next(std::function<void(std::optional<std::string>)> deliver) override {
+  void next(tpark::http::StreamDeliver deliver) override {
     {
       std::lock_guard lock(mutex_);
       pending_.push_back(std::move(deliver));
@@ -78,7 +78,7 @@ class ThreadedSource : public StreamSource {
   std::vector<std::string> items_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::function<void(std::optional<std::string>)>> pending_;
+  std::deque<tpark::http::StreamDeliver> pending_;
   bool quit_ = false;
   std::thread worker_;  // last: starts after the members it uses
 };
@@ -86,7 +86,7 @@ class ThreadedSource : public StreamSource {
 // Sends one greeting, then stays open until cancelled.
 class EndlessSource : public StreamSource {
  public:
-  void next(std::function<void(std::optional<std::string>)> deliver) override {
+  void next(tpark::http::StreamDeliver deliver) override {
     std::lock_guard lock(mutex_);
     if (!greeted_) {
       greeted_ = true;
@@ -100,7 +100,7 @@ class EndlessSource : public StreamSource {
     parked_ = std::move(deliver);
   }
   void cancel() override {
-    std::function<void(std::optional<std::string>)> parked;
+    tpark::http::StreamDeliver parked;
     {
       std::lock_guard lock(mutex_);
       cancelled = true;
@@ -119,7 +119,7 @@ class EndlessSource : public StreamSource {
   std::mutex mutex_;
   std::condition_variable cancelled_cv_;
   bool greeted_ = false;
-  std::function<void(std::optional<std::string>)> parked_;
+  tpark::http::StreamDeliver parked_;
 };
 
 constexpr int kBigStreamItems = 2000;

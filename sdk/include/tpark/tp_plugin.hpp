@@ -493,16 +493,15 @@ class Exporter {
 
 namespace detail {
 
-// Runs `body`, mapping exceptions to a status. The message goes to `err`
+// The exception being handled as a status and a message, which goes to `err`
 // when the callback has one, and otherwise to the host log, prefixed with the
-// callback's name.
-template <class Body>
-tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err,
-                  Body&& body) noexcept {
+// callback's name. Out of line of guarded() so the call path stays small.
+inline tp_status report_current_exception(const char* callback, const HostRef* log_to,
+                                          tp_error* err) noexcept {
   tp_status status = TP_INTERNAL;
   std::string message;
   try {
-    return body();
+    throw;
   } catch (const Error& e) {
     status = e.status() != TP_OK ? e.status() : TP_INTERNAL;
     message = e.what();
@@ -523,6 +522,17 @@ tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err,
     }
   }
   return status;
+}
+
+// Runs `body`, mapping exceptions to a status (report_current_exception).
+template <class Body>
+tp_status guarded(const char* callback, const HostRef* log_to, tp_error* err,
+                  Body&& body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return report_current_exception(callback, log_to, err);
+  }
 }
 
 template <class T>
@@ -566,10 +576,14 @@ struct SectionTrampolines {
   static tp_status on_event(void* ctx, const tp_event_view* event) noexcept {
     return guarded("on_event", &self(ctx)->host(), nullptr, [&] {
       if (event == nullptr) return TP_INVALID_ARG;
-      // Copy what lies inside struct_size into a zeroed local (rule 4).
+      // A view as large as this header's is read in place; an older,
+      // smaller one is copied into a zeroed local first (rule 4).
+      if (event->struct_size >= sizeof(tp_event_view)) {
+        self(ctx)->on_event(EventView(*event));
+        return TP_OK;
+      }
       tp_event_view local{};
-      std::memcpy(&local, event,
-                  event->struct_size < sizeof local ? event->struct_size : sizeof local);
+      std::memcpy(&local, event, event->struct_size);
       self(ctx)->on_event(EventView(local));
       return TP_OK;
     });

@@ -1,0 +1,151 @@
+// Cost growth: durable HTTP NDJSON ingest into the real host in rounds while
+// the journal grows, with a reader fetching the journal's first page
+// (GET /state/events?after=0&limit=1000) throughout. Prints each round: rows
+// journaled, ingest rate, the read's p50/max latency and the host's RSS; then
+// the last round's rate against the first's.
+// Targets: rate at the end >= 0.9x the empty-journal rate; the read <= 50 ms
+// throughout; RSS flat.
+//
+// Usage: bench_ingest_growth [rows=600000] [seconds per round=3] [connections=4] [lines per
+// body=1000] (rows=7000000 reproduces a 7M-row, ~2.4 GB journal.)
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/host_process.h"
+#include "support/http_client.h"
+
+using namespace tpark::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kToken = "t";
+
+// A realistic context.coverage line (~330 bytes), as bench_http_ingest sends.
+std::string event_line(size_t i) {
+  return "{\"kind\":\"context.coverage\",\"payload\":{\"needs_more\":" +
+         std::string(i % 3 ? "false" : "true") +
+         ",\"reasons\":[\"below_target_limit\",\"slot_underfilled:instructions\"],\"summary\":{"
+         "\"target_limit\":8,\"lanes_requested\":2,\"selected\":" +
+         std::to_string(i % 9) +
+         ",\"avg_cscore\":0.25,\"max_cscore\":0.3,\"threshold_hits\":0,\"min_score\":0.6,"
+         "\"lane_counts\":{\"semantic\":3},\"slots\":{\"counts\":{\"instructions\":0}}},"
+         "\"spec\":{\"slot_budgets\":{\"instructions\":2}},\"corr_id\":\"c-" +
+         std::to_string(i) + "\"}}\n";
+}
+
+std::string rss_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) {
+      line.erase(0, 6);
+      line.erase(0, line.find_first_not_of(" \t"));
+      return line;
+    }
+  return "?";
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1,
+                         static_cast<size_t>(p * static_cast<double>(values.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t target_rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 600000;
+  const int round_seconds = argc > 2 ? std::atoi(argv[2]) : 3;
+  const int connections = argc > 3 ? std::atoi(argv[3]) : 4;
+  const size_t lines_per_body = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 1000;
+
+  // A few distinct bodies, reused: the host journals every line it accepts.
+  std::vector<std::string> bodies(8);
+  for (size_t b = 0; b < bodies.size(); ++b)
+    for (size_t i = 0; i < lines_per_body; ++i) bodies[b] += event_line(b * lines_per_body + i);
+
+  TempDir dir;
+  HostProcess::Options options;
+  options.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
+  options.env = {
+      {"ARW_ADMIN_TOKEN", kToken}, {"ARW_ADMIN_RATE_LIMIT", "0"}, {"ARW_PUBLIC_RATE_LIMIT", "0"}};
+  options.log_path = dir.file("host.log");
+  HostProcess host(std::move(options));
+
+  std::printf("ingest_growth: %d connections, %zu-line bodies, %d s rounds, until %zu rows\n",
+              connections, lines_per_body, round_seconds, target_rows);
+  std::printf("  %5s %10s %12s %12s %12s %10s\n", "round", "rows", "events/s", "read p50 ms",
+              "read max ms", "RSS");
+  size_t rows = 0;
+  double first_rate = 0, last_rate = 0, worst_read_ms = 0;
+  for (int round = 1; rows < target_rows; ++round) {
+    std::atomic<bool> done{false};
+    std::atomic<size_t> accepted{0};
+    std::atomic<size_t> failures{0};
+    const auto start = Clock::now();
+    const auto end = start + std::chrono::seconds(round_seconds);
+    std::vector<std::thread> writers;
+    for (int c = 0; c < connections; ++c)
+      writers.emplace_back([&, c] {
+        HttpConnection connection("127.0.0.1", host.port(), std::chrono::seconds(120));
+        for (size_t i = static_cast<size_t>(c); Clock::now() < end;
+             i += static_cast<size_t>(connections)) {
+          HttpResult r = connection.request(
+              "POST", "/events/ingest",
+              {{"X-ARW-Admin", kToken}, {"Content-Type", "application/x-ndjson"}},
+              bodies[i % bodies.size()]);
+          if (r.status == 200)
+            accepted += r.json()["accepted"].get<size_t>();
+          else
+            ++failures;
+        }
+      });
+    std::vector<double> read_ms;
+    std::thread reader([&] {
+      HttpConnection connection("127.0.0.1", host.port(), std::chrono::seconds(30));
+      while (!done) {
+        const auto at = Clock::now();
+        HttpResult r = connection.request("GET", "/state/events?after=0&limit=1000",
+                                          {{"X-ARW-Admin", kToken}});
+        read_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - at).count());
+        if (r.status != 200) ++failures;
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(100));  // a dashboard's poll, not a load
+      }
+    });
+    for (auto& writer : writers) writer.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    done = true;
+    reader.join();
+    if (failures) {
+      std::fprintf(stderr, "%zu requests failed\n", failures.load());
+      return 1;
+    }
+    rows += accepted;
+    const double rate = static_cast<double>(accepted) / seconds;
+    if (round == 1) first_rate = rate;
+    last_rate = rate;
+    const double read_max = read_ms.empty() ? 0 : *std::max_element(read_ms.begin(), read_ms.end());
+    worst_read_ms = std::max(worst_read_ms, read_max);
+    std::printf("  %5d %10zu %12.0f %12.2f %12.2f %10s\n", round, rows, rate,
+                percentile(read_ms, 0.5), read_max, rss_of(host.pid()).c_str());
+    std::fflush(stdout);
+  }
+  const double ratio = first_rate > 0 ? last_rate / first_rate : 0;
+  std::printf(
+      "ingest_growth: last round %.0f events/s vs first %.0f: %.2fx (target >= 0.9x) %s; "
+      "worst first-page read %.2f ms (target <= 50 ms) %s\n",
+      last_rate, first_rate, ratio, ratio >= 0.9 ? "MET" : "MISSED", worst_read_ms,
+      worst_read_ms <= 50 ? "MET" : "MISSED");
+  return 0;
+}
