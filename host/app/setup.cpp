@@ -88,6 +88,10 @@ HostServices plugin_host_services(AppContext& app,
     auto* service = training.load();
     return service ? service->report(plugin_id, job_id, kind, json) : TP_UNAVAILABLE;
   };
+  services.ingest_rejected = [&telemetry](std::string_view source,
+                                          const std::vector<IngestRejection>& rejected) {
+    telemetry.on_ingest_rejections(source, rejected);
+  };
   services.telemetry_snapshot = [&app]() -> std::optional<std::string> {
     // Not while the plugins load: a snapshot then would show every section
     // as not_loaded (and count it so in the section metrics).

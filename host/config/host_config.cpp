@@ -2,10 +2,14 @@
 // fills HostConfig and collects every error with its file:line:column.
 #include "config/host_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "config/settings.h"
 #include "config/yaml_support.h"
 #include "kernel/kinds.h"
 
@@ -173,6 +177,15 @@ HostConfigResult load_host_config(const std::filesystem::path& path) {
   text << in.rdbuf();
   if (in.bad()) return fail("cannot read the file");
   return parse_host_config(text.str(), path.string());
+}
+
+std::string effective_training_dispatch(const HostConfig& config) {
+  if (auto mode = env_string("ARW_TRAINING_DISPATCH")) {
+    if (std::find(kDispatchModes.begin(), kDispatchModes.end(), *mode) != kDispatchModes.end())
+      return *mode;
+    spdlog::warn("ARW_TRAINING_DISPATCH={} is not local or nats; ignored", *mode);
+  }
+  return config.training_dispatch.value_or("local");
 }
 
 }  // namespace tpark

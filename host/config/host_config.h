@@ -62,4 +62,9 @@ HostConfigResult load_host_config(const std::filesystem::path& path);
 // The shipped presets/host.yaml, compiled into the binary.
 const std::string& embedded_host_yaml();
 
+// control.md 5.6: ARW_TRAINING_DISPATCH (local | nats) overrides
+// training.dispatch; "local" when neither is set (an invalid variable is
+// ignored with a warning).
+std::string effective_training_dispatch(const HostConfig& config);
+
 }  // namespace tpark

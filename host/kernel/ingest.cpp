@@ -1,6 +1,7 @@
 #include "kernel/ingest.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -364,6 +365,48 @@ std::optional<std::string> parse_event_line(std::string_view line, int64_t recei
   if (failure) return failure;
   out.source = options.source;
   out.corr_id = options.corr_id;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_source_message(std::string_view body, std::string_view node,
+                                                std::string_view kind_hint, int64_t receive_ms,
+                                                const IngestOptions& options, NewEvent& out) {
+  if (!node.empty() && !node_is_valid(node)) return error::kInvalidNode;
+  std::string hint = kind_hint.empty() ? std::string() : fold_kind_alias(kind_hint);
+  std::optional<std::string> failure;
+  if (hint.empty()) {
+    failure = parse_event_line(body, receive_ms, options, out);
+  } else {
+    // The hint goes in as the body's first key: a later `kind` in the body
+    // wins (duplicate keys: the last one counts), so one parse covers both.
+    size_t open = 0;
+    while (open < body.size() && std::isspace(static_cast<unsigned char>(body[open]))) ++open;
+    const bool hint_is_plain = std::all_of(hint.begin(), hint.end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+    });
+    if (open == body.size() || body[open] != '{' || !hint_is_plain) {
+      failure = parse_event_line(body, receive_ms, options, out);
+      if (failure == error::kMissingKind && !hint_is_plain)
+        failure = error::kInvalidKind;  // the subject's kind is all there is, and it is bad
+      else if (!failure && out.kind != hint)
+        failure = "kind_mismatch";
+    } else {
+      std::string_view rest = body.substr(open + 1);
+      size_t first = 0;
+      while (first < rest.size() && std::isspace(static_cast<unsigned char>(rest[first]))) ++first;
+      const bool empty_object = first < rest.size() && rest[first] == '}';
+      std::string merged;
+      merged.reserve(body.size() + hint.size() + 12);
+      merged += "{\"kind\":\"";
+      merged += hint;
+      merged += empty_object ? "\"" : "\",";
+      merged += rest;
+      failure = parse_event_line(merged, receive_ms, options, out);
+      if (!failure && out.kind != hint) failure = "kind_mismatch";
+    }
+  }
+  if (failure) return failure;
+  if (!node.empty()) out.node = std::string(node);
   return std::nullopt;
 }
 

@@ -15,7 +15,8 @@ namespace tpark {
 struct IngestRejection {
   uint64_t line = 0;   // 1-based physical line
   std::string error;   // line_too_large, invalid_json, not_an_object, missing_kind,
-                       // invalid_kind, reserved_kind, invalid_time, invalid_node
+                       // invalid_kind, reserved_kind, invalid_time, invalid_node;
+                       // from sources also kind_mismatch, self_node, ...
 };
 
 struct IngestBatch {
@@ -36,6 +37,16 @@ IngestBatch parse_ndjson(std::string_view body, int64_t receive_ms, const Ingest
 // `out`, otherwise returns the error code. Shared by NATS ingest.
 std::optional<std::string> parse_event_line(std::string_view line, int64_t receive_ms,
                                             const IngestOptions& options, NewEvent& out);
+
+// One message a source received (ABI 1.2 ingest_lines): the body as
+// parse_event_line takes it, the node the transport names (it replaces any
+// `node` in the body), and the transport's kind (`kind_hint`, e.g. the rest of
+// a NATS subject), used only when the body has no kind. A body kind that
+// differs from the hint after folding is `kind_mismatch`; a bad node is
+// `invalid_node`. Same contract as parse_event_line otherwise.
+std::optional<std::string> parse_source_message(std::string_view body, std::string_view node,
+                                                std::string_view kind_hint, int64_t receive_ms,
+                                                const IngestOptions& options, NewEvent& out);
 
 // Re-serialises a JSON text compactly, keeping key order: numbers that overflow
 // a double become null, integers beyond 64 bits become doubles. simdjson fast

@@ -481,6 +481,48 @@ tp_status slot_job_report(tp_host* host, tp_str job_id, uint32_t kind, tp_str js
   return host->services->job_report(host->plugin_id, view(job_id), kind, view(json));
 }
 
+// ABI 1.2: a source's messages, validated as ingest lines and journaled in
+// one transaction; the rejected ones are counted under the source's name.
+tp_status slot_ingest_lines(tp_host* host, const tp_ingest_line* lines, size_t count,
+                            uint64_t* out_accepted) {
+  if (host == nullptr || (lines == nullptr && count > 0)) return TP_INVALID_ARG;
+  if (host->event_source.empty()) return TP_UNSUPPORTED;
+  if (!usable(host) || host->services->journal == nullptr) return TP_UNAVAILABLE;
+  IngestOptions options;
+  options.source = host->event_source;
+  const int64_t receive_ms = tpark::now_ms();
+  std::vector<NewEvent> events;
+  events.reserve(count);
+  std::vector<IngestRejection> rejected;
+  for (size_t i = 0; i < count; ++i) {
+    tp_ingest_line line{};
+    std::memcpy(&line, &lines[i], std::min<size_t>(lines[i].struct_size, sizeof line));
+    if (line.rejected.len > 0) {
+      rejected.push_back({i + 1, std::string(view(line.rejected))});
+      continue;
+    }
+    NewEvent event;
+    if (auto failure = parse_source_message(view(line.body), view(line.node),
+                                            view(line.kind_hint), receive_ms, options, event))
+      rejected.push_back({i + 1, std::move(*failure)});
+    else
+      events.push_back(std::move(event));
+  }
+  if (!rejected.empty() && host->services->ingest_rejected)
+    host->services->ingest_rejected(host->event_source, rejected);
+  const uint64_t accepted = events.size();
+  if (!events.empty()) {
+    try {
+      host->services->journal->append(std::move(events));
+    } catch (const JournalUnavailable& e) {
+      spdlog::warn("plugin {}: ingest failed: {}", host->plugin_id, e.what());
+      return TP_UNAVAILABLE;
+    }
+  }
+  if (out_accepted != nullptr) *out_accepted = accepted;
+  return TP_OK;
+}
+
 // Slots are C function pointers; an exception must never unwind through the
 // plugin's frames, so each slot is wrapped once here.
 template <auto Slot, class R, class... Args>
@@ -527,6 +569,8 @@ tp_host_api make_table() {
   api.journal_read = &guarded_slot<slot_journal_read, tp_status, tp_host*, int64_t, tp_str,
                                    uint64_t, const tp_writer*>;
   api.job_report = &guarded_slot<slot_job_report, tp_status, tp_host*, tp_str, uint32_t, tp_str>;
+  api.ingest_lines = &guarded_slot<slot_ingest_lines, tp_status, tp_host*, const tp_ingest_line*,
+                                   size_t, uint64_t*>;
   return api;
 }
 

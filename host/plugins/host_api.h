@@ -32,6 +32,9 @@ struct tp_host {
   // and logs it: a timer callback that threw, an emit the host refused.
   // Any thread; empty before the runtime wires it.
   std::function<void(const std::string& message)> report_failure;
+  // Sources only (ABI 1.2): the descriptor's name, the `source` of the events
+  // it ingests; empty for every other kind (ingest_lines is then refused).
+  std::string event_source;
   // Set once the instance is destroyed or abandoned: slots that reach host
   // services then answer TP_UNAVAILABLE instead of touching them.
   std::atomic<bool> revoked{false};

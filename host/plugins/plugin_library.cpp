@@ -101,6 +101,28 @@ std::optional<std::string> copy_1_2_descriptor(const tp_descriptor* raw, uint32_
   return std::nullopt;
 }
 
+// A source descriptor (appended to ABI 1.2): at least its 1.2 size, every
+// callback present. The refusal text, or nullopt once copied.
+std::optional<std::string> copy_source_descriptor(const tp_descriptor* raw, uint32_t size,
+                                                  const std::string& name,
+                                                  PluginLibrary& library) {
+  if (size < sizeof(tp_source_desc))
+    return "descriptor " + name + " struct_size " + std::to_string(size) + " smaller than 1.2 size " +
+           std::to_string(sizeof(tp_source_desc));
+  tp_source_desc desc{};
+  std::memcpy(&desc, raw, sizeof desc);
+  const char* missing = !desc.create    ? "create"
+                        : !desc.start   ? "start"
+                        : !desc.stop    ? "stop"
+                        : !desc.destroy ? "destroy"
+                        : !desc.status  ? "status"
+                                        : nullptr;
+  if (missing != nullptr) return "descriptor " + name + " has no " + missing + " callback";
+  if (desc.name == nullptr) return std::string("a source descriptor has no name");
+  library.sources.push_back(desc);
+  return std::nullopt;
+}
+
 // Checks the plugin's answer and copies its descriptors (rule 2).
 LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
   LibraryOutcome outcome;
@@ -169,6 +191,13 @@ LibraryOutcome check_answer(const fs::path& path, const tp_negotiate& answer) {
         return outcome;
       }
       library->exporters.push_back(exporter);
+      continue;
+    }
+    if (prefix.kind == TP_KIND_SOURCE) {
+      if (auto refusal = copy_source_descriptor(raw, size, name, *library)) {
+        outcome.refusal = std::move(*refusal);
+        return outcome;
+      }
       continue;
     }
     if (prefix.kind == TP_KIND_ORCHESTRATOR || prefix.kind == TP_KIND_LOGIC_APPLIER) {

@@ -35,6 +35,7 @@ struct PluginLibrary {
   std::vector<tp_exporter_desc> exporters;  // exporter descriptors (ABI 1.1), copied and checked
   std::vector<tp_orchestrator_desc> orchestrators;  // ABI 1.2, copied and checked
   std::vector<tp_applier_desc> appliers;            // ABI 1.2, copied and checked
+  std::vector<tp_source_desc> sources;              // ABI 1.2, copied and checked
 };
 
 struct LibraryOutcome {

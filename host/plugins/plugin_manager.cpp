@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/settings.h"
 #include "kernel/bus.h"
 #include "kernel/journal.h"
 #include "metrics/metric_registry.h"
@@ -17,6 +18,7 @@
 #include "plugins/orchestrator_runtime.h"
 #include "plugins/plugin_library.h"
 #include "plugins/section_runtime.h"
+#include "plugins/source_runtime.h"
 
 namespace tpark {
 
@@ -58,6 +60,16 @@ bool has_kind(const Manifest& manifest, const std::string& kind) {
 bool opt_in_only(const Manifest& manifest) {
   return has_kind(manifest, "exporter") || has_kind(manifest, "source") ||
          manifest.id == "tp.orchestrator.nats";
+}
+
+// Opt-in plugins the settings switch on, as if the host YAML enabled them (an
+// explicit enabled: false still wins): NATS ingest when ARW_NATS_URL is set
+// (telemetry.md 1.4), the NATS orchestrator when training dispatch is nats
+// (control.md 5.6).
+bool enabled_by_settings(const Manifest& manifest, const HostConfig& config) {
+  if (manifest.id == "tp.source.nats") return env_string("ARW_NATS_URL").has_value();
+  if (manifest.id == "tp.orchestrator.nats") return effective_training_dispatch(config) == "nats";
+  return false;
 }
 
 std::string join(const std::vector<std::string>& items, const char* separator) {
@@ -121,6 +133,7 @@ struct PluginRecord {
   std::shared_ptr<ExporterInstance> exporter;
   std::shared_ptr<OrchestratorInstance> orchestrator;  // ABI 1.2
   std::shared_ptr<ApplierInstance> applier;            // ABI 1.2
+  std::shared_ptr<SourceInstance> source;              // ABI 1.2
   std::optional<std::string> failure;  // create/start error of a failed plugin
   bool duplicate = false;
 };
@@ -189,7 +202,8 @@ struct PluginManager::Impl {
   }
 
   bool running(const PluginRecord& record) const {
-    return record.instance || record.exporter || record.orchestrator || record.applier;
+    return record.instance || record.exporter || record.orchestrator || record.applier ||
+           record.source;
   }
 
   std::vector<fs::path> search_dirs(const HostConfig& config) const {
@@ -237,7 +251,8 @@ struct PluginManager::Impl {
     const auto setting = config.plugins.find(manifest.id);
     // Plain bools: GCC's -Wmaybe-uninitialized misreads std::optional<bool> here.
     const bool listed = setting != config.plugins.end() && setting->second.enabled.has_value();
-    const bool enabled_true = listed && *setting->second.enabled;
+    const bool enabled_true =
+        (listed && *setting->second.enabled) || (!listed && enabled_by_settings(manifest, config));
     const bool enabled_false = listed && !*setting->second.enabled;
     if (opt_in_only(manifest) ? !enabled_true : enabled_false) {
       decision.state = kDisabled;
@@ -320,8 +335,10 @@ struct PluginManager::Impl {
       return load_orchestrator(record, manifest, decision, *outcome.library);
     if (!manifest.section && has_kind(manifest, "applier"))
       return load_applier(record, manifest, decision, *outcome.library);
+    if (!manifest.section && has_kind(manifest, "source"))
+      return load_source(record, manifest, decision, *outcome.library);
     if (!manifest.section)
-      return refuse("no descriptor this host runs (ABI 1.2 runs sections, exporters, orchestrators and appliers)");
+      return refuse("no descriptor this host runs (ABI 1.2 runs sections, exporters, orchestrators, appliers and sources)");
     const tp_section_desc* desc = nullptr;
     for (const auto& section : outcome.library->sections)
       if (section.name != nullptr && *manifest.section == section.name) desc = &section;
@@ -492,6 +509,39 @@ struct PluginManager::Impl {
     return record;
   }
 
+  // The source path of load_one (ABI 1.2): the library's first source
+  // descriptor; it runs its own threads and ingests through the host API.
+  PluginRecord load_source(PluginRecord record, const Manifest& manifest, const Decision& decision,
+                           const PluginLibrary& library) {
+    if (library.sources.empty()) {
+      record.state = kRefused;
+      record.reason = "no source descriptor";
+      spdlog::warn("plugin {} refused: {}", record.id, record.reason);
+      return record;
+    }
+    SourceSpec spec;
+    spec.plugin_id = manifest.id;
+    spec.desc = library.sources.front();
+    spec.config_json = decision.config.dump();
+    auto instance = std::make_shared<SourceInstance>(std::move(spec), services);
+    note_task(record.id, PluginTaskEvent::Started);
+    if (auto failure = instance->start()) {
+      note_task(record.id, PluginTaskEvent::Aborted);
+      record.state = kFailed;
+      record.reason = *failure;
+      record.failure = *failure;
+      spdlog::error("plugin {} failed: {}", record.id, *failure);
+      return record;
+    }
+    record.state = kLoaded;
+    record.reason.clear();
+    record.config = decision.config;
+    record.source = std::move(instance);
+    spdlog::info("plugin {} {} loaded (source {})", record.id, record.version.value_or("?"),
+                 library.sources.front().name);
+    return record;
+  }
+
   // Ids listed in host.yaml that no plugin path holds.
   void add_not_found(std::vector<PluginRecord>& records, const HostConfig& config) const {
     std::set<std::string> found;
@@ -511,6 +561,15 @@ struct PluginManager::Impl {
   }
 
   void stop_instance(PluginRecord& record) {
+    if (record.source) {
+      const bool stopped = record.source->shutdown(settings.stop_timeout);
+      if (!stopped)
+        record.failure = "did not stop within " + std::to_string(settings.stop_timeout.count()) +
+                         " ms; abandoned";
+      record.source.reset();
+      note_task(record.id, stopped ? PluginTaskEvent::Completed : PluginTaskEvent::Aborted);
+      return;
+    }
     if (record.applier) {
       const bool stopped = record.applier->shutdown(settings.stop_timeout);
       record.applier.reset();
@@ -743,6 +802,8 @@ Json PluginManager::describe() const {
       health = record.orchestrator->health();
     } else if (record.applier) {
       health = record.applier->health();
+    } else if (record.source) {
+      health = record.source->health();
     } else if (record.failure) {
       health.error_count = 1;
       health.last_error = record.failure;
@@ -758,6 +819,7 @@ Json PluginManager::describe() const {
       if (c.last_error) exporter["last_error"] = *c.last_error;
       item["exporter"] = std::move(exporter);
     }
+    if (record.source) item["source"] = Json::parse(record.source->status().json);
     items.push_back(std::move(item));
   }
   return Json{{"items", std::move(items)}};

@@ -29,6 +29,7 @@ class Bus;
 class MetricRegistry;
 class OrchestratorInstance;
 class ApplierInstance;
+struct IngestRejection;
 
 // A plugin instance's lifecycle as a host task (telemetry.md 2.1 `tasks`,
 // task plugin.<id>): Started when its create is attempted, then Completed
@@ -61,6 +62,10 @@ struct HostServices {
   std::function<tp_status(const std::string& plugin_id, std::string_view job_id, uint32_t kind,
                           std::string_view json)>
       job_report;
+  // A source's rejected messages (ABI 1.2 ingest_lines), counted per reason
+  // under its source name as the ingest route counts its lines; may be empty.
+  std::function<void(std::string_view source, const std::vector<IngestRejection>& rejected)>
+      ingest_rejected;
 };
 
 struct PluginSettings {

@@ -101,6 +101,7 @@ Json job_item(const Sql& row) {
   item["dispatch"] = row.text(16);
   if (auto unit = row.optional_text(19)) item["logic_unit_id"] = *unit;
   if (!result.is_null()) item["result"] = result;
+  if (result.is_object() && result.contains("worker")) item["worker"] = result["worker"];
   if (error) item["error"] = *error;
   if (auto reason = row.optional_text(18)) item["cancel_reason"] = *reason;
   Json data;
@@ -164,8 +165,10 @@ std::optional<std::string> job_status_in_tx(sqlite3* db, const std::string& id) 
 
 }  // namespace
 
-TrainingSettings training_settings_from_env() {
+TrainingSettings training_settings_from_env(const std::string& dispatch) {
   TrainingSettings s;
+  s.dispatch = dispatch;
+  s.orchestrator_id = "tp.orchestrator." + dispatch;
   s.concurrency = env_u64("ARW_TRAINING_CONCURRENCY", 1, 1, 64);
   s.stage_delay_ms = env_u64("ARW_TRAINING_STAGE_DELAY_MS", 0, 0, 600000);
   s.job_timeout_secs = env_u64("ARW_TRAINING_JOB_TIMEOUT_SECS", 900, 1, 86400);
@@ -236,7 +239,7 @@ Json TrainingService::create_job(const StartRequest& request, const std::string&
     const int64_t now = now_ms();
     const int64_t until_id = journal_.head_id();
     Sql(tx.db(), std::string("INSERT INTO training_jobs(") + kJobColumns +
-                     ") VALUES(?,?,'queued',NULL,?,?,NULL,NULL,?,?,?,?,?,?,?,0,'local',NULL,NULL,"
+                     ") VALUES(?,?,'queued',NULL,?,?,NULL,NULL,?,?,?,?,?,?,?,0,?,NULL,NULL,"
                      "NULL,NULL)")
         .bind(1, id)
         .bind(2, request.goal)
@@ -249,6 +252,7 @@ Json TrainingService::create_job(const StartRequest& request, const std::string&
         .bind(9, base.dump())
         .bind(10, request.since_id)
         .bind(11, std::max(until_id, request.since_id))
+        .bind(12, settings_.dispatch)
         .run();
     Json payload = {{"id", id},
                     {"category", "agent_training"},
@@ -486,6 +490,15 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
   if (body.is_discarded() || !body.is_object()) return TP_INVALID_ARG;
   tp_status status = TP_NOT_FOUND;
   try {
+    // Distributed runs (control.md 5.6) say which delivery they are: the
+    // job's attempts is the highest seen, recorded even once it is terminal.
+    if (const Json attempt = body.value("attempt", Json(nullptr)); attempt.is_number_integer())
+      journal_.transact([&](WriteTx& tx) {
+        Sql(tx.db(), "UPDATE training_jobs SET attempts = MAX(attempts, ?) WHERE id = ?")
+            .bind(1, attempt.get<int64_t>())
+            .bind(2, id)
+            .run();
+      });
     if (kind == TP_JOB_PROGRESS) {
       const Json stage = body.value("stage_index", Json(nullptr));
       if (!stage.is_number_integer() || stage.get<int64_t>() < 1 || stage.get<int64_t>() > 5)
@@ -555,6 +568,9 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
                          {"baseline", result.value("baseline", Json(nullptr))},
                          {"predicted", result.value("predicted", Json(nullptr))},
                          {"evidence_window", result.value("evidence_window", Json(nullptr))}};
+      if (const Json worker = body.value("worker", Json(nullptr));
+          worker.is_string() && !worker.get_ref<const std::string&>().empty())
+        job_result["worker"] = worker;
       Sql(tx.db(),
           "UPDATE training_jobs SET status = 'completed', stage_index = 5, logic_unit_id = ?,"
           " result = ?, updated_ms = ?, finished_ms = ? WHERE id = ?")

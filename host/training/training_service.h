@@ -37,11 +37,14 @@ struct TrainingSettings {
   uint64_t stage_delay_ms = 0;      // ARW_TRAINING_STAGE_DELAY_MS (a test hook)
   uint64_t job_timeout_secs = 900;  // ARW_TRAINING_JOB_TIMEOUT_SECS
   uint64_t history_max = 10000;     // ARW_TRAINING_HISTORY_MAX
+  std::string dispatch = "local";    // local | nats (control.md 5.6)
   std::string orchestrator_id = "tp.orchestrator.local";
 };
 
-// Reads the ARW_TRAINING_* variables (a bad value falls back with a warning).
-TrainingSettings training_settings_from_env();
+// Reads the ARW_TRAINING_* variables (a bad value falls back with a warning);
+// `dispatch` (config::effective_training_dispatch) picks the orchestrator:
+// tp.orchestrator.local, or tp.orchestrator.nats for the workers.
+TrainingSettings training_settings_from_env(const std::string& dispatch = "local");
 
 // Creates the training tables if they do not exist (idempotent).
 void create_training_tables(sqlite3* db);

@@ -144,6 +144,13 @@ tp_status api_job_report(tp_host* host, tp_str job_id, uint32_t kind, tp_str jso
   self->check_call("job_report");
   return self->job_report(job_id, kind, json);
 }
+tp_status api_ingest_lines(tp_host* host, const tp_ingest_line* lines, size_t count,
+                           uint64_t* out_accepted) {
+  FakeHost* self = self_of(host);
+  if (self == nullptr) return TP_INVALID_ARG;
+  self->check_call("ingest_lines");
+  return self->ingest_lines(lines, count, out_accepted);
+}
 void api_free_buf(tp_host* host, void* ptr) {
   if (FakeHost* self = self_of(host)) {
     self->check_call("free_buf");
@@ -260,6 +267,7 @@ FakeHost::FakeHost(Report& report) : report_(report) {
   api_.free_buf = api_free_buf;
   api_.journal_read = api_journal_read;
   api_.job_report = api_job_report;
+  api_.ingest_lines = api_ingest_lines;
 }
 
 FakeHost::~FakeHost() {
@@ -512,6 +520,20 @@ tp_status FakeHost::journal_read(int64_t after_id, tp_str kind_prefix, uint64_t 
     ++lines;
   }
   return out->write(out->writer_ctx, str(text));
+}
+
+tp_status FakeHost::ingest_lines(const tp_ingest_line* lines, size_t count,
+                                 uint64_t* out_accepted) {
+  if (lines == nullptr && count > 0) return TP_INVALID_ARG;
+  uint64_t accepted = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (lines[i].struct_size < sizeof(tp_ingest_line)) return TP_INVALID_ARG;
+    if (lines[i].rejected.len > 0) continue;
+    const nlohmann::json body = nlohmann::json::parse(to_string(lines[i].body), nullptr, false);
+    if (!body.is_discarded() && body.is_object()) ++accepted;
+  }
+  if (out_accepted != nullptr) *out_accepted = accepted;
+  return TP_OK;
 }
 
 tp_status FakeHost::job_report(tp_str job_id, uint32_t kind, tp_str json) {

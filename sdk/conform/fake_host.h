@@ -109,6 +109,9 @@ class FakeHost {
   // ABI 1.2: a small synthetic journal, and the job reports an orchestrator sends.
   tp_status journal_read(int64_t after_id, tp_str kind_prefix, uint64_t limit, const tp_writer* out);
   tp_status job_report(tp_str job_id, uint32_t kind, tp_str json);
+  // ABI 1.2 sources: every body must be a JSON object unless the source
+  // rejected it itself; answers how many were (as the host would) journaled.
+  tp_status ingest_lines(const tp_ingest_line* lines, size_t count, uint64_t* out_accepted);
   // Waits until `job_id` reported a result or a failure (or the deadline):
   // the terminal kind (TP_JOB_RESULT / TP_JOB_FAILED), or 0.
   uint32_t wait_job_end(const std::string& job_id, std::chrono::milliseconds deadline);

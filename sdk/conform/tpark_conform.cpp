@@ -525,6 +525,38 @@ void drive_orchestrator(Report& report, Executor& executor, FakeHost& host,
   stop_and_destroy(report, executor, host, lifecycle, ctx);
 }
 
+// ABI 1.2 (appended): a source starts (its upstream may be absent: it must
+// still start and report so), answers status with a JSON object, and stops.
+void drive_source(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
+                  const tp_source_desc& source) {
+  const std::string name = source.name != nullptr ? source.name : "";
+  if (source.create == nullptr || source.start == nullptr || source.stop == nullptr ||
+      source.destroy == nullptr || source.status == nullptr) {
+    report.fail(2, "source " + name + " fills every 1.2 callback");
+    return;
+  }
+  report.pass(2, "source " + name + " fills every 1.2 callback");
+  const Lifecycle lifecycle{source.create, source.start, source.stop, source.destroy};
+  const std::optional<void*> started = create_and_start(report, executor, host, manifest, lifecycle);
+  if (!started) return;
+  void* ctx = *started;
+  std::string out;
+  const tp_writer writer = host.writer_into(&out);
+  tp_error err{};
+  err.struct_size = sizeof err;
+  CallResult call =
+      executor.call(kCallDeadline, 9, [&] { return source.status(ctx, &writer, &err); });
+  const auto parsed = nlohmann::json::parse(out, nullptr, false);
+  if (call.status != TP_OK && call.status != TP_UNAVAILABLE)
+    report.fail(5, "status answers TP_OK or TP_UNAVAILABLE");
+  else if (parsed.is_discarded() || !parsed.is_object())
+    report.fail(5, "status writes a JSON object");
+  else
+    report.pass(5, std::string("status writes a JSON object (") +
+                       (call.status == TP_OK ? "up" : "upstream unavailable") + ")");
+  stop_and_destroy(report, executor, host, lifecycle, ctx);
+}
+
 // ABI 1.2: a dry run of one merge patch must answer a JSON object.
 void drive_applier(Report& report, Executor& executor, FakeHost& host, const Manifest& manifest,
                    const tp_applier_desc& applier) {
@@ -649,6 +681,15 @@ void drive_descriptor(Report& report, Executor& executor, FakeHost& host, const 
                          copy_prefix<tp_orchestrator_desc>(raw));
     else
       drive_applier(report, executor, host, manifest, copy_prefix<tp_applier_desc>(raw));
+  } else if (common.kind == TP_KIND_SOURCE) {
+    if (common.struct_size < sizeof(tp_source_desc)) {
+      report.fail(2, "descriptor " + name + " struct_size " + std::to_string(common.struct_size) +
+                         " smaller than 1.2 size " + std::to_string(sizeof(tp_source_desc)));
+      return;
+    }
+    if (negotiate.plugin_min_host_minor < 2)
+      report.fail(1, kind + " " + name + " arrived in ABI 1.2: the plugin must need host minor 2");
+    drive_source(report, executor, host, manifest, copy_prefix<tp_source_desc>(raw));
   } else {
     report.note("descriptor " + name + " of kind " + kind + " is not driven by this runner");
   }

@@ -153,7 +153,7 @@ constexpr Golden kLayout_1_1[] = {
 
 // ABI 1.2: the two host API slots, the orchestrator and applier kinds.
 constexpr Golden kLayout_1_2[] = {
-    TP_SIZE(tp_host_api, 152),
+    TP_SIZE(tp_host_api, 160),
     TP_OFFSET(tp_host_api, journal_read, 136),
     TP_OFFSET(tp_host_api, job_report, 144),
 
@@ -188,6 +188,27 @@ constexpr Golden kLayout_1_2[] = {
     TP_OFFSET(tp_applier_desc, dry_run, 56),
     TP_OFFSET(tp_applier_desc, apply, 64),
     TP_OFFSET(tp_applier_desc, revert, 72),
+
+    // Appended at the end of 1.2: the source kind and ingest_lines.
+    TP_OFFSET(tp_host_api, ingest_lines, 152),
+
+    TP_SIZE(tp_ingest_line, 72),
+    TP_OFFSET(tp_ingest_line, struct_size, 0),
+    TP_OFFSET(tp_ingest_line, flags, 4),
+    TP_OFFSET(tp_ingest_line, body, 8),
+    TP_OFFSET(tp_ingest_line, node, 24),
+    TP_OFFSET(tp_ingest_line, kind_hint, 40),
+    TP_OFFSET(tp_ingest_line, rejected, 56),
+
+    TP_SIZE(tp_source_desc, 56),
+    TP_OFFSET(tp_source_desc, struct_size, 0),
+    TP_OFFSET(tp_source_desc, kind, 4),
+    TP_OFFSET(tp_source_desc, name, 8),
+    TP_OFFSET(tp_source_desc, create, 16),
+    TP_OFFSET(tp_source_desc, start, 24),
+    TP_OFFSET(tp_source_desc, stop, 32),
+    TP_OFFSET(tp_source_desc, destroy, 40),
+    TP_OFFSET(tp_source_desc, status, 48),
 };
 
 constexpr bool all_golden() {
@@ -251,6 +272,8 @@ TEST_CASE("abi_1_2_orchestrator_and_applier_layouts_are_frozen") {
   }
   STATIC_REQUIRE(offsetof(tp_orchestrator_desc, name) == offsetof(tp_descriptor, name));
   STATIC_REQUIRE(offsetof(tp_applier_desc, name) == offsetof(tp_descriptor, name));
+  STATIC_REQUIRE(offsetof(tp_source_desc, name) == offsetof(tp_descriptor, name));
+  STATIC_REQUIRE(TP_KIND_SOURCE == 5);
   STATIC_REQUIRE(TP_JOB_PROGRESS == 1);
   STATIC_REQUIRE(TP_JOB_RESULT == 2);
   STATIC_REQUIRE(TP_JOB_FAILED == 3);
@@ -310,7 +333,7 @@ TEST_CASE("status_codes_and_constants_are_frozen") {
 TEST_CASE("host_api_table_offers_every_1_0_slot") {
   const tp_host_api* api = tpark::host_api_table();
   REQUIRE(api != nullptr);
-  CHECK(api->struct_size == 152);
+  CHECK(api->struct_size == 160);
   CHECK(api->abi_minor == TP_ABI_MINOR);
   CHECK(api->log != nullptr);
   CHECK(api->metric_register != nullptr);
@@ -330,6 +353,7 @@ TEST_CASE("host_api_table_offers_every_1_0_slot") {
   CHECK(api->free_buf != nullptr);
   CHECK(api->journal_read != nullptr);
   CHECK(api->job_report != nullptr);
+  CHECK(api->ingest_lines != nullptr);
   // The same table for the life of the process.
   CHECK(tpark::host_api_table() == api);
 }

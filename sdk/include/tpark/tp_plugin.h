@@ -3,7 +3,8 @@
  *
  * 1.0: negotiation, the common types, the host API table, the section kind.
  * 1.1: the exporter kind (appended; every 1.0 layout is unchanged).
- * 1.2: the orchestrator and logic-applier kinds, journal_read, job_report.
+ * 1.2: the orchestrator and logic-applier kinds, journal_read, job_report;
+ *      then the source kind and ingest_lines (appended at the end of 1.2).
  *
  * This is the whole contract between tpark-host and a plugin library. It is
  * pure C99, includes only <stdint.h> and <stddef.h>, and is meant to be read
@@ -195,6 +196,9 @@ typedef struct tp_timer_desc {
   tp_free_fn free_fn;
 } tp_timer_desc;
 
+/* A source's message for ingest_lines (1.2), defined with the source kind. */
+struct tp_ingest_line;
+
 /*
  * The services the host offers. The host owns this table; it stays valid and
  * unchanged for the life of the process. Every slot is callable from any
@@ -296,6 +300,20 @@ typedef struct tp_host_api {
    * the JSON does not fit kind. TP_UNAVAILABLE: the commit failed. */
   tp_status (*job_report)(tp_host* host, tp_str job_id, uint32_t kind, tp_str json);
 
+  /* --- 1.2: ingest (sources) -------------------------------------------- */
+  /* Validates `count` messages a source received (tp_ingest_line, below) as
+   * POST /events/ingest validates its lines, and journals every valid one in
+   * one transaction, with the source's descriptor name as the event source
+   * and each line's node. Invalid lines are dropped and counted in
+   * arw_events_rejected_total{source,reason}; the call still succeeds. On
+   * TP_OK everything valid is committed and *out_accepted (if not NULL) holds
+   * how many lines were. TP_UNAVAILABLE: the journal is down and nothing was
+   * committed (a JetStream source naks and gets the batch again).
+   * TP_UNSUPPORTED: the caller is not a source instance. Any thread the
+   * source owns, blocking until committed; never from another callback. */
+  tp_status (*ingest_lines)(tp_host* host, const struct tp_ingest_line* lines, size_t count,
+                            uint64_t* out_accepted);
+
   /* Later minors append slots here (journal reads, patch subscription,
    * action registration, job reporting): docs/abi-policy.md. */
 } tp_host_api;
@@ -309,7 +327,7 @@ typedef struct tp_host_api {
 #define TP_KIND_ORCHESTRATOR 2  /* descriptor arrives in a 1.x minor */
 #define TP_KIND_LOGIC_APPLIER 3 /* descriptor arrives in a 1.x minor */
 #define TP_KIND_EXPORTER 4      /* tp_exporter_desc, since 1.1 */
-#define TP_KIND_SOURCE 5        /* descriptor arrives in a 1.x minor */
+#define TP_KIND_SOURCE 5        /* tp_source_desc, since 1.2 */
 
 /* The common prefix of every descriptor. The host reads struct_size and kind,
  * then the kind's own struct. Descriptors are static data in the library and
@@ -579,6 +597,55 @@ typedef struct tp_applier_desc {
   tp_status (*revert)(void* ctx, tp_str document_json, tp_str snapshot_json, const tp_writer* out,
                       tp_error* err);
 } tp_applier_desc;
+
+/* ======================================================================== */
+/* ABI 1.2 (appended): the source kind and tp_host_api.ingest_lines         */
+/* ======================================================================== */
+
+/* One message a source hands to ingest_lines. Every tp_str is borrowed for
+ * the call. */
+typedef struct tp_ingest_line {
+  uint32_t struct_size;
+  uint32_t flags;    /* reserved, 0 */
+  tp_str body;       /* one JSON object {time?, kind?, payload?}; other keys
+                        are ignored */
+  tp_str node;       /* the origin node the transport names (len 0: none);
+                        it must be 1-64 bytes of [A-Za-z0-9_-] (invalid_node) */
+  tp_str kind_hint;  /* the kind the transport names (e.g. the rest of a NATS
+                        subject), used when the body has none; when both
+                        exist and differ after alias folding the line is
+                        rejected as kind_mismatch. len 0: none */
+  tp_str rejected;   /* non-empty: the source already refused this message
+                        for this reason (e.g. "self_node"); the host only
+                        counts it */
+} tp_ingest_line;
+
+/* A source brings events from outside into the journal (a message bus, a
+ * log tail). It runs its own threads between start and stop and hands what
+ * it receives to tp_host_api.ingest_lines; the host validates, journals and
+ * counts. A source may not emit host-owned kinds (the host rejects them as
+ * reserved_kind). A library with this descriptor answers
+ * plugin_min_host_minor = 2. */
+typedef struct tp_source_desc {
+  uint32_t struct_size;
+  uint32_t kind;    /* TP_KIND_SOURCE */
+  const char* name; /* the events' source, e.g. "nats" */
+
+  /* As for sections (tp_section_desc). stop joins the source's threads; the
+   * host takes no ingest_lines call after stop returns. */
+  tp_status (*create)(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                      tp_error* err);
+  tp_status (*start)(void* ctx, tp_error* err);
+  tp_status (*stop)(void* ctx, tp_error* err);
+  tp_status (*destroy)(void* ctx);
+
+  /* Writes the source's state as one JSON object to out (connection, counts;
+   * shown in GET /admin/plugins). TP_OK while the source is connected;
+   * TP_UNAVAILABLE while its upstream is unreachable, with err->message
+   * saying why (the plugin's health then shows it). Any host thread,
+   * possibly concurrently with the source's own threads; must not block. */
+  tp_status (*status)(void* ctx, const tp_writer* out, tp_error* err);
+} tp_source_desc;
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -907,4 +907,137 @@ constexpr tp_orchestrator_desc make_orchestrator_desc(const char* name) noexcept
     return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 2, err);        \
   }
 
+// ===========================================================================
+// ABI 1.2 (appended): sources and ingest_lines
+// ===========================================================================
+
+namespace tpark {
+
+// One received message for ingest_lines (tp_ingest_line), borrowed views.
+struct IngestLine {
+  std::string_view body;       // {time?, kind?, payload?}
+  std::string_view node;       // origin node from the transport; empty = none
+  std::string_view kind_hint;  // kind from the transport; empty = none
+  std::string_view rejected;   // non-empty: already refused for this reason
+};
+
+// Hands `lines` to the host in one transaction. Returns the host's status
+// (TP_UNAVAILABLE: nothing committed); *accepted counts the journaled ones.
+inline tp_status ingest_lines(const HostRef& host, const std::vector<IngestLine>& lines,
+                              uint64_t* accepted) {
+  if (!host.has(&tp_host_api::ingest_lines)) return TP_UNSUPPORTED;
+  std::vector<tp_ingest_line> raw(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    raw[i] = tp_ingest_line{};
+    raw[i].struct_size = sizeof(tp_ingest_line);
+    raw[i].body = to_tp_str(lines[i].body);
+    raw[i].node = to_tp_str(lines[i].node);
+    raw[i].kind_hint = to_tp_str(lines[i].kind_hint);
+    raw[i].rejected = to_tp_str(lines[i].rejected);
+  }
+  return host.api()->ingest_lines(host.host(), raw.data(), raw.size(), accepted);
+}
+
+// Base class of a source instance. The constructor is create, the destructor
+// destroy; start and stop run on the control thread (start launches the
+// source's threads, stop joins them). status() may run on any host thread,
+// concurrently with the source's threads: it writes a JSON object and
+// returns true while the upstream is reachable, or false with `why` set.
+class Source {
+ public:
+  explicit Source(HostRef host) noexcept : host_(host) {}
+  virtual ~Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  virtual void start() {}
+  virtual void stop() {}
+  virtual bool status(std::string& json_out, std::string& why) = 0;
+
+  const HostRef& host() const noexcept { return host_; }
+
+ private:
+  HostRef host_;
+};
+
+namespace detail {
+
+template <class T>
+struct SourceTrampolines {
+  static T* self(void* ctx) noexcept { return static_cast<T*>(ctx); }
+
+  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                          tp_error* err) noexcept {
+    const HostRef ref(api, host);
+    return guarded("create", &ref, err, [&] {
+      if (out_ctx == nullptr) return TP_INVALID_ARG;
+      *out_ctx = new T(ref, to_view(config_json));
+      return TP_OK;
+    });
+  }
+  static tp_status start(void* ctx, tp_error* err) noexcept {
+    return guarded("start", &self(ctx)->host(), err, [&] {
+      self(ctx)->start();
+      return TP_OK;
+    });
+  }
+  static tp_status stop(void* ctx, tp_error* err) noexcept {
+    return guarded("stop", &self(ctx)->host(), err, [&] {
+      self(ctx)->stop();
+      return TP_OK;
+    });
+  }
+  static tp_status destroy(void* ctx) noexcept {
+    return guarded("destroy", nullptr, nullptr, [&] {
+      delete self(ctx);
+      return TP_OK;
+    });
+  }
+  static tp_status status(void* ctx, const tp_writer* out, tp_error* err) noexcept {
+    return guarded("status", &self(ctx)->host(), err, [&] {
+      if (out == nullptr || out->write == nullptr) return TP_INVALID_ARG;
+      std::string text;
+      std::string why;
+      const bool up = self(ctx)->status(text, why);
+      const tp_status written = out->write(out->writer_ctx, to_tp_str(text));
+      if (written != TP_OK) return written;
+      if (up) return TP_OK;
+      set_error(err, TP_UNAVAILABLE, why);
+      return TP_UNAVAILABLE;
+    });
+  }
+};
+
+}  // namespace detail
+
+// The source descriptor for class T (T derives from Source and has a
+// constructor T(HostRef, std::string_view config_json)).
+template <class T>
+constexpr tp_source_desc make_source_desc(const char* name) noexcept {
+  tp_source_desc desc{};
+  desc.struct_size = sizeof(tp_source_desc);
+  desc.kind = TP_KIND_SOURCE;
+  desc.name = name;
+  desc.create = &detail::SourceTrampolines<T>::create;
+  desc.start = &detail::SourceTrampolines<T>::start;
+  desc.stop = &detail::SourceTrampolines<T>::stop;
+  desc.destroy = &detail::SourceTrampolines<T>::destroy;
+  desc.status = &detail::SourceTrampolines<T>::status;
+  return desc;
+}
+
+}  // namespace tpark
+
+// Defines the plugin's single source descriptor and its tp_plugin_entry.
+// Sources arrived in ABI 1.2: min host minor 2.
+//   TP_SOURCE_PLUGIN(NatsSource, "nats")
+#define TP_SOURCE_PLUGIN(SourceClass, source_name)                                         \
+  static const tp_source_desc tp_plugin_source_desc_ =                                     \
+      ::tpark::make_source_desc<SourceClass>(source_name);                                 \
+  static const tp_descriptor* const tp_plugin_descriptors_[] = {                           \
+      reinterpret_cast<const tp_descriptor*>(&tp_plugin_source_desc_)};                    \
+  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
+    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 2, err);        \
+  }
+
 #endif  // TPARK_TP_PLUGIN_HPP

@@ -1,0 +1,213 @@
+// The fleet over NATS, measured against a real nats-server -js, the real
+// host and real tpark-worker processes (docs/deploy.md):
+//  1. NATS ingest events/s into the journal against the raw publish rate of
+//     the same client to the same server in the same run (target >= 0.5x);
+//  2. jobs/s for quick-mode training jobs on two workers against local
+//     dispatch (the same concurrency, the same journal);
+//  3. HTTP ingest events/s while the workers train, against the same host
+//     idle (target: at most 10% slower).
+//
+// Usage: bench_nats_fleet [nats_events=200000] [jobs=200]
+#include <nats/nats.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/host_process.h"
+#include "support/http_client.h"
+
+using namespace tpark::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Debian's nats-server with JetStream on a free loopback port (the tests'
+// NatsServer helper reports through Catch, which a benchmark does not run).
+struct Nats {
+  std::unique_ptr<HostProcess> process;
+  std::string url;
+};
+
+Nats start_nats(const TempDir& dir) {
+  HostProcess::Options o;
+  o.binary = "/usr/sbin/nats-server";
+  o.args = {"-a", "127.0.0.1", "-p", "-1", "-js", "-sd", dir.file("jetstream")};
+  o.log_path = dir.file("nats.log");
+  o.wait_for_listening = false;
+  Nats nats;
+  nats.process = std::make_unique<HostProcess>(std::move(o));
+  nats.process->wait_for_log("Server is ready", std::chrono::seconds(20));
+  std::smatch m;
+  const std::string log = nats.process->log();
+  static const std::regex port(R"(Listening for client connections on [0-9.]+:([0-9]+))");
+  if (std::regex_search(log, m, port)) nats.url = "nats://127.0.0.1:" + m[1].str();
+  return nats;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string coverage_body(int i) {
+  return R"({"payload":{"needs_more":)" + std::string(i % 3 ? "false" : "true") +
+         R"(,"reasons":["below_target_limit"],"summary":{"target_limit":8,"lanes_requested":2,"selected":)" +
+         std::to_string(i % 9) +
+         R"(,"avg_cscore":0.25,"max_cscore":0.3,"min_score":0.6,"lane_counts":{"semantic":3}},"corr_id":"c-)" +
+         std::to_string(i) + R"("}})";
+}
+
+// A first-pass iteration summary, the training jobs' evidence.
+std::string summary_line(int i) {
+  return R"({"kind":"working_set.iteration.summary","payload":{"iteration":0,"corr_id":"s-)" +
+         std::to_string(i) + R"(","summary":{"target_limit":8,"selected":)" +
+         std::to_string(2 + i % 7) +
+         R"(,"lanes_requested":2,"lane_counts":{"semantic":3},"avg_cscore":0.)" +
+         std::to_string(2 + i % 7) + R"(,"max_cscore":0.9,"min_score":0.6}}})" + "\n";
+}
+
+std::unique_ptr<HostProcess> start_host(const TempDir& dir, const std::string& name, EnvList env) {
+  HostProcess::Options o;
+  o.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file(name)};
+  env.emplace_back("ARW_ADMIN_RATE_LIMIT", "0");
+  env.emplace_back("ARW_PUBLIC_RATE_LIMIT", "0");
+  env.emplace_back("TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR);
+  o.env = std::move(env);
+  o.log_path = dir.file(name + ".log");
+  return std::make_unique<HostProcess>(std::move(o));
+}
+
+std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const Nats& nats,
+                                          const std::string& id) {
+  HostProcess::Options o;
+  o.binary = std::string(TPARK_BINARY_DIR) + "/worker/tpark-worker";
+  o.args = {"--worker-id", id};
+  o.env = {{"ARW_NATS_URL", nats.url}, {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
+  o.log_path = dir.file(id + ".log");
+  o.wait_for_listening = false;
+  auto worker = std::make_unique<HostProcess>(std::move(o));
+  worker->wait_for_log("serving group", std::chrono::seconds(30));
+  return worker;
+}
+
+int64_t journal_head(HostProcess& host) {
+  HttpResult r = request("GET", "127.0.0.1", host.port(), "/metrics", {});
+  const std::string key = "arw_events_journal_last_id ";
+  const size_t at = r.body.find("\n" + key);
+  return at == std::string::npos ? 0 : std::stoll(r.body.substr(at + 1 + key.size()));
+}
+
+int64_t completed_jobs(HostProcess& host) {
+  HttpResult r = request("GET", "127.0.0.1", host.port(),
+                         "/state/orchestrator/jobs?status=completed&limit=1", {});
+  return r.status == 200 ? r.json()["total"].get<int64_t>() : 0;
+}
+
+// Starts `jobs` quick-mode jobs and waits for all of them; jobs/s.
+double run_jobs(HostProcess& host, int jobs) {
+  const int64_t before = completed_jobs(host);
+  const auto start = Clock::now();
+  for (int i = 0; i < jobs; ++i)
+    request("POST", "127.0.0.1", host.port(), "/orchestrator/mini_agents/start_training",
+            {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
+  while (completed_jobs(host) < before + jobs && seconds_since(start) < 600)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return jobs / seconds_since(start);
+}
+
+// HTTP ingest for `secs` seconds from one connection, events/s.
+double http_ingest_rate(HostProcess& host, double secs) {
+  std::string body;
+  for (int i = 0; i < 2000; ++i)
+    body += R"({"kind":"context.coverage",)" + coverage_body(i).substr(1) + "\n";
+  HttpConnection conn("127.0.0.1", host.port(), std::chrono::seconds(60));
+  long accepted = 0;
+  const auto start = Clock::now();
+  while (seconds_since(start) < secs) {
+    HttpResult r =
+        conn.request("POST", "/events/ingest", {{"Content-Type", "application/x-ndjson"}}, body);
+    if (r.status == 200) accepted += r.json()["accepted"].get<long>();
+  }
+  return accepted / seconds_since(start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures show as they come
+  const int events = argc > 1 ? std::atoi(argv[1]) : 200000;
+  const int jobs = argc > 2 ? std::atoi(argv[2]) : 200;
+  TempDir dir;
+  Nats nats = start_nats(dir);
+
+  // 1. NATS ingest against the raw publish rate.
+  auto host = start_host(dir, "ingest", {{"ARW_NATS_URL", nats.url}, {"ARW_NODE_ID", "bench"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the subscription settles
+  natsConnection* hub = nullptr;
+  natsConnection_ConnectTo(&hub, nats.url.c_str());
+  std::vector<std::string> bodies;
+  for (int i = 0; i < events; ++i) bodies.push_back(coverage_body(i));
+  const int64_t head = journal_head(*host);
+  const auto start = Clock::now();
+  for (const auto& body : bodies)
+    natsConnection_Publish(hub, "arw.events.node.n1.context.coverage", body.data(),
+                           static_cast<int>(body.size()));
+  natsConnection_FlushTimeout(hub, 60000);
+  const double publish_secs = seconds_since(start);
+  while (journal_head(*host) < head + events && seconds_since(start) < 300)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double ingest_secs = seconds_since(start);
+  const int64_t journaled = journal_head(*host) - head;
+  natsConnection_Destroy(hub);
+  host->stop();
+  const double publish_rate = events / publish_secs;
+  const double ingest_rate = journaled / ingest_secs;
+  std::printf(
+      "nats_fleet: %d events published at %.0f/s (raw publish, the limit); %lld journaled "
+      "at %.0f/s; ratio %.2fx (target >= 0.5x)\n",
+      events, publish_rate, static_cast<long long>(journaled), ingest_rate,
+      ingest_rate / publish_rate);
+
+  // 2. Jobs/s: two workers against local dispatch, the same evidence.
+  std::string window;
+  for (int i = 0; i < 300; ++i) window += summary_line(i);
+  auto local = start_host(dir, "local", {{"ARW_TRAINING_CONCURRENCY", "16"}});
+  request("POST", "127.0.0.1", local->port(), "/events/ingest",
+          {{"Content-Type", "application/x-ndjson"}}, window);
+  const double local_rate = run_jobs(*local, jobs);
+  local->stop();
+
+  auto trainer = start_host(dir, "nats",
+                            {{"ARW_NATS_URL", nats.url},
+                             {"ARW_NODE_ID", "bench"},
+                             {"ARW_TRAINING_DISPATCH", "nats"},
+                             {"ARW_TRAINING_CONCURRENCY", "16"}});
+  request("POST", "127.0.0.1", trainer->port(), "/events/ingest",
+          {{"Content-Type", "application/x-ndjson"}}, window);
+  auto w1 = start_worker(dir, nats, "bench-w1");
+  auto w2 = start_worker(dir, nats, "bench-w2");
+  const double nats_rate = run_jobs(*trainer, jobs);
+  std::printf(
+      "nats_fleet: %d quick jobs: two workers %.1f jobs/s, local dispatch %.1f jobs/s "
+      "(ARW_TRAINING_CONCURRENCY=16 both)\n",
+      jobs, nats_rate, local_rate);
+
+  // 3. HTTP ingest while the workers train, against the same host idle.
+  const double idle_rate = http_ingest_rate(*trainer, 3.0);
+  double busy_rate = 0;
+  std::thread training([&] { run_jobs(*trainer, jobs); });
+  busy_rate = http_ingest_rate(*trainer, 3.0);
+  training.join();
+  std::printf(
+      "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train "
+      "(%.1f%% slower; target <= 10%%)\n",
+      idle_rate, busy_rate, 100.0 * (1.0 - busy_rate / idle_rate));
+  w1->stop();
+  w2->stop();
+  trainer->stop();
+  return journaled >= events ? 0 : 1;
+}

@@ -1,0 +1,500 @@
+// tp.orchestrator.nats: the host's side of distributed training
+// (docs/deploy.md "Training workers"). start_job reads the job's journal
+// window and queues a submit message; the outbox thread publishes it to the
+// JetStream work queue until the server acknowledges it. The results thread
+// reads the workers' progress and results from their stream and reports them
+// to the host (which commits a result at most once per job, control.md
+// "idempotency"), acking each after the report. A max-deliveries advisory
+// fails the job; a cancel is published on the job's cancel subject.
+#include <nats/nats.h>
+
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <tpark/tp_plugin.hpp>
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kJobsStream = "ARW_TRAINING_JOBS";
+constexpr const char* kEventsStream = "ARW_TRAINING_EVENTS";
+constexpr const char* kSubmitSubject = "arw.training.jobs.submit";
+constexpr const char* kProgressSubjects = "arw.training.jobs.progress.*";
+constexpr const char* kResultSubjects = "arw.training.jobs.result.*";
+constexpr const char* kCancelPrefix = "arw.training.jobs.cancel.";
+constexpr int64_t kNsPerMs = 1000000;
+constexpr int64_t kDayNs = 24LL * 3600 * 1000 * kNsPerMs;
+constexpr int64_t kDuplicateWindowNs = 120LL * 1000 * kNsPerMs;
+constexpr auto kOutboxRetry = std::chrono::seconds(5);
+// The journal kinds tp.orchestrator.local reads (its collect stage): the
+// window ships these rows so the worker computes from the same journal.
+constexpr const char* kWindowKinds[] = {"working_set.iteration.summary", "context.coverage"};
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+int64_t env_int(const char* name, int64_t fallback, int64_t low, int64_t high) {
+  const std::string text = env_or(name, "");
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || value < low || value > high) return fallback;
+  return value;
+}
+
+std::string sanitise_node_id(std::string_view name) {
+  std::string id;
+  for (char c : name.substr(0, 64)) {
+    const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '-';
+    id += allowed ? c : '-';
+  }
+  return id.empty() ? std::string("node") : id;
+}
+
+std::string node_id() {
+  const std::string id = env_or("ARW_NODE_ID", "");
+  if (!id.empty()) return sanitise_node_id(id);
+  char host[HOST_NAME_MAX + 1] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "node";
+  return sanitise_node_id(host);
+}
+
+std::string nats_url() {
+  std::string url = env_or("ARW_NATS_URL", "nats://127.0.0.1:4222");
+  if (env_or("ARW_NATS_TLS", "0") == "1" && url.rfind("nats://", 0) == 0)
+    url = "tls://" + url.substr(7);
+  return url;
+}
+
+struct Submit {
+  std::string job_id;
+  std::string request_json;
+  int64_t since_id = 0;
+  int64_t until_id = 0;
+  uint32_t attempt = 1;
+};
+
+class NatsOrchestrator : public tpark::Orchestrator {
+ public:
+  NatsOrchestrator(tpark::HostRef host, std::string_view /*config_json*/)
+      : tpark::Orchestrator(host),
+        url_(nats_url()),
+        group_(env_or("ARW_GROUP", "workers")),
+        node_(node_id()),
+        lease_ms_(env_int("ARW_ORCH_LEASE_MS", 30000, 100, 3600000)),
+        max_deliver_(env_int("ARW_ORCH_MAX_DELIVER", 5, 1, 1000)),
+        max_inflight_(env_int("ARW_ORCH_MAX_INFLIGHT", 16, 1, 100000)),
+        max_bytes_(env_int("ARW_TRAINING_NATS_MAX_BYTES", 900000, 1024, 1048576)) {
+    const tp_str labels[] = {{"reason", 6}};
+    tp_metric_desc desc{};
+    desc.struct_size = sizeof desc;
+    desc.type = TP_METRIC_COUNTER;
+    desc.name = {"arw_training_results_dropped_total", 34};
+    desc.help = {"Worker results discarded by the host, by reason", 47};
+    desc.label_names = labels;
+    desc.label_count = 1;
+    if (host.api()->metric_register(host.host(), &desc, &dropped_metric_) != TP_OK)
+      dropped_metric_ = 0;
+  }
+
+  ~NatsOrchestrator() override { close(); }
+
+  void start() override {
+    connect();
+    jsCtx* js = nullptr;
+    check(natsConnection_JetStream(&js, connection_, nullptr), "JetStream");
+    js_ = js;
+    create_streams_and_consumers();
+    const std::string advisory =
+        std::string("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.") + kJobsStream + "." + group_;
+    check(natsConnection_Subscribe(&advisory_sub_, connection_, advisory.c_str(),
+                                   &NatsOrchestrator::on_advisory, this),
+          "advisory subscription");
+    outbox_thread_ = std::thread([this] { run_outbox(); });
+    results_thread_ = std::thread([this] { run_results(); });
+    host().info("training jobs dispatched over NATS " + url_ + " to worker group " + group_);
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (outbox_thread_.joinable()) outbox_thread_.join();
+    if (results_thread_.joinable()) results_thread_.join();
+    close();
+  }
+
+  void start_job(const tpark::JobView& job) override {
+    Submit submit{job.job_id, job.request_json, job.since_id, job.until_id, job.attempt};
+    {
+      std::lock_guard lock(mutex_);
+      dispatched_.insert(job.job_id);
+      outbox_.push_back(std::move(submit));
+    }
+    cv_.notify_all();
+  }
+
+  void cancel_job(std::string_view job_id) override {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = outbox_.begin(); it != outbox_.end(); ++it)
+        if (it->job_id == job_id) {
+          outbox_.erase(it);
+          break;
+        }
+    }
+    const std::string subject = kCancelPrefix + std::string(job_id);
+    if (connection_ != nullptr) natsConnection_Publish(connection_, subject.c_str(), "{}", 2);
+  }
+
+ private:
+  static void check(natsStatus status, const std::string& what) {
+    if (status != NATS_OK)
+      throw tpark::Error(TP_UNAVAILABLE, "NATS " + what + ": " + natsStatus_GetText(status) + " (" +
+                                             env_or("ARW_NATS_URL", "nats://127.0.0.1:4222") + ")");
+  }
+
+  void connect() {
+    check(natsOptions_Create(&options_), "options");
+    natsOptions_SetURL(options_, url_.c_str());
+    const std::string user = env_or("ARW_NATS_USER", "");
+    if (!user.empty() && url_.find('@') == std::string::npos)
+      natsOptions_SetUserInfo(options_, user.c_str(), env_or("ARW_NATS_PASS", "").c_str());
+    natsOptions_SetMaxReconnect(options_, -1);
+    natsOptions_SetReconnectWait(options_, 250);
+    const int64_t retries = env_int("ARW_NATS_CONNECT_RETRIES", 3, 0, 1000);
+    const int64_t backoff_ms = env_int("ARW_NATS_CONNECT_BACKOFF_MS", 500, 0, 600000);
+    natsStatus status = NATS_OK;
+    for (int64_t attempt = 0; attempt <= retries; ++attempt) {
+      status = natsConnection_Connect(&connection_, options_);
+      if (status == NATS_OK) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    }
+    check(status, "connect");
+  }
+
+  void close() {
+    if (advisory_sub_ != nullptr) {
+      natsSubscription_Unsubscribe(advisory_sub_);
+      natsSubscription_Destroy(advisory_sub_);
+      advisory_sub_ = nullptr;
+    }
+    if (js_ != nullptr) {
+      jsCtx_Destroy(js_);
+      js_ = nullptr;
+    }
+    if (connection_ != nullptr) {
+      natsConnection_Destroy(connection_);
+      connection_ = nullptr;
+    }
+    if (options_ != nullptr) {
+      natsOptions_Destroy(options_);
+      options_ = nullptr;
+    }
+  }
+
+  // control.md "Distribution over NATS JetStream": the host creates the
+  // streams and consumers; workers only bind to them.
+  void create_streams_and_consumers() {
+    jsErrCode error = static_cast<jsErrCode>(0);
+    jsStreamConfig jobs;
+    jsStreamConfig_Init(&jobs);
+    jobs.Name = kJobsStream;
+    const char* submit[] = {kSubmitSubject};
+    jobs.Subjects = submit;
+    jobs.SubjectsLen = 1;
+    jobs.Retention = js_WorkQueuePolicy;
+    jobs.Storage = js_FileStorage;
+    jobs.MaxAge = kDayNs;
+    jobs.Duplicates = kDuplicateWindowNs;
+    jobs.MaxMsgSize = 1 << 20;
+    natsStatus status = js_AddStream(nullptr, js_, &jobs, nullptr, &error);
+    if (status != NATS_OK && error != JSStreamNameExistErr) check(status, "work stream");
+
+    jsStreamConfig events;
+    jsStreamConfig_Init(&events);
+    events.Name = kEventsStream;
+    const char* subjects[] = {kProgressSubjects, kResultSubjects};
+    events.Subjects = subjects;
+    events.SubjectsLen = 2;
+    events.Retention = js_LimitsPolicy;
+    events.Storage = js_FileStorage;
+    events.MaxAge = kDayNs;
+    events.Duplicates = kDuplicateWindowNs;
+    status = js_AddStream(nullptr, js_, &events, nullptr, &error);
+    if (status != NATS_OK && error != JSStreamNameExistErr) check(status, "result stream");
+
+    jsConsumerConfig workers;
+    jsConsumerConfig_Init(&workers);
+    workers.Durable = group_.c_str();
+    workers.AckPolicy = js_AckExplicit;
+    workers.AckWait = lease_ms_ * kNsPerMs;
+    workers.MaxDeliver = max_deliver_;
+    workers.MaxAckPending = max_inflight_;
+    add_or_update_consumer(kJobsStream, workers, "worker consumer");
+
+    host_durable_ = "tpark-host-" + node_;
+    jsConsumerConfig results;
+    jsConsumerConfig_Init(&results);
+    results.Durable = host_durable_.c_str();
+    results.AckPolicy = js_AckExplicit;
+    results.DeliverPolicy = js_DeliverAll;
+    add_or_update_consumer(kEventsStream, results, "host consumer");
+  }
+
+  void add_or_update_consumer(const char* stream, jsConsumerConfig& config, const char* what) {
+    jsErrCode error = static_cast<jsErrCode>(0);
+    jsConsumerInfo* info = nullptr;
+    natsStatus status = js_AddConsumer(&info, js_, stream, &config, nullptr, &error);
+    if (status != NATS_OK) status = js_UpdateConsumer(&info, js_, stream, &config, nullptr, &error);
+    if (info != nullptr) jsConsumerInfo_Destroy(info);
+    check(status, what);
+  }
+
+  // The job's window rows (the kinds the computation reads), oldest first,
+  // each a journal envelope; the oldest dropped while the message is too big.
+  json window_rows(const Submit& submit, uint64_t& truncated) {
+    json rows = json::array();
+    for (const char* kind : kWindowKinds) {
+      int64_t after = submit.since_id;
+      while (after < submit.until_id) {
+        const std::string page = tpark::journal_read(host(), after, kind, 1000);
+        size_t start = 0;
+        uint64_t lines = 0;
+        bool past = false;
+        while (start < page.size()) {
+          size_t end = page.find('\n', start);
+          if (end == std::string::npos) end = page.size();
+          json row = json::parse(page.substr(start, end - start));
+          start = end + 1;
+          ++lines;
+          after = row.at("id").get<int64_t>();
+          if (after > submit.until_id) {
+            past = true;
+            break;
+          }
+          rows.push_back(std::move(row));
+        }
+        if (past || lines < 1000) break;
+      }
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+      return a.at("id").get<int64_t>() < b.at("id").get<int64_t>();
+    });
+    truncated = 0;
+    size_t bytes = 0;
+    for (const auto& row : rows) bytes += row.dump().size() + 1;
+    size_t drop = 0;
+    while (bytes + submit.request_json.size() + 512 > static_cast<size_t>(max_bytes_) &&
+           drop < rows.size())
+      bytes -= rows[drop++].dump().size() + 1;
+    if (drop > 0) {
+      rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
+      truncated = drop;
+    }
+    return rows;
+  }
+
+  std::string submit_body(const Submit& submit) {
+    const json request = json::parse(submit.request_json);
+    uint64_t truncated = 0;
+    json samples = window_rows(submit, truncated);
+    json body = {{"id", submit.job_id},
+                 {"kind", "agent.training"},
+                 {"priority", 3},
+                 {"attempt", submit.attempt},
+                 {"idem_key", submit.job_id},
+                 {"payload",
+                  {{"request", request.value("request", json::object())},
+                   {"base", request.value("base", json::object())},
+                   {"window", {{"since_id", submit.since_id}, {"until_id", submit.until_id}}},
+                   {"job", request},
+                   {"samples", std::move(samples)},
+                   {"truncated", truncated}}}};
+    return body.dump();
+  }
+
+  bool publish_submit(const Submit& submit) {
+    std::string body;
+    try {
+      body = submit_body(submit);
+    } catch (const std::exception& e) {
+      const json failed = {{"error", std::string("cannot build the submit message: ") + e.what()}};
+      tpark::job_report(host(), submit.job_id, TP_JOB_FAILED, failed.dump());
+      return true;
+    }
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    const std::string msg_id = "submit-" + submit.job_id;
+    options.MsgId = msg_id.c_str();
+    jsPubAck* ack = nullptr;
+    jsErrCode error = static_cast<jsErrCode>(0);
+    const natsStatus status = js_Publish(&ack, js_, kSubmitSubject, body.data(),
+                                         static_cast<int>(body.size()), &options, &error);
+    if (ack != nullptr) jsPubAck_Destroy(ack);
+    return status == NATS_OK;
+  }
+
+  // Publishes queued submits in order; one without a PubAck is retried every
+  // 5 s (and blocks the ones behind it, so jobs leave in creation order).
+  void run_outbox() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (outbox_.empty()) {
+        cv_.wait(lock, [&] { return stopping_ || !outbox_.empty(); });
+        continue;
+      }
+      const Submit submit = outbox_.front();
+      lock.unlock();
+      const bool published = publish_submit(submit);
+      lock.lock();
+      if (published) {
+        if (!outbox_.empty() && outbox_.front().job_id == submit.job_id) outbox_.pop_front();
+        continue;
+      }
+      host().warn("submit of job " + submit.job_id + " not acknowledged; retrying in 5 s");
+      cv_.wait_for(lock, kOutboxRetry, [&] { return stopping_; });
+    }
+  }
+
+  void count_dropped(const std::string& job_id) {
+    bool known = false;
+    {
+      std::lock_guard lock(mutex_);
+      known = dispatched_.count(job_id) > 0;
+    }
+    if (dropped_metric_ == 0) return;
+    const std::string reason = known ? "terminal" : "unknown_job";
+    const tp_str label = {reason.data(), reason.size()};
+    host().api()->metric_add(host().host(), dropped_metric_, &label, 1, 1.0);
+  }
+
+  // One progress or result message; false when the host could not commit
+  // (the message is then naked and comes back).
+  bool handle(natsMsg* msg) {
+    const std::string subject = natsMsg_GetSubject(msg);
+    const json body = json::parse(
+        std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("job_id") ||
+        !body["job_id"].is_string())
+      return true;  // not ours to understand: drop it
+    const std::string job_id = body["job_id"].get<std::string>();
+    json report = {{"attempt", body.value("attempt", 1)}, {"worker", body.value("worker", "")}};
+    uint32_t kind = 0;
+    if (subject.rfind("arw.training.jobs.progress.", 0) == 0) {
+      kind = TP_JOB_PROGRESS;
+      report["stage_index"] = body.value("stage_index", 0);
+    } else if (body.value("ok", false)) {
+      kind = TP_JOB_RESULT;
+      report["manifest"] = body.value("manifest", json(nullptr));
+      report["result"] = body.value("result", json::object());
+    } else {
+      kind = TP_JOB_FAILED;
+      std::string error = body.value("error", "");
+      report["error"] = error.empty() ? std::string("the worker failed the job") : error;
+    }
+    const tp_status status = tpark::job_report(host(), job_id, kind, report.dump());
+    if (status == TP_UNAVAILABLE) return false;
+    if (status == TP_NOT_FOUND && kind != TP_JOB_PROGRESS) count_dropped(job_id);
+    return true;
+  }
+
+  void run_results() {
+    natsSubscription* subscription = nullptr;
+    jsSubOptions options;
+    jsSubOptions_Init(&options);
+    options.Stream = kEventsStream;
+    options.Consumer = host_durable_.c_str();
+    jsErrCode error = static_cast<jsErrCode>(0);
+    while (!is_stopping() && subscription == nullptr) {
+      if (js_PullSubscribe(&subscription, js_, nullptr, host_durable_.c_str(), nullptr, &options,
+                           &error) != NATS_OK) {
+        subscription = nullptr;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+    while (!is_stopping()) {
+      natsMsgList list{};
+      const natsStatus status = natsSubscription_Fetch(&list, subscription, 256, 500, &error);
+      if (status != NATS_OK) {
+        natsMsgList_Destroy(&list);
+        if (status != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      for (int i = 0; i < list.Count; ++i)
+        handle(list.Msgs[i]) ? natsMsg_Ack(list.Msgs[i], nullptr)
+                             : natsMsg_Nak(list.Msgs[i], nullptr);
+      natsMsgList_Destroy(&list);
+    }
+    if (subscription != nullptr) natsSubscription_Destroy(subscription);
+  }
+
+  bool is_stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
+  // $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES: the submit at stream_seq was
+  // delivered max_deliver times without an ack; its job fails.
+  static void on_advisory(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    auto* self = static_cast<NatsOrchestrator*>(closure);
+    const json advisory = json::parse(
+        std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
+    natsMsg_Destroy(msg);
+    if (advisory.is_discarded() || !advisory.contains("stream_seq")) return;
+    natsMsg* submit = nullptr;
+    jsErrCode error = static_cast<jsErrCode>(0);
+    if (js_GetMsg(&submit, self->js_, kJobsStream, advisory["stream_seq"].get<uint64_t>(), nullptr,
+                  &error) != NATS_OK)
+      return;
+    const json body = json::parse(
+        std::string_view(natsMsg_GetData(submit), natsMsg_GetDataLength(submit)), nullptr, false);
+    natsMsg_Destroy(submit);
+    if (body.is_discarded() || !body.contains("id") || !body["id"].is_string()) return;
+    const json failed = {
+        {"error", "max deliveries (" + std::to_string(self->max_deliver_) + ") exceeded"}};
+    tpark::job_report(self->host(), body["id"].get<std::string>(), TP_JOB_FAILED, failed.dump());
+  }
+
+  const std::string url_;
+  const std::string group_;
+  const std::string node_;
+  const int64_t lease_ms_;
+  const int64_t max_deliver_;
+  const int64_t max_inflight_;
+  const int64_t max_bytes_;
+  std::string host_durable_;
+  uint64_t dropped_metric_ = 0;
+  natsOptions* options_ = nullptr;
+  natsConnection* connection_ = nullptr;
+  jsCtx* js_ = nullptr;
+  natsSubscription* advisory_sub_ = nullptr;
+  std::thread outbox_thread_, results_thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::deque<Submit> outbox_;
+  std::set<std::string> dispatched_;
+};
+
+}  // namespace
+
+TP_ORCHESTRATOR_PLUGIN(NatsOrchestrator, "nats")

@@ -1,0 +1,31 @@
+// The worker loop of control.md 5.6 (docs/deploy.md "Training workers"):
+// fetch one job from the work queue, run it with the orchestrator plugin,
+// publish progress (each followed by in_progress, which renews the lease)
+// and the result, and ack only after the result's PubAck.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <tpark/tp_plugin.h>
+
+namespace tpark::worker {
+
+struct WorkerOptions {
+  std::string nats_url = "nats://127.0.0.1:4222";  // ARW_NATS_URL (+ TLS, USER, PASS)
+  std::string group = "workers";                   // ARW_GROUP: the durable consumer
+  std::string worker_id;                           // --worker-id, ARW_WORKER_ID
+  int64_t nack_delay_ms = 5000;                    // ARW_ORCH_NACK_DELAY_MS
+  // Test-only (control.md check 28): exit right after the result's PubAck,
+  // before the ack, as a worker that dies there would.
+  bool exit_after_result_publish = false;
+};
+
+// Runs until `stop` is set (SIGTERM): the job in hand is finished and acked
+// (or naked) first. `orchestrator` is tp.orchestrator.local's descriptor,
+// already negotiated. Returns the process exit code.
+int run_worker(const WorkerOptions& options, const tp_orchestrator_desc& orchestrator,
+               const std::atomic<bool>& stop);
+
+}  // namespace tpark::worker

@@ -1,0 +1,52 @@
+// The host API a worker gives tp.orchestrator.local: the same table layout
+// as the host's, serving one job at a time. journal_read answers from the
+// rows the job message carried (the host read them from its journal, so the
+// computation sees the same rows as under local dispatch); job_report hands
+// reports to the job loop. Slots the computation does not use answer
+// TP_UNSUPPORTED (timers, emit, ingest) or do nothing (metrics).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tpark/tp_plugin.h>
+
+namespace tpark::worker {
+
+// One journal envelope as journal_read writes it, with its id and kind.
+struct WindowRow {
+  int64_t id = 0;
+  std::string kind;
+  std::string envelope;  // compact JSON, one line
+};
+
+class WorkerHost {
+ public:
+  using ReportFn =
+      std::function<tp_status(std::string_view job_id, uint32_t kind, std::string_view json)>;
+  explicit WorkerHost(ReportFn report);
+
+  // The table and the opaque handle to pass to the plugin's create.
+  const tp_host_api* api() const { return &api_; }
+  tp_host* handle() { return reinterpret_cast<tp_host*>(this); }
+
+  // The rows of the job about to run, ascending by id.
+  void set_window(std::vector<WindowRow> rows);
+
+ private:
+  static WorkerHost* self(tp_host* host) { return reinterpret_cast<WorkerHost*>(host); }
+  static tp_status journal_read(tp_host* host, int64_t after_id, tp_str kind_prefix, uint64_t limit,
+                                const tp_writer* out);
+  static tp_status job_report(tp_host* host, tp_str job_id, uint32_t kind, tp_str json);
+
+  tp_host_api api_{};
+  ReportFn report_;
+  std::mutex mutex_;
+  std::vector<WindowRow> rows_;
+};
+
+}  // namespace tpark::worker
