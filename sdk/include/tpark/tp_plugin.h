@@ -238,7 +238,9 @@ typedef struct tp_host_api {
    * "capsules", "route_stats", "bus", "tasks", "task_restarts" ({task: [epoch
    * ms of each restart still in the restarts window]}), "compatibility",
    * "events_start" ({start: RFC 3339, start_ms, start_id}: the host's start
-   * and the journal head then), "plugins". TP_NOT_FOUND for an unknown name;
+   * and the journal head then), "plugins", "training_history" ({items: the
+   * newest 10 logic-unit history rows {seq,time,kind,payload}, newest
+   * first}). TP_NOT_FOUND for an unknown name;
    * TP_UNAVAILABLE when the capability behind it is not present (yet). */
   tp_status (*state_read)(tp_host* host, tp_str name, const tp_writer* out);
 
