@@ -50,6 +50,11 @@ const std::map<std::string, StateRead, std::less<>>& state_read_table() {
          query.limit = 10;
          return Json{{"items", app.training->history(query).items}};
        }},
+      // The orchestrator's result cache, stored with each completed job.
+      {"training_cache",
+       [](const AppContext& app) {
+         return app.training ? app.training->cache_entries() : Json(nullptr);
+       }},
   };
   return table;
 }

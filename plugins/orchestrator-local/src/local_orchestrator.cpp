@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <tpark/tp_plugin.hpp>
 
+#include "result_cache.h"
 #include "training_model.h"
 
 namespace {
@@ -26,7 +27,6 @@ using nlohmann::json;
 
 constexpr const char* kReadKinds[] = {"working_set.iteration.summary", "context.coverage"};
 constexpr uint64_t kReadPage = 1000;
-constexpr size_t kCacheEntries = 64;
 
 // One NDJSON envelope {id,time,kind,payload,source,node?} as a Row, the
 // payload kept as text. The host writes the envelope in that key order, so
@@ -192,14 +192,15 @@ class LocalOrchestrator final : public tpark::Orchestrator {
     rows->clear();
 
     if (!enter_stage(view.job_id, job, delay_ms, 2)) return;
-    const std::string key = model::cache_key(in, collected);
+    const std::string key = model::cache_digest(model::cache_key(in, collected));
     std::optional<model::Computation> computation;
     std::optional<std::string> cached_from;
+    load_stored_cache();
     {
       std::lock_guard lock(mutex_);
-      if (auto it = cache_.find(key); it != cache_.end()) {
-        computation = it->second.computation;
-        cached_from = it->second.job_id;
+      if (auto entry = cache_.find(key)) {
+        computation = std::move(entry->computation);
+        cached_from = std::move(entry->job_id);
       }
     }
     if (!computation) computation = model::compute(collected.samples, in);
@@ -208,22 +209,40 @@ class LocalOrchestrator final : public tpark::Orchestrator {
     if (!enter_stage(view.job_id, job, delay_ms, 5)) return;
 
     const model::Suggestion suggestion = model::suggest(in, collected, *computation, cached_from);
-    const std::string body =
-        json{{"manifest", suggestion.manifest}, {"result", suggestion.result}}.dump();
-    if (tpark::job_report(host(), view.job_id, TP_JOB_RESULT, body) != TP_OK) return;
+    json report = {{"manifest", suggestion.manifest}, {"result", suggestion.result}};
+    // A fresh computation goes to the host with the result, which stores it
+    // in the job's completion transaction (the cache across restarts).
+    if (!cached_from)
+      report["cache"] = {{"key", key}, {"computation", model::computation_to_json(*computation)}};
+    if (tpark::job_report(host(), view.job_id, TP_JOB_RESULT, report.dump()) != TP_OK) return;
     if (cached_from) {
       host().metric_add(cache_hits_, {}, 1.0);
       return;
     }
     std::lock_guard lock(mutex_);
-    if (cache_.size() >= kCacheEntries) cache_.erase(cache_.begin());
-    cache_.emplace(key, Cached{view.job_id, std::move(*computation)});
+    cache_.store(key, view.job_id, std::move(*computation));
   }
 
-  struct Cached {
-    std::string job_id;
-    model::Computation computation;
-  };
+  // Once per process, at the first job (the host answers state reads only
+  // once it is up): the entries the host stored for earlier completed jobs.
+  // A host without them (another process, an older host) leaves the cache as is.
+  void load_stored_cache() {
+    {
+      std::lock_guard lock(mutex_);
+      if (cache_loaded_) return;
+      cache_loaded_ = true;
+    }
+    std::optional<std::string> stored;
+    try {
+      stored = host().state("training_cache");
+    } catch (const tpark::Error&) {
+      return;
+    }
+    if (!stored) return;
+    const json state = json::parse(*stored, nullptr, false);
+    std::lock_guard lock(mutex_);
+    cache_.load(state);
+  }
 
   uint64_t cache_hits_ = 0;
   std::mutex mutex_;
@@ -231,7 +250,8 @@ class LocalOrchestrator final : public tpark::Orchestrator {
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::map<std::string, Finished> finished_;
-  std::map<std::string, Cached> cache_;
+  model::ResultCache cache_;
+  bool cache_loaded_ = false;
 };
 
 }  // namespace

@@ -240,7 +240,9 @@ typedef struct tp_host_api {
    * "events_start" ({start: RFC 3339, start_ms, start_id}: the host's start
    * and the journal head then), "plugins", "training_history" ({items: the
    * newest 10 logic-unit history rows {seq,time,kind,payload}, newest
-   * first}). TP_NOT_FOUND for an unknown name;
+   * first}), "training_cache" ({entries: [{key, job_id, computation}]}: the
+   * result cache an orchestrator reported with completed jobs, oldest
+   * first). TP_NOT_FOUND for an unknown name;
    * TP_UNAVAILABLE when the capability behind it is not present (yet). */
   tp_status (*state_read)(tp_host* host, tp_str name, const tp_writer* out);
 
