@@ -304,3 +304,63 @@ TEST_CASE("history_keeps_the_newest_100_of_120_dry_runs_and_the_snapshot_shows_i
   }
   CHECK(shown == expected);
 }
+
+TEST_CASE("bad_manifests_patch_ops_and_refused_payloads_write_nothing",
+          "[integration][logic_units]") {
+  TestHost host(with_env({{"ARW_PATCH_SAFETY", "enforce"}}));
+  lease(host);
+  const std::string config_before = host.get("/state/config").body;
+  struct Bad {
+    const char* route;
+    const char* body;
+    int status;
+    const char* field;  // nullptr: the problem has no field (a 409, the safety refusal)
+  };
+  const Bad cases[] = {
+      {"/logic-units/install", R"({"id":"ok","name":"n","version":"1.0.0","category":"retrieval",
+        "patches":[{"target":"env","op":"merge","value":{"ARW_CONTEXT_K":24}}],"kind":7})",
+       400, "kind"},
+      {"/logic-units/install", R"({"id":"ok","name":"n","version":"1.0.0","category":"retrieval",
+        "patches":[]})",
+       400, "patches"},
+      {"/logic-units/apply", R"({"patches":[{"target":"env","op":"frob","value":{}}]})", 400,
+       "patches.0.op"},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"env","op":"jsonpatch","value":[{"op":"frob","path":"/x"}]}]})",
+       400, "patches.0.value.0"},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"governor.hints","op":"merge","value":{"mmr_lambda":1.5}}]})", 400,
+       "governor.hints.mmr_lambda"},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"env","op":"jsonpatch","value":[{"op":"test","path":"/ARW_CONTEXT_K","value":99}]}]})",
+       409, nullptr},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"env","op":"jsonpatch","value":[{"op":"remove","path":"/NOPE"}]}]})",
+       409, nullptr},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"recipes","op":"merge","value":{"u":"http://169.254.169.254/"}}]})",
+       400, nullptr},
+      {"/logic-units/apply",
+       R"({"dry_run":true,"patches":[{"target":"recipes","op":"merge","value":{"u":"http://169.254.169.254/"}}]})",
+       400, nullptr},
+      {"/logic-units/apply", R"({"id":"no-such-unit","dry_run":true})", 404, nullptr},
+  };
+  for (const auto& c : cases) {
+    HttpResult r = host.post(c.route, c.body, kJson);
+    INFO(c.route << " " << c.body << " -> " << r.body);
+    CHECK(r.status == c.status);
+    CHECK(r.header("content-type") == "application/problem+json");
+    if (c.field != nullptr) {
+      const Json body = r.json();
+      std::set<std::string> fields;
+      for (const auto& e : body["errors"]) fields.insert(e["field"].get<std::string>());
+      CHECK(fields.count(c.field) == 1);
+    }
+  }
+  // Nothing was written: no unit, no history row, no change, no event of the loop.
+  CHECK(host.get("/state/logic_units").json()["total"] == 0);
+  CHECK(host.get("/state/training/actions").json()["total"] == 0);
+  CHECK(host.get("/state/config").body == config_before);
+  for (const char* prefix : {"logic.unit.", "config.patch.applied", "actions.completed"})
+    CHECK(host.get(std::string("/state/events?limit=10&prefix=") + prefix).json()["items"].empty());
+}
