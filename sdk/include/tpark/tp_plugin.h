@@ -291,8 +291,8 @@ typedef struct tp_host_api {
   tp_status (*journal_read)(tp_host* host, int64_t after_id, tp_str kind_prefix, uint64_t limit,
                             const tp_writer* out);
   /* Reports on a job the host started through tp_orchestrator_desc.start_job.
-   * kind is TP_JOB_PROGRESS ({stage_index: 1..5}), TP_JOB_RESULT
-   * ({manifest, result}) or TP_JOB_FAILED ({error}); json is that object.
+   * kind is TP_JOB_PROGRESS ({stage_index: 1..5}), TP_JOB_RESULT ({manifest, result,
+   * cache?}: cache is served back by state_read) or TP_JOB_FAILED ({error}); json is that object.
    * The host owns the job's state, its events and its logic unit: it commits
    * the report (a result as one transaction with the unit) before returning.
    * TP_NOT_FOUND: the job is unknown or no longer running (cancelled, timed
