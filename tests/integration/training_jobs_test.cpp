@@ -315,6 +315,12 @@ TEST_CASE("kill_9_while_20_jobs_run_leaves_every_job_legal_and_no_unit_orphaned"
     ++completions[e["payload"]["id"]];
   CHECK(completions.size() == 20);
   for (const auto& [id, count] : completions) CHECK(count == 1);
+  // And no history row is missing: one logic.unit.suggested row per job.
+  std::map<std::string, int> suggested_rows;
+  const Json rows = host.get("/state/training/actions?kind=suggested&limit=100").json();
+  CHECK(rows["total"] == 20);
+  for (const auto& row : rows["items"]) ++suggested_rows[row["payload"]["job_id"]];
+  for (const auto& id : ids) CHECK(suggested_rows[id] == 1);
 }
 
 TEST_CASE("training_history_pages_exports_and_keeps_the_newest_rows", "[integration][training]") {
