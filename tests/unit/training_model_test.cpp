@@ -145,6 +145,13 @@ TEST_CASE("collector_fed_newest_first_asks_for_pairing_only_at_a_coverage_event"
   pairing.add(summary_row(1, R"({"corr_id":"a","summary":{"target_limit":8,"selected":3}})"),
               std::nullopt);
   pairing.add(summary_row(2, R"({"iteration":1,"corr_id":"b","summary":{}})"), std::nullopt);
+  // Nested values of the members pairing reads still count: an object pass
+  // is a follow-up, an object project is no match.
+  pairing.add(summary_row(3, R"({"iteration":{"n":0},"corr_id":"d","summary":{}})"), std::nullopt);
+  Pairing in_project;
+  in_project.add(summary_row(4, R"({"project":{"p":1},"corr_id":"e","summary":{}})"),
+                 std::string("p"));
+  CHECK_FALSE(in_project.summaries_exist);
   CHECK(pairing.summaries_exist);
   CHECK(pairing.summary_keys == std::set<std::string>{"a"});
   Collector mixed(std::nullopt, 10, base, [&] {

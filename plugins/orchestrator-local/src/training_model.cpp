@@ -195,11 +195,26 @@ bool in_project(const json& payload, const std::optional<std::string>& project) 
   return p != nullptr && p->is_string() && p->get<std::string>() == *project;
 }
 
+// The payload's top-level members pairing reads (project, pass, corr_id);
+// the others (summary, spec) are read past but not built, which makes a
+// whole-window pairing scan far cheaper than parsing every payload.
+json pairing_members(const Row& row) {
+  json value = json::parse(
+      row.payload_text,
+      [](int depth, json::parse_event_t event, json& parsed) {
+        if (event != json::parse_event_t::key || depth != 1) return true;
+        const auto& key = parsed.get_ref<const std::string&>();
+        return key == "project" || key == "iteration" || key == "index" || key == "corr_id";
+      },
+      false);
+  return value.is_discarded() ? json::object() : value;
+}
+
 }  // namespace
 
 void Pairing::add(const Row& row, const std::optional<std::string>& project) {
   if (row.kind != kSummaryKind) return;
-  const json payload = parse_payload(row);
+  const json payload = pairing_members(row);
   json pass;
   if (!in_project(payload, project) || !is_first_pass(payload, &pass)) return;
   summaries_exist = true;
