@@ -3,7 +3,9 @@
 // view), against reading the same rows through the host API's journal_read
 // slot alone, in process, in the pages the orchestrator reads (with and
 // without parsing each envelope, as the orchestrator does). Target: <= 2 s
-// and within 3x of the read. Usage: bench_training_job [N]
+// and within 3x of the read. Usage: bench_training_job [N] [coverage]
+// With "coverage", one context.coverage event follows the summaries: pairing
+// then needs every summary of the window (the orchestrator's linear worst case).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -79,6 +81,7 @@ double read_seconds(tp_host* host, bool parse, int64_t* rows) {
 
 int main(int argc, char** argv) {
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 100000;
+  const bool with_coverage = argc > 2 && std::string(argv[2]) == "coverage";
   TempDir dir;
 
   // 1. The read alone: the same rows in a journal of their own, through the slot.
@@ -117,6 +120,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (with_coverage &&
+      request(
+          "POST", "127.0.0.1", host.port(), "/events/ingest", ndjson,
+          R"({"kind":"context.coverage","payload":{"corr_id":"unpaired","summary":{"target_limit":8,"selected":3}}})"
+          "\n")
+              .status != 200) {
+    std::fprintf(stderr, "ingest failed\n");
+    return 1;
+  }
   // Let the host digest the ingest first (sections, read models), so the job
   // is timed alone: the snapshot's events section has seen every row.
   for (;;) {
@@ -142,6 +154,7 @@ int main(int argc, char** argv) {
   const double job_s = (*t1 - *t0) / 1000.0;
   std::printf("rows %lld; journal_read alone %.3f s (%.3f s parsing each envelope)\n",
               static_cast<long long>(rows), read_raw, read_parsed);
+  if (with_coverage) std::printf("with one coverage event: pairing reads every summary\n");
   std::printf("deep job %s: %.3f s started->finished (%.3f s seen by the client), %.2fx the read\n",
               job["status_slug"].get<std::string>().c_str(), job_s, client_s, job_s / read_raw);
   return job["status_slug"] == "completed" ? 0 : 1;

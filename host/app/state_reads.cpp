@@ -10,6 +10,7 @@
 #include "plugins/plugin_manager.h"
 #include "routes/app_context.h"
 #include "telemetry/host_telemetry.h"
+#include "training/training_service.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -40,6 +41,20 @@ const std::map<std::string, StateRead, std::less<>>& state_read_table() {
        [](const AppContext& app) { return app.plugins ? app.plugins->describe() : Json(nullptr); }},
       {"capsules",
        [](const AppContext& app) { return app.capsules ? app.capsules->list() : Json(nullptr); }},
+      // The logic_history section's rows (control.md 7): the persisted
+      // history itself, so the snapshot shows what /state/training/actions does.
+      {"training_history",
+       [](const AppContext& app) {
+         if (!app.training) return Json(nullptr);
+         training::HistoryQuery query;
+         query.limit = 10;
+         return Json{{"items", app.training->history(query).items}};
+       }},
+      // The orchestrator's result cache, stored with each completed job.
+      {"training_cache",
+       [](const AppContext& app) {
+         return app.training ? app.training->cache_entries() : Json(nullptr);
+       }},
   };
   return table;
 }

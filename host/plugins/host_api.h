@@ -59,9 +59,10 @@ std::string plugin_event_source(std::string_view plugin_id);
 // The host state a plugin may read (tp_host_api.state_read), the one list:
 // tp_plugin.h documents these names (a unit test compares the two) and the app
 // answers each (app/state_reads.cpp, which checks it at boot).
-inline constexpr std::array<std::string_view, 10> kStateReadNames = {
-    "governor", "config",        "capsules",     "route_stats", "bus",
-    "tasks",    "task_restarts", "compatibility", "events_start", "plugins"};
+inline constexpr std::array<std::string_view, 12> kStateReadNames = {
+    "governor",     "config",  "capsules",         "route_stats",
+    "bus",          "tasks",   "task_restarts",    "compatibility",
+    "events_start", "plugins", "training_history", "training_cache"};
 
 // Whether `name` is in kStateReadNames: a known name the app cannot serve yet
 // answers TP_UNAVAILABLE, an unknown one TP_NOT_FOUND.

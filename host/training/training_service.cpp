@@ -56,7 +56,15 @@ constexpr const char* kTrainingSchema =
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " time_ms INTEGER NOT NULL,"
     " kind TEXT NOT NULL,"
-    " payload TEXT NOT NULL);";
+    " payload TEXT NOT NULL);"
+    // The orchestrator's result cache (control.md 5.5), stored with the
+    // completion it came with and handed back through the state read
+    // "training_cache", so it survives restarts.
+    "CREATE TABLE IF NOT EXISTS training_cache("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " key TEXT NOT NULL UNIQUE,"
+    " job_id TEXT NOT NULL,"
+    " computation TEXT NOT NULL);";
 
 constexpr const char* kJobColumns =
     "id, goal, status, stage_index, created_ms, updated_ms, started_ms, finished_ms, persona_id,"
@@ -155,6 +163,28 @@ void append_training_history(sqlite3* db, const char* kind, const Json& payload,
 }
 
 namespace {
+
+constexpr int64_t kCacheEntries = 64;  // as many as the orchestrator keeps
+
+// The report's optional {key, computation}: kept verbatim, the newest 64.
+// Anything of another shape is ignored (the cache is an optimisation).
+void store_cache_entry(sqlite3* db, const std::string& job_id, const Json& cache) {
+  if (!cache.is_object() || !cache.contains("key") || !cache["key"].is_string() ||
+      cache["key"].get_ref<const std::string&>().size() > 128 || !cache.contains("computation") ||
+      !cache["computation"].is_object())
+    return;
+  Sql(db, "DELETE FROM training_cache WHERE key = ?")
+      .bind(1, cache["key"].get<std::string>())
+      .run();
+  Sql(db, "INSERT INTO training_cache(key, job_id, computation) VALUES(?,?,?)")
+      .bind(1, cache["key"].get<std::string>())
+      .bind(2, job_id)
+      .bind(3, cache["computation"].dump())
+      .run();
+  Sql(db, "DELETE FROM training_cache WHERE seq <= (SELECT MAX(seq) FROM training_cache) - ?")
+      .bind(1, kCacheEntries)
+      .run();
+}
 
 std::optional<std::string> job_status_in_tx(sqlite3* db, const std::string& id) {
   Sql select(db, "SELECT status FROM training_jobs WHERE id = ?");
@@ -561,6 +591,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
       append_training_history(tx.db(), "logic.unit.suggested",
                               {{"id", unit_id}, {"job_id", id}, {"via", "training"}},
                               settings_.history_max);
+      store_cache_entry(tx.db(), id, body.value("cache", Json(nullptr)));
       Json job_result = {{"logic_unit_id", unit_id},
                          {"logic_unit", manifest},
                          {"hints", meta},
@@ -639,6 +670,18 @@ HistoryPage TrainingService::history(const HistoryQuery& query) {
                                 {"kind", select.text(2)},
                                 {"payload", parse_or_null(select.text(3))}});
     return page;
+  });
+}
+
+Json TrainingService::cache_entries() {
+  return reader_.with([&](sqlite3* db) {
+    Json entries = Json::array();
+    Sql select(db, "SELECT key, job_id, computation FROM training_cache ORDER BY seq");
+    while (select.step())
+      entries.push_back({{"key", select.text(0)},
+                         {"job_id", select.text(1)},
+                         {"computation", parse_or_null(select.text(2))}});
+    return Json{{"entries", std::move(entries)}};
   });
 }
 

@@ -102,6 +102,10 @@ class TrainingService {
   HistoryPage history(const HistoryQuery& query);
   uint64_t history_max() const { return settings_.history_max; }
 
+  // The stored result cache of the orchestrator (control.md 5.5), oldest
+  // first: {entries: [{key, job_id, computation}]} (state read "training_cache").
+  Json cache_entries();
+
   std::optional<Json> logic_unit(const std::string& id);
   Json list_logic_units(int64_t limit, const std::optional<std::string>& status);
 

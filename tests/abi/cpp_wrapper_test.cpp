@@ -187,3 +187,91 @@ TEST_CASE("host_ref_reads_config_and_state_through_the_host_table") {
   CHECK(emit_status("probe.ok", "{not json") == TP_INVALID_ARG);
   CHECK(emit_status("probe.ok", "{}") == TP_UNAVAILABLE);  // no journal behind this host
 }
+
+namespace {
+
+// An applier that sets {"k": <patches>} and refuses the bad and conflicting cases.
+struct ProbeApplier final : tpark::Applier {
+  ProbeApplier(tpark::HostRef host, std::string_view config) : Applier(host) {
+    if (config == "\"throw\"") throw std::runtime_error("config refused");
+  }
+  std::string dry_run(std::string_view document, std::string_view patches) override {
+    ++dry_runs;
+    return apply(document, patches);
+  }
+  std::string apply(std::string_view document, std::string_view patches) override {
+    if (patches == "\"bad\"") throw tpark::Error(TP_INVALID_ARG, "patches.0.op: unknown op");
+    if (patches == "\"conflict\"")
+      throw tpark::Error(TP_NOT_FOUND, "patches.0.value.0: test failed");
+    if (patches == "\"oops\"") throw std::logic_error("bug");
+    return "{\"document\":{\"before\":" + std::string(document) + ",\"k\":" + std::string(patches) +
+           "},\"diff_summary\":[],\"json_patch\":[],\"safety_issues\":[]}";
+  }
+  std::string revert(std::string_view, std::string_view snapshot) override {
+    return "{\"document\":" + std::string(snapshot) +
+           ",\"diff_summary\":[],\"json_patch\":[],\"safety_issues\":[]}";
+  }
+  int dry_runs = 0;
+};
+
+const char* const kProbeRoots[] = {"env", "governor", nullptr};
+constexpr tp_applier_desc kApplierDesc =
+    tpark::make_applier_desc<ProbeApplier>("probe", kProbeRoots);
+
+}  // namespace
+
+TEST_CASE("make_applier_desc_fills_a_1_2_applier_descriptor") {
+  CHECK(kApplierDesc.struct_size == sizeof(tp_applier_desc));
+  CHECK(kApplierDesc.kind == TP_KIND_LOGIC_APPLIER);
+  CHECK(std::string(kApplierDesc.name) == "probe");
+  CHECK(kApplierDesc.roots == kProbeRoots);
+  CHECK(kApplierDesc.create != nullptr);
+  CHECK(kApplierDesc.start != nullptr);
+  CHECK(kApplierDesc.stop != nullptr);
+  CHECK(kApplierDesc.destroy != nullptr);
+  CHECK(kApplierDesc.dry_run != nullptr);
+  CHECK(kApplierDesc.apply != nullptr);
+  CHECK(kApplierDesc.revert != nullptr);
+}
+
+TEST_CASE("applier_trampolines_write_the_answer_and_turn_refusals_into_statuses") {
+  TestHost test;
+  const tp_host_api* api = tpark::host_api_table();
+  void* ctx = nullptr;
+  tp_error err = zeroed_error();
+  CHECK(kApplierDesc.create(api, &test.host, str("\"throw\""), &ctx, &err) == TP_INTERNAL);
+  CHECK(std::string(err.message) == "config refused");
+  err = zeroed_error();
+  REQUIRE(kApplierDesc.create(api, &test.host, str("{}"), &ctx, &err) == TP_OK);
+  CHECK(kApplierDesc.start(ctx, &err) == TP_OK);
+
+  std::string out;
+  tpark::StringWriter writer(out);
+  CHECK(kApplierDesc.dry_run(ctx, str("{\"env\":{}}"), str("[1]"), writer.get(), &err) == TP_OK);
+  CHECK(out ==
+        "{\"document\":{\"before\":{\"env\":{}},\"k\":[1]},\"diff_summary\":[],\"json_patch\":[],"
+        "\"safety_issues\":[]}");
+  CHECK(static_cast<ProbeApplier*>(ctx)->dry_runs == 1);
+  out.clear();
+  CHECK(kApplierDesc.revert(ctx, str("{}"), str("{\"env\":{\"A\":1}}"), writer.get(), &err) ==
+        TP_OK);
+  CHECK(out ==
+        "{\"document\":{\"env\":{\"A\":1}},\"diff_summary\":[],\"json_patch\":[],"
+        "\"safety_issues\":[]}");
+
+  err = zeroed_error();
+  CHECK(kApplierDesc.apply(ctx, str("{}"), str("\"bad\""), writer.get(), &err) == TP_INVALID_ARG);
+  CHECK(std::string(err.message) == "patches.0.op: unknown op");
+  err = zeroed_error();
+  CHECK(kApplierDesc.apply(ctx, str("{}"), str("\"conflict\""), writer.get(), &err) ==
+        TP_NOT_FOUND);
+  CHECK(std::string(err.message) == "patches.0.value.0: test failed");
+  err = zeroed_error();
+  CHECK(kApplierDesc.apply(ctx, str("{}"), str("\"oops\""), writer.get(), &err) == TP_INTERNAL);
+  CHECK(std::string(err.message) == "bug");
+  // No output writer: refused, nothing written.
+  CHECK(kApplierDesc.apply(ctx, str("{}"), str("[1]"), nullptr, &err) == TP_INVALID_ARG);
+
+  CHECK(kApplierDesc.stop(ctx, &err) == TP_OK);
+  CHECK(kApplierDesc.destroy(ctx) == TP_OK);
+}

@@ -3,6 +3,7 @@
 // after a crash, and the safety scan under warn and enforce.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -222,4 +223,144 @@ TEST_CASE("promote_turns_the_current_snapshot_into_an_installed_unit",
       host.post("/logic-units/promote", R"({"name":"x","snapshot_id":"snap-999"})", kJson).status ==
       404);
   CHECK(host.post("/logic-units/promote", R"({"version":"1"})", kJson).status == 400);
+}
+
+TEST_CASE("history_keeps_the_newest_100_of_120_dry_runs_and_the_snapshot_shows_its_rows",
+          "[integration][logic_units][history]") {
+  // Checks 35 and 36: the install row (seq 1) and 120 dry runs (seq 2..121)
+  // under ARW_TRAINING_HISTORY_MAX=100 leave seq 22..121.
+  TestHost host(with_env({{"ARW_TRAINING_HISTORY_MAX", "100"}}));
+  REQUIRE(host.post("/logic-units/install", kUnit, kJson).status == 201);
+  for (int i = 0; i < 120; ++i) {
+    const std::string via = "run" + std::to_string(i);
+    REQUIRE(host.post("/logic-units/apply",
+                      R"({"id":"k-hints","dry_run":true,"via":")" + via + R"("})", kJson)
+                .status == 200);
+  }
+
+  Json page = host.get("/state/training/actions?limit=10").json();
+  CHECK(page["total"] == 100);
+  CHECK(page["latest_seq"] == 121);
+  CHECK(page["next_offset"] == 10);
+  REQUIRE(page["items"].size() == 10);
+  CHECK(page["items"][0]["seq"] == 121);
+  CHECK(page["items"][0]["kind"] == "logic.unit.dry_run");
+  CHECK(page["items"][0]["payload"]["via"] == "run119");
+  CHECK(page["items"][0]["payload"]["diff_summary"].is_array());
+  // The install row and the oldest 20 dry runs are gone.
+  Json oldest = host.get("/state/training/actions?limit=5&offset=95").json();
+  REQUIRE(oldest["items"].size() == 5);
+  CHECK(oldest["items"][4]["seq"] == 22);
+  CHECK(oldest["items"][4]["payload"]["via"] == "run20");
+  CHECK(oldest["next_offset"].is_null());
+  CHECK(host.get("/state/training/actions?kind=installed").json()["total"] == 0);
+  // since: a seq (exclusive) or an RFC 3339 time (exclusive).
+  Json since = host.get("/state/training/actions?since=111&kind=dry_run").json();
+  CHECK(since["total"] == 10);
+  CHECK(since["items"].back()["seq"] == 112);
+  const std::string time = page["items"][0]["time"];
+  CHECK(host.get("/state/training/actions?since=" + time).json()["total"] == 0);
+  CHECK(host.get("/state/training/actions?since=2000-01-01T00:00:00Z").json()["total"] == 100);
+
+  HttpResult too_many = host.get("/state/training/actions?limit=1001");
+  CHECK(too_many.status == 400);
+  CHECK(too_many.header("content-type") == "application/problem+json");
+  CHECK(too_many.json()["errors"][0]["field"] == "limit");
+
+  HttpResult csv = host.get("/state/training/actions?format=csv&download=1");
+  REQUIRE(csv.status == 200);
+  CHECK(csv.header("content-type") == "text/csv; charset=utf-8");
+  CHECK_THAT(*csv.header("content-disposition"), Catch::StartsWith("attachment; filename="));
+  CHECK_THAT(csv.body, Catch::StartsWith("seq,time,kind,id,job_id,action_id,snapshot_id,via,"
+                                         "changed,payload\r\n121,"));
+  CHECK(std::count(csv.body.begin(), csv.body.end(), '\n') == 101);
+  HttpResult ndjson = host.get("/state/training/actions?format=ndjson&download=1");
+  REQUIRE(ndjson.status == 200);
+  CHECK(ndjson.header("content-type") == "application/x-ndjson");
+  CHECK(std::count(ndjson.body.begin(), ndjson.body.end(), '\n') == 100);
+  CHECK(Json::parse(ndjson.body.substr(0, ndjson.body.find('\n')))["seq"] == 121);
+
+  // The snapshot's logic_history: the 10 newest rows themselves, {time, kind,
+  // payload} (the row's payload carries diff_summary, the event's does not).
+  Json expected = Json::array();
+  for (const auto& row : page["items"])
+    expected.push_back({{"time", row["time"]}, {"kind", row["kind"]}, {"payload", row["payload"]}});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  Json shown = host.snapshot().json()["logic_history"];
+  while (shown != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    shown = host.snapshot().json()["logic_history"];
+  }
+  CHECK(shown == expected);
+
+  // After a restart the section starts from the same rows.
+  host.process().kill9();
+  host.start();
+  const auto restart_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  shown = host.snapshot().json()["logic_history"];
+  while (shown != expected && std::chrono::steady_clock::now() < restart_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    shown = host.snapshot().json()["logic_history"];
+  }
+  CHECK(shown == expected);
+}
+
+TEST_CASE("bad_manifests_patch_ops_and_refused_payloads_write_nothing",
+          "[integration][logic_units]") {
+  TestHost host(with_env({{"ARW_PATCH_SAFETY", "enforce"}}));
+  lease(host);
+  const std::string config_before = host.get("/state/config").body;
+  struct Bad {
+    const char* route;
+    const char* body;
+    int status;
+    const char* field;  // nullptr: the problem has no field (a 409, the safety refusal)
+  };
+  const Bad cases[] = {
+      {"/logic-units/install", R"({"id":"ok","name":"n","version":"1.0.0","category":"retrieval",
+        "patches":[{"target":"env","op":"merge","value":{"ARW_CONTEXT_K":24}}],"kind":7})",
+       400, "kind"},
+      {"/logic-units/install", R"({"id":"ok","name":"n","version":"1.0.0","category":"retrieval",
+        "patches":[]})",
+       400, "patches"},
+      {"/logic-units/apply", R"({"patches":[{"target":"env","op":"frob","value":{}}]})", 400,
+       "patches.0.op"},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"env","op":"jsonpatch","value":[{"op":"frob","path":"/x"}]}]})",
+       400, "patches.0.value.0"},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"governor.hints","op":"merge","value":{"mmr_lambda":1.5}}]})", 400,
+       "governor.hints.mmr_lambda"},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"env","op":"jsonpatch","value":[{"op":"test","path":"/ARW_CONTEXT_K","value":99}]}]})",
+       409, nullptr},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"env","op":"jsonpatch","value":[{"op":"remove","path":"/NOPE"}]}]})",
+       409, nullptr},
+      {"/logic-units/apply",
+       R"({"patches":[{"target":"recipes","op":"merge","value":{"u":"http://169.254.169.254/"}}]})",
+       400, nullptr},
+      {"/logic-units/apply",
+       R"({"dry_run":true,"patches":[{"target":"recipes","op":"merge","value":{"u":"http://169.254.169.254/"}}]})",
+       400, nullptr},
+      {"/logic-units/apply", R"({"id":"no-such-unit","dry_run":true})", 404, nullptr},
+  };
+  for (const auto& c : cases) {
+    HttpResult r = host.post(c.route, c.body, kJson);
+    INFO(c.route << " " << c.body << " -> " << r.body);
+    CHECK(r.status == c.status);
+    CHECK(r.header("content-type") == "application/problem+json");
+    if (c.field != nullptr) {
+      const Json body = r.json();
+      std::set<std::string> fields;
+      for (const auto& e : body["errors"]) fields.insert(e["field"].get<std::string>());
+      CHECK(fields.count(c.field) == 1);
+    }
+  }
+  // Nothing was written: no unit, no history row, no change, no event of the loop.
+  CHECK(host.get("/state/logic_units").json()["total"] == 0);
+  CHECK(host.get("/state/training/actions").json()["total"] == 0);
+  CHECK(host.get("/state/config").body == config_before);
+  for (const char* prefix : {"logic.unit.", "config.patch.applied", "actions.completed"})
+    CHECK(host.get(std::string("/state/events?limit=10&prefix=") + prefix).json()["items"].empty());
 }

@@ -315,6 +315,12 @@ TEST_CASE("kill_9_while_20_jobs_run_leaves_every_job_legal_and_no_unit_orphaned"
     ++completions[e["payload"]["id"]];
   CHECK(completions.size() == 20);
   for (const auto& [id, count] : completions) CHECK(count == 1);
+  // And no history row is missing: one logic.unit.suggested row per job.
+  std::map<std::string, int> suggested_rows;
+  const Json rows = host.get("/state/training/actions?kind=suggested&limit=100").json();
+  CHECK(rows["total"] == 20);
+  for (const auto& row : rows["items"]) ++suggested_rows[row["payload"]["job_id"]];
+  for (const auto& id : ids) CHECK(suggested_rows[id] == 1);
 }
 
 TEST_CASE("training_history_pages_exports_and_keeps_the_newest_rows", "[integration][training]") {
@@ -386,4 +392,39 @@ TEST_CASE("a_cancel_racing_completion_leaves_exactly_one_outcome", "[integration
       CHECK(unit == 200);
     }
   }
+}
+
+TEST_CASE("the_result_cache_survives_a_restart_and_counts_the_hit_after_it",
+          "[integration][training][crash]") {
+  TestHost host;
+  REQUIRE(host.post("/events/ingest", kWorkedExample).status == 200);
+  const std::string first = start_job(host, R"({"goal":"g","diversity":0.3})");
+  REQUIRE(wait_status(host, first, {"completed", "failed"})["status_slug"] == "completed");
+  const Json a = host.get("/logic-units/lu-" + first).json()["manifest"];
+
+  host.process().kill9();
+  host.start();
+  // A fresh process: no hit counted yet (the counter has no sample before its first).
+  CHECK_THAT(host.get_public("/metrics").body,
+             !Catch::Contains("\narw_training_cache_hits_total "));
+  // Another journal row of another kind: the window grows, the samples do not.
+  REQUIRE(host.post("/events/ingest", R"({"kind":"tool.result","payload":{"ok":true}})").status ==
+          200);
+  const std::string second = start_job(host, R"({"goal":"g","diversity":0.3})");
+  REQUIRE(wait_status(host, second, {"completed", "failed"})["status_slug"] == "completed");
+  const Json b = host.get("/logic-units/lu-" + second).json()["manifest"];
+  CHECK(b["provenance"]["cached_from"] == first);
+  CHECK(a["patches"] == b["patches"]);
+  CHECK(a["provenance"]["candidates"] == b["provenance"]["candidates"]);
+  CHECK(a["provenance"]["baseline"] == b["provenance"]["baseline"]);
+  CHECK(a["provenance"]["predicted"] == b["provenance"]["predicted"]);
+  CHECK_THAT(host.get_public("/metrics").body, Catch::Contains("arw_training_cache_hits_total 1"));
+
+  // Other knobs are another computation: no hit.
+  const std::string third = start_job(host, R"({"goal":"g","diversity":0.9})");
+  REQUIRE(wait_status(host, third, {"completed", "failed"})["status_slug"] == "completed");
+  CHECK_FALSE(host.get("/logic-units/lu-" + third)
+                  .json()["manifest"]["provenance"]
+                  .contains("cached_from"));
+  CHECK_THAT(host.get_public("/metrics").body, Catch::Contains("arw_training_cache_hits_total 1"));
 }

@@ -3,6 +3,8 @@
 // steps, the rules, the winner and the manifest's evidence-less shape.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "training_model.h"
 
 using namespace tpark::training_model;
@@ -116,6 +118,58 @@ TEST_CASE("collect_counts_followups_duplicates_invalid_and_pairs_by_corr_id") {
   REQUIRE(capped.samples.size() == 1);
   CHECK(capped.samples[0].id == 9);
   CHECK(capped.invalid == 0);
+}
+
+TEST_CASE("collector_fed_newest_first_asks_for_pairing_only_at_a_coverage_event") {
+  const Knobs base;
+  int asked = 0;
+  // Summaries only: the pairing is never needed, and the cap stops at row 3.
+  Collector summaries(std::nullopt, 2, base, [&] {
+    ++asked;
+    return Pairing{};
+  });
+  CHECK(summaries.add(summary_row(4, R"({"summary":{"target_limit":8,"selected":3}})")));
+  CHECK(summaries.add(summary_row(3, R"({"iteration":2,"summary":{}})")));
+  CHECK_FALSE(summaries.add(summary_row(2, R"({"summary":{"target_limit":8,"selected":1}})")));
+  CHECK_FALSE(summaries.add(summary_row(1, R"({"summary":{"target_limit":8,"selected":2}})")));
+  const Collected first = std::move(summaries).finish();
+  CHECK(asked == 0);
+  REQUIRE(first.samples.size() == 2);
+  CHECK(first.samples[0].id == 2);  // ascending
+  CHECK(first.samples[1].id == 4);
+  CHECK(first.followups == 1);
+
+  // A coverage event newer than its summary: the whole window's pairing
+  // (here: an older summary with corr_id "a") drops it, asked for once.
+  Pairing pairing;
+  pairing.add(summary_row(1, R"({"corr_id":"a","summary":{"target_limit":8,"selected":3}})"),
+              std::nullopt);
+  pairing.add(summary_row(2, R"({"iteration":1,"corr_id":"b","summary":{}})"), std::nullopt);
+  // Nested values of the members pairing reads still count: an object pass
+  // is a follow-up, an object project is no match.
+  pairing.add(summary_row(3, R"({"iteration":{"n":0},"corr_id":"d","summary":{}})"), std::nullopt);
+  Pairing in_project;
+  in_project.add(summary_row(4, R"({"project":{"p":1},"corr_id":"e","summary":{}})"),
+                 std::string("p"));
+  CHECK_FALSE(in_project.summaries_exist);
+  CHECK(pairing.summaries_exist);
+  CHECK(pairing.summary_keys == std::set<std::string>{"a"});
+  Collector mixed(std::nullopt, 10, base, [&] {
+    ++asked;
+    return pairing;
+  });
+  mixed.add(
+      Row{6, "context.coverage", R"({"corr_id":"a","summary":{"target_limit":8,"selected":3}})"});
+  mixed.add(
+      Row{5, "context.coverage", R"({"corr_id":"c","summary":{"target_limit":8,"selected":3}})"});
+  mixed.add(Row{4, "context.coverage", R"({"summary":{"target_limit":8,"selected":3}})"});
+  mixed.add(summary_row(1, R"({"corr_id":"a","summary":{"target_limit":8,"selected":3}})"));
+  const Collected second = std::move(mixed).finish();
+  CHECK(asked == 1);
+  REQUIRE(second.samples.size() == 2);
+  CHECK(second.samples[0].id == 1);
+  CHECK(second.samples[1].id == 5);
+  CHECK(second.duplicates == 1);  // row 4: no corr_id while summaries exist
 }
 
 TEST_CASE("no_samples_give_the_request_knobs_only") {

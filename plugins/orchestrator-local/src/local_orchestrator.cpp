@@ -2,6 +2,7 @@
 // 5.5), one thread per job, written only against the SDK. It reads the
 // journal through journal_read and reports through job_report; the host owns
 // every state change, event and the logic unit.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <tpark/tp_plugin.hpp>
 
+#include "result_cache.h"
 #include "training_model.h"
 
 namespace {
@@ -26,7 +28,8 @@ using nlohmann::json;
 
 constexpr const char* kReadKinds[] = {"working_set.iteration.summary", "context.coverage"};
 constexpr uint64_t kReadPage = 1000;
-constexpr size_t kCacheEntries = 64;
+constexpr int64_t kFirstChunkIds = 4096;
+constexpr int64_t kMaxChunkIds = 65536;
 
 // One NDJSON envelope {id,time,kind,payload,source,node?} as a Row, the
 // payload kept as text. The host writes the envelope in that key order, so
@@ -135,34 +138,70 @@ class LocalOrchestrator final : public tpark::Orchestrator {
     return tpark::job_report(host(), job_id, TP_JOB_PROGRESS, body) == TP_OK && !job.cancelled;
   }
 
-  // The window's rows of the two kinds, ascending per kind; nullopt when cancelled.
-  std::optional<std::vector<model::Row>> read_window(const model::JobInput& in, const Job& job) {
-    std::vector<model::Row> rows;
-    for (const char* kind : kReadKinds) {
-      int64_t after = in.since_id;
-      bool more = true;
-      while (more && after < in.until_id) {
-        if (job.cancelled) return std::nullopt;
-        const std::string text = tpark::journal_read(host(), after, kind, kReadPage);
-        uint64_t lines = 0;
-        size_t start = 0;
-        while (start < text.size()) {
-          size_t end = text.find('\n', start);
-          if (end == std::string::npos) end = text.size();
-          model::Row row = parse_envelope(std::string_view(text).substr(start, end - start));
-          start = end + 1;
-          ++lines;
-          after = row.id;
-          if (row.id > in.until_id) {
-            more = false;
-            break;
-          }
-          rows.push_back(std::move(row));
-        }
-        if (lines < kReadPage) more = false;
+  // Rows of `kind` with lo < id <= hi, appended to `out` ascending, in pages
+  // no larger than the range; false when the job was cancelled meanwhile.
+  bool read_range(int64_t lo, int64_t hi, const char* kind, const Job& job,
+                  std::vector<model::Row>& out) {
+    int64_t after = lo;
+    while (after < hi) {
+      if (job.cancelled) return false;
+      const uint64_t limit = std::min<uint64_t>(kReadPage, static_cast<uint64_t>(hi - after));
+      const std::string text = tpark::journal_read(host(), after, kind, limit);
+      uint64_t lines = 0;
+      for (size_t start = 0; start < text.size();) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        model::Row row = parse_envelope(std::string_view(text).substr(start, end - start));
+        start = end + 1;
+        ++lines;
+        if (row.id > hi) return true;
+        after = row.id;
+        out.push_back(std::move(row));
       }
+      if (lines < limit) return true;
     }
-    return rows;
+    return true;
+  }
+
+  // Stage 1's reading: the window (since_id, until_id] newest first, in id
+  // chunks that double from kFirstChunkIds up to kMaxChunkIds, each read
+  // ascending and handed to the collector descending, until the collector
+  // has its cap. So a job holds one chunk at a time and stops early; its
+  // cost grows with the rows it examines, not with the window. False when
+  // cancelled.
+  bool read_newest_first(const model::JobInput& in, const Job& job, model::Collector& collector) {
+    int64_t hi = in.until_id;
+    int64_t span = kFirstChunkIds;
+    while (hi > in.since_id) {
+      const int64_t lo = std::max(in.since_id, hi - span);
+      std::vector<model::Row> chunk;
+      for (const char* kind : kReadKinds)
+        if (!read_range(lo, hi, kind, job, chunk)) return false;
+      std::sort(chunk.begin(), chunk.end(),
+                [](const model::Row& a, const model::Row& b) { return a.id > b.id; });
+      for (const auto& row : chunk)
+        if (!collector.add(row)) return true;
+      hi = lo;
+      span = std::min(span * 2, kMaxChunkIds);
+    }
+    return true;
+  }
+
+  // Pairing over the whole window (control.md 5.5 exact reading 3): every
+  // summary in it, read in pages and kept only as keys. Asked for only when a
+  // coverage event needs it; a cancel leaves it partial, and the job stops
+  // at its next checkpoint.
+  model::Pairing window_pairing(const model::JobInput& in, const Job& job,
+                                const std::optional<std::string>& project) {
+    model::Pairing pairing;
+    for (int64_t lo = in.since_id; lo < in.until_id;) {
+      std::vector<model::Row> page;
+      const int64_t hi = std::min(in.until_id, lo + kMaxChunkIds);
+      if (!read_range(lo, hi, kReadKinds[0], job, page)) break;
+      for (const auto& row : page) pairing.add(row, project);
+      lo = hi;
+    }
+    return pairing;
   }
 
   void run(const tpark::JobView& view, Job& job) {
@@ -185,21 +224,21 @@ class LocalOrchestrator final : public tpark::Orchestrator {
       project = it->get<std::string>();
 
     if (!enter_stage(view.job_id, job, delay_ms, 1)) return;
-    auto rows = read_window(in, job);
-    if (!rows) return;
-    const model::Collected collected =
-        model::collect(*rows, project, model::sample_cap(in.mode, in.request), in.base);
-    rows->clear();
+    model::Collector collector(project, model::sample_cap(in.mode, in.request), in.base,
+                               [&] { return window_pairing(in, job, project); });
+    if (!read_newest_first(in, job, collector)) return;
+    const model::Collected collected = std::move(collector).finish();
 
     if (!enter_stage(view.job_id, job, delay_ms, 2)) return;
-    const std::string key = model::cache_key(in, collected);
+    const std::string key = model::cache_digest(model::cache_key(in, collected));
     std::optional<model::Computation> computation;
     std::optional<std::string> cached_from;
+    load_stored_cache();
     {
       std::lock_guard lock(mutex_);
-      if (auto it = cache_.find(key); it != cache_.end()) {
-        computation = it->second.computation;
-        cached_from = it->second.job_id;
+      if (auto entry = cache_.find(key)) {
+        computation = std::move(entry->computation);
+        cached_from = std::move(entry->job_id);
       }
     }
     if (!computation) computation = model::compute(collected.samples, in);
@@ -208,22 +247,40 @@ class LocalOrchestrator final : public tpark::Orchestrator {
     if (!enter_stage(view.job_id, job, delay_ms, 5)) return;
 
     const model::Suggestion suggestion = model::suggest(in, collected, *computation, cached_from);
-    const std::string body =
-        json{{"manifest", suggestion.manifest}, {"result", suggestion.result}}.dump();
-    if (tpark::job_report(host(), view.job_id, TP_JOB_RESULT, body) != TP_OK) return;
+    json report = {{"manifest", suggestion.manifest}, {"result", suggestion.result}};
+    // A fresh computation goes to the host with the result, which stores it
+    // in the job's completion transaction (the cache across restarts).
+    if (!cached_from)
+      report["cache"] = {{"key", key}, {"computation", model::computation_to_json(*computation)}};
+    if (tpark::job_report(host(), view.job_id, TP_JOB_RESULT, report.dump()) != TP_OK) return;
     if (cached_from) {
       host().metric_add(cache_hits_, {}, 1.0);
       return;
     }
     std::lock_guard lock(mutex_);
-    if (cache_.size() >= kCacheEntries) cache_.erase(cache_.begin());
-    cache_.emplace(key, Cached{view.job_id, std::move(*computation)});
+    cache_.store(key, view.job_id, std::move(*computation));
   }
 
-  struct Cached {
-    std::string job_id;
-    model::Computation computation;
-  };
+  // Once per process, at the first job (the host answers state reads only
+  // once it is up): the entries the host stored for earlier completed jobs.
+  // A host without them (another process, an older host) leaves the cache as is.
+  void load_stored_cache() {
+    {
+      std::lock_guard lock(mutex_);
+      if (cache_loaded_) return;
+      cache_loaded_ = true;
+    }
+    std::optional<std::string> stored;
+    try {
+      stored = host().state("training_cache");
+    } catch (const tpark::Error&) {
+      return;
+    }
+    if (!stored) return;
+    const json state = json::parse(*stored, nullptr, false);
+    std::lock_guard lock(mutex_);
+    cache_.load(state);
+  }
 
   uint64_t cache_hits_ = 0;
   std::mutex mutex_;
@@ -231,7 +288,8 @@ class LocalOrchestrator final : public tpark::Orchestrator {
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::map<std::string, Finished> finished_;
-  std::map<std::string, Cached> cache_;
+  model::ResultCache cache_;
+  bool cache_loaded_ = false;
 };
 
 }  // namespace

@@ -181,126 +181,155 @@ size_t sample_cap(const std::string& mode, const json& request) {
   return 500;
 }
 
+namespace {
+
+json parse_payload(const Row& row) {
+  json value = json::parse(row.payload_text, nullptr, false);
+  return value.is_discarded() ? json::object() : value;
+}
+
+// The project filter (counted nowhere) comes right after the kind filter.
+bool in_project(const json& payload, const std::optional<std::string>& project) {
+  if (!project) return true;
+  const json* p = member(payload, "project");
+  return p != nullptr && p->is_string() && p->get<std::string>() == *project;
+}
+
+// The payload's top-level members pairing reads (project, pass, corr_id);
+// the others (summary, spec) are read past but not built, which makes a
+// whole-window pairing scan far cheaper than parsing every payload.
+json pairing_members(const Row& row) {
+  json value = json::parse(
+      row.payload_text,
+      [](int depth, json::parse_event_t event, json& parsed) {
+        if (event != json::parse_event_t::key || depth != 1) return true;
+        const auto& key = parsed.get_ref<const std::string&>();
+        return key == "project" || key == "iteration" || key == "index" || key == "corr_id";
+      },
+      false);
+  return value.is_discarded() ? json::object() : value;
+}
+
+}  // namespace
+
+void Pairing::add(const Row& row, const std::optional<std::string>& project) {
+  if (row.kind != kSummaryKind) return;
+  const json payload = pairing_members(row);
+  json pass;
+  if (!in_project(payload, project) || !is_first_pass(payload, &pass)) return;
+  summaries_exist = true;
+  const std::string corr = corr_of(payload);
+  if (!corr.empty()) summary_keys.insert(corr);
+}
+
+Collector::Collector(std::optional<std::string> project, size_t cap, Knobs base,
+                     std::function<Pairing()> pairing)
+    : project_(std::move(project)),
+      cap_(cap),
+      base_(std::move(base)),
+      pairing_source_(std::move(pairing)) {}
+
+bool Collector::add(const Row& row) {
+  if (full()) return false;
+  if (row.kind != kSummaryKind && row.kind != kCoverageKind) return true;
+  const json payload = parse_payload(row);
+  if (!in_project(payload, project_)) return true;
+  json pass;
+  if (!is_first_pass(payload, &pass)) {
+    ++out_.followups;
+    return true;
+  }
+  if (row.kind == kCoverageKind) {
+    // Pairing is decided over the whole window (exact reading 3); asked for
+    // only once a coverage event needs it.
+    if (!pairing_) pairing_ = pairing_source_();
+    const std::string corr = corr_of(payload);
+    if (corr.empty()) {
+      if (pairing_->summaries_exist) {
+        ++out_.duplicates;
+        return true;
+      }
+    } else if (pairing_->summary_keys.count(corr)) {
+      return true;  // its summary is the sample
+    }
+  }
+  const json* summary = member(payload, "summary");
+  const json* limit = summary && summary->is_object() ? member(*summary, "target_limit") : nullptr;
+  const json* selected = summary && summary->is_object() ? member(*summary, "selected") : nullptr;
+  if (limit == nullptr || selected == nullptr || !limit->is_number() || !selected->is_number() ||
+      limit->is_boolean() || selected->is_boolean() || std::trunc(limit->get<double>()) <= 0 ||
+      std::trunc(selected->get<double>()) < 0) {
+    ++out_.invalid;
+    return true;
+  }
+  const json* spec = member(payload, "spec");
+  if (spec != nullptr && !spec->is_object()) spec = nullptr;
+  auto spec_value = [&](const char* key) { return spec ? member(*spec, key) : nullptr; };
+  const Knobs& base = base_;
+
+  Sample s;
+  s.id = row.id;
+  s.payload_text = row.payload_text;
+  s.target_limit = *count_of(*limit);
+  s.selected = *count_of(*selected);
+  s.total_candidates = s.selected;
+  if (auto v = count_of(summary->value("total_candidates", json()))) s.total_candidates = *v;
+  s.lane_counts = count_map(member(*summary, "lane_counts"));
+  const json* slots = member(*summary, "slots");
+  s.slot_counts = count_map(slots ? member(*slots, "counts") : nullptr);
+  const json* budgets = spec_value("slot_budgets");
+  if (budgets == nullptr || !budgets->is_object())
+    budgets = slots ? member(*slots, "budgets") : nullptr;
+  for (const auto& [slot, budget] : count_map(budgets))
+    if (budget > 0) s.budgets[slot] = budget;
+  s.avg_cscore = number_of(summary->value("avg_cscore", json())).value_or(0.0);
+  s.max_cscore = number_of(summary->value("max_cscore", json())).value_or(0.0);
+  s.min_cscore = number_of(summary->value("min_cscore", json())).value_or(0.0);
+  if (auto v = count_of(summary->value("lanes_requested", json())))
+    s.lanes_requested = *v;
+  else if (const json* lanes = spec_value("lanes"); lanes && lanes->is_array())
+    s.lanes_requested = static_cast<int64_t>(lanes->size());
+  else
+    s.lanes_requested = static_cast<int64_t>(base.lanes.size());
+  if (auto v = number_of(summary->value("min_score", json())))
+    s.min_score = *v;
+  else if (const json* v2 = spec_value("min_score"); v2 && number_of(*v2))
+    s.min_score = *number_of(*v2);
+  const json* e = spec_value("expand_per_seed");
+  s.expand_per_seed = e && number_of(*e) ? static_cast<int64_t>(std::trunc(e->get<double>()))
+                                         : base.expand_per_seed;
+  const json* q = spec_value("expand_query");
+  s.expand_query = q && q->is_boolean() ? q->get<bool>() : base.expand_query;
+  const json* t = spec_value("expand_query_top_k");
+  s.top_k = t && number_of(*t) ? static_cast<int64_t>(std::trunc(t->get<double>())) : base.top_k;
+  const json* l = spec_value("diversity_lambda");
+  s.lambda = l && number_of(*l) ? *number_of(*l) : base.lambda;
+  const json* b = spec_value("lane_bonus");
+  s.lane_bonus = b && number_of(*b) ? *number_of(*b) : base.lane_bonus;
+  out_.samples.push_back(std::move(s));
+  return !full();
+}
+
+Collected Collector::finish() && {
+  std::sort(out_.samples.begin(), out_.samples.end(),
+            [](const Sample& a, const Sample& b) { return a.id < b.id; });
+  return std::move(out_);
+}
+
 Collected collect(const std::vector<Row>& input, const std::optional<std::string>& project,
                   size_t cap, const Knobs& base) {
   std::vector<const Row*> rows;
   for (const auto& row : input)
     if (row.kind == kSummaryKind || row.kind == kCoverageKind) rows.push_back(&row);
   std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->id > b->id; });
-  // Payloads are parsed on first use, once.
-  std::vector<std::optional<json>> parsed(rows.size());
-  auto payload_of = [&](size_t i) -> const json& {
-    if (!parsed[i]) {
-      json value = json::parse(rows[i]->payload_text, nullptr, false);
-      parsed[i] = value.is_discarded() ? json::object() : std::move(value);
-    }
-    return *parsed[i];
-  };
-  // The project filter (counted nowhere) comes right after the kind filter.
-  auto kept = [&](size_t i) {
-    if (!project) return true;
-    const json* p = member(payload_of(i), "project");
-    return p != nullptr && p->is_string() && p->get<std::string>() == *project;
-  };
-
-  // Pairing is decided over the whole window (exact reading 3); computed
-  // only once a coverage event needs it.
-  bool pairing_known = false, summaries_exist = false;
-  std::set<std::string> summary_keys;
-  auto ensure_pairing = [&] {
-    if (pairing_known) return;
-    pairing_known = true;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      json pass;
-      if (rows[i]->kind != kSummaryKind || !kept(i) || !is_first_pass(payload_of(i), &pass))
-        continue;
-      summaries_exist = true;
-      const std::string corr = corr_of(payload_of(i));
-      if (!corr.empty()) summary_keys.insert(corr);
-    }
-  };
-
-  Collected out;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (out.samples.size() >= cap) break;
-    if (!kept(i)) continue;
-    const Row* row = rows[i];
-    const json& payload = payload_of(i);
-    json pass;
-    if (!is_first_pass(payload, &pass)) {
-      ++out.followups;
-      continue;
-    }
-    if (row->kind == kCoverageKind) {
-      ensure_pairing();
-      const std::string corr = corr_of(payload);
-      if (corr.empty()) {
-        if (summaries_exist) {
-          ++out.duplicates;
-          continue;
-        }
-      } else if (summary_keys.count(corr)) {
-        continue;  // its summary is the sample
-      }
-    }
-    const json* summary = member(payload, "summary");
-    const json* limit =
-        summary && summary->is_object() ? member(*summary, "target_limit") : nullptr;
-    const json* selected = summary && summary->is_object() ? member(*summary, "selected") : nullptr;
-    if (limit == nullptr || selected == nullptr || !limit->is_number() || !selected->is_number() ||
-        limit->is_boolean() || selected->is_boolean() || std::trunc(limit->get<double>()) <= 0 ||
-        std::trunc(selected->get<double>()) < 0) {
-      ++out.invalid;
-      continue;
-    }
-    const json* spec = member(payload, "spec");
-    if (spec != nullptr && !spec->is_object()) spec = nullptr;
-    auto spec_value = [&](const char* key) { return spec ? member(*spec, key) : nullptr; };
-
-    Sample s;
-    s.id = row->id;
-    s.payload_text = row->payload_text;
-    s.target_limit = *count_of(*limit);
-    s.selected = *count_of(*selected);
-    s.total_candidates = s.selected;
-    if (auto v = count_of(summary->value("total_candidates", json()))) s.total_candidates = *v;
-    s.lane_counts = count_map(member(*summary, "lane_counts"));
-    const json* slots = member(*summary, "slots");
-    s.slot_counts = count_map(slots ? member(*slots, "counts") : nullptr);
-    const json* budgets = spec_value("slot_budgets");
-    if (budgets == nullptr || !budgets->is_object())
-      budgets = slots ? member(*slots, "budgets") : nullptr;
-    for (const auto& [slot, budget] : count_map(budgets))
-      if (budget > 0) s.budgets[slot] = budget;
-    s.avg_cscore = number_of(summary->value("avg_cscore", json())).value_or(0.0);
-    s.max_cscore = number_of(summary->value("max_cscore", json())).value_or(0.0);
-    s.min_cscore = number_of(summary->value("min_cscore", json())).value_or(0.0);
-    if (auto v = count_of(summary->value("lanes_requested", json())))
-      s.lanes_requested = *v;
-    else if (const json* lanes = spec_value("lanes"); lanes && lanes->is_array())
-      s.lanes_requested = static_cast<int64_t>(lanes->size());
-    else
-      s.lanes_requested = static_cast<int64_t>(base.lanes.size());
-    if (auto v = number_of(summary->value("min_score", json())))
-      s.min_score = *v;
-    else if (const json* v2 = spec_value("min_score"); v2 && number_of(*v2))
-      s.min_score = *number_of(*v2);
-    const json* e = spec_value("expand_per_seed");
-    s.expand_per_seed = e && number_of(*e) ? static_cast<int64_t>(std::trunc(e->get<double>()))
-                                           : base.expand_per_seed;
-    const json* q = spec_value("expand_query");
-    s.expand_query = q && q->is_boolean() ? q->get<bool>() : base.expand_query;
-    const json* t = spec_value("expand_query_top_k");
-    s.top_k = t && number_of(*t) ? static_cast<int64_t>(std::trunc(t->get<double>())) : base.top_k;
-    const json* l = spec_value("diversity_lambda");
-    s.lambda = l && number_of(*l) ? *number_of(*l) : base.lambda;
-    const json* b = spec_value("lane_bonus");
-    s.lane_bonus = b && number_of(*b) ? *number_of(*b) : base.lane_bonus;
-    out.samples.push_back(std::move(s));
-  }
-  std::sort(out.samples.begin(), out.samples.end(),
-            [](const Sample& a, const Sample& b) { return a.id < b.id; });
-  return out;
+  Collector collector(project, cap, base, [&] {
+    Pairing pairing;
+    for (const Row* row : rows) pairing.add(*row, project);
+    return pairing;
+  });
+  for (const Row* row : rows)
+    if (!collector.add(*row)) break;
+  return std::move(collector).finish();
 }
 
 Prediction predict(const Sample& s, const Knobs& base, const Knobs& cand) {

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,8 +83,39 @@ struct Collected {
 // Sample cap of a mode (5.4), `episodes` overriding it.
 size_t sample_cap(const std::string& mode, const json& request);
 
-// Stage 1 over rows of the window (any order; kinds already filtered to
-// working_set.iteration.summary and context.coverage).
+// What pairing needs to know of the whole window (exact reading 3): whether
+// a first-pass summary exists after the project filter, and their corr_ids.
+struct Pairing {
+  bool summaries_exist = false;
+  std::set<std::string> summary_keys;
+  // One row of the window, any order; only first-pass summaries count.
+  void add(const Row& row, const std::optional<std::string>& project);
+};
+
+// Stage 1 fed newest first (strictly descending ids), so a long window is
+// read in chunks and reading stops once the cap is reached. `pairing` is
+// called at most once, at the first coverage event that needs it, and
+// answers for the whole window.
+class Collector {
+ public:
+  Collector(std::optional<std::string> project, size_t cap, Knobs base,
+            std::function<Pairing()> pairing);
+  // One row (other kinds are ignored). False once `cap` samples exist: stop reading.
+  bool add(const Row& row);
+  bool full() const { return out_.samples.size() >= cap_; }
+  // The samples by ascending id, and the skipped counts.
+  Collected finish() &&;
+
+ private:
+  std::optional<std::string> project_;
+  size_t cap_;
+  Knobs base_;
+  std::function<Pairing()> pairing_source_;
+  std::optional<Pairing> pairing_;
+  Collected out_;
+};
+
+// Stage 1 over rows of the window held in memory (any order).
 Collected collect(const std::vector<Row>& rows, const std::optional<std::string>& project,
                   size_t cap, const Knobs& base);
 

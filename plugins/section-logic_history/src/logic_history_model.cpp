@@ -30,6 +30,23 @@ bool LogicHistory::add(std::string_view kind, std::string_view source, std::stri
   return true;
 }
 
+bool LogicHistory::load_rows(std::string_view state_json) {
+  const auto state = nlohmann::ordered_json::parse(state_json, nullptr, false);
+  if (!state.is_object() || !state.contains("items") || !state["items"].is_array()) return false;
+  std::deque<nlohmann::ordered_json> rows;
+  for (const auto& row : state["items"]) {
+    if (rows.size() == kHistoryMax) break;
+    if (!row.is_object()) continue;
+    nlohmann::ordered_json entry = nlohmann::ordered_json::object();
+    entry["time"] = row.value("time", nlohmann::ordered_json());
+    entry["kind"] = row.value("kind", nlohmann::ordered_json());
+    entry["payload"] = row.value("payload", nlohmann::ordered_json());
+    rows.push_back(std::move(entry));
+  }
+  entries_ = std::move(rows);
+  return true;
+}
+
 nlohmann::ordered_json LogicHistory::render() const {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& entry : entries_) out.push_back(entry);

@@ -1,7 +1,9 @@
 // The `logic_history` section of telemetry.md §2.3 / control.md §7 as a plain
 // list, apart from the SDK glue so its rules are unit-tested: up to 10
-// entries {time, kind, payload}, newest first, of the host's
-// logic.unit.{suggested,installed,dry_run,applied,reverted} events.
+// entries {time, kind, payload}, newest first. The entries are the host's
+// persisted history rows (load_rows); the host's
+// logic.unit.{suggested,installed,dry_run,applied,reverted} events stand in
+// for them when the host cannot serve the rows.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +24,10 @@ class LogicHistory {
   bool add(std::string_view kind, std::string_view source, std::string_view time,
            std::string_view payload_json);
   void clear() { entries_.clear(); }
+  // Replaces the list with the host's persisted rows: the state read
+  // "training_history", {items: [{seq, time, kind, payload}]} newest first.
+  // Returns false, keeping the list, when the text is not such a document.
+  bool load_rows(std::string_view state_json);
 
   // The entries, newest first.
   nlohmann::ordered_json render() const;

@@ -1,6 +1,7 @@
 // tp.section.logic_history: the `logic_history` snapshot key (telemetry.md
-// §2.3): the latest 10 logic-unit history entries, newest first. A window,
-// so the newest rows are replayed at start and the list survives restarts.
+// §2.3): the latest 10 rows of the persisted logic-unit history, newest
+// first, read through state_read("training_history") whenever a history
+// event arrives. A window, so the newest events are replayed at start.
 #include <tpark/tp_plugin.hpp>
 
 #include <string>
@@ -26,6 +27,16 @@ class LogicHistorySection final : public tpark::Section {
   }
 
   bool render(std::string& out) override {
+    // An event says the history changed; the host committed its rows with
+    // it, so the list is re-read from them. A host that cannot serve them
+    // leaves the list the events built.
+    if (changed_) {
+      try {
+        if (auto rows = host().state("training_history")) history_.load_rows(*rows);
+      } catch (const tpark::Error&) {
+        // Keep the list the events built.
+      }
+    }
     // Unchanged since the last render: the same text, without rebuilding it.
     const bool changed = changed_;
     if (changed) rendered_ = history_.render().dump();

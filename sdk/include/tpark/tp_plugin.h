@@ -242,7 +242,11 @@ typedef struct tp_host_api {
    * "capsules", "route_stats", "bus", "tasks", "task_restarts" ({task: [epoch
    * ms of each restart still in the restarts window]}), "compatibility",
    * "events_start" ({start: RFC 3339, start_ms, start_id}: the host's start
-   * and the journal head then), "plugins". TP_NOT_FOUND for an unknown name;
+   * and the journal head then), "plugins", "training_history" ({items: the
+   * newest 10 logic-unit history rows {seq,time,kind,payload}, newest
+   * first}), "training_cache" ({entries: [{key, job_id, computation}]}: the
+   * result cache an orchestrator reported with completed jobs, oldest
+   * first). TP_NOT_FOUND for an unknown name;
    * TP_UNAVAILABLE when the capability behind it is not present (yet). */
   tp_status (*state_read)(tp_host* host, tp_str name, const tp_writer* out);
 
@@ -291,8 +295,8 @@ typedef struct tp_host_api {
   tp_status (*journal_read)(tp_host* host, int64_t after_id, tp_str kind_prefix, uint64_t limit,
                             const tp_writer* out);
   /* Reports on a job the host started through tp_orchestrator_desc.start_job.
-   * kind is TP_JOB_PROGRESS ({stage_index: 1..5}), TP_JOB_RESULT
-   * ({manifest, result}) or TP_JOB_FAILED ({error}); json is that object.
+   * kind is TP_JOB_PROGRESS ({stage_index: 1..5}), TP_JOB_RESULT ({manifest, result,
+   * cache?}: cache is served back by state_read) or TP_JOB_FAILED ({error}); json is that object.
    * The host owns the job's state, its events and its logic unit: it commits
    * the report (a result as one transaction with the unit) before returning.
    * TP_NOT_FOUND: the job is unknown or no longer running (cancelled, timed

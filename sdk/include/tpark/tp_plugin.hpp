@@ -12,6 +12,12 @@
 //                          optionally start/stop/prime_rows);
 //   * tpark::Exporter   -- (ABI 1.1) a base class: override export_batch;
 //   * TP_EXPORTER_PLUGIN -- the same for one exporter descriptor;
+//   * tpark::Orchestrator, TP_ORCHESTRATOR_PLUGIN -- (ABI 1.2) training jobs:
+//                          override start_job/cancel_job;
+//   * tpark::Applier, TP_APPLIER_PLUGIN -- (ABI 1.2) logic-unit patches:
+//                          override dry_run/apply/revert;
+//   * tpark::Source, TP_SOURCE_PLUGIN -- (ABI 1.2) event sources: override
+//                          start/stop/status, hand lines to ingest_lines;
 //   * TP_SECTION_PLUGIN -- defines tp_plugin_entry and a static section
 //                          descriptor whose trampolines are noexcept, catch
 //                          everything and turn exceptions into a tp_status
@@ -1036,6 +1042,136 @@ constexpr tp_source_desc make_source_desc(const char* name) noexcept {
       ::tpark::make_source_desc<SourceClass>(source_name);                                 \
   static const tp_descriptor* const tp_plugin_descriptors_[] = {                           \
       reinterpret_cast<const tp_descriptor*>(&tp_plugin_source_desc_)};                    \
+  extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
+    return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 2, err);        \
+  }
+
+// ===========================================================================
+// ABI 1.2: logic-unit appliers
+// ===========================================================================
+
+namespace tpark {
+
+// Base class of a logic-unit applier instance. The constructor is create, the
+// destructor destroy; start and stop run on the control thread. dry_run,
+// apply and revert run inside the host's action, one at a time per instance,
+// and change nothing themselves: each returns the JSON object
+// {document, diff_summary, json_patch, safety_issues} as text, or throws
+// tpark::Error(TP_INVALID_ARG, "<path>: <message>") for a bad patch and
+// tpark::Error(TP_NOT_FOUND, ...) for a failed jsonpatch test or missing
+// replace/remove target (the host answers 400 and 409). Any other exception
+// is TP_INTERNAL.
+class Applier {
+ public:
+  explicit Applier(HostRef host) noexcept : host_(host) {}
+  virtual ~Applier() = default;
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  virtual void start() {}
+  virtual void stop() {}
+  // document_json: the current patch document; patches_json: the unit's patches.
+  virtual std::string dry_run(std::string_view document_json, std::string_view patches_json) = 0;
+  virtual std::string apply(std::string_view document_json, std::string_view patches_json) = 0;
+  // snapshot_json: the patch document of the snapshot to restore.
+  virtual std::string revert(std::string_view document_json, std::string_view snapshot_json) = 0;
+
+  const HostRef& host() const noexcept { return host_; }
+
+ private:
+  HostRef host_;
+};
+
+namespace detail {
+
+template <class T>
+struct ApplierTrampolines {
+  static T* self(void* ctx) noexcept { return static_cast<T*>(ctx); }
+
+  static tp_status create(const tp_host_api* api, tp_host* host, tp_str config_json, void** out_ctx,
+                          tp_error* err) noexcept {
+    const HostRef ref(api, host);
+    return guarded("create", &ref, err, [&] {
+      if (out_ctx == nullptr) return TP_INVALID_ARG;
+      *out_ctx = new T(ref, to_view(config_json));
+      return TP_OK;
+    });
+  }
+  static tp_status start(void* ctx, tp_error* err) noexcept {
+    return guarded("start", &self(ctx)->host(), err, [&] {
+      self(ctx)->start();
+      return TP_OK;
+    });
+  }
+  static tp_status stop(void* ctx, tp_error* err) noexcept {
+    return guarded("stop", &self(ctx)->host(), err, [&] {
+      self(ctx)->stop();
+      return TP_OK;
+    });
+  }
+  static tp_status destroy(void* ctx) noexcept {
+    return guarded("destroy", nullptr, nullptr, [&] {
+      delete self(ctx);
+      return TP_OK;
+    });
+  }
+  static tp_status write(const tp_writer* out, const std::string& text) {
+    if (out == nullptr || out->write == nullptr) return TP_INVALID_ARG;
+    return out->write(out->writer_ctx, to_tp_str(text));
+  }
+  static tp_status dry_run(void* ctx, tp_str document_json, tp_str patches_json,
+                           const tp_writer* out, tp_error* err) noexcept {
+    return guarded("dry_run", &self(ctx)->host(), err, [&] {
+      return write(out, self(ctx)->dry_run(to_view(document_json), to_view(patches_json)));
+    });
+  }
+  static tp_status apply(void* ctx, tp_str document_json, tp_str patches_json, const tp_writer* out,
+                         tp_error* err) noexcept {
+    return guarded("apply", &self(ctx)->host(), err, [&] {
+      return write(out, self(ctx)->apply(to_view(document_json), to_view(patches_json)));
+    });
+  }
+  static tp_status revert(void* ctx, tp_str document_json, tp_str snapshot_json,
+                          const tp_writer* out, tp_error* err) noexcept {
+    return guarded("revert", &self(ctx)->host(), err, [&] {
+      return write(out, self(ctx)->revert(to_view(document_json), to_view(snapshot_json)));
+    });
+  }
+};
+
+}  // namespace detail
+
+// The applier descriptor for class T (T derives from Applier and has a
+// constructor T(HostRef, std::string_view config_json)). `roots`: the patch
+// document roots it owns, NULL-terminated, static for the life of the process.
+template <class T>
+constexpr tp_applier_desc make_applier_desc(const char* name, const char* const* roots) noexcept {
+  tp_applier_desc desc{};
+  desc.struct_size = sizeof(tp_applier_desc);
+  desc.kind = TP_KIND_LOGIC_APPLIER;
+  desc.name = name;
+  desc.create = &detail::ApplierTrampolines<T>::create;
+  desc.start = &detail::ApplierTrampolines<T>::start;
+  desc.stop = &detail::ApplierTrampolines<T>::stop;
+  desc.destroy = &detail::ApplierTrampolines<T>::destroy;
+  desc.roots = roots;
+  desc.dry_run = &detail::ApplierTrampolines<T>::dry_run;
+  desc.apply = &detail::ApplierTrampolines<T>::apply;
+  desc.revert = &detail::ApplierTrampolines<T>::revert;
+  return desc;
+}
+
+}  // namespace tpark
+
+// Defines the plugin's single applier descriptor and its tp_plugin_entry.
+// Appliers arrived in ABI 1.2: min host minor 2.
+//   static const char* const kRoots[] = {"env", "governor", nullptr};
+//   TP_APPLIER_PLUGIN(LogicUnitsApplier, "logic-units", kRoots)
+#define TP_APPLIER_PLUGIN(ApplierClass, applier_name, roots)                               \
+  static const tp_applier_desc tp_plugin_applier_desc_ =                                   \
+      ::tpark::make_applier_desc<ApplierClass>(applier_name, roots);                       \
+  static const tp_descriptor* const tp_plugin_descriptors_[] = {                           \
+      reinterpret_cast<const tp_descriptor*>(&tp_plugin_applier_desc_)};                   \
   extern "C" TP_EXPORT tp_status tp_plugin_entry(tp_negotiate* negotiate, tp_error* err) { \
     return ::tpark::answer_negotiate(negotiate, tp_plugin_descriptors_, 1, 2, err);        \
   }
