@@ -39,17 +39,23 @@ HttpResult Api::send(const std::string& method, const std::string& target, const
                      const std::string& content_type) {
   HeaderList headers = auth_headers();
   if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
-  try {
-    if (!connection_)
-      connection_ =
-          std::make_unique<client::HttpConnection>(base_.host, base_.port, globals_.timeout());
-    HttpResult result = connection_->request(method, base_.prefix + target, headers, body);
-    const auto connection = result.header("connection");
-    if (connection && *connection == "close") connection_.reset();
-    return result;
-  } catch (const std::runtime_error& e) {
-    connection_.reset();
-    throw unreachable(target, e.what());
+  // A kept-alive connection the host closed while idle fails at once; a read
+  // (never a POST, which might have been taken) is retried on a fresh one.
+  const bool retry_allowed = method == "GET" || method == "HEAD" || method == "DELETE";
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = connection_ != nullptr;
+    try {
+      if (!connection_)
+        connection_ =
+            std::make_unique<client::HttpConnection>(base_.host, base_.port, globals_.timeout());
+      HttpResult result = connection_->request(method, base_.prefix + target, headers, body);
+      const auto connection = result.header("connection");
+      if (connection && *connection == "close") connection_.reset();
+      return result;
+    } catch (const std::runtime_error& e) {
+      connection_.reset();
+      if (!(reused && retry_allowed && attempt == 0)) throw unreachable(target, e.what());
+    }
   }
 }
 

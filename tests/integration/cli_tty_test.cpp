@@ -24,9 +24,9 @@ std::string shell_output(const std::string& command) {
 struct TmuxPane {
   std::string socket = "tpark-cli-test-" + std::to_string(getpid());
   explicit TmuxPane(const std::string& command) {
-    const std::string start = "tmux -L " + socket +
-                              " new-session -d -x 120 -y 20 -s cli 'sh -c \"" + command +
-                              "; echo EXIT=$?; sleep 600\"'";
+    // tmux runs the command with sh -c: the exit code shows on the screen, and the pane stays.
+    const std::string start = "tmux -L " + socket + " new-session -d -x 120 -y 20 -s cli '" +
+                              command + "; echo EXIT=$?; sleep 600'";
     REQUIRE(std::system(start.c_str()) == 0);
   }
   ~TmuxPane() { (void)std::system(("tmux -L " + socket + " kill-server 2>/dev/null").c_str()); }
@@ -47,7 +47,7 @@ struct TmuxPane {
 };
 
 std::string follow_command(uint16_t port, const std::string& extra_env) {
-  return "env ARW_ADMIN_TOKEN=" + std::string(kToken) + " " + extra_env + " " + TPARK_CLI_BINARY +
+  return "env " + extra_env + " ARW_ADMIN_TOKEN=" + std::string(kToken) + " " + TPARK_CLI_BINARY +
          " --base http://127.0.0.1:" + std::to_string(port) + " jobs start tty-goal --follow";
 }
 
@@ -59,7 +59,7 @@ TEST_CASE("cli_jobs_follow_draws_a_progress_bar_with_the_stage_on_a_terminal",
   options.env = {{"ARW_TRAINING_STAGE_DELAY_MS", "700"}};
   TestHost host(options);
   SECTION("in colour") {
-    TmuxPane pane(follow_command(host.port(), "-u NO_COLOR TERM=xterm-256color"));
+    TmuxPane pane(follow_command(host.port(), "-u NO_COLOR"));
     const std::string running = pane.wait_for("analyse");
     CHECK(running.find("[") != std::string::npos);
     CHECK(running.find("#") != std::string::npos);
@@ -71,7 +71,7 @@ TEST_CASE("cli_jobs_follow_draws_a_progress_bar_with_the_stage_on_a_terminal",
     CHECK(done.find("EXIT=0") != std::string::npos);
   }
   SECTION("with NO_COLOR") {
-    TmuxPane pane(follow_command(host.port(), "NO_COLOR=1 TERM=xterm-256color"));
+    TmuxPane pane(follow_command(host.port(), "NO_COLOR=1"));
     const std::string running = pane.wait_for("analyse");
     CHECK(running.find("#") != std::string::npos);
     const std::string done = pane.wait_for("EXIT=");

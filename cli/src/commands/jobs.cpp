@@ -29,6 +29,12 @@ bool terminal(const std::string& status) {
 
 constexpr int kStages = 5;
 
+// A number member, or `fallback` when absent or null (a queued job has no progress).
+double number_or(const Json& object, const char* key, double fallback) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
 // Draws the job's progress: a bar with the stage on a terminal, a line per
 // stage change otherwise.
 class ProgressView {
@@ -39,7 +45,7 @@ class ProgressView {
     const std::string status = job.value("status", "");
     const std::string stage =
         job.contains("stage") && job["stage"].is_string() ? job["stage"].get<std::string>() : "";
-    double progress = job.value("progress", 0.0);
+    double progress = number_or(job, "progress", 0.0);
     if (status == "completed") progress = 1.0;
     const std::string label = stage.empty() || terminal(status) ? status : stage;
     if (tty_) {
@@ -60,7 +66,7 @@ class ProgressView {
     }
     if (label == last_label_) return;
     last_label_ = label;
-    const int index = job.value("stage_index", 0);
+    const int index = static_cast<int>(number_or(job, "stage_index", 0));
     std::cout << label;
     if (status == "running" && index > 0) std::cout << " (stage " << index << "/" << kStages << ")";
     std::cout << '\n' << std::flush;
