@@ -78,6 +78,13 @@ std::string text_at(const Json& object, const char* key) {
   return text_of(object[key]);
 }
 
+std::string brief(const Json& value) {
+  std::string text = value.is_structured() ? value.dump() : text_of(value);
+  if (value.is_structured() && text.size() > 100)
+    return "(" + std::to_string(value.size()) + " entries: --json shows them)";
+  return text;
+}
+
 namespace {
 std::string fixed(double value, int decimals) {
   char buffer[64];

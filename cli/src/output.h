@@ -52,6 +52,8 @@ class Fields {
 // Human renderings of JSON values: "-" for null or absent.
 std::string text_of(const Json& value);
 std::string text_at(const Json& object, const char* key);
+// text_of, with long objects and arrays cut to "(N entries: --json shows them)".
+std::string brief(const Json& value);
 std::string percent(const Json& ratio);       // 0.25 -> "25.0%"
 std::string milliseconds(const Json& value);  // 12.5 -> "12.5 ms"
 std::string bytes(const Json& value);         // 2048 -> "2.0 KiB"

@@ -37,7 +37,7 @@ void print_items(const Json& body, const char* key, const std::vector<std::strin
 void print_object(const Json& object) {
   Fields fields;
   for (const auto& [key, value] : object.items())
-    fields.add(key, value.is_structured() ? value.dump() : text_of(value));
+    fields.add(key, brief(value));
   fields.print(std::cout);
 }
 

@@ -36,7 +36,7 @@ void print_unit(const Json& unit) {
 void print_apply(const Json& result) {
   Fields fields;
   for (const auto& [key, value] : result.items())
-    fields.add(key, value.is_structured() ? value.dump() : text_of(value));
+    fields.add(key, brief(value));
   fields.print(std::cout);
 }
 
