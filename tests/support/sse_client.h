@@ -7,22 +7,15 @@
 #include <optional>
 #include <string>
 
+#include "net/sse.h"
 #include "support/http_client.h"
 #include "util/json.h"
 
 namespace tpark::test {
 
-struct SseFrame {
-  std::string event;             // the `event:` field
-  std::optional<int64_t> id;     // the `id:` field
-  std::optional<int64_t> retry;  // the `retry:` field
-  tpark::Json data;              // the `data:` line parsed (null when absent)
-  std::string raw;
-};
-
-// Parses one frame's text (up to and including its blank line). Comment lines
-// (": keep-alive") are skipped; a frame made only of comments has event "".
-SseFrame parse_sse_frame(const std::string& text);
+// The frame type and parser are the CLI's (cli/net/sse.h).
+using tpark::client::parse_sse_frame;
+using tpark::client::SseFrame;
 
 class SseClient {
  public:

@@ -12,4 +12,5 @@ extern const char* const source_dir;
 extern const char* const binary_dir;
 extern const char* const compat_abi_1_0_dir;
 extern const char* const agent_sim_binary;
+extern const char* const cli_binary;
 }  // namespace tpark::test_paths

@@ -1,4 +1,4 @@
-#include "support/http_client.h"
+#include "net/http_client.h"
 
 #include <algorithm>
 #include <array>
@@ -15,7 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-namespace tpark::test {
+namespace tpark::client {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -154,7 +154,7 @@ std::vector<std::string> HttpResult::header_values(std::string_view name) const 
   return out;
 }
 
-tpark::Json HttpResult::json() const { return tpark::Json::parse(body); }
+nlohmann::ordered_json HttpResult::json() const { return nlohmann::ordered_json::parse(body); }
 
 HttpResult request(const std::string& method, const std::string& host, uint16_t port,
                    const std::string& target, const HeaderList& headers, const std::string& body,
@@ -348,4 +348,4 @@ void StreamReader::close() {
   impl_->ended = true;
 }
 
-}  // namespace tpark::test
+}  // namespace tpark::client
