@@ -3,7 +3,9 @@
 // body parser (http::parse_json_body) as its route uses it. The first byte
 // picks the validator, the rest is the body; the max length is the JSON
 // routes' body limit (ARW_HTTP_BODY_LIMIT, 1 MiB). Nothing may crash, and
-// each verdict must be self-consistent.
+// each verdict must be self-consistent. Validators: actions, leases, capsule
+// teardown, governor hints and profile, config keys, and the training start
+// body (POST /orchestrator/mini_agents/start_training).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 #include "config/governor.h"
 #include "control/validation.h"
 #include "http/json_body.h"
+#include "training/start_request.h"
 
 using tpark::Json;
 namespace control = tpark::control;
@@ -71,13 +74,33 @@ void config_input(const Json& body) {
   }
 }
 
+// POST /orchestrator/mini_agents/start_training: knobs and their precedence.
+// An accepted body has a non-empty goal and one of the four modes; a refused
+// one names a field for every error (the empty path only for a body that is
+// not an object: the root itself).
+void start_training(const Json& body) {
+  auto parsed = tpark::training::parse_start_request(body);
+  if (const auto* request = std::get_if<tpark::training::StartRequest>(&parsed)) {
+    if (request->goal.empty()) std::abort();
+    const std::string& mode = request->mode;
+    if (mode != "quick" && mode != "balanced" && mode != "deep" && mode != "verified") std::abort();
+    if (request->since_id < 0) std::abort();
+    request->meta.dump();
+  } else {
+    const auto& errors = std::get<std::vector<tpark::training::StartError>>(parsed);
+    if (errors.empty()) std::abort();
+    for (const auto& error : errors)
+      if ((error.field.empty() && body.is_object()) || error.message.empty()) std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t selector = data[0];
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  if (selector % 6 == 0) {
+  if (selector % 7 == 0) {
     action_body(body);
     return 0;
   }
@@ -89,8 +112,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Json& document = *parsed.document;
   // Every accepted document can be written back (the depth cap bounds the recursion).
   document.dump(-1, ' ', false, Json::error_handler_t::strict);
+  if (selector % 7 == 6) {
+    start_training(document);  // any JSON value: the route refuses non-objects itself
+    return 0;
+  }
   if (!document.is_object()) return 0;
-  switch (selector % 6) {
+  switch (selector % 7) {
     case 1:
       lease_body(document);
       break;
