@@ -19,6 +19,7 @@ const state = {
   token: sessionStorage.getItem('tpark.admin_token'),
   live: null,
   unauthorized: false,
+  jobsLoaded: false, // until the first answer, the table says so instead of "no jobs"
   models: {},
   jobs: [],
   jobFilter: 'all',
@@ -143,6 +144,7 @@ async function refreshJobs() {
   try {
     const { data } = await call('/state/orchestrator/jobs?limit=100');
     state.jobs = data.items || [];
+    state.jobsLoaded = true;
     for (const job of state.jobs) {
       const before = state.jobStatus.get(job.id);
       if (before && before !== job.status)
@@ -383,6 +385,10 @@ function renderJobs() {
   clear(box);
   if (state.unauthorized) {
     box.append(el('p', { class: 'unauthorized', role: 'alert' }, 'Unauthorized: jobs cannot be listed without a valid admin token.'));
+    return;
+  }
+  if (!state.jobsLoaded) {
+    box.append(el('p', { class: 'muted' }, 'Loading jobs…'));
     return;
   }
   const jobs = visibleJobs();

@@ -88,6 +88,10 @@ async function main() {
       await tab.locator('#auth').waitFor({ state: 'visible' });
       assert.match(await text(tab, '#auth'), /Unauthorized/);
       assert.equal(await tab.locator('#badge').getAttribute('data-state'), 'unauthorized');
+      // The banner shows at once; the panels follow on the next frame.
+      await tab.waitForFunction(() =>
+        /Unauthorized/.test(document.querySelector('#jobs').textContent) &&
+        /Unauthorized/.test(document.querySelector('#recent-actions').textContent));
       assert.match(await text(tab, '#jobs'), /Unauthorized/);
       assert.doesNotMatch(await text(tab, '#jobs'), /No training jobs/);
       assert.match(await text(tab, '#recent-actions'), /Unauthorized/);
