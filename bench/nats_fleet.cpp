@@ -98,7 +98,10 @@ int64_t journal_head(HostProcess& host) {
   HttpResult r = request("GET", "127.0.0.1", host.port(), "/metrics", {});
   const std::string key = "arw_events_journal_last_id ";
   const size_t at = r.body.find("\n" + key);
-  return at == std::string::npos ? 0 : std::stoll(r.body.substr(at + 1 + key.size()));
+  // The exposition writes the shortest exact form: 200000 is "2e+05".
+  return at == std::string::npos
+             ? 0
+             : static_cast<int64_t>(std::stod(r.body.substr(at + 1 + key.size())));
 }
 
 int64_t completed_jobs(HostProcess& host) {
@@ -181,7 +184,7 @@ int main(int argc, char** argv) {
   const double local_rate = run_jobs(*local, jobs);
   local->stop();
 
-  auto trainer = start_host(dir, "nats",
+  auto trainer = start_host(dir, "trainer",
                             {{"ARW_NATS_URL", nats.url},
                              {"ARW_NODE_ID", "bench"},
                              {"ARW_TRAINING_DISPATCH", "nats"},

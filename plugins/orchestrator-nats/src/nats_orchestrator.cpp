@@ -22,6 +22,8 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <tpark/tp_plugin.hpp>
 
@@ -39,6 +41,12 @@ constexpr int64_t kNsPerMs = 1000000;
 constexpr int64_t kDayNs = 24LL * 3600 * 1000 * kNsPerMs;
 constexpr int64_t kDuplicateWindowNs = 120LL * 1000 * kNsPerMs;
 constexpr auto kOutboxRetry = std::chrono::seconds(5);
+// The window is read as tp.orchestrator.local reads it: newest first, in id
+// chunks doubling from 4,096 to 65,536, pages of at most 1,000 rows.
+constexpr int64_t kFirstChunkIds = 4096;
+constexpr int64_t kMaxChunkIds = 65536;
+constexpr uint64_t kReadPage = 1000;
+constexpr int64_t kEnvelopeReserveBytes = 512;  // the submit's own members
 // The journal kinds tp.orchestrator.local reads (its collect stage): the
 // window ships these rows so the worker computes from the same journal.
 constexpr const char* kWindowKinds[] = {"working_set.iteration.summary", "context.coverage"};
@@ -270,47 +278,77 @@ class NatsOrchestrator : public tpark::Orchestrator {
   }
 
   // The job's window rows (the kinds the computation reads), oldest first,
-  // each a journal envelope; the oldest dropped while the message is too big.
+  // each a journal envelope: the newest rows that fit the message, so the
+  // oldest are the ones left out (see `truncated` below). Read newest first
+  // in id chunks (as tp.orchestrator.local reads), so a submit costs what it
+  // ships, not the whole window: a journal of millions of rows made every
+  // submit parse all of them, and 200 jobs queued behind it for minutes.
   json window_rows(const Submit& submit, uint64_t& truncated) {
-    json rows = json::array();
-    for (const char* kind : kWindowKinds) {
-      int64_t after = submit.since_id;
-      while (after < submit.until_id) {
-        const std::string page = tpark::journal_read(host(), after, kind, 1000);
-        size_t start = 0;
-        uint64_t lines = 0;
-        bool past = false;
-        while (start < page.size()) {
-          size_t end = page.find('\n', start);
-          if (end == std::string::npos) end = page.size();
-          json row = json::parse(page.substr(start, end - start));
-          start = end + 1;
-          ++lines;
-          after = row.at("id").get<int64_t>();
-          if (after > submit.until_id) {
-            past = true;
-            break;
-          }
-          rows.push_back(std::move(row));
+    const int64_t budget_bytes =
+        max_bytes_ - static_cast<int64_t>(submit.request_json.size()) - kEnvelopeReserveBytes;
+    std::vector<json> newest_first;
+    int64_t bytes = 0;
+    bool full = false;
+    int64_t hi = submit.until_id;
+    int64_t span = kFirstChunkIds;
+    while (hi > submit.since_id && !full) {
+      const int64_t lo = std::max(submit.since_id, hi - span);
+      std::vector<std::pair<int64_t, std::string>> chunk;  // (id, envelope)
+      for (const char* kind : kWindowKinds) read_range(lo, hi, kind, chunk);
+      std::sort(chunk.begin(), chunk.end(),
+                [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (auto& [id, envelope] : chunk) {
+        const int64_t row_bytes = static_cast<int64_t>(envelope.size()) + 1;
+        if (full || bytes + row_bytes > budget_bytes) {
+          full = true;
+          ++truncated;
+          continue;
         }
-        if (past || lines < 1000) break;
+        bytes += row_bytes;
+        newest_first.push_back(json::parse(envelope));
       }
+      hi = lo;
+      span = std::min(span * 2, kMaxChunkIds);
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
-      return a.at("id").get<int64_t>() < b.at("id").get<int64_t>();
-    });
-    truncated = 0;
-    size_t bytes = 0;
-    for (const auto& row : rows) bytes += row.dump().size() + 1;
-    size_t drop = 0;
-    while (bytes + submit.request_json.size() + 512 > static_cast<size_t>(max_bytes_) &&
-           drop < rows.size())
-      bytes -= rows[drop++].dump().size() + 1;
-    if (drop > 0) {
-      rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
-      truncated = drop;
-    }
+    // Rows older than the chunk that filled the message are left out too but
+    // not read, so `truncated` counts the rows read and left out: a lower
+    // bound, above 0 exactly when the window was cut (docs/deploy.md).
+    json rows = json::array();
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it)
+      rows.push_back(std::move(*it));
     return rows;
+  }
+
+  // Rows of `kind` with lo < id <= hi, appended as (id, envelope) ascending.
+  void read_range(int64_t lo, int64_t hi, const char* kind,
+                  std::vector<std::pair<int64_t, std::string>>& out) {
+    int64_t after = lo;
+    while (after < hi) {
+      const uint64_t limit = std::min<uint64_t>(kReadPage, static_cast<uint64_t>(hi - after));
+      const std::string page = tpark::journal_read(host(), after, kind, limit);
+      uint64_t lines = 0;
+      for (size_t start = 0; start < page.size();) {
+        size_t end = page.find('\n', start);
+        if (end == std::string::npos) end = page.size();
+        std::string envelope = page.substr(start, end - start);
+        start = end + 1;
+        ++lines;
+        const int64_t id = envelope_id(envelope);
+        if (id > hi || id <= after) return;
+        after = id;
+        out.emplace_back(id, std::move(envelope));
+      }
+      if (lines < limit) return;
+    }
+  }
+
+  // The "id" member of a journal envelope (its first member), without
+  // parsing the rest.
+  static int64_t envelope_id(std::string_view envelope) {
+    constexpr std::string_view kPrefix = "{\"id\":";
+    if (envelope.substr(0, kPrefix.size()) != kPrefix)
+      return json::parse(envelope).at("id").get<int64_t>();
+    return std::strtoll(envelope.data() + kPrefix.size(), nullptr, 10);
   }
 
   std::string submit_body(const Submit& submit) {
