@@ -256,6 +256,7 @@ void TrainingService::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  claim_cv_.notify_all();
   for (auto& runner : runners_)
     if (runner.joinable()) runner.join();
   runners_.clear();
@@ -299,7 +300,7 @@ Json TrainingService::create_job(const StartRequest& request, const std::string&
     std::lock_guard lock(mutex_);
     ++generation_;
   }
-  cv_.notify_all();
+  claim_cv_.notify_one();
   Json reply = {{"id", id},
                 {"job_id", id},
                 {"goal", request.goal},
@@ -450,7 +451,7 @@ void TrainingService::runner_loop() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      claim_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
     }
@@ -466,7 +467,7 @@ void TrainingService::runner_loop() {
       std::lock_guard lock(mutex_);
       ++generation_;
     }
-    cv_.notify_all();
+    claim_cv_.notify_one();
     run(*job);
   }
 }
@@ -557,13 +558,15 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
                       {"stage", kStages[index - 1]},
                       {"stage_index", index}});
       });
-      // Any progress of a running job is a sign of life for its timeout.
+      // Any progress of a running job is a sign of life for its timeout. No
+      // wake-up: the job's runner sees the later deadline when the earlier
+      // one passes (waking every runner on every progress message cost more
+      // than the progress itself).
       if (status == TP_OK) {
         std::lock_guard lock(mutex_);
         if (auto it = active_.find(id); it != active_.end())
           it->second.last_progress = std::chrono::steady_clock::now();
       }
-      cv_.notify_all();
       return status;
     }
     if (kind == TP_JOB_FAILED) {

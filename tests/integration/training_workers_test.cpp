@@ -376,8 +376,8 @@ TEST_CASE("sigterm_lets_the_worker_finish_the_job_in_hand_and_exit_0", "[nats][t
 }
 
 TEST_CASE("progress_out_of_order_or_redelivered_never_moves_a_job_back", "[nats][training]") {
-  // No worker: the test publishes the progress a worker would, in the order
-  // a redelivery produces (a second run starts again at the first stages).
+  // No worker: the test publishes the progress workers would, in the order
+  // redeliveries produce (a second run starts again at the first stages).
   NatsServer nats({.jetstream = true});
   TestHost host(nats_dispatch(nats));
   REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
@@ -400,15 +400,24 @@ TEST_CASE("progress_out_of_order_or_redelivered_never_moves_a_job_back", "[nats]
         "arw.training.jobs.progress." + id, body.dump(),
         "progress-" + id + "-" + std::to_string(stage) + "-" + std::to_string(attempt)));
   };
+  // Each message waits for the one before it to be handled (the host records
+  // a message's attempt even when it does not apply its stage), so none is
+  // folded into a later one of the same fetched batch.
   progress(3, 1);
-  progress(2, 1);  // out of order
-  progress(1, 2);  // a second delivery starts over
-  progress(3, 2);
-  progress(4, 2);
-  const Json item = wait_job(host, id, [](const Json& j) { return j["stage_index"] == 4; });
+  REQUIRE(wait_job(host, id, [](const Json& j) { return j["stage_index"] == 3; })["stage_index"] ==
+          3);
+  progress(2, 2);  // a second delivery starts over, behind the first
+  Json item = wait_job(host, id, [](const Json& j) { return j["attempts"] == 2; });
+  REQUIRE(item["attempts"] == 2);
+  CHECK(item["stage_index"] == 3);
+  progress(1, 3);  // and a third
+  item = wait_job(host, id, [](const Json& j) { return j["attempts"] == 3; });
+  REQUIRE(item["attempts"] == 3);
+  CHECK(item["stage_index"] == 3);
+  progress(4, 3);
+  item = wait_job(host, id, [](const Json& j) { return j["stage_index"] == 4; });
   INFO(item.dump());
   REQUIRE(item["stage_index"] == 4);
-  CHECK(item["attempts"] == 2);
   std::vector<int> applied;
   for (const auto& event : job_events(host, "orchestrator.job.progress", id))
     applied.push_back(event["payload"]["stage_index"].get<int>());

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -47,6 +48,7 @@ constexpr int64_t kFirstChunkIds = 4096;
 constexpr int64_t kMaxChunkIds = 65536;
 constexpr uint64_t kReadPage = 1000;
 constexpr int64_t kEnvelopeReserveBytes = 512;  // the submit's own members
+constexpr const char* kSamplesPlaceholder = "\x01samples\x01";
 // The journal kinds tp.orchestrator.local reads (its collect stage): the
 // window ships these rows so the worker computes from the same journal.
 constexpr const char* kWindowKinds[] = {"working_set.iteration.summary", "context.coverage"};
@@ -277,16 +279,17 @@ class NatsOrchestrator : public tpark::Orchestrator {
     check(status, what);
   }
 
-  // The job's window rows (the kinds the computation reads), oldest first,
-  // each a journal envelope: the newest rows that fit the message, so the
+  // The job's window rows (the kinds the computation reads) as a JSON array
+  // text, oldest first, each a journal envelope as the host wrote it (not
+  // parsed and written again): the newest rows that fit the message, so the
   // oldest are the ones left out (see `truncated` below). Read newest first
   // in id chunks (as tp.orchestrator.local reads), so a submit costs what it
   // ships, not the whole window: a journal of millions of rows made every
   // submit parse all of them, and 200 jobs queued behind it for minutes.
-  json window_rows(const Submit& submit, uint64_t& truncated) {
+  std::string window_rows(const Submit& submit, uint64_t& truncated) {
     const int64_t budget_bytes =
         max_bytes_ - static_cast<int64_t>(submit.request_json.size()) - kEnvelopeReserveBytes;
-    std::vector<json> newest_first;
+    std::vector<std::string> newest_first;
     int64_t bytes = 0;
     bool full = false;
     int64_t hi = submit.until_id;
@@ -305,7 +308,7 @@ class NatsOrchestrator : public tpark::Orchestrator {
           continue;
         }
         bytes += row_bytes;
-        newest_first.push_back(json::parse(envelope));
+        newest_first.push_back(std::move(envelope));
       }
       hi = lo;
       span = std::min(span * 2, kMaxChunkIds);
@@ -313,10 +316,13 @@ class NatsOrchestrator : public tpark::Orchestrator {
     // Rows older than the chunk that filled the message are left out too but
     // not read, so `truncated` counts the rows read and left out: a lower
     // bound, above 0 exactly when the window was cut (docs/deploy.md).
-    json rows = json::array();
-    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it)
-      rows.push_back(std::move(*it));
-    return rows;
+    std::string rows = "[";
+    rows.reserve(static_cast<size_t>(bytes) + 2);
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+      if (rows.size() > 1) rows += ',';
+      rows += *it;
+    }
+    return rows + "]";
   }
 
   // Rows of `kind` with lo < id <= hi, appended as (id, envelope) ascending.
@@ -354,7 +360,7 @@ class NatsOrchestrator : public tpark::Orchestrator {
   std::string submit_body(const Submit& submit) {
     const json request = json::parse(submit.request_json);
     uint64_t truncated = 0;
-    json samples = window_rows(submit, truncated);
+    const std::string samples = window_rows(submit, truncated);
     json body = {{"id", submit.job_id},
                  {"kind", "agent.training"},
                  {"priority", 3},
@@ -365,9 +371,16 @@ class NatsOrchestrator : public tpark::Orchestrator {
                    {"base", request.value("base", json::object())},
                    {"window", {{"since_id", submit.since_id}, {"until_id", submit.until_id}}},
                    {"job", request},
-                   {"samples", std::move(samples)},
+                   {"samples", kSamplesPlaceholder},
                    {"truncated", truncated}}}};
-    return body.dump();
+    // The rows are spliced in as text where the placeholder string stands:
+    // the last string of the dump (keys are written sorted, and only numbers
+    // follow payload.samples), so a request that contains the same text is
+    // left alone.
+    std::string text = body.dump();
+    const std::string quoted = json(kSamplesPlaceholder).dump();
+    text.replace(text.rfind(quoted), quoted.size(), samples);
+    return text;
   }
 
   bool publish_submit(const Submit& submit) {
@@ -425,34 +438,95 @@ class NatsOrchestrator : public tpark::Orchestrator {
     host().api()->metric_add(host().host(), dropped_metric_, &label, 1, 1.0);
   }
 
+  // A message from the result stream, parsed once.
+  struct WorkerMessage {
+    bool progress = false;  // else a result
+    std::string job_id;     // empty: not ours to understand
+    json body;
+  };
+
+  // An integer member, or `fallback` when it is missing or not an integer
+  // (a worker's message is input: it must not throw on this thread).
+  static int64_t int_member(const json& body, const char* key, int64_t fallback) {
+    const auto it = body.find(key);
+    return it != body.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+  }
+
+  static std::string string_member(const json& body, const char* key) {
+    const auto it = body.find(key);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+
+  static WorkerMessage parse_worker_message(natsMsg* msg) {
+    WorkerMessage out;
+    out.progress =
+        std::string_view(natsMsg_GetSubject(msg)).rfind("arw.training.jobs.progress.", 0) == 0;
+    out.body = json::parse(std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)),
+                           nullptr, false);
+    if (!out.body.is_discarded() && out.body.is_object() && out.body.contains("job_id") &&
+        out.body["job_id"].is_string())
+      out.job_id = out.body["job_id"].get<std::string>();
+    return out;
+  }
+
   // One progress or result message; false when the host could not commit
   // (the message is then naked and comes back).
-  bool handle(natsMsg* msg) {
-    const std::string subject = natsMsg_GetSubject(msg);
-    const json body = json::parse(
-        std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("job_id") ||
-        !body["job_id"].is_string())
-      return true;  // not ours to understand: drop it
-    const std::string job_id = body["job_id"].get<std::string>();
-    json report = {{"attempt", body.value("attempt", 1)}, {"worker", body.value("worker", "")}};
+  bool handle(const WorkerMessage& message, int64_t attempt) {
+    if (message.job_id.empty()) return true;  // not ours to understand: drop it
+    const json& body = message.body;
+    json report = {{"attempt", attempt}, {"worker", string_member(body, "worker")}};
     uint32_t kind = 0;
-    if (subject.rfind("arw.training.jobs.progress.", 0) == 0) {
+    if (message.progress) {
       kind = TP_JOB_PROGRESS;
-      report["stage_index"] = body.value("stage_index", 0);
-    } else if (body.value("ok", false)) {
+      report["stage_index"] = int_member(body, "stage_index", 0);
+    } else if (body.contains("ok") && body["ok"] == true) {
       kind = TP_JOB_RESULT;
       report["manifest"] = body.value("manifest", json(nullptr));
       report["result"] = body.value("result", json::object());
     } else {
       kind = TP_JOB_FAILED;
-      std::string error = body.value("error", "");
+      std::string error = string_member(body, "error");
       report["error"] = error.empty() ? std::string("the worker failed the job") : error;
     }
-    const tp_status status = tpark::job_report(host(), job_id, kind, report.dump());
+    const tp_status status = tpark::job_report(host(), message.job_id, kind, report.dump());
     if (status == TP_UNAVAILABLE) return false;
-    if (status == TP_NOT_FOUND && kind != TP_JOB_PROGRESS) count_dropped(job_id);
+    if (status == TP_NOT_FOUND && kind != TP_JOB_PROGRESS) count_dropped(message.job_id);
     return true;
+  }
+
+  // Reports a fetched batch, acking each message after its report. Progress
+  // that the same batch supersedes (a later stage of the job, or its result)
+  // is acked without a report of its own: each report is one commit on the
+  // host, and the job moves only forward anyway. The highest attempt seen
+  // for a job goes with the report that is made.
+  void report_batch(natsMsgList& list) {
+    std::vector<WorkerMessage> messages;
+    messages.reserve(static_cast<size_t>(list.Count));
+    std::map<std::string, int> newest_progress;  // job -> index of its highest stage
+    std::map<std::string, int64_t> attempts;     // job -> highest attempt in the batch
+    std::set<std::string> finished;              // jobs with a result in the batch
+    for (int i = 0; i < list.Count; ++i) {
+      messages.push_back(parse_worker_message(list.Msgs[i]));
+      const WorkerMessage& m = messages.back();
+      if (m.job_id.empty()) continue;
+      int64_t& attempt = attempts[m.job_id];
+      attempt = std::max(attempt, int_member(m.body, "attempt", 1));
+      if (!m.progress) {
+        finished.insert(m.job_id);
+        continue;
+      }
+      auto [it, fresh] = newest_progress.emplace(m.job_id, i);
+      const auto& kept = messages[static_cast<size_t>(it->second)].body;
+      if (!fresh && int_member(m.body, "stage_index", 0) > int_member(kept, "stage_index", 0))
+        it->second = i;
+    }
+    for (int i = 0; i < list.Count; ++i) {
+      const WorkerMessage& m = messages[static_cast<size_t>(i)];
+      const bool superseded = m.progress && !m.job_id.empty() &&
+                              (finished.count(m.job_id) > 0 || newest_progress[m.job_id] != i);
+      const bool done = superseded || handle(m, m.job_id.empty() ? 1 : attempts[m.job_id]);
+      done ? natsMsg_Ack(list.Msgs[i], nullptr) : natsMsg_Nak(list.Msgs[i], nullptr);
+    }
   }
 
   void run_results() {
@@ -477,9 +551,7 @@ class NatsOrchestrator : public tpark::Orchestrator {
         if (status != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
-      for (int i = 0; i < list.Count; ++i)
-        handle(list.Msgs[i]) ? natsMsg_Ack(list.Msgs[i], nullptr)
-                             : natsMsg_Nak(list.Msgs[i], nullptr);
+      report_batch(list);
       natsMsgList_Destroy(&list);
     }
     if (subscription != nullptr) natsSubscription_Destroy(subscription);
