@@ -153,7 +153,7 @@ int keep_training(HostProcess& host, const std::atomic<bool>& stop, int in_fligh
               {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
       ++started;
     } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polls cost the host too
     }
   }
   const auto start = Clock::now();
@@ -176,6 +176,29 @@ double http_ingest_rate(HostProcess& host, double secs) {
     if (r.status == 200) accepted += r.json()["accepted"].get<long>();
   }
   return accepted / seconds_since(start);
+}
+
+// HTTP ingest idle against while `host` keeps 16 jobs in flight, three
+// alternating rounds of 2 s each; the median slowdown in percent.
+double slowdown_while_training(HostProcess& host, const char* label) {
+  std::vector<double> slowdowns;
+  for (int round = 0; round < 3; ++round) {
+    const double idle_rate = http_ingest_rate(host, 2.0);
+    std::atomic<bool> stop{false};
+    int started = 0;
+    std::thread training([&] { started = keep_training(host, stop, 16); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const double busy_rate = http_ingest_rate(host, 2.0);
+    stop = true;
+    training.join();
+    slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
+    std::printf(
+        "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle, %.0f while %d jobs ran "
+        "(%.1f%% slower)\n",
+        label, round + 1, idle_rate, busy_rate, started, slowdowns.back());
+  }
+  std::sort(slowdowns.begin(), slowdowns.end());
+  return slowdowns[1];
 }
 
 }  // namespace
@@ -222,6 +245,12 @@ int main(int argc, char** argv) {
   request("POST", "127.0.0.1", local->port(), "/events/ingest",
           {{"Content-Type", "application/x-ndjson"}}, window);
   const double local_rate = run_jobs(*local, jobs);
+  // The reference for 3.: what training costs HTTP ingest without NATS.
+  const double local_slowdown = slowdown_while_training(*local, "local dispatch");
+  std::printf(
+      "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
+      "slower (median of 3 rounds)\n",
+      local_slowdown);
   local->stop();
 
   auto trainer = start_host(dir, "trainer",
@@ -265,7 +294,14 @@ int main(int argc, char** argv) {
       int started = 0;
       std::thread training([&] { started = keep_training(*trainer, stop, 16); });
       std::this_thread::sleep_for(std::chrono::milliseconds(300));  // jobs under way
+      // Who used the CPU while the host ingested beside the training.
+      const double host_cpu = cpu_seconds(trainer->pid());
+      const double workers_cpu = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid());
+      const double nats_cpu = cpu_seconds(nats.process->pid());
       const double busy_rate = http_ingest_rate(*trainer, 2.0);
+      const double host_used = cpu_seconds(trainer->pid()) - host_cpu;
+      const double workers_used = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid()) - workers_cpu;
+      const double nats_used = cpu_seconds(nats.process->pid()) - nats_cpu;
       stop = true;
       training.join();
       idle_sum += idle_rate;
@@ -273,8 +309,10 @@ int main(int argc, char** argv) {
       slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
       std::printf(
           "nats_fleet:   workers at nice %d, round %d: HTTP ingest %.0f events/s idle, %.0f "
-          "while %d jobs ran (%.1f%% slower)\n",
-          nice, round + 1, idle_rate, busy_rate, started, slowdowns.back());
+          "while %d jobs ran (%.1f%% slower); CPU s in the 2 s: host %.2f, workers %.2f, "
+          "nats-server %.2f\n",
+          nice, round + 1, idle_rate, busy_rate, started, slowdowns.back(), host_used, workers_used,
+          nats_used);
     }
     std::sort(slowdowns.begin(), slowdowns.end());
     std::printf(

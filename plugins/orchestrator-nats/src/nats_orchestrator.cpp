@@ -42,6 +42,8 @@ constexpr int64_t kNsPerMs = 1000000;
 constexpr int64_t kDayNs = 24LL * 3600 * 1000 * kNsPerMs;
 constexpr int64_t kDuplicateWindowNs = 120LL * 1000 * kNsPerMs;
 constexpr auto kOutboxRetry = std::chrono::seconds(5);
+constexpr int kResultBatch = 256;  // progress and results per pull
+constexpr auto kResultLinger = std::chrono::milliseconds(10);
 // The window is read as tp.orchestrator.local reads it: newest first, in id
 // chunks doubling from 4,096 to 65,536, pages of at most 1,000 rows.
 constexpr int64_t kFirstChunkIds = 4096;
@@ -499,14 +501,14 @@ class NatsOrchestrator : public tpark::Orchestrator {
   // is acked without a report of its own: each report is one commit on the
   // host, and the job moves only forward anyway. The highest attempt seen
   // for a job goes with the report that is made.
-  void report_batch(natsMsgList& list) {
+  void report_batch(const std::vector<natsMsg*>& batch) {
     std::vector<WorkerMessage> messages;
-    messages.reserve(static_cast<size_t>(list.Count));
+    messages.reserve(batch.size());
     std::map<std::string, int> newest_progress;  // job -> index of its highest stage
     std::map<std::string, int64_t> attempts;     // job -> highest attempt in the batch
     std::set<std::string> finished;              // jobs with a result in the batch
-    for (int i = 0; i < list.Count; ++i) {
-      messages.push_back(parse_worker_message(list.Msgs[i]));
+    for (int i = 0; i < static_cast<int>(batch.size()); ++i) {
+      messages.push_back(parse_worker_message(batch[static_cast<size_t>(i)]));
       const WorkerMessage& m = messages.back();
       if (m.job_id.empty()) continue;
       int64_t& attempt = attempts[m.job_id];
@@ -520,12 +522,13 @@ class NatsOrchestrator : public tpark::Orchestrator {
       if (!fresh && int_member(m.body, "stage_index", 0) > int_member(kept, "stage_index", 0))
         it->second = i;
     }
-    for (int i = 0; i < list.Count; ++i) {
+    for (int i = 0; i < static_cast<int>(batch.size()); ++i) {
       const WorkerMessage& m = messages[static_cast<size_t>(i)];
       const bool superseded = m.progress && !m.job_id.empty() &&
                               (finished.count(m.job_id) > 0 || newest_progress[m.job_id] != i);
       const bool done = superseded || handle(m, m.job_id.empty() ? 1 : attempts[m.job_id]);
-      done ? natsMsg_Ack(list.Msgs[i], nullptr) : natsMsg_Nak(list.Msgs[i], nullptr);
+      natsMsg* msg = batch[static_cast<size_t>(i)];
+      done ? natsMsg_Ack(msg, nullptr) : natsMsg_Nak(msg, nullptr);
     }
   }
 
@@ -545,13 +548,25 @@ class NatsOrchestrator : public tpark::Orchestrator {
     }
     while (!is_stopping()) {
       natsMsgList list{};
-      const natsStatus status = natsSubscription_Fetch(&list, subscription, 256, 500, &error);
+      const natsStatus status =
+          natsSubscription_Fetch(&list, subscription, kResultBatch, 500, &error);
       if (status != NATS_OK) {
         natsMsgList_Destroy(&list);
         if (status != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
-      report_batch(list);
+      // A job's progress and result come milliseconds apart: a short second
+      // pull lets one report (one commit) cover several of them.
+      std::vector<natsMsg*> batch(list.Msgs, list.Msgs + list.Count);
+      natsMsgList more{};
+      if (list.Count < kResultBatch) {
+        std::this_thread::sleep_for(kResultLinger);
+        if (natsSubscription_Fetch(&more, subscription, kResultBatch - list.Count, 5, &error) ==
+            NATS_OK)
+          batch.insert(batch.end(), more.Msgs, more.Msgs + more.Count);
+      }
+      report_batch(batch);
+      natsMsgList_Destroy(&more);
       natsMsgList_Destroy(&list);
     }
     if (subscription != nullptr) natsSubscription_Destroy(subscription);
