@@ -10,10 +10,17 @@
 // Usage: bench_nats_fleet [nats_events=200000] [jobs=200]
 #include <nats/nats.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,10 +89,11 @@ std::unique_ptr<HostProcess> start_host(const TempDir& dir, const std::string& n
 }
 
 std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const Nats& nats,
-                                          const std::string& id) {
+                                          const std::string& id, int nice = 0) {
   HostProcess::Options o;
   o.binary = std::string(TPARK_BINARY_DIR) + "/worker/tpark-worker";
   o.args = {"--worker-id", id};
+  if (nice > 0) o.args.insert(o.args.end(), {"--nice", std::to_string(nice)});
   o.env = {{"ARW_NATS_URL", nats.url}, {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
   o.log_path = dir.file(id + ".log");
   o.wait_for_listening = false;
@@ -98,7 +106,10 @@ int64_t journal_head(HostProcess& host) {
   HttpResult r = request("GET", "127.0.0.1", host.port(), "/metrics", {});
   const std::string key = "arw_events_journal_last_id ";
   const size_t at = r.body.find("\n" + key);
-  return at == std::string::npos ? 0 : std::stoll(r.body.substr(at + 1 + key.size()));
+  // The exposition writes the shortest exact form: 200000 is "2e+05".
+  return at == std::string::npos
+             ? 0
+             : static_cast<int64_t>(std::stod(r.body.substr(at + 1 + key.size())));
 }
 
 int64_t completed_jobs(HostProcess& host) {
@@ -119,6 +130,38 @@ double run_jobs(HostProcess& host, int jobs) {
   return jobs / seconds_since(start);
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Keeps `in_flight` quick jobs started and not yet completed on the host
+// until `stop`, then waits for the ones it started; how many it started.
+int keep_training(HostProcess& host, const std::atomic<bool>& stop, int in_flight) {
+  const int64_t base = completed_jobs(host);
+  int started = 0;
+  while (!stop) {
+    if (started - (completed_jobs(host) - base) < in_flight) {
+      request("POST", "127.0.0.1", host.port(), "/orchestrator/mini_agents/start_training",
+              {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
+      ++started;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polls cost the host too
+    }
+  }
+  const auto start = Clock::now();
+  while (completed_jobs(host) < base + started && seconds_since(start) < 120)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return started;
+}
+
 // HTTP ingest for `secs` seconds from one connection, events/s.
 double http_ingest_rate(HostProcess& host, double secs) {
   std::string body;
@@ -133,6 +176,29 @@ double http_ingest_rate(HostProcess& host, double secs) {
     if (r.status == 200) accepted += r.json()["accepted"].get<long>();
   }
   return accepted / seconds_since(start);
+}
+
+// HTTP ingest idle against while `host` keeps 16 jobs in flight, three
+// alternating rounds of 2 s each; the median slowdown in percent.
+double slowdown_while_training(HostProcess& host, const char* label) {
+  std::vector<double> slowdowns;
+  for (int round = 0; round < 3; ++round) {
+    const double idle_rate = http_ingest_rate(host, 2.0);
+    std::atomic<bool> stop{false};
+    int started = 0;
+    std::thread training([&] { started = keep_training(host, stop, 16); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const double busy_rate = http_ingest_rate(host, 2.0);
+    stop = true;
+    training.join();
+    slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
+    std::printf(
+        "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle, %.0f while %d jobs ran "
+        "(%.1f%% slower)\n",
+        label, round + 1, idle_rate, busy_rate, started, slowdowns.back());
+  }
+  std::sort(slowdowns.begin(), slowdowns.end());
+  return slowdowns[1];
 }
 
 }  // namespace
@@ -179,9 +245,15 @@ int main(int argc, char** argv) {
   request("POST", "127.0.0.1", local->port(), "/events/ingest",
           {{"Content-Type", "application/x-ndjson"}}, window);
   const double local_rate = run_jobs(*local, jobs);
+  // The reference for 3.: what training costs HTTP ingest without NATS.
+  const double local_slowdown = slowdown_while_training(*local, "local dispatch");
+  std::printf(
+      "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
+      "slower (median of 3 rounds)\n",
+      local_slowdown);
   local->stop();
 
-  auto trainer = start_host(dir, "nats",
+  auto trainer = start_host(dir, "trainer",
                             {{"ARW_NATS_URL", nats.url},
                              {"ARW_NODE_ID", "bench"},
                              {"ARW_TRAINING_DISPATCH", "nats"},
@@ -190,22 +262,65 @@ int main(int argc, char** argv) {
           {{"Content-Type", "application/x-ndjson"}}, window);
   auto w1 = start_worker(dir, nats, "bench-w1");
   auto w2 = start_worker(dir, nats, "bench-w2");
+  const double host_cpu_before = cpu_seconds(trainer->pid());
+  const double workers_cpu_before = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid());
   const double nats_rate = run_jobs(*trainer, jobs);
+  const double host_ms_per_job = 1000.0 * (cpu_seconds(trainer->pid()) - host_cpu_before) / jobs;
+  const double worker_ms_per_job =
+      1000.0 * (cpu_seconds(w1->pid()) + cpu_seconds(w2->pid()) - workers_cpu_before) / jobs;
   std::printf(
       "nats_fleet: %d quick jobs: two workers %.1f jobs/s, local dispatch %.1f jobs/s "
-      "(ARW_TRAINING_CONCURRENCY=16 both)\n",
-      jobs, nats_rate, local_rate);
+      "(ARW_TRAINING_CONCURRENCY=16 both)\n"
+      "nats_fleet: CPU per job: host %.2f ms (submit, progress, result), workers %.2f ms\n",
+      jobs, nats_rate, local_rate, host_ms_per_job, worker_ms_per_job);
 
-  // 3. HTTP ingest while the workers train, against the same host idle.
-  const double idle_rate = http_ingest_rate(*trainer, 3.0);
-  double busy_rate = 0;
-  std::thread training([&] { run_jobs(*trainer, jobs); });
-  busy_rate = http_ingest_rate(*trainer, 3.0);
-  training.join();
-  std::printf(
-      "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train "
-      "(%.1f%% slower; target <= 10%%)\n",
-      idle_rate, busy_rate, 100.0 * (1.0 - busy_rate / idle_rate));
+  // 3. HTTP ingest while the workers train (16 jobs kept in flight), against
+  // the same host idle, in alternating rounds. On one machine the workers
+  // compete with the host for the CPU; on their own machines they do not.
+  // So twice: the workers at the host's priority, then at nice 19 (what
+  // docs/deploy.md's one-machine trial does).
+  for (const int nice : {0, 19}) {
+    if (nice > 0) {
+      w1->stop();
+      w2->stop();
+      w1 = start_worker(dir, nats, "bench-w1-nice", nice);
+      w2 = start_worker(dir, nats, "bench-w2-nice", nice);
+    }
+    std::vector<double> slowdowns;
+    double idle_sum = 0, busy_sum = 0;
+    for (int round = 0; round < 3; ++round) {
+      const double idle_rate = http_ingest_rate(*trainer, 2.0);
+      std::atomic<bool> stop{false};
+      int started = 0;
+      std::thread training([&] { started = keep_training(*trainer, stop, 16); });
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // jobs under way
+      // Who used the CPU while the host ingested beside the training.
+      const double host_cpu = cpu_seconds(trainer->pid());
+      const double workers_cpu = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid());
+      const double nats_cpu = cpu_seconds(nats.process->pid());
+      const double busy_rate = http_ingest_rate(*trainer, 2.0);
+      const double host_used = cpu_seconds(trainer->pid()) - host_cpu;
+      const double workers_used = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid()) - workers_cpu;
+      const double nats_used = cpu_seconds(nats.process->pid()) - nats_cpu;
+      stop = true;
+      training.join();
+      idle_sum += idle_rate;
+      busy_sum += busy_rate;
+      slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
+      std::printf(
+          "nats_fleet:   workers at nice %d, round %d: HTTP ingest %.0f events/s idle, %.0f "
+          "while %d jobs ran (%.1f%% slower); CPU s in the 2 s: host %.2f, workers %.2f, "
+          "nats-server %.2f\n",
+          nice, round + 1, idle_rate, busy_rate, started, slowdowns.back(), host_used, workers_used,
+          nats_used);
+    }
+    std::sort(slowdowns.begin(), slowdowns.end());
+    std::printf(
+        "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train at "
+        "nice %d: %.1f%% slower (median of 3 rounds; target <= 10%%)%s\n",
+        idle_sum / 3, busy_sum / 3, nice, slowdowns[1],
+        nice > 0 ? " - the workers yield the CPU to the host, as on their own machines" : "");
+  }
   w1->stop();
   w2->stop();
   trainer->stop();

@@ -259,6 +259,7 @@ class Worker {
     {
       std::lock_guard lock(mutex_);
       if (cancelled_.count(id)) {  // step 3
+        spdlog::info("job {} was cancelled before it started; its message terminated", id);
         natsMsg_Term(msg, nullptr);
         return;
       }
@@ -303,6 +304,7 @@ class Worker {
       msg_ = nullptr;
     }
     if (cancelled) {
+      spdlog::info("job {} cancelled by the host; its message terminated, no result", id);
       natsMsg_Term(msg, nullptr);
       return;
     }

@@ -2,8 +2,10 @@
 // wires: flags and environment, the orchestrator plugin through the host's
 // loader, signals, then the job loop.
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -36,6 +38,9 @@ options:
                                directory beside the binary's bin/)
   --worker-id ID               the `worker` field of progress and results
                                (default: ARW_WORKER_ID, else <hostname>-<pid>)
+  --nice N                     lower this process's CPU priority by N (1..19)
+                               at start, as nice(1) does: workers sharing a
+                               machine with the host leave it the CPU first
   --exit-after-result-publish  test only: exit after the result's PubAck and
                                before the ack (control.md check 28)
   --help                       this text
@@ -71,6 +76,7 @@ std::filesystem::path default_plugin_dir() {
 int main(int argc, char** argv) {
   tpark::worker::WorkerOptions options;
   std::filesystem::path plugin_dir = default_plugin_dir();
+  int nice_increment = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -78,6 +84,15 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "--exit-after-result-publish") {
       options.exit_after_result_publish = true;
+    } else if (arg == "--nice" && i + 1 < argc) {
+      const std::string value = argv[++i];
+      char* end = nullptr;
+      const long increment = std::strtol(value.c_str(), &end, 10);
+      if (end == value.c_str() || *end != '\0' || increment < 1 || increment > 19) {
+        std::cerr << "tpark-worker: --nice takes 1..19, not " << value << "\n";
+        return 2;
+      }
+      nice_increment = static_cast<int>(increment);
     } else if (arg == "--plugin-dir" && i + 1 < argc) {
       plugin_dir = argv[++i];
     } else if (arg == "--worker-id" && i + 1 < argc) {
@@ -89,6 +104,11 @@ int main(int argc, char** argv) {
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("tpark-worker"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (nice_increment > 0) {
+    errno = 0;
+    if (nice(nice_increment) == -1 && errno != 0)
+      spdlog::warn("--nice {}: {}", nice_increment, std::strerror(errno));
+  }
 
   options.nats_url = env_or("ARW_NATS_URL", options.nats_url);
   if (env_or("ARW_NATS_TLS", "0") == "1" && options.nats_url.rfind("nats://", 0) == 0)

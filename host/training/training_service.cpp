@@ -256,6 +256,7 @@ void TrainingService::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  claim_cv_.notify_all();
   for (auto& runner : runners_)
     if (runner.joinable()) runner.join();
   runners_.clear();
@@ -299,7 +300,7 @@ Json TrainingService::create_job(const StartRequest& request, const std::string&
     std::lock_guard lock(mutex_);
     ++generation_;
   }
-  cv_.notify_all();
+  claim_cv_.notify_one();
   Json reply = {{"id", id},
                 {"job_id", id},
                 {"goal", request.goal},
@@ -450,7 +451,7 @@ void TrainingService::runner_loop() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      claim_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
     }
@@ -466,7 +467,7 @@ void TrainingService::runner_loop() {
       std::lock_guard lock(mutex_);
       ++generation_;
     }
-    cv_.notify_all();
+    claim_cv_.notify_one();
     run(*job);
   }
 }
@@ -521,21 +522,30 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
   tp_status status = TP_NOT_FOUND;
   try {
     // Distributed runs (control.md 5.6) say which delivery they are: the
-    // job's attempts is the highest seen, recorded even once it is terminal.
-    if (const Json attempt = body.value("attempt", Json(nullptr)); attempt.is_number_integer())
-      journal_.transact([&](WriteTx& tx) {
-        Sql(tx.db(), "UPDATE training_jobs SET attempts = MAX(attempts, ?) WHERE id = ?")
-            .bind(1, attempt.get<int64_t>())
-            .bind(2, id)
-            .run();
-      });
+    // job's attempts is the highest seen, recorded even once it is terminal,
+    // in the same transaction as the report (one commit per message).
+    const Json attempt = body.value("attempt", Json(nullptr));
+    auto record_attempt = [&](WriteTx& tx) {
+      if (!attempt.is_number_integer()) return;
+      Sql(tx.db(), "UPDATE training_jobs SET attempts = MAX(attempts, ?) WHERE id = ?")
+          .bind(1, attempt.get<int64_t>())
+          .bind(2, id)
+          .run();
+    };
     if (kind == TP_JOB_PROGRESS) {
       const Json stage = body.value("stage_index", Json(nullptr));
       if (!stage.is_number_integer() || stage.get<int64_t>() < 1 || stage.get<int64_t>() > 5)
         return TP_INVALID_ARG;
       const int64_t index = stage.get<int64_t>();
       journal_.transact([&](WriteTx& tx) {
-        if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running")) return;
+        record_attempt(tx);
+        Sql current(tx.db(), "SELECT status, stage_index FROM training_jobs WHERE id = ?");
+        current.bind(1, id);
+        if (!current.step() || current.text(0) != "running") return;
+        status = TP_OK;
+        // Applied only when the stage moves forward: a redelivered job's
+        // second run, or a message out of order, does not move it back.
+        if (const auto reached = current.optional_integer(1); reached && *reached >= index) return;
         Sql(tx.db(), "UPDATE training_jobs SET stage_index = ?, updated_ms = ? WHERE id = ?")
             .bind(1, index)
             .bind(2, now_ms())
@@ -547,19 +557,22 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
                       {"progress", static_cast<double>(index - 1) / 5.0},
                       {"stage", kStages[index - 1]},
                       {"stage_index", index}});
-        status = TP_OK;
       });
+      // Any progress of a running job is a sign of life for its timeout. No
+      // wake-up: the job's runner sees the later deadline when the earlier
+      // one passes (waking every runner on every progress message cost more
+      // than the progress itself).
       if (status == TP_OK) {
         std::lock_guard lock(mutex_);
         if (auto it = active_.find(id); it != active_.end())
           it->second.last_progress = std::chrono::steady_clock::now();
       }
-      cv_.notify_all();
       return status;
     }
     if (kind == TP_JOB_FAILED) {
       const Json error = body.value("error", Json(nullptr));
       if (!error.is_string() || error.get_ref<const std::string&>().empty()) return TP_INVALID_ARG;
+      if (attempt.is_number_integer()) journal_.transact(record_attempt);
       return fail(id, error.get<std::string>()) ? TP_OK : TP_NOT_FOUND;
     }
     if (kind != TP_JOB_RESULT) return TP_INVALID_ARG;
@@ -569,6 +582,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
     if (!manifest.is_object() || manifest.value("id", "") != unit_id || !result.is_object())
       return TP_INVALID_ARG;
     journal_.transact([&](WriteTx& tx) {
+      record_attempt(tx);
       // The re-check: a cancel (or timeout) that committed first wins.
       if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running")) return;
       Sql existing(tx.db(), "SELECT 1 FROM logic_units WHERE id = ? OR job_id = ?");

@@ -37,7 +37,7 @@ struct TrainingSettings {
   uint64_t stage_delay_ms = 0;      // ARW_TRAINING_STAGE_DELAY_MS (a test hook)
   uint64_t job_timeout_secs = 900;  // ARW_TRAINING_JOB_TIMEOUT_SECS
   uint64_t history_max = 10000;     // ARW_TRAINING_HISTORY_MAX
-  std::string dispatch = "local";    // local | nats (control.md 5.6)
+  std::string dispatch = "local";   // local | nats (control.md 5.6)
   std::string orchestrator_id = "tp.orchestrator.local";
 };
 
@@ -128,6 +128,9 @@ class TrainingService {
 
   std::mutex mutex_;
   std::condition_variable cv_;
+  // Idle runners wait here for a claimable job; one is woken per new job
+  // (and it wakes the next when it claimed one), not all of them.
+  std::condition_variable claim_cv_;
   bool stopping_ = false;
   uint64_t generation_ = 0;  // bumped whenever a job may have become claimable
   struct Active {

@@ -15,12 +15,14 @@
 #include <string>
 #include <thread>
 
+#include "support/nats_publisher.h"
 #include "support/nats_server.h"
 #include "test_host.h"
 
 using tpark::Json;
 using tpark::test::HostProcess;
 using tpark::test::NatsServer;
+using tpark::test::Publisher;
 using tpark::test::TempDir;
 using tpark::test::TestHost;
 using tpark::test::TestHostOptions;
@@ -28,44 +30,6 @@ using tpark::test::TestHostOptions;
 namespace {
 
 constexpr const char* kSelfNode = "hub-self";
-
-// A plain NATS client, as an agent hub relaying its events would be.
-class Publisher {
- public:
-  explicit Publisher(const std::string& url) {
-    natsOptions* options = nullptr;
-    REQUIRE(natsOptions_Create(&options) == NATS_OK);
-    natsOptions_SetURL(options, url.c_str());
-    natsOptions_SetMaxReconnect(options, -1);
-    natsOptions_SetReconnectWait(options, 100);
-    REQUIRE(natsConnection_Connect(&connection_, options) == NATS_OK);
-    natsOptions_Destroy(options);
-  }
-  ~Publisher() {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    natsConnection_Destroy(connection_);
-  }
-  void publish(const std::string& subject, const std::string& body) {
-    REQUIRE(natsConnection_Publish(connection_, subject.c_str(), body.data(),
-                                   static_cast<int>(body.size())) == NATS_OK);
-  }
-  void flush() { REQUIRE(natsConnection_FlushTimeout(connection_, 5000) == NATS_OK); }
-  // Publishes through JetStream; true once the server acknowledged it.
-  bool publish_acked(const std::string& subject, const std::string& body) {
-    if (js_ == nullptr && natsConnection_JetStream(&js_, connection_, nullptr) != NATS_OK)
-      return false;
-    jsPubAck* ack = nullptr;
-    jsErrCode error = static_cast<jsErrCode>(0);
-    const natsStatus status = js_Publish(&ack, js_, subject.c_str(), body.data(),
-                                         static_cast<int>(body.size()), nullptr, &error);
-    if (ack != nullptr) jsPubAck_Destroy(ack);
-    return status == NATS_OK;
-  }
-
- private:
-  natsConnection* connection_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
 
 // Polls `done` every 50 ms for up to `limit`; the last answer.
 bool eventually(const std::function<bool()>& done,

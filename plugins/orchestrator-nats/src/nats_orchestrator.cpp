@@ -17,11 +17,14 @@
 #include <cstddef>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <tpark/tp_plugin.hpp>
 
@@ -39,6 +42,15 @@ constexpr int64_t kNsPerMs = 1000000;
 constexpr int64_t kDayNs = 24LL * 3600 * 1000 * kNsPerMs;
 constexpr int64_t kDuplicateWindowNs = 120LL * 1000 * kNsPerMs;
 constexpr auto kOutboxRetry = std::chrono::seconds(5);
+constexpr int kResultBatch = 256;  // progress and results per pull
+constexpr auto kResultLinger = std::chrono::milliseconds(10);
+// The window is read as tp.orchestrator.local reads it: newest first, in id
+// chunks doubling from 4,096 to 65,536, pages of at most 1,000 rows.
+constexpr int64_t kFirstChunkIds = 4096;
+constexpr int64_t kMaxChunkIds = 65536;
+constexpr uint64_t kReadPage = 1000;
+constexpr int64_t kEnvelopeReserveBytes = 512;  // the submit's own members
+constexpr const char* kSamplesPlaceholder = "\x01samples\x01";
 // The journal kinds tp.orchestrator.local reads (its collect stage): the
 // window ships these rows so the worker computes from the same journal.
 constexpr const char* kWindowKinds[] = {"working_set.iteration.summary", "context.coverage"};
@@ -269,54 +281,88 @@ class NatsOrchestrator : public tpark::Orchestrator {
     check(status, what);
   }
 
-  // The job's window rows (the kinds the computation reads), oldest first,
-  // each a journal envelope; the oldest dropped while the message is too big.
-  json window_rows(const Submit& submit, uint64_t& truncated) {
-    json rows = json::array();
-    for (const char* kind : kWindowKinds) {
-      int64_t after = submit.since_id;
-      while (after < submit.until_id) {
-        const std::string page = tpark::journal_read(host(), after, kind, 1000);
-        size_t start = 0;
-        uint64_t lines = 0;
-        bool past = false;
-        while (start < page.size()) {
-          size_t end = page.find('\n', start);
-          if (end == std::string::npos) end = page.size();
-          json row = json::parse(page.substr(start, end - start));
-          start = end + 1;
-          ++lines;
-          after = row.at("id").get<int64_t>();
-          if (after > submit.until_id) {
-            past = true;
-            break;
-          }
-          rows.push_back(std::move(row));
+  // The job's window rows (the kinds the computation reads) as a JSON array
+  // text, oldest first, each a journal envelope as the host wrote it (not
+  // parsed and written again): the newest rows that fit the message, so the
+  // oldest are the ones left out (see `truncated` below). Read newest first
+  // in id chunks (as tp.orchestrator.local reads), so a submit costs what it
+  // ships, not the whole window: a journal of millions of rows made every
+  // submit parse all of them, and 200 jobs queued behind it for minutes.
+  std::string window_rows(const Submit& submit, uint64_t& truncated) {
+    const int64_t budget_bytes =
+        max_bytes_ - static_cast<int64_t>(submit.request_json.size()) - kEnvelopeReserveBytes;
+    std::vector<std::string> newest_first;
+    int64_t bytes = 0;
+    bool full = false;
+    int64_t hi = submit.until_id;
+    int64_t span = kFirstChunkIds;
+    while (hi > submit.since_id && !full) {
+      const int64_t lo = std::max(submit.since_id, hi - span);
+      std::vector<std::pair<int64_t, std::string>> chunk;  // (id, envelope)
+      for (const char* kind : kWindowKinds) read_range(lo, hi, kind, chunk);
+      std::sort(chunk.begin(), chunk.end(),
+                [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (auto& [id, envelope] : chunk) {
+        const int64_t row_bytes = static_cast<int64_t>(envelope.size()) + 1;
+        if (full || bytes + row_bytes > budget_bytes) {
+          full = true;
+          ++truncated;
+          continue;
         }
-        if (past || lines < 1000) break;
+        bytes += row_bytes;
+        newest_first.push_back(std::move(envelope));
       }
+      hi = lo;
+      span = std::min(span * 2, kMaxChunkIds);
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
-      return a.at("id").get<int64_t>() < b.at("id").get<int64_t>();
-    });
-    truncated = 0;
-    size_t bytes = 0;
-    for (const auto& row : rows) bytes += row.dump().size() + 1;
-    size_t drop = 0;
-    while (bytes + submit.request_json.size() + 512 > static_cast<size_t>(max_bytes_) &&
-           drop < rows.size())
-      bytes -= rows[drop++].dump().size() + 1;
-    if (drop > 0) {
-      rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
-      truncated = drop;
+    // Rows older than the chunk that filled the message are left out too but
+    // not read, so `truncated` counts the rows read and left out: a lower
+    // bound, above 0 exactly when the window was cut (docs/deploy.md).
+    std::string rows = "[";
+    rows.reserve(static_cast<size_t>(bytes) + 2);
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+      if (rows.size() > 1) rows += ',';
+      rows += *it;
     }
-    return rows;
+    return rows + "]";
+  }
+
+  // Rows of `kind` with lo < id <= hi, appended as (id, envelope) ascending.
+  void read_range(int64_t lo, int64_t hi, const char* kind,
+                  std::vector<std::pair<int64_t, std::string>>& out) {
+    int64_t after = lo;
+    while (after < hi) {
+      const uint64_t limit = std::min<uint64_t>(kReadPage, static_cast<uint64_t>(hi - after));
+      const std::string page = tpark::journal_read(host(), after, kind, limit);
+      uint64_t lines = 0;
+      for (size_t start = 0; start < page.size();) {
+        size_t end = page.find('\n', start);
+        if (end == std::string::npos) end = page.size();
+        std::string envelope = page.substr(start, end - start);
+        start = end + 1;
+        ++lines;
+        const int64_t id = envelope_id(envelope);
+        if (id > hi || id <= after) return;
+        after = id;
+        out.emplace_back(id, std::move(envelope));
+      }
+      if (lines < limit) return;
+    }
+  }
+
+  // The "id" member of a journal envelope (its first member), without
+  // parsing the rest.
+  static int64_t envelope_id(std::string_view envelope) {
+    constexpr std::string_view kPrefix = "{\"id\":";
+    if (envelope.substr(0, kPrefix.size()) != kPrefix)
+      return json::parse(envelope).at("id").get<int64_t>();
+    return std::strtoll(envelope.data() + kPrefix.size(), nullptr, 10);
   }
 
   std::string submit_body(const Submit& submit) {
     const json request = json::parse(submit.request_json);
     uint64_t truncated = 0;
-    json samples = window_rows(submit, truncated);
+    const std::string samples = window_rows(submit, truncated);
     json body = {{"id", submit.job_id},
                  {"kind", "agent.training"},
                  {"priority", 3},
@@ -327,9 +373,16 @@ class NatsOrchestrator : public tpark::Orchestrator {
                    {"base", request.value("base", json::object())},
                    {"window", {{"since_id", submit.since_id}, {"until_id", submit.until_id}}},
                    {"job", request},
-                   {"samples", std::move(samples)},
+                   {"samples", kSamplesPlaceholder},
                    {"truncated", truncated}}}};
-    return body.dump();
+    // The rows are spliced in as text where the placeholder string stands:
+    // the last string of the dump (keys are written sorted, and only numbers
+    // follow payload.samples), so a request that contains the same text is
+    // left alone.
+    std::string text = body.dump();
+    const std::string quoted = json(kSamplesPlaceholder).dump();
+    text.replace(text.rfind(quoted), quoted.size(), samples);
+    return text;
   }
 
   bool publish_submit(const Submit& submit) {
@@ -387,34 +440,96 @@ class NatsOrchestrator : public tpark::Orchestrator {
     host().api()->metric_add(host().host(), dropped_metric_, &label, 1, 1.0);
   }
 
+  // A message from the result stream, parsed once.
+  struct WorkerMessage {
+    bool progress = false;  // else a result
+    std::string job_id;     // empty: not ours to understand
+    json body;
+  };
+
+  // An integer member, or `fallback` when it is missing or not an integer
+  // (a worker's message is input: it must not throw on this thread).
+  static int64_t int_member(const json& body, const char* key, int64_t fallback) {
+    const auto it = body.find(key);
+    return it != body.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+  }
+
+  static std::string string_member(const json& body, const char* key) {
+    const auto it = body.find(key);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+
+  static WorkerMessage parse_worker_message(natsMsg* msg) {
+    WorkerMessage out;
+    out.progress =
+        std::string_view(natsMsg_GetSubject(msg)).rfind("arw.training.jobs.progress.", 0) == 0;
+    out.body = json::parse(std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)),
+                           nullptr, false);
+    if (!out.body.is_discarded() && out.body.is_object() && out.body.contains("job_id") &&
+        out.body["job_id"].is_string())
+      out.job_id = out.body["job_id"].get<std::string>();
+    return out;
+  }
+
   // One progress or result message; false when the host could not commit
   // (the message is then naked and comes back).
-  bool handle(natsMsg* msg) {
-    const std::string subject = natsMsg_GetSubject(msg);
-    const json body = json::parse(
-        std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("job_id") ||
-        !body["job_id"].is_string())
-      return true;  // not ours to understand: drop it
-    const std::string job_id = body["job_id"].get<std::string>();
-    json report = {{"attempt", body.value("attempt", 1)}, {"worker", body.value("worker", "")}};
+  bool handle(const WorkerMessage& message, int64_t attempt) {
+    if (message.job_id.empty()) return true;  // not ours to understand: drop it
+    const json& body = message.body;
+    json report = {{"attempt", attempt}, {"worker", string_member(body, "worker")}};
     uint32_t kind = 0;
-    if (subject.rfind("arw.training.jobs.progress.", 0) == 0) {
+    if (message.progress) {
       kind = TP_JOB_PROGRESS;
-      report["stage_index"] = body.value("stage_index", 0);
-    } else if (body.value("ok", false)) {
+      report["stage_index"] = int_member(body, "stage_index", 0);
+    } else if (body.contains("ok") && body["ok"] == true) {
       kind = TP_JOB_RESULT;
       report["manifest"] = body.value("manifest", json(nullptr));
       report["result"] = body.value("result", json::object());
     } else {
       kind = TP_JOB_FAILED;
-      std::string error = body.value("error", "");
+      std::string error = string_member(body, "error");
       report["error"] = error.empty() ? std::string("the worker failed the job") : error;
     }
-    const tp_status status = tpark::job_report(host(), job_id, kind, report.dump());
+    const tp_status status = tpark::job_report(host(), message.job_id, kind, report.dump());
     if (status == TP_UNAVAILABLE) return false;
-    if (status == TP_NOT_FOUND && kind != TP_JOB_PROGRESS) count_dropped(job_id);
+    if (status == TP_NOT_FOUND && kind != TP_JOB_PROGRESS) count_dropped(message.job_id);
     return true;
+  }
+
+  // Reports a fetched batch, acking each message after its report. Progress
+  // that the same batch supersedes (a later stage of the job, or its result)
+  // is acked without a report of its own: each report is one commit on the
+  // host, and the job moves only forward anyway. The highest attempt seen
+  // for a job goes with the report that is made.
+  void report_batch(const std::vector<natsMsg*>& batch) {
+    std::vector<WorkerMessage> messages;
+    messages.reserve(batch.size());
+    std::map<std::string, int> newest_progress;  // job -> index of its highest stage
+    std::map<std::string, int64_t> attempts;     // job -> highest attempt in the batch
+    std::set<std::string> finished;              // jobs with a result in the batch
+    for (int i = 0; i < static_cast<int>(batch.size()); ++i) {
+      messages.push_back(parse_worker_message(batch[static_cast<size_t>(i)]));
+      const WorkerMessage& m = messages.back();
+      if (m.job_id.empty()) continue;
+      int64_t& attempt = attempts[m.job_id];
+      attempt = std::max(attempt, int_member(m.body, "attempt", 1));
+      if (!m.progress) {
+        finished.insert(m.job_id);
+        continue;
+      }
+      auto [it, fresh] = newest_progress.emplace(m.job_id, i);
+      const auto& kept = messages[static_cast<size_t>(it->second)].body;
+      if (!fresh && int_member(m.body, "stage_index", 0) > int_member(kept, "stage_index", 0))
+        it->second = i;
+    }
+    for (int i = 0; i < static_cast<int>(batch.size()); ++i) {
+      const WorkerMessage& m = messages[static_cast<size_t>(i)];
+      const bool superseded = m.progress && !m.job_id.empty() &&
+                              (finished.count(m.job_id) > 0 || newest_progress[m.job_id] != i);
+      const bool done = superseded || handle(m, m.job_id.empty() ? 1 : attempts[m.job_id]);
+      natsMsg* msg = batch[static_cast<size_t>(i)];
+      done ? natsMsg_Ack(msg, nullptr) : natsMsg_Nak(msg, nullptr);
+    }
   }
 
   void run_results() {
@@ -433,15 +548,25 @@ class NatsOrchestrator : public tpark::Orchestrator {
     }
     while (!is_stopping()) {
       natsMsgList list{};
-      const natsStatus status = natsSubscription_Fetch(&list, subscription, 256, 500, &error);
+      const natsStatus status =
+          natsSubscription_Fetch(&list, subscription, kResultBatch, 500, &error);
       if (status != NATS_OK) {
         natsMsgList_Destroy(&list);
         if (status != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
-      for (int i = 0; i < list.Count; ++i)
-        handle(list.Msgs[i]) ? natsMsg_Ack(list.Msgs[i], nullptr)
-                             : natsMsg_Nak(list.Msgs[i], nullptr);
+      // A job's progress and result come milliseconds apart: a short second
+      // pull lets one report (one commit) cover several of them.
+      std::vector<natsMsg*> batch(list.Msgs, list.Msgs + list.Count);
+      natsMsgList more{};
+      if (list.Count < kResultBatch) {
+        std::this_thread::sleep_for(kResultLinger);
+        if (natsSubscription_Fetch(&more, subscription, kResultBatch - list.Count, 5, &error) ==
+            NATS_OK)
+          batch.insert(batch.end(), more.Msgs, more.Msgs + more.Count);
+      }
+      report_batch(batch);
+      natsMsgList_Destroy(&more);
       natsMsgList_Destroy(&list);
     }
     if (subscription != nullptr) natsSubscription_Destroy(subscription);
