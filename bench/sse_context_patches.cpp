@@ -13,10 +13,12 @@
 // and the host's peak RSS.
 //
 // Usage: bench_sse_context_patches [seconds=30] [events/s=100]
+//   env: BENCH_HOST_BINARY (another tpark-host build to measure, e.g. an older one)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <random>
@@ -183,6 +185,7 @@ int main(int argc, char** argv) {
 
   TempDir dir;
   HostProcess::Options options;
+  if (const char* binary = std::getenv("BENCH_HOST_BINARY")) options.binary = binary;
   options.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file("state")};
   options.env = {{"ARW_ADMIN_TOKEN", kToken},
                  {"ARW_ADMIN_RATE_LIMIT", "0"},
