@@ -1,7 +1,11 @@
 #include "live/read_model_diff.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 #include <tuple>
+#include <unordered_set>
 
 namespace tpark::live {
 namespace {
@@ -29,7 +33,9 @@ class Differ {
  public:
   Differ(const Json& previous, const std::vector<std::vector<std::string>>& volatile_segments,
          Json& ops)
-      : volatile_(volatile_segments), ops_(ops), state_(previous) {}
+      : volatile_(volatile_segments), ops_(ops), state_(previous) {
+    remember(previous);
+  }
 
   // tokens_ are the unescaped segments of `path` while volatile paths may lie below.
   void diff(const Json& before, const Json& after, const std::string& path) {
@@ -50,8 +56,12 @@ class Differ {
 
   void emit(Json ops) {
     for (auto& op : ops) {
-      state_.patch_inplace(Json::array({op}));
-      ops_.push_back(std::move(op));
+      if (auto value = op.find("value"); value != op.end() && value->is_structured())
+        remember(*value);
+      Json one = Json::array();
+      one.push_back(std::move(op));
+      state_.patch_inplace(one);
+      ops_.push_back(std::move(one[0]));
     }
   }
 
@@ -61,76 +71,129 @@ class Differ {
   Json written(Json op) {
     const Json& value = op.at("value");
     const std::string& path = op.at("path").get_ref<const std::string&>();
-    if (!value.is_structured() || value.empty() || path.empty())
+    if (!value.is_structured() || value.empty() || path.empty() || !may_stand_somewhere(value))
       return Json::array({std::move(op)});
     const size_t op_bytes = op.dump().size();
     if (op_bytes < kMinSharedBytes) return Json::array({std::move(op)});
     const Json::json_pointer pointer(path);
     Json& parent = state_.at(pointer.parent_pointer());
     const bool remove_first = op.at("op") == "replace" && parent.is_array();
-    std::string from;
-    std::vector<std::string> tokens;
+    std::optional<std::string> from;
     if (remove_first) {
       // The source is looked up where it stands once the element is removed.
       const size_t index = std::stoul(pointer.back());
       Json element = std::move(parent[index]);
       parent.erase(index);
-      const bool found = find_value(state_, value, tokens, from);
+      from = find_source(value);
       parent.insert(parent.begin() + static_cast<std::ptrdiff_t>(index), std::move(element));
-      if (!found) return Json::array({std::move(op)});
-    } else if (!find_value(state_, value, tokens, from)) {
-      return Json::array({std::move(op)});
+    } else {
+      from = find_source(value);
     }
+    if (!from) return Json::array({std::move(op)});
     Json shared = Json::array();
     if (remove_first) shared.push_back({{"op", "remove"}, {"path", path}});
-    shared.push_back({{"op", "copy"}, {"from", from}, {"path", path}});
+    shared.push_back({{"op", "copy"}, {"from", *from}, {"path", path}});
     if (shared.dump().size() < op_bytes + 2) return shared;
     return Json::array({std::move(op)});
   }
 
-  // The first place in `node` holding `value`, as a JSON Pointer.
-  bool find_value(const Json& node, const Json& value, std::vector<std::string>& tokens,
-                  std::string& at) const {
-    const VolatileRelation relation = volatile_relation(tokens);
-    if (relation == VolatileRelation::AtOrBelow) return false;
-    if (!tokens.empty() && relation == VolatileRelation::None && node == value) {
-      at.clear();
-      for (const auto& token : tokens) at += "/" + escape_token(token);
-      return true;
-    }
-    bool found = false;
+  // One step of a path being searched: an object key or an array index.
+  struct Step {
+    const std::string* key = nullptr;
+    size_t index = 0;
+  };
+
+  // Whether `node` holds `value` somewhere (its path left in `path`).
+  // `matching` has a bit per volatile path whose segments match the path so
+  // far: a source at or below a volatile path is pruned, one holding a
+  // volatile path is not taken (its descendants still may be).
+  bool find_value(const Json& node, const Json& value, uint64_t matching,
+                  std::vector<Step>& path) const {
+    if (!path.empty() && matching == 0 && node == value) return true;
+    const size_t depth = path.size();
+    auto visit = [&](const Json& child, Step step) {
+      if (!child.is_structured()) return false;
+      uint64_t child_matching = 0;
+      for (size_t i = 0; i < volatile_.size(); ++i) {
+        if (!(matching >> i & 1)) continue;
+        const auto& segments = volatile_[i];
+        if (segments.size() <= depth) return false;  // the whole node is volatile
+        const std::string& segment = segments[depth];
+        if (segment != "*" &&
+            (step.key ? segment != *step.key : segment != std::to_string(step.index)))
+          continue;
+        if (segments.size() == depth + 1) return false;  // at a volatile path
+        child_matching |= uint64_t{1} << i;
+      }
+      path.push_back(step);
+      if (find_value(child, value, child_matching, path)) return true;
+      path.pop_back();
+      return false;
+    };
     if (node.is_object()) {
-      for (auto it = node.begin(); !found && it != node.end(); ++it) {
-        if (!it->is_structured()) continue;
-        tokens.push_back(it.key());
-        found = find_value(*it, value, tokens, at);
-        tokens.pop_back();
-      }
+      for (auto it = node.begin(); it != node.end(); ++it)
+        if (visit(*it, Step{&it.key(), 0})) return true;
     } else if (node.is_array()) {
-      for (size_t i = 0; !found && i < node.size(); ++i) {
-        if (!node[i].is_structured()) continue;
-        tokens.push_back(std::to_string(i));
-        found = find_value(node[i], value, tokens, at);
-        tokens.pop_back();
-      }
+      for (size_t i = 0; i < node.size(); ++i)
+        if (visit(node[i], Step{nullptr, i})) return true;
     }
-    return found;
+    return false;
   }
 
-  // Where `tokens` (a copy source) lies relative to the volatile paths: a
-  // source at or below one, or holding one, is never copied.
-  enum class VolatileRelation { None, AtOrBelow, Above };
-  VolatileRelation volatile_relation(const std::vector<std::string>& tokens) const {
-    VolatileRelation relation = VolatileRelation::None;
-    for (const auto& segments : volatile_) {
-      bool match = true;
-      for (size_t i = 0; match && i < std::min(segments.size(), tokens.size()); ++i)
-        match = segments[i] == "*" || segments[i] == tokens[i];
-      if (!match) continue;
-      if (tokens.size() >= segments.size()) return VolatileRelation::AtOrBelow;
-      relation = VolatileRelation::Above;
+  // A hash of a value, equal for equal values (numbers by their value, as
+  // nlohmann compares them).
+  static uint64_t hash_of(const Json& value) {
+    auto mix = [](uint64_t h, uint64_t x) { return (h ^ x) * 1099511628211ull; };
+    uint64_t h =
+        mix(14695981039346656037ull,
+            static_cast<uint64_t>(value.is_number() ? 1 : 2 + static_cast<int>(value.type())));
+    if (value.is_object()) {
+      for (auto it = value.begin(); it != value.end(); ++it)
+        h = mix(mix(h, std::hash<std::string>{}(it.key())), hash_of(*it));
+    } else if (value.is_array()) {
+      for (const auto& element : value) h = mix(h, hash_of(element));
+    } else if (value.is_string()) {
+      h = mix(h, std::hash<std::string>{}(value.get_ref<const std::string&>()));
+    } else if (value.is_number()) {
+      h = mix(h, std::hash<double>{}(value.get<double>()));
+    } else if (value.is_boolean()) {
+      h = mix(h, value.get<bool>() ? 1 : 0);
     }
-    return relation;
+    return h;
+  }
+
+  // Records the hashes of `value`'s objects and arrays (itself included): a
+  // value whose hash was never recorded stands nowhere in the state, so the
+  // search for it is skipped. Values removed later stay recorded (a search
+  // then finds nothing, which is correct).
+  uint64_t remember(const Json& value) {
+    if (!value.is_structured()) return hash_of(value);
+    auto mix = [](uint64_t h, uint64_t x) { return (h ^ x) * 1099511628211ull; };
+    uint64_t h =
+        mix(14695981039346656037ull, static_cast<uint64_t>(2 + static_cast<int>(value.type())));
+    if (value.is_object()) {
+      for (auto it = value.begin(); it != value.end(); ++it)
+        h = mix(mix(h, std::hash<std::string>{}(it.key())), remember(*it));
+    } else {
+      for (const auto& element : value) h = mix(h, remember(element));
+    }
+    recorded_.insert(h);
+    return h;
+  }
+
+  bool may_stand_somewhere(const Json& value) const { return recorded_.count(hash_of(value)) > 0; }
+
+  // Where `value` stands in the state, as a JSON Pointer; nullopt if nowhere.
+  std::optional<std::string> find_source(const Json& value) const {
+    if (volatile_.size() > 63) return std::nullopt;  // more than the mask holds: no copies
+    if (!may_stand_somewhere(value)) return std::nullopt;
+    std::vector<Step> path;
+    if (!find_value(state_, value, (uint64_t{1} << volatile_.size()) - 1, path))
+      return std::nullopt;
+    std::string pointer;
+    for (const Step& step : path)
+      pointer += "/" + (step.key ? escape_token(*step.key) : std::to_string(step.index));
+    return pointer;
   }
 
   // Whether the member `token` under the current tokens_ is a volatile path.
@@ -248,6 +311,16 @@ class Differ {
     size_t diff_bytes = 0;
     for (size_t i = first; i < ops_.size(); ++i) diff_bytes += ops_[i].dump().size() + 1;
     const std::string element_path = path + "/" + escape_token(token);
+    if (!may_stand_somewhere(after)) {
+      // No copy possible: a plain replace if shorter (the state already holds `after`).
+      static const size_t kReplaceBytes =
+          Json{{"op", "replace"}, {"path", ""}, {"value", nullptr}}.dump().size() - 4 + 1;
+      if (kReplaceBytes + element_path.size() + after.dump().size() >= diff_bytes) return;
+      ops_.erase(ops_.begin() + static_cast<std::ptrdiff_t>(first), ops_.end());
+      ops_.push_back({{"op", "replace"}, {"path", element_path}, {"value", after}});
+      remember(after);
+      return;
+    }
     // Its ops only wrote below element_path: putting `before` back undoes them.
     const Json::json_pointer pointer(element_path);
     Json undone = std::move(state_.at(pointer));
@@ -269,6 +342,7 @@ class Differ {
   const std::vector<std::vector<std::string>>& volatile_;
   Json& ops_;
   Json state_;
+  std::unordered_set<uint64_t> recorded_;  // remember()
   std::vector<std::string> tokens_;
   bool plain_ = false;  // no volatile path below the current one
 };
