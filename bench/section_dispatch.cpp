@@ -16,6 +16,8 @@
 // plugins (e.g. copies of build/plugins/section-memory from an older commit):
 // each of those sections alone is then also measured from there, in the same
 // run, and printed beside the current build with the ratio.
+// BENCH_KIND_PREFIX keeps only the simulator events whose kind starts with it
+// (e.g. "memory." to measure what the memory sections do with their payloads).
 //
 // Usage: bench_section_dispatch [events=1000000] [batch=10000] [distinct=20000]
 #include <chrono>
@@ -195,7 +197,11 @@ int main(int argc, char** argv) {
   const size_t total = argc > 1 ? std::stoul(argv[1]) : 1000000;
   const size_t batch = argc > 2 ? std::stoul(argv[2]) : 10000;
   const size_t distinct = argc > 3 ? std::stoul(argv[3]) : 20000;
-  const std::vector<Event> pool = simulator_events(distinct);
+  std::vector<Event> pool = simulator_events(distinct);
+  if (const char* prefix = std::getenv("BENCH_KIND_PREFIX")) {
+    std::erase_if(pool, [prefix](const Event& e) { return e.kind.rfind(prefix, 0) != 0; });
+    std::printf("section_dispatch: only the %zu events of kinds %s*\n", pool.size(), prefix);
+  }
 
   double raw_rate = 0;
   {
