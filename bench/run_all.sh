@@ -27,7 +27,8 @@ fi
 # name | command (run from the repository root) | lines of its output that carry figures
 benchmarks=(
   "section_dispatch|$bench/bench_section_dispatch 300000|target|raw SQLite|events/s"
-  "sse_fanout|$bench/bench_sse_fanout 1000 $sse_seconds 200|p99|RSS|patch bytes"
+  "sse_fanout|$bench/bench_sse_fanout 1000 $sse_seconds 200|p99|RSS|patch bytes|breakdown"
+  "sse_context_patches|$bench/bench_sse_context_patches $sse_seconds 100|lower bound|per patch"
   "http_ingest|$bench/bench_http_ingest $ingest_events 4 1000|ratio"
   "ingest_growth|$bench/bench_ingest_growth $growth_rows $growth_round 4 1000|target"
   "journal_ingest|$bench/bench_journal_ingest|x|events/s"

@@ -12,6 +12,13 @@
 // statement, one transaction per batch, WAL, synchronous=FULL) — the
 // sections must keep up with the journal (target >= 1.0x that rate).
 //
+// BENCH_BASELINE_PLUGIN_DIR names a directory of other builds of some section
+// plugins (e.g. copies of build/plugins/section-memory from an older commit):
+// each of those sections alone is then also measured from there, in the same
+// run, and printed beside the current build with the ratio.
+// BENCH_KIND_PREFIX keeps only the simulator events whose kind starts with it
+// (e.g. "memory." to measure what the memory sections do with their payloads).
+//
 // Usage: bench_section_dispatch [events=1000000] [batch=10000] [distinct=20000]
 #include <chrono>
 #include <cstdio>
@@ -38,8 +45,8 @@ namespace {
 
 // `count` simulator events as (kind, time, compact payload).
 std::vector<Event> simulator_events(size_t count) {
-  const std::string command = std::string(TPARK_AGENT_SIM_BINARY) +
-                              " --stdout --seed 1 --count " + std::to_string(count);
+  const std::string command =
+      std::string(TPARK_AGENT_SIM_BINARY) + " --stdout --seed 1 --count " + std::to_string(count);
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     std::perror("popen");
@@ -123,7 +130,9 @@ struct Run {
 // Publishes `total` events (cycling `pool`) and waits until every loaded
 // section rendered with all of them delivered.
 // `only`: the one section to load; empty loads every built-in section.
-Run run(const std::vector<Event>& pool, size_t total, size_t batch, const std::string& only) {
+// `plugin_dir`: where the plugins come from (the built-in directory by default).
+Run run(const std::vector<Event>& pool, size_t total, size_t batch, const std::string& only,
+        const std::string& plugin_dir = TPARK_BUILTIN_PLUGIN_DIR) {
   test::TempDir dir;
   Journal journal(dir.path() / "tpark.db");
   Bus bus;
@@ -138,7 +147,7 @@ Run run(const std::vector<Event>& pool, size_t total, size_t batch, const std::s
     return Json(nullptr);
   };
   PluginSettings settings;
-  settings.builtin_dirs = {TPARK_BUILTIN_PLUGIN_DIR};
+  settings.builtin_dirs = {plugin_dir};
   settings.render_timeout = std::chrono::milliseconds(600000);
   // Publishing everything at once outruns any consumer; measure throughput, not lag.
   settings.inbox_capacity = total + 1;
@@ -167,7 +176,7 @@ Run run(const std::vector<Event>& pool, size_t total, size_t batch, const std::s
   const auto rendered = plugins.render_sections_through(static_cast<int64_t>(total));
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   for (const auto& s : rendered) {
-    if (!s.ok && s.error != "disabled") {
+    if (!s.ok && s.error != "disabled" && (only.empty() || s.name == only)) {
       std::fprintf(stderr, "section %s: %s\n", s.name.c_str(), s.error.c_str());
       std::exit(1);
     }
@@ -188,7 +197,11 @@ int main(int argc, char** argv) {
   const size_t total = argc > 1 ? std::stoul(argv[1]) : 1000000;
   const size_t batch = argc > 2 ? std::stoul(argv[2]) : 10000;
   const size_t distinct = argc > 3 ? std::stoul(argv[3]) : 20000;
-  const std::vector<Event> pool = simulator_events(distinct);
+  std::vector<Event> pool = simulator_events(distinct);
+  if (const char* prefix = std::getenv("BENCH_KIND_PREFIX")) {
+    std::erase_if(pool, [prefix](const Event& e) { return e.kind.rfind(prefix, 0) != 0; });
+    std::printf("section_dispatch: only the %zu events of kinds %s*\n", pool.size(), prefix);
+  }
 
   double raw_rate = 0;
   {
@@ -209,15 +222,28 @@ int main(int argc, char** argv) {
   std::vector<Event> empty_pool = pool;
   for (Event& e : empty_pool) e.payload = "{}";
   const Run empty = run(empty_pool, total, batch, "");
-  std::printf("section_dispatch: the same kinds with empty payloads into all %zu sections in %.3f s: "
-              "%.0f events/s %s\n",
-              empty.sections, empty.seconds, static_cast<double>(total) / empty.seconds,
-              static_cast<double>(total) / empty.seconds >= 1e6 ? "MET" : "MISSED");
+  std::printf(
+      "section_dispatch: the same kinds with empty payloads into all %zu sections in %.3f s: "
+      "%.0f events/s %s\n",
+      empty.sections, empty.seconds, static_cast<double>(total) / empty.seconds,
+      static_cast<double>(total) / empty.seconds >= 1e6 ? "MET" : "MISSED");
   // Where the time goes: each section alone, the simulator's events.
+  const char* baseline_dir = std::getenv("BENCH_BASELINE_PLUGIN_DIR");
   for (const auto& name : builtin_section_names()) {
     const Run one = run(pool, total, batch, name);
-    std::printf("section_dispatch:   tp.section.%-16s alone: %10.0f events/s\n", name.c_str(),
-                static_cast<double>(total) / one.seconds);
+    const double rate = static_cast<double>(total) / one.seconds;
+    std::string beside;
+    if (baseline_dir != nullptr &&
+        std::filesystem::exists(std::filesystem::path(baseline_dir) / ("section-" + name))) {
+      const Run before = run(pool, total, batch, name, baseline_dir);
+      const double before_rate = static_cast<double>(total) / before.seconds;
+      char text[96];
+      std::snprintf(text, sizeof text, "; baseline build %10.0f events/s: %.2fx", before_rate,
+                    rate / before_rate);
+      beside = text;
+    }
+    std::printf("section_dispatch:   tp.section.%-16s alone: %10.0f events/s%s\n", name.c_str(),
+                rate, beside.c_str());
   }
   return 0;
 }

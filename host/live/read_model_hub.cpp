@@ -155,6 +155,7 @@ std::optional<Json> keyed_items_ops(const Json& previous, const Json& next) {
     if (k < kept.size() && (*before)[kept[k]] == (*after)[j]) {
       for (Json op : read_model_diff(previous[kept[k]], next[j])) {
         op["path"] = path + op["path"].get<std::string>();
+        if (op.contains("from")) op["from"] = path + op["from"].get<std::string>();
         ops.push_back(std::move(op));
       }
       ++k;

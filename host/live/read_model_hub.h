@@ -11,9 +11,9 @@
 // the hub's one scheduler thread at min(last_dirty + C, first_dirty + M); a
 // burst yields one patch, churn at most one per M. Each version transition
 // (also one found by a priming GET) computes ONE RFC 6902 diff against the
-// last value (read_model_diff.h: arrays aligned on shifts, volatile paths
-// left out; the 0->1 patch and any patch larger than the new value are one
-// root replace), serialises it once, and hands the same
+// last value (read_model_diff.h: arrays aligned on shifts, values already at
+// hand copied, volatile paths left out; the 0->1 patch and any patch larger
+// than the new value are one root replace), serialises it once, and hands the same
 // shared buffers to every subscriber present at that moment. With no
 // subscriber for an id nothing is scheduled and no diff is computed.
 //

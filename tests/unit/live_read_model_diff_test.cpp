@@ -4,11 +4,13 @@
 // either way, members changed, added and removed, elements inserted and
 // dropped, types changed) where nlohmann's json::patch applying every
 // generated patch to the old document gives the new one, with the ops `add`,
-// `remove` and `replace` only.
+// `remove`, `replace` and `copy` only; values copied and moved around the
+// document and `latest` following a sliding window make the copies happen.
 #include <catch2/catch.hpp>
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -127,6 +129,40 @@ class RandomDocuments {
     node = below(3) == 0 ? value(2) : scalar();
   }
 
+  // A copy of one of `root`'s objects or arrays put into another of them (at
+  // a new key, or inserted at an index); with `move` the original then goes.
+  void duplicate(Json& root, bool move) {
+    std::vector<Json::json_pointer> containers;
+    collect(root, Json::json_pointer(), containers);
+    if (containers.size() < 2) return;
+    const Json::json_pointer source = containers[1 + below(containers.size() - 1)];
+    const Json::json_pointer target = containers[below(containers.size())];
+    const Json value = root.at(source);
+    Json& into = root.at(target);
+    if (into.is_object())
+      into[key()] = value;
+    else
+      into.insert(into.begin() + static_cast<std::ptrdiff_t>(below(into.size() + 1)), value);
+    // The source may have shifted or been overwritten: remove what is there if it is still the
+    // value.
+    if (move && root.contains(source) && root.at(source) == value && source != target)
+      root.at(source.parent_pointer()).is_object()
+          ? static_cast<void>(root.at(source.parent_pointer()).erase(source.back()))
+          : root.at(source.parent_pointer()).erase(std::stoul(source.back()));
+  }
+
+ private:
+  void collect(const Json& node, const Json::json_pointer& at,
+               std::vector<Json::json_pointer>& out) {
+    if (!node.is_structured()) return;
+    out.push_back(at);
+    if (node.is_object())
+      for (auto it = node.begin(); it != node.end(); ++it) collect(*it, at / it.key(), out);
+    else
+      for (size_t i = 0; i < node.size(); ++i) collect(node[i], at / i, out);
+  }
+
+ public:
  private:
   std::mt19937 random_;
 };
@@ -161,34 +197,82 @@ TEST_CASE("read_model_diff_leaves_volatile_paths_out", "[live][read_models]") {
   CHECK(patch == Json::parse(R"([
     {"op":"replace","path":"/sample/0/k","value":2},
     {"op":"add","path":"/sample/1","value":{"id":"B","expires_in_ms":9}}])"));
-  // Without volatile paths every change is in the patch (the element's two
+  // Without volatile paths every change is in the patch (the member's three
   // changes as one replace of it, which is shorter).
   CHECK(read_model_diff(before, after) == Json::parse(R"([
     {"op":"replace","path":"/generated_ms","value":2},
-    {"op":"replace","path":"/sample/0","value":{"id":"A","expires_in_ms":4,"k":2}},
-    {"op":"add","path":"/sample/1","value":{"id":"B","expires_in_ms":9}}])"));
+    {"op":"replace","path":"/sample","value":[{"id":"A","expires_in_ms":4,"k":2},{"id":"B","expires_in_ms":9}]}])"));
 }
 
 TEST_CASE("read_model_patch_of_a_sliding_window_stays_small", "[live][read_models]") {
   const Json before = {{"context", {{"recent", window(50, 5)}, {"latest", entry(50)}}}};
   const Json after = {{"context", {{"recent", window(51, 5)}, {"latest", entry(51)}}}};
   const Json patch = tpark::live::read_model_patch(before, after, 7);
-  // The add and the remove, and the latest's id, time and selected.
-  CHECK(patch.size() == 5);
+  // The add and the remove, and the latest copied from the new recent[0].
+  CHECK(patch == Json::parse(R"([
+    {"op":"add","path":"/context/recent/0","value":)" +
+                             entry(51).dump() + R"(},
+    {"op":"remove","path":"/context/recent/5"},
+    {"op":"copy","from":"/context/recent/0","path":"/context/latest"}])"));
   CHECK(before.patch(patch) == after);
   CHECK(Json::diff(before, after).dump().size() > 2 * patch.dump().size());
 }
 
+TEST_CASE("read_model_diff_copies_a_value_the_patch_already_has", "[live][read_models]") {
+  // An entry that moved from one window to another is copied, not rewritten.
+  const Json before = {{"a", window(10, 3)}, {"b", window(20, 3)}};
+  Json after = before;
+  after["b"].insert(after["b"].begin(), entry(9));
+  after["b"].erase(after["b"].end() - 1);
+  const Json patch = read_model_diff(before, after);
+  CHECK(patch == Json::parse(R"([
+    {"op":"copy","from":"/a/1","path":"/b/0"},
+    {"op":"remove","path":"/b/3"}])"));
+  CHECK(before.patch(patch) == after);
+
+  // A replaced element is removed, then copied in from where its value stands.
+  const Json list = Json::array({entry(1), entry(2), entry(3)});
+  const Json swapped = Json::array({entry(1), entry(3), entry(1)});
+  const Json swap_patch = read_model_diff(list, swapped);
+  CHECK(list.patch(swap_patch) == swapped);
+  for (const Json& op : swap_patch) CHECK(op.at("op") != "add");
+}
+
+TEST_CASE("read_model_diff_never_copies_from_a_volatile_path", "[live][read_models]") {
+  // The client's value at a volatile path may differ from the host's.
+  const Json before = {{"cache", {{"sample", entry(3)}}}, {"n", 1}};
+  const Json after = {{"cache", {{"sample", entry(3)}}}, {"n", 1}, {"copy", entry(3)}};
+  const Json patch = read_model_diff(before, after, {{"cache", "sample"}});
+  CHECK(patch == Json::array({{{"op", "add"}, {"path", "/copy"}, {"value", entry(3)}}}));
+  CHECK(read_model_diff(before, after) ==
+        Json::parse(R"([{"op":"copy","from":"/cache/sample","path":"/copy"}])"));
+}
+
 TEST_CASE("read_model_diff_applies_with_json_patch_property", "[live][read_models][property]") {
   RandomDocuments random(20261206);
-  size_t patches = 0;
+  size_t patches = 0, copies = 0;
   for (int document = 0; document < 10000; ++document) {
     Json before = random.value(4);
-    if (random.below(2) == 0) before = Json{{"recent", window(10, 5)}, {"rest", before}};
+    const bool windowed = random.below(2) == 0;
+    if (windowed) before = Json{{"latest", entry(10)}, {"recent", window(10, 5)}, {"rest", before}};
     // A few rounds of edits per document, each patched from the last.
     for (size_t round = 1 + random.below(3); round > 0; --round) {
       Json after = before;
-      for (size_t edits = 1 + random.below(4); edits > 0; --edits) random.edit(after, 0);
+      for (size_t edits = 1 + random.below(4); edits > 0; --edits) {
+        const size_t kind = random.below(8);
+        if (kind < 2) {
+          random.duplicate(after, kind == 1);  // values copied or moved elsewhere
+        } else if (kind == 2 && windowed && after.contains("recent") &&
+                   after["recent"].is_array()) {
+          // A window slides and `latest` is its newest entry.
+          after["recent"].insert(after["recent"].begin(),
+                                 entry(static_cast<int>(random.below(100))));
+          if (after["recent"].size() > 5) after["recent"].erase(after["recent"].end() - 1);
+          after["latest"] = after["recent"][0];
+        } else {
+          random.edit(after, 0);
+        }
+      }
       const Json patch = read_model_diff(before, after);
       INFO("document " << document << ": " << before.dump() << " -> " << after.dump() << " by "
                        << patch.dump());
@@ -198,11 +282,13 @@ TEST_CASE("read_model_diff_applies_with_json_patch_property", "[live][read_model
       if (before == after) CHECK(patch.empty());
       for (const Json& op : patch) {  // the wire's ops only
         const std::string name = op.at("op").get<std::string>();
-        REQUIRE((name == "add" || name == "remove" || name == "replace"));
+        REQUIRE((name == "add" || name == "remove" || name == "replace" || name == "copy"));
+        if (name == "copy") ++copies;
       }
       before = std::move(after);
       ++patches;
     }
   }
   CHECK(patches >= 10000);
+  CHECK(copies >= 1000);  // the copies are exercised, not just allowed
 }

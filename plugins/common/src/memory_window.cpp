@@ -4,6 +4,8 @@
 #include <map>
 #include <vector>
 
+#include "tpark/json/kept_members.h"
+
 namespace tpark::memory {
 namespace {
 
@@ -40,10 +42,50 @@ std::optional<std::string> item_id(const Json& payload) {
   return std::nullopt;
 }
 
-std::optional<Json> parse_object(std::string_view text) {
-  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return std::nullopt;
-  return parsed;
+// What the window reads of a payload (the header's list), read once with
+// simdjson on-demand: the rest of the payload is skipped, never built.
+using tpark::json::Keep;
+using tpark::json::kWhole;
+
+const Keep& modular_keep(bool with_payload) {
+  static const Keep inner{{{"turn_id", kWhole},
+                           {"agent_id", kWhole},
+                           {"intent", kWhole},
+                           {"payload_kind", kWhole},
+                           {"confidence", kWhole},
+                           {"created_ms", kWhole},
+                           {"payload_summary", kWhole},
+                           {"invocation_id", kWhole},
+                           {"tool_id", kWhole},
+                           {"requested_by", kWhole},
+                           {"validation_gate", kWhole},
+                           {"result", kWhole},
+                           {"result_status", kWhole},
+                           {"status", kWhole}}};
+  static const Keep outer = [] {
+    Keep keep = inner;
+    keep.members.emplace_back("payload", inner);
+    keep.members.emplace_back("lifecycle", Keep{{{"stage", kWhole}, {"validation_gate", kWhole}}});
+    return keep;
+  }();
+  return with_payload ? outer : inner;
+}
+
+const Keep& upsert_keep() {
+  static const Keep keep{{{"id", kWhole}, {"lane", kWhole}, {"value", modular_keep(true)}}};
+  return keep;
+}
+
+const Keep& expire_keep() {
+  static const Keep keep{{{"id", kWhole}}};
+  return keep;
+}
+
+std::optional<Json> parse_object(std::string_view text, const Keep& keep) {
+  thread_local tpark::json::KeptReader reader;
+  Json kept;
+  if (!reader.read_object(text, keep, kept)) return std::nullopt;
+  return kept;
 }
 
 std::optional<std::string> result_status_of(const Json& item) {
@@ -127,7 +169,7 @@ void MemoryWindow::clear() {
 }
 
 bool MemoryWindow::upsert(std::string_view payload_json, int64_t event_time_ms) {
-  auto payload = parse_object(payload_json);
+  auto payload = parse_object(payload_json, upsert_keep());
   if (!payload) return false;
   auto id = item_id(*payload);
   if (!id) return false;
@@ -147,7 +189,7 @@ bool MemoryWindow::upsert(std::string_view payload_json, int64_t event_time_ms) 
 }
 
 bool MemoryWindow::expire(std::string_view payload_json) {
-  auto payload = parse_object(payload_json);
+  auto payload = parse_object(payload_json, expire_keep());
   if (!payload) return false;
   auto id = item_id(*payload);
   if (!id) return false;

@@ -6,10 +6,10 @@
 #include <deque>
 #include <map>
 
-#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "tpark/context/formulas.h"
+#include "tpark/json/kept_members.h"
 
 namespace tpark::context_section {
 namespace {
@@ -77,27 +77,15 @@ uint64_t array_length(const Json* value) {
 }
 
 // ---------------------------------------------------------------------------
-// Reading only what the windows keep (simdjson on-demand)
+// Reading only what the windows keep (simdjson on-demand, kept_members.h)
 //
 // Per event the model needs a few numbers, flags and small objects of a ~1 KB
-// payload. `Keep` names them; read_kept copies just those members into a
-// small document in one forward pass, with the types nlohmann would give
-// them, so the same sample code reads it as it would read the full payload.
-// The full payload is parsed only when an entry is rendered.
+// payload; the Keep trees below name them. The full payload is parsed only
+// when an entry is rendered.
 
-struct Keep {
-  // Members kept; empty: the value is kept whole. A value that is not an
-  // object is kept whole too (the readers then see its real type).
-  std::vector<std::pair<std::string_view, Keep>> members;
-
-  const Keep* find(std::string_view key) const {
-    for (const auto& [name, child] : members)
-      if (name == key) return &child;
-    return nullptr;
-  }
-};
-
-const Keep kWhole{};
+using tpark::json::Keep;
+using tpark::json::KeptReader;
+using tpark::json::kWhole;
 
 const Keep& summary_keep() {
   static const Keep keep{{{"target_limit", kWhole},
@@ -154,116 +142,6 @@ const Keep& retriever_keep() {
                                                 {"slots", Keep{{{"counts", kWhole}}}}}}}}};
   return keep;
 }
-
-namespace od = simdjson::ondemand;
-
-simdjson::error_code read_value(od::value value, const Keep& keep, Json& out);
-
-// A number as nlohmann types it: non-negative integers unsigned, negative
-// ones signed, others (and integers beyond 64 bits) floating point.
-simdjson::error_code read_number(od::value value, Json& out) {
-  od::number_type type;
-  if (auto error = value.get_number_type().get(type)) return error;
-  if (type == od::number_type::signed_integer) {
-    int64_t number = 0;
-    if (value.get_int64().get(number) == simdjson::SUCCESS) {
-      out = number >= 0 ? Json(static_cast<uint64_t>(number)) : Json(number);
-      return simdjson::SUCCESS;
-    }
-  } else if (type == od::number_type::unsigned_integer) {
-    uint64_t number = 0;
-    if (value.get_uint64().get(number) == simdjson::SUCCESS) {
-      out = number;
-      return simdjson::SUCCESS;
-    }
-  } else {
-    double number = 0;
-    if (value.get_double().get(number) == simdjson::SUCCESS) {
-      out = number;
-      return simdjson::SUCCESS;
-    }
-  }
-  std::string_view token = value.raw_json_token();
-  out = std::strtod(std::string(token).c_str(), nullptr);
-  return simdjson::SUCCESS;
-}
-
-simdjson::error_code read_object(od::object object, const Keep& keep, Json& out) {
-  out = Json::object();
-  for (auto field : object) {
-    std::string_view key;
-    if (auto error = field.unescaped_key().get(key)) return error;
-    const Keep* child = keep.members.empty() ? &kWhole : keep.find(key);
-    if (child == nullptr) continue;  // on-demand skips the value
-    od::value value;
-    if (auto error = field.value().get(value)) return error;
-    if (auto error = read_value(value, *child, out[std::string(key)])) return error;
-  }
-  return simdjson::SUCCESS;
-}
-
-simdjson::error_code read_value(od::value value, const Keep& keep, Json& out) {
-  od::json_type type;
-  if (auto error = value.type().get(type)) return error;
-  switch (type) {
-    case od::json_type::object: {
-      od::object object;
-      if (auto error = value.get_object().get(object)) return error;
-      return read_object(object, keep, out);
-    }
-    case od::json_type::array: {
-      od::array array;
-      if (auto error = value.get_array().get(array)) return error;
-      out = Json::array();
-      for (auto element : array) {
-        od::value item;
-        if (auto error = element.get(item)) return error;
-        if (auto error = read_value(item, kWhole, out.emplace_back())) return error;
-      }
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::string: {
-      std::string_view text;
-      if (auto error = value.get_string().get(text)) return error;
-      out = std::string(text);
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::number:
-      return read_number(value, out);
-    case od::json_type::boolean: {
-      bool flag = false;
-      if (auto error = value.get_bool().get(flag)) return error;
-      out = flag;
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::null:
-      out = nullptr;
-      return simdjson::SUCCESS;
-  }
-  return simdjson::INCORRECT_TYPE;
-}
-
-// The kept members of a payload; {} when it is not a JSON object (as the full
-// parse reads it).
-class KeptReader {
- public:
-  Json read(std::string_view payload, const Keep& keep) {
-    if (padded_.size() < payload.size() + simdjson::SIMDJSON_PADDING)
-      padded_.resize(payload.size() + simdjson::SIMDJSON_PADDING);
-    std::copy(payload.begin(), payload.end(), padded_.begin());
-    Json out = Json::object();
-    od::document document;
-    od::object object;
-    if (parser_.iterate(padded_.data(), payload.size(), padded_.size()).get(document) ||
-        document.get_object().get(object) || read_object(object, keep, out))
-      return Json::object();
-    return out;
-  }
-
- private:
-  od::parser parser_;
-  std::string padded_;
-};
 
 // ---------------------------------------------------------------------------
 // Building entries

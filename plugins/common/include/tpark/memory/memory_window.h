@@ -8,6 +8,9 @@
 // into a full window evicts the least recently upserted one. Both sections
 // keep their own copy of the window; this library is the one implementation.
 //
+// A payload is read once, with simdjson on-demand (tpark/json/kept_members.h),
+// keeping only the members below; the rest is skipped, never built.
+//
 // Where an item's fields are read from (the upserted payload is the item):
 //   id                      payload.id (string, or an integer written as text)
 //   lane                    payload.lane
