@@ -32,8 +32,10 @@ std::string escape_token(const std::string& token) {
 class Differ {
  public:
   Differ(const Json& previous, const std::vector<std::vector<std::string>>& volatile_segments,
-         Json& ops)
-      : volatile_(volatile_segments), ops_(ops), state_(previous) {
+         Json& ops, bool copies)
+      : volatile_(volatile_segments), ops_(ops), copies_(copies) {
+    if (!copies_) return;  // no state to keep: ops go straight out
+    state_ = previous;
     remember(previous);
   }
 
@@ -55,6 +57,10 @@ class Differ {
   void remove(const std::string& path) { emit(Json::array({{{"op", "remove"}, {"path", path}}})); }
 
   void emit(Json ops) {
+    if (!copies_) {
+      for (auto& op : ops) ops_.push_back(std::move(op));
+      return;
+    }
     for (auto& op : ops) {
       if (auto value = op.find("value"); value != op.end() && value->is_structured())
         remember(*value);
@@ -69,6 +75,7 @@ class Differ {
   // already stands when that is shorter (a replaced array element is then a
   // remove and a copy: copy inserts, as add does), else the op itself.
   Json written(Json op) {
+    if (!copies_) return Json::array({std::move(op)});
     const Json& value = op.at("value");
     const std::string& path = op.at("path").get_ref<const std::string&>();
     if (!value.is_structured() || value.empty() || path.empty() || !may_stand_somewhere(value))
@@ -311,14 +318,14 @@ class Differ {
     size_t diff_bytes = 0;
     for (size_t i = first; i < ops_.size(); ++i) diff_bytes += ops_[i].dump().size() + 1;
     const std::string element_path = path + "/" + escape_token(token);
-    if (!may_stand_somewhere(after)) {
+    if (!copies_ || !may_stand_somewhere(after)) {
       // No copy possible: a plain replace if shorter (the state already holds `after`).
       static const size_t kReplaceBytes =
           Json{{"op", "replace"}, {"path", ""}, {"value", nullptr}}.dump().size() - 4 + 1;
       if (kReplaceBytes + element_path.size() + after.dump().size() >= diff_bytes) return;
       ops_.erase(ops_.begin() + static_cast<std::ptrdiff_t>(first), ops_.end());
       ops_.push_back({{"op", "replace"}, {"path", element_path}, {"value", after}});
-      remember(after);
+      if (copies_) remember(after);
       return;
     }
     // Its ops only wrote below element_path: putting `before` back undoes them.
@@ -341,7 +348,8 @@ class Differ {
 
   const std::vector<std::vector<std::string>>& volatile_;
   Json& ops_;
-  Json state_;
+  const bool copies_;
+  Json state_;  // only with copies
   std::unordered_set<uint64_t> recorded_;  // remember()
   std::vector<std::string> tokens_;
   bool plain_ = false;  // no volatile path below the current one
@@ -350,9 +358,11 @@ class Differ {
 }  // namespace
 
 Json read_model_diff(const Json& previous, const Json& next,
-                     const std::vector<std::vector<std::string>>& volatile_segments) {
+                     const std::vector<std::vector<std::string>>& volatile_segments,
+                     PatchOps patch_ops) {
   Json ops = Json::array();
-  Differ(previous, volatile_segments, ops).diff(previous, next, "");
+  Differ(previous, volatile_segments, ops, patch_ops == PatchOps::with_copy)
+      .diff(previous, next, "");
   return ops;
 }
 

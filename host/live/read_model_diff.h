@@ -14,7 +14,10 @@
 // or array that already stands somewhere becomes a `copy` from there when
 // that is shorter (`latest` equal to `recent[0]`, an entry that moved from
 // one window to another); a replaced array element becomes `remove` + `copy`.
-// Patches therefore use the ops add, remove, replace and copy.
+// That is only with PatchOps::with_copy. The read models' wire allows the ops
+// add, remove and replace alone (existing clients apply no others), so the
+// host diffs with PatchOps::spec, the default; with_copy is kept, tested, for
+// consumers that accept every RFC 6902 op.
 //
 // Volatile paths (JSON Pointers, "*" matching any key or index) present on
 // both sides are left out: the client keeps the value it has. A volatile
@@ -32,7 +35,13 @@
 
 namespace tpark::live {
 
+enum class PatchOps {
+  spec,       // add, remove, replace
+  with_copy,  // also copy, where it is shorter
+};
+
 Json read_model_diff(const Json& previous, const Json& next,
-                     const std::vector<std::vector<std::string>>& volatile_segments = {});
+                     const std::vector<std::vector<std::string>>& volatile_segments = {},
+                     PatchOps ops = PatchOps::spec);
 
 }  // namespace tpark::live

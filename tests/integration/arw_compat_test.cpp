@@ -165,6 +165,7 @@ TEST_CASE("actions_read_model_primed_from_the_route_and_patched_equals_a_fresh_g
       const std::string path = op["path"];
       INFO(op.dump());
       CHECK((path == "/version" || path.rfind("/items", 0) == 0));
+      CHECK((op["op"] == "add" || op["op"] == "remove" || op["op"] == "replace"));
     }
     held = held.patch(payload["patch"]);
     version = payload["version"];

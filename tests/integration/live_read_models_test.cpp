@@ -84,6 +84,11 @@ struct Follower {
       needs_prime = true;
       return;
     }
+    for (const auto& op : payload["patch"]) {  // the wire's ops (existing clients apply no others)
+      INFO(op.dump());
+      const std::string name = op.at("op");
+      CHECK((name == "add" || name == "remove" || name == "replace"));
+    }
     value = value.patch(payload["patch"]);
     version = v;
     ++applied;

@@ -18,6 +18,7 @@
 #include "live/read_model_hub.h"
 
 using tpark::Json;
+using tpark::live::PatchOps;
 using tpark::live::read_model_diff;
 
 namespace {
@@ -208,12 +209,13 @@ TEST_CASE("read_model_patch_of_a_sliding_window_stays_small", "[live][read_model
   const Json before = {{"context", {{"recent", window(50, 5)}, {"latest", entry(50)}}}};
   const Json after = {{"context", {{"recent", window(51, 5)}, {"latest", entry(51)}}}};
   const Json patch = tpark::live::read_model_patch(before, after, 7);
-  // The add and the remove, and the latest copied from the new recent[0].
+  // The add and the remove, and the latest replaced (the wire has no copy).
   CHECK(patch == Json::parse(R"([
     {"op":"add","path":"/context/recent/0","value":)" +
                              entry(51).dump() + R"(},
     {"op":"remove","path":"/context/recent/5"},
-    {"op":"copy","from":"/context/recent/0","path":"/context/latest"}])"));
+    {"op":"replace","path":"/context/latest","value":)" +
+                             entry(51).dump() + R"(}])"));
   CHECK(before.patch(patch) == after);
   CHECK(Json::diff(before, after).dump().size() > 2 * patch.dump().size());
 }
@@ -224,16 +226,20 @@ TEST_CASE("read_model_diff_copies_a_value_the_patch_already_has", "[live][read_m
   Json after = before;
   after["b"].insert(after["b"].begin(), entry(9));
   after["b"].erase(after["b"].end() - 1);
-  const Json patch = read_model_diff(before, after);
+  const Json patch = read_model_diff(before, after, {}, PatchOps::with_copy);
   CHECK(patch == Json::parse(R"([
     {"op":"copy","from":"/a/1","path":"/b/0"},
     {"op":"remove","path":"/b/3"}])"));
   CHECK(before.patch(patch) == after);
+  // The host's ops write the value out instead.
+  CHECK(read_model_diff(before, after) == Json::parse(R"([
+    {"op":"add","path":"/b/0","value":)" + entry(9).dump() + R"(},
+    {"op":"remove","path":"/b/3"}])"));
 
   // A replaced element is removed, then copied in from where its value stands.
   const Json list = Json::array({entry(1), entry(2), entry(3)});
   const Json swapped = Json::array({entry(1), entry(3), entry(1)});
-  const Json swap_patch = read_model_diff(list, swapped);
+  const Json swap_patch = read_model_diff(list, swapped, {}, PatchOps::with_copy);
   CHECK(list.patch(swap_patch) == swapped);
   for (const Json& op : swap_patch) CHECK(op.at("op") != "add");
 }
@@ -242,13 +248,16 @@ TEST_CASE("read_model_diff_never_copies_from_a_volatile_path", "[live][read_mode
   // The client's value at a volatile path may differ from the host's.
   const Json before = {{"cache", {{"sample", entry(3)}}}, {"n", 1}};
   const Json after = {{"cache", {{"sample", entry(3)}}}, {"n", 1}, {"copy", entry(3)}};
-  const Json patch = read_model_diff(before, after, {{"cache", "sample"}});
+  const Json patch = read_model_diff(before, after, {{"cache", "sample"}}, PatchOps::with_copy);
   CHECK(patch == Json::array({{{"op", "add"}, {"path", "/copy"}, {"value", entry(3)}}}));
-  CHECK(read_model_diff(before, after) ==
+  CHECK(read_model_diff(before, after, {}, PatchOps::with_copy) ==
         Json::parse(R"([{"op":"copy","from":"/cache/sample","path":"/copy"}])"));
 }
 
 TEST_CASE("read_model_diff_applies_with_json_patch_property", "[live][read_models][property]") {
+  // The host's ops (add, remove, replace) and, separately, the ops with copy.
+  const bool with_copy = GENERATE(false, true);
+  INFO((with_copy ? "with copy" : "spec ops"));
   RandomDocuments random(20261206);
   size_t patches = 0, copies = 0;
   for (int document = 0; document < 10000; ++document) {
@@ -273,7 +282,8 @@ TEST_CASE("read_model_diff_applies_with_json_patch_property", "[live][read_model
           random.edit(after, 0);
         }
       }
-      const Json patch = read_model_diff(before, after);
+      const Json patch =
+          read_model_diff(before, after, {}, with_copy ? PatchOps::with_copy : PatchOps::spec);
       INFO("document " << document << ": " << before.dump() << " -> " << after.dump() << " by "
                        << patch.dump());
       Json applied;
@@ -282,7 +292,8 @@ TEST_CASE("read_model_diff_applies_with_json_patch_property", "[live][read_model
       if (before == after) CHECK(patch.empty());
       for (const Json& op : patch) {  // the wire's ops only
         const std::string name = op.at("op").get<std::string>();
-        REQUIRE((name == "add" || name == "remove" || name == "replace" || name == "copy"));
+        REQUIRE((name == "add" || name == "remove" || name == "replace" ||
+                 (with_copy && name == "copy")));
         if (name == "copy") ++copies;
       }
       before = std::move(after);
@@ -290,5 +301,5 @@ TEST_CASE("read_model_diff_applies_with_json_patch_property", "[live][read_model
     }
   }
   CHECK(patches >= 10000);
-  CHECK(copies >= 1000);  // the copies are exercised, not just allowed
+  if (with_copy) CHECK(copies >= 1000);  // the copies are exercised, not just allowed
 }
