@@ -145,6 +145,19 @@ EventPtr read_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
   return event;
 }
 
+// The envelope of a new event, all but its id (set when it is inserted).
+std::shared_ptr<Event> build_event(NewEvent input, TimeTextCache& times) {
+  auto event = std::make_shared<Event>();
+  event->time_ms = input.time_ms;
+  event->time = times.format(input.time_ms);
+  event->kind = std::move(input.kind);
+  event->payload = input.payload.empty() ? std::string("{}") : std::move(input.payload);
+  event->source = std::move(input.source);
+  event->node = std::move(input.node);
+  event->corr_id = std::move(input.corr_id);
+  return event;
+}
+
 template <typename F>
 class ScopeExit {
  public:
@@ -163,7 +176,9 @@ class ScopeExit {
 // Internal types
 
 struct Journal::Item {
-  std::vector<NewEvent> events;                     // a plain append, or
+  // A plain append, built into events (all but the id) by the caller's
+  // thread, so the writer only binds and steps; or
+  std::vector<std::shared_ptr<Event>> events;
   std::function<void(WriteTx&)> work;               // a unit of work
   std::vector<EventPtr> committed;                  // what it journaled, once committed
   std::vector<std::function<void()>> after_commit;  // WriteTx::after_commit hooks
@@ -265,6 +280,14 @@ class Journal::Checkpointer {
       throw std::runtime_error("cannot open the checkpoint connection: " + message);
     }
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    // A connection learns that the file is in WAL mode when it first reads it;
+    // until then sqlite3_wal_checkpoint_v2 does nothing and answers SQLITE_OK.
+    if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
+      std::string message = describe(db_);
+      sqlite3_close_v2(db_);
+      throw std::runtime_error("cannot read through the checkpoint connection: " + message);
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~Checkpointer() {
@@ -335,29 +358,25 @@ class Journal::Tx final : public WriteTx {
   }
 
   EventPtr append(NewEvent input) override {
-    auto event = std::make_shared<Event>();
-    event->time_ms = input.time_ms;
-    event->time = statements_.times.format(input.time_ms);
-    event->kind = std::move(input.kind);
-    event->payload = input.payload.empty() ? std::string("{}") : std::move(input.payload);
-    event->source = std::move(input.source);
-    event->node = std::move(input.node);
-    event->corr_id = std::move(input.corr_id);
+    return insert(build_event(std::move(input), statements_.times));
+  }
 
-    sqlite3_stmt* insert = statements_.insert.get();
-    sqlite3_bind_int64(insert, 1, event->time_ms);
-    bind_text(insert, 2, event->kind);
-    bind_text(insert, 3, event->payload);
-    bind_text(insert, 4, event->source);
-    bind_text_or_null(insert, 5, event->node);
-    bind_text_or_null(insert, 6, event->corr_id);
-    const int rc = sqlite3_step(insert);
+  // Journals an event built by build_event and gives it its id.
+  EventPtr insert(std::shared_ptr<Event> event) {
+    sqlite3_stmt* statement = statements_.insert.get();
+    sqlite3_bind_int64(statement, 1, event->time_ms);
+    bind_text(statement, 2, event->kind);
+    bind_text(statement, 3, event->payload);
+    bind_text(statement, 4, event->source);
+    bind_text_or_null(statement, 5, event->node);
+    bind_text_or_null(statement, 6, event->corr_id);
+    const int rc = sqlite3_step(statement);
     if (rc != SQLITE_DONE) {
       std::string message = describe(db_);
-      sqlite3_reset(insert);
+      sqlite3_reset(statement);
       throw JournalUnavailable("journal insert failed: " + message);
     }
-    sqlite3_reset(insert);
+    sqlite3_reset(statement);
     event->id = sqlite3_last_insert_rowid(db_);
     appended_.push_back(event);
     return event;
@@ -474,7 +493,10 @@ void Journal::set_commit_sink(std::function<void(std::vector<EventPtr>&&)> sink)
 std::vector<EventPtr> Journal::append(std::vector<NewEvent> events) {
   if (events.empty()) return {};
   auto item = std::make_shared<Item>();
-  item->events = std::move(events);
+  item->events.reserve(events.size());
+  TimeTextCache times;
+  for (auto& event : events) item->events.push_back(build_event(std::move(event), times));
+  events.clear();  // the moved-from strings are freed here, not on the writer
   return submit(std::move(item));
 }
 
@@ -580,7 +602,8 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
       if (item->work) {
         item->work(tx);
       } else {
-        for (auto& event : item->events) tx.append(std::move(event));
+        item->committed.reserve(item->events.size());
+        for (auto& event : item->events) tx.insert(std::move(event));
       }
       if (step_once(statements.release.get()) != SQLITE_DONE)
         throw JournalUnavailable("journal savepoint release failed: " + describe(writer_db_));
