@@ -112,19 +112,21 @@ std::string column_text(sqlite3_stmt* statement, int column) {
 // second, so only the millisecond digits are rewritten.
 class TimeTextCache {
  public:
-  std::string format(int64_t time_ms) {
+  std::string format(int64_t time_ms) { return std::string(view(time_ms)); }
+
+  // The same text, valid until the next call.
+  std::string_view view(int64_t time_ms) {
     const int64_t second = time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000;
     if (text_.empty() || second != second_) {
       text_ = format_rfc3339_ms(second * 1000);
       second_ = second;
     }
-    std::string out = text_;
     const auto ms = static_cast<int>(time_ms - second * 1000);
-    char* digits = out.data() + out.size() - 4;  // "...ss.mmmZ"
+    char* digits = text_.data() + text_.size() - 4;  // "...ss.mmmZ"
     digits[0] = static_cast<char>('0' + ms / 100);
     digits[1] = static_cast<char>('0' + ms / 10 % 10);
     digits[2] = static_cast<char>('0' + ms % 10);
-    return out;
+    return text_;
   }
 
  private:
@@ -132,17 +134,41 @@ class TimeTextCache {
   std::string text_;
 };
 
-EventPtr read_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
-  auto event = std::make_shared<Event>();
-  event->id = sqlite3_column_int64(statement, 0);
-  event->time_ms = sqlite3_column_int64(statement, 1);
-  event->time = times.format(event->time_ms);
-  event->kind = column_text(statement, 2);
-  event->payload = column_text(statement, 3);
-  event->source = column_text(statement, 4);
-  event->node = column_text(statement, 5);
-  event->corr_id = column_text(statement, 6);
+std::string_view column_view(sqlite3_stmt* statement, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+  if (!text) return {};
+  return {text, static_cast<size_t>(sqlite3_column_bytes(statement, column))};
+}
+
+// A row of kEventColumns, borrowed from the statement until it steps again.
+EventView view_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
+  EventView event;
+  event.id = sqlite3_column_int64(statement, 0);
+  event.time_ms = sqlite3_column_int64(statement, 1);
+  event.kind = column_view(statement, 2);
+  event.payload = column_view(statement, 3);
+  event.source = column_view(statement, 4);
+  event.node = column_view(statement, 5);
+  event.corr_id = column_view(statement, 6);
+  event.time = times.view(event.time_ms);
   return event;
+}
+
+EventPtr copy_event(const EventView& row) {
+  auto event = std::make_shared<Event>();
+  event->id = row.id;
+  event->time_ms = row.time_ms;
+  event->time = row.time;
+  event->kind = row.kind;
+  event->payload = row.payload;
+  event->source = row.source;
+  event->node = row.node;
+  event->corr_id = row.corr_id;
+  return event;
+}
+
+EventPtr read_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
+  return copy_event(view_event_row(statement, times));
 }
 
 // The envelope of a new event, all but its id (set when it is inserted).
@@ -255,15 +281,19 @@ struct Journal::Reader {
 
   // Rows by id, in the order given; ids that do not exist are skipped.
   std::vector<EventPtr> events_by_id(const std::vector<int64_t>& ids) {
-    sqlite3_stmt* by_id =
-        statement(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?1");
     std::vector<EventPtr> events;
     events.reserve(ids.size());
+    visit_by_id(ids, [&](const EventView& row) { events.push_back(copy_event(row)); });
+    return events;
+  }
+  template <typename F>
+  void visit_by_id(const std::vector<int64_t>& ids, F&& on_row) {
+    sqlite3_stmt* by_id =
+        statement(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?1");
     for (int64_t id : ids) {
       sqlite3_bind_int64(by_id, 1, id);
-      each_row(by_id, [&](sqlite3_stmt* row) { events.push_back(read_event_row(row, times)); });
+      each_row(by_id, [&](sqlite3_stmt* row) { on_row(view_event_row(row, times)); });
     }
-    return events;
   }
 };
 
@@ -758,6 +788,17 @@ void Journal::release_reader(std::unique_ptr<Reader> reader) const {
 
 Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>& prefixes,
                                   size_t limit) const {
+  Page page;
+  page.items.reserve(std::min<size_t>(limit, 4096));
+  page.truncated = visit_after(after, prefixes, limit, [&](const EventView& row) {
+                     page.items.push_back(copy_event(row));
+                   }).truncated;
+  return page;
+}
+
+Journal::PageInfo Journal::visit_after(int64_t after, const std::vector<std::string>& prefixes,
+                                       size_t limit,
+                                       const std::function<void(const EventView&)>& on_row) const {
   std::unique_ptr<Reader> reader = acquire_reader();
   // One read transaction: the watermark, the kinds and the rows are one snapshot.
   exec_or_throw(reader->db, "BEGIN");
@@ -767,7 +808,12 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
     if (finished) release_reader(std::move(reader));
   });
 
-  Page page;
+  PageInfo page;
+  auto visit = [&](const EventView& row) {
+    on_row(row);
+    ++page.count;
+    page.last_id = row.id;
+  };
   reader->each_row(
       reader->statement("SELECT value FROM meta WHERE key = 'pruned_through'"),
       [&](sqlite3_stmt* row) { page.truncated = after < sqlite3_column_int64(row, 0); });
@@ -777,8 +823,8 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
                                            " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2");
     sqlite3_bind_int64(rows, 1, after);
     sqlite3_bind_int64(rows, 2, row_limit);
-    reader->each_row(
-        rows, [&](sqlite3_stmt* row) { page.items.push_back(read_event_row(row, reader->times)); });
+    reader->each_row(rows,
+                     [&](sqlite3_stmt* row) { visit(view_event_row(row, reader->times)); });
   } else if (limit > 0) {
     // Per kind, the (kind, id) index yields ids in order without a sort; the
     // first `limit` of their merge are the page.
@@ -807,7 +853,7 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
         below = ids.back();
       }
     }
-    page.items = reader->events_by_id(ids);
+    reader->visit_by_id(ids, visit);
   }
   finished = true;
   return page;

@@ -549,3 +549,29 @@ TEST_CASE("journal_checkpointer_copies_the_wal_into_the_database_in_the_backgrou
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(std::filesystem::file_size(dir.db()) >= copied_bytes);
 }
+
+TEST_CASE("journal_visit_after_renders_the_rows_read_after_returns", "[kernel][journal]") {
+  TempDir dir;
+  Journal journal(dir.db());
+  std::vector<NewEvent> events;
+  for (int i = 0; i < 30; ++i) {
+    NewEvent event = new_event(i % 3 ? "a.one" : "b.two", 1767225600000 + i * 7,
+                               "{\"n\":" + std::to_string(i) + "}");
+    if (i % 4 == 0) event.node = "n-" + std::to_string(i);
+    events.push_back(std::move(event));
+  }
+  journal.append(std::move(events));
+  for (const std::vector<std::string>& prefixes :
+       {std::vector<std::string>{}, std::vector<std::string>{"b."},
+        std::vector<std::string>{"a.", "b."}}) {
+    const Journal::Page page = journal.read_after(4, prefixes, 12);
+    std::string expected, visited;
+    for (const auto& event : page.items) expected += envelope_json(*event);
+    const Journal::PageInfo info = journal.visit_after(
+        4, prefixes, 12, [&](const EventView& row) { append_envelope_json(visited, row); });
+    CHECK(visited == expected);
+    CHECK(info.count == page.items.size());
+    CHECK(info.last_id == page.items.back()->id);
+    CHECK(info.truncated == page.truncated);
+  }
+}
