@@ -1,8 +1,10 @@
 // Cost growth: durable HTTP NDJSON ingest into the real host in rounds while
 // the journal grows, with a reader fetching the journal's first page
 // (GET /state/events?after=0&limit=1000) throughout. Prints each round: rows
-// journaled, ingest rate, the read's p50/max latency and the host's RSS; then
-// the last round's rate against the first's.
+// journaled, ingest rate, the read's p50/p99/max latency, the host's RSS and
+// the machine's 1-minute load average; then the rate at the end against the
+// empty-journal rate, each the median of 3 rounds (the first 3, the last 3),
+// so that one round slowed by other work on the machine does not decide it.
 // Targets: rate at the end >= 0.9x the empty-journal rate; the read <= 50 ms
 // throughout; RSS flat.
 //
@@ -40,6 +42,18 @@ std::string event_line(size_t i) {
          "\"lane_counts\":{\"semantic\":3},\"slots\":{\"counts\":{\"instructions\":0}}},"
          "\"spec\":{\"slot_budgets\":{\"instructions\":2}},\"corr_id\":\"c-" +
          std::to_string(i) + "\"}}\n";
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one_minute;
+  in >> one_minute;
+  return one_minute.empty() ? "?" : one_minute;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
 }
 
 std::string rss_of(pid_t pid) {
@@ -84,10 +98,11 @@ int main(int argc, char** argv) {
 
   std::printf("ingest_growth: %d connections, %zu-line bodies, %d s rounds, until %zu rows\n",
               connections, lines_per_body, round_seconds, target_rows);
-  std::printf("  %5s %10s %12s %12s %12s %10s\n", "round", "rows", "events/s", "read p50 ms",
-              "read max ms", "RSS");
+  std::printf("  %5s %10s %10s %11s %11s %11s %10s %6s\n", "round", "rows", "events/s",
+              "read p50 ms", "read p99 ms", "read max ms", "RSS", "load");
   size_t rows = 0;
-  double first_rate = 0, last_rate = 0, worst_read_ms = 0;
+  std::vector<double> rates;
+  double worst_read_ms = 0;
   for (int round = 1; rows < target_rows; ++round) {
     std::atomic<bool> done{false};
     std::atomic<size_t> accepted{0};
@@ -133,19 +148,23 @@ int main(int argc, char** argv) {
     }
     rows += accepted;
     const double rate = static_cast<double>(accepted) / seconds;
-    if (round == 1) first_rate = rate;
-    last_rate = rate;
+    rates.push_back(rate);
     const double read_max = read_ms.empty() ? 0 : *std::max_element(read_ms.begin(), read_ms.end());
     worst_read_ms = std::max(worst_read_ms, read_max);
-    std::printf("  %5d %10zu %12.0f %12.2f %12.2f %10s\n", round, rows, rate,
-                percentile(read_ms, 0.5), read_max, rss_of(host.pid()).c_str());
+    std::printf("  %5d %10zu %10.0f %11.2f %11.2f %11.2f %10s %6s\n", round, rows, rate,
+                percentile(read_ms, 0.5), percentile(read_ms, 0.99), read_max,
+                rss_of(host.pid()).c_str(), load_average().c_str());
     std::fflush(stdout);
   }
+  const size_t window = std::min<size_t>(3, rates.size());
+  const double first_rate = median({rates.begin(), rates.begin() + static_cast<ptrdiff_t>(window)});
+  const double last_rate = median({rates.end() - static_cast<ptrdiff_t>(window), rates.end()});
   const double ratio = first_rate > 0 ? last_rate / first_rate : 0;
   std::printf(
-      "ingest_growth: last round %.0f events/s vs first %.0f: %.2fx (target >= 0.9x) %s; "
-      "worst first-page read %.2f ms (target <= 50 ms) %s\n",
-      last_rate, first_rate, ratio, ratio >= 0.9 ? "MET" : "MISSED", worst_read_ms,
-      worst_read_ms <= 50 ? "MET" : "MISSED");
+      "ingest_growth: at %zu rows %.0f events/s vs %.0f on the empty journal (medians of %zu "
+      "rounds; last round alone %.0f): %.2fx (target >= 0.9x) %s; worst first-page read %.2f ms "
+      "(target <= 50 ms) %s\n",
+      rows, last_rate, first_rate, window, rates.back(), ratio, ratio >= 0.9 ? "MET" : "MISSED",
+      worst_read_ms, worst_read_ms <= 50 ? "MET" : "MISSED");
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace tpark {
 
@@ -31,7 +32,17 @@ struct Event {
 
 using EventPtr = std::shared_ptr<const Event>;
 
+// A committed event as its fields' text, borrowed from wherever it is stored
+// (a journal row being read): valid only while that storage is.
+struct EventView {
+  int64_t id = 0;
+  int64_t time_ms = 0;
+  std::string_view time, kind, payload, source, node, corr_id;
+};
+
 // The envelope as compact JSON: {id,time,kind,payload,source,node?}.
 std::string envelope_json(const Event& event);
+// The same envelope appended to `out`, with no copy of the fields.
+void append_envelope_json(std::string& out, const EventView& event);
 
 }  // namespace tpark

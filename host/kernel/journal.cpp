@@ -112,19 +112,21 @@ std::string column_text(sqlite3_stmt* statement, int column) {
 // second, so only the millisecond digits are rewritten.
 class TimeTextCache {
  public:
-  std::string format(int64_t time_ms) {
+  std::string format(int64_t time_ms) { return std::string(view(time_ms)); }
+
+  // The same text, valid until the next call.
+  std::string_view view(int64_t time_ms) {
     const int64_t second = time_ms >= 0 ? time_ms / 1000 : (time_ms - 999) / 1000;
     if (text_.empty() || second != second_) {
       text_ = format_rfc3339_ms(second * 1000);
       second_ = second;
     }
-    std::string out = text_;
     const auto ms = static_cast<int>(time_ms - second * 1000);
-    char* digits = out.data() + out.size() - 4;  // "...ss.mmmZ"
+    char* digits = text_.data() + text_.size() - 4;  // "...ss.mmmZ"
     digits[0] = static_cast<char>('0' + ms / 100);
     digits[1] = static_cast<char>('0' + ms / 10 % 10);
     digits[2] = static_cast<char>('0' + ms % 10);
-    return out;
+    return text_;
   }
 
  private:
@@ -132,16 +134,53 @@ class TimeTextCache {
   std::string text_;
 };
 
-EventPtr read_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
+std::string_view column_view(sqlite3_stmt* statement, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+  if (!text) return {};
+  return {text, static_cast<size_t>(sqlite3_column_bytes(statement, column))};
+}
+
+// A row of kEventColumns, borrowed from the statement until it steps again.
+EventView view_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
+  EventView event;
+  event.id = sqlite3_column_int64(statement, 0);
+  event.time_ms = sqlite3_column_int64(statement, 1);
+  event.kind = column_view(statement, 2);
+  event.payload = column_view(statement, 3);
+  event.source = column_view(statement, 4);
+  event.node = column_view(statement, 5);
+  event.corr_id = column_view(statement, 6);
+  event.time = times.view(event.time_ms);
+  return event;
+}
+
+EventPtr copy_event(const EventView& row) {
   auto event = std::make_shared<Event>();
-  event->id = sqlite3_column_int64(statement, 0);
-  event->time_ms = sqlite3_column_int64(statement, 1);
-  event->time = times.format(event->time_ms);
-  event->kind = column_text(statement, 2);
-  event->payload = column_text(statement, 3);
-  event->source = column_text(statement, 4);
-  event->node = column_text(statement, 5);
-  event->corr_id = column_text(statement, 6);
+  event->id = row.id;
+  event->time_ms = row.time_ms;
+  event->time = row.time;
+  event->kind = row.kind;
+  event->payload = row.payload;
+  event->source = row.source;
+  event->node = row.node;
+  event->corr_id = row.corr_id;
+  return event;
+}
+
+EventPtr read_event_row(sqlite3_stmt* statement, TimeTextCache& times) {
+  return copy_event(view_event_row(statement, times));
+}
+
+// The envelope of a new event, all but its id (set when it is inserted).
+std::shared_ptr<Event> build_event(NewEvent input, TimeTextCache& times) {
+  auto event = std::make_shared<Event>();
+  event->time_ms = input.time_ms;
+  event->time = times.format(input.time_ms);
+  event->kind = std::move(input.kind);
+  event->payload = input.payload.empty() ? std::string("{}") : std::move(input.payload);
+  event->source = std::move(input.source);
+  event->node = std::move(input.node);
+  event->corr_id = std::move(input.corr_id);
   return event;
 }
 
@@ -163,7 +202,9 @@ class ScopeExit {
 // Internal types
 
 struct Journal::Item {
-  std::vector<NewEvent> events;                     // a plain append, or
+  // A plain append, built into events (all but the id) by the caller's
+  // thread, so the writer only binds and steps; or
+  std::vector<std::shared_ptr<Event>> events;
   std::function<void(WriteTx&)> work;               // a unit of work
   std::vector<EventPtr> committed;                  // what it journaled, once committed
   std::vector<std::function<void()>> after_commit;  // WriteTx::after_commit hooks
@@ -240,15 +281,19 @@ struct Journal::Reader {
 
   // Rows by id, in the order given; ids that do not exist are skipped.
   std::vector<EventPtr> events_by_id(const std::vector<int64_t>& ids) {
-    sqlite3_stmt* by_id =
-        statement(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?1");
     std::vector<EventPtr> events;
     events.reserve(ids.size());
+    visit_by_id(ids, [&](const EventView& row) { events.push_back(copy_event(row)); });
+    return events;
+  }
+  template <typename F>
+  void visit_by_id(const std::vector<int64_t>& ids, F&& on_row) {
+    sqlite3_stmt* by_id =
+        statement(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?1");
     for (int64_t id : ids) {
       sqlite3_bind_int64(by_id, 1, id);
-      each_row(by_id, [&](sqlite3_stmt* row) { events.push_back(read_event_row(row, times)); });
+      each_row(by_id, [&](sqlite3_stmt* row) { on_row(view_event_row(row, times)); });
     }
-    return events;
   }
 };
 
@@ -265,6 +310,14 @@ class Journal::Checkpointer {
       throw std::runtime_error("cannot open the checkpoint connection: " + message);
     }
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    // A connection learns that the file is in WAL mode when it first reads it;
+    // until then sqlite3_wal_checkpoint_v2 does nothing and answers SQLITE_OK.
+    if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
+      std::string message = describe(db_);
+      sqlite3_close_v2(db_);
+      throw std::runtime_error("cannot read through the checkpoint connection: " + message);
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~Checkpointer() {
@@ -335,29 +388,25 @@ class Journal::Tx final : public WriteTx {
   }
 
   EventPtr append(NewEvent input) override {
-    auto event = std::make_shared<Event>();
-    event->time_ms = input.time_ms;
-    event->time = statements_.times.format(input.time_ms);
-    event->kind = std::move(input.kind);
-    event->payload = input.payload.empty() ? std::string("{}") : std::move(input.payload);
-    event->source = std::move(input.source);
-    event->node = std::move(input.node);
-    event->corr_id = std::move(input.corr_id);
+    return insert(build_event(std::move(input), statements_.times));
+  }
 
-    sqlite3_stmt* insert = statements_.insert.get();
-    sqlite3_bind_int64(insert, 1, event->time_ms);
-    bind_text(insert, 2, event->kind);
-    bind_text(insert, 3, event->payload);
-    bind_text(insert, 4, event->source);
-    bind_text_or_null(insert, 5, event->node);
-    bind_text_or_null(insert, 6, event->corr_id);
-    const int rc = sqlite3_step(insert);
+  // Journals an event built by build_event and gives it its id.
+  EventPtr insert(std::shared_ptr<Event> event) {
+    sqlite3_stmt* statement = statements_.insert.get();
+    sqlite3_bind_int64(statement, 1, event->time_ms);
+    bind_text(statement, 2, event->kind);
+    bind_text(statement, 3, event->payload);
+    bind_text(statement, 4, event->source);
+    bind_text_or_null(statement, 5, event->node);
+    bind_text_or_null(statement, 6, event->corr_id);
+    const int rc = sqlite3_step(statement);
     if (rc != SQLITE_DONE) {
       std::string message = describe(db_);
-      sqlite3_reset(insert);
+      sqlite3_reset(statement);
       throw JournalUnavailable("journal insert failed: " + message);
     }
-    sqlite3_reset(insert);
+    sqlite3_reset(statement);
     event->id = sqlite3_last_insert_rowid(db_);
     appended_.push_back(event);
     return event;
@@ -474,7 +523,10 @@ void Journal::set_commit_sink(std::function<void(std::vector<EventPtr>&&)> sink)
 std::vector<EventPtr> Journal::append(std::vector<NewEvent> events) {
   if (events.empty()) return {};
   auto item = std::make_shared<Item>();
-  item->events = std::move(events);
+  item->events.reserve(events.size());
+  TimeTextCache times;
+  for (auto& event : events) item->events.push_back(build_event(std::move(event), times));
+  events.clear();  // the moved-from strings are freed here, not on the writer
   return submit(std::move(item));
 }
 
@@ -580,7 +632,8 @@ void Journal::run_group(std::vector<std::shared_ptr<Item>>& group) {
       if (item->work) {
         item->work(tx);
       } else {
-        for (auto& event : item->events) tx.append(std::move(event));
+        item->committed.reserve(item->events.size());
+        for (auto& event : item->events) tx.insert(std::move(event));
       }
       if (step_once(statements.release.get()) != SQLITE_DONE)
         throw JournalUnavailable("journal savepoint release failed: " + describe(writer_db_));
@@ -735,6 +788,17 @@ void Journal::release_reader(std::unique_ptr<Reader> reader) const {
 
 Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>& prefixes,
                                   size_t limit) const {
+  Page page;
+  page.items.reserve(std::min<size_t>(limit, 4096));
+  page.truncated = visit_after(after, prefixes, limit, [&](const EventView& row) {
+                     page.items.push_back(copy_event(row));
+                   }).truncated;
+  return page;
+}
+
+Journal::PageInfo Journal::visit_after(int64_t after, const std::vector<std::string>& prefixes,
+                                       size_t limit,
+                                       const std::function<void(const EventView&)>& on_row) const {
   std::unique_ptr<Reader> reader = acquire_reader();
   // One read transaction: the watermark, the kinds and the rows are one snapshot.
   exec_or_throw(reader->db, "BEGIN");
@@ -744,7 +808,12 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
     if (finished) release_reader(std::move(reader));
   });
 
-  Page page;
+  PageInfo page;
+  auto visit = [&](const EventView& row) {
+    on_row(row);
+    ++page.count;
+    page.last_id = row.id;
+  };
   reader->each_row(
       reader->statement("SELECT value FROM meta WHERE key = 'pruned_through'"),
       [&](sqlite3_stmt* row) { page.truncated = after < sqlite3_column_int64(row, 0); });
@@ -754,8 +823,8 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
                                            " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2");
     sqlite3_bind_int64(rows, 1, after);
     sqlite3_bind_int64(rows, 2, row_limit);
-    reader->each_row(
-        rows, [&](sqlite3_stmt* row) { page.items.push_back(read_event_row(row, reader->times)); });
+    reader->each_row(rows,
+                     [&](sqlite3_stmt* row) { visit(view_event_row(row, reader->times)); });
   } else if (limit > 0) {
     // Per kind, the (kind, id) index yields ids in order without a sort; the
     // first `limit` of their merge are the page.
@@ -784,7 +853,7 @@ Journal::Page Journal::read_after(int64_t after, const std::vector<std::string>&
         below = ids.back();
       }
     }
-    page.items = reader->events_by_id(ids);
+    reader->visit_by_id(ids, visit);
   }
   finished = true;
   return page;

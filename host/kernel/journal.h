@@ -83,6 +83,16 @@ class Journal {
   // Rows with id > after whose kind starts with one of prefixes (empty = all),
   // at most limit. Any thread.
   Page read_after(int64_t after, const std::vector<std::string>& prefixes, size_t limit) const;
+  struct PageInfo {
+    size_t count = 0;          // rows visited
+    int64_t last_id = 0;       // the last one's id (0 without rows)
+    bool truncated = false;    // as Page::truncated
+  };
+  // The rows read_after would return, handed to on_row in order as views of
+  // the database row (valid during the call only), without building events:
+  // for readers that only render them.
+  PageInfo visit_after(int64_t after, const std::vector<std::string>& prefixes, size_t limit,
+                       const std::function<void(const EventView&)>& on_row) const;
   // The newest n rows whose kind starts with prefix and id <= max_id, ascending.
   std::vector<EventPtr> newest(const std::string& prefix, size_t n, int64_t max_id) const;
 

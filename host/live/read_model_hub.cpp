@@ -278,8 +278,10 @@ void ReadModelHub::on_events(const std::vector<EventPtr>& events) {
   for (auto& model : models_) {
     const auto& prefixes = model->def.event_prefixes;
     if (prefixes.empty()) continue;
-    for (const auto& event : events) {
-      if (kind_matches(event->kind, prefixes)) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      // Batches are runs of one kind: a kind that did not match is not tried again.
+      if (i > 0 && events[i]->kind == events[i - 1]->kind) continue;
+      if (kind_matches(events[i]->kind, prefixes)) {
         mark_locked(*model, now);
         break;
       }

@@ -156,32 +156,44 @@ void HostTelemetry::on_commit(const std::vector<EventPtr>& events) {
   if (events.empty()) return;
   {
     std::lock_guard lock(events_mutex_);
-    for (const auto& event : events) {
-      ++events_total_;
-      auto kind = events_by_kind_.find(event->kind);
+    events_total_ += events.size();
+    // A batch is mostly runs of one kind from one source: one lookup per run.
+    for (size_t first = 0; first < events.size();) {
+      const std::string& kind_text = events[first]->kind;
+      size_t end = first + 1;
+      while (end < events.size() && events[end]->kind == kind_text) ++end;
+      const uint64_t run = end - first;
+      auto kind = events_by_kind_.find(kind_text);
       if (kind == events_by_kind_.end() &&
           events_by_kind_.size() < options_.kinds_max * kEventKindsTrackedPerListed)
-        kind = events_by_kind_.emplace(event->kind, 0).first;
+        kind = events_by_kind_.emplace(kind_text, 0).first;
       if (kind != events_by_kind_.end())
-        ++kind->second;
+        kind->second += run;
       else
-        ++events_untracked_;
+        events_untracked_ += run;
       // The label registry only grows: a kind keeps the label it got first.
-      auto label = events_by_kind_label_.find(event->kind);
+      auto label = events_by_kind_label_.find(kind_text);
       if (label == events_by_kind_label_.end()) {
         const size_t named =
             events_by_kind_label_.size() - events_by_kind_label_.count(kOtherKind);
         const std::string_view key =
-            named < kEventKindLabelMax ? std::string_view(event->kind) : kOtherKind;
+            named < kEventKindLabelMax ? std::string_view(kind_text) : kOtherKind;
         label = events_by_kind_label_.find(key);
         if (label == events_by_kind_label_.end())
           label = events_by_kind_label_.emplace(std::string(key), 0).first;
       }
-      ++label->second;
-      auto source = events_by_source_.find(event->source);
-      if (source == events_by_source_.end())
-        source = events_by_source_.emplace(event->source, 0).first;
-      ++source->second;
+      label->second += run;
+      for (size_t i = first; i < end;) {
+        const std::string& source_text = events[i]->source;
+        size_t source_end = i + 1;
+        while (source_end < end && events[source_end]->source == source_text) ++source_end;
+        auto source = events_by_source_.find(source_text);
+        if (source == events_by_source_.end())
+          source = events_by_source_.emplace(source_text, 0).first;
+        source->second += source_end - i;
+        i = source_end;
+      }
+      first = end;
     }
   }
   set_journal_head(events.back()->id);

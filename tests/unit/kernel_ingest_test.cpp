@@ -2,10 +2,13 @@
 // payload canonicalisation (1.2).
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 #include <vector>
 
 #include "kernel/ingest.h"
+#include "kernel/json_text.h"
+#include "util/json.h"
 #include "util/time.h"
 
 using namespace tpark;
@@ -306,4 +309,27 @@ TEST_CASE("canonicalize_both_paths_share_the_nesting_limit", "[kernel][ingest]")
   // A number error deep inside still resolves the same way as simdjson's limit.
   CHECK(canonicalize_json(nested(1023, "1e999")) == nested(1023, "null"));
   CHECK_FALSE(canonicalize_json(nested(1024, "1e999")));
+}
+
+TEST_CASE("append_json_string_escapes_exactly_like_the_json_writer_at_every_offset",
+          "[kernel][ingest]") {
+  // Strings of every length up to 40 with one special byte sequence (or none)
+  // at each position, so every case of the word-at-a-time scan is met: escapes
+  // at the start, middle and end of a word and in the tail shorter than a word.
+  const std::vector<std::string> specials = {"\"",   "\\", "\n",       "\x01", "\x1f",
+                                             "\x7f", "/",  "\xc3\xa9", "a"};
+  std::mt19937 random(14);
+  for (size_t length = 0; length <= 40; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      for (const auto& special : specials) {
+        std::string text;
+        for (size_t i = 0; i < length; ++i)
+          text.push_back(static_cast<char>('a' + static_cast<int>(random() % 26)));
+        text.replace(at, 1, special);
+        std::string written;
+        append_json_string(written, text);
+        CHECK(written == Json(text).dump());
+      }
+    }
+  }
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -527,4 +528,50 @@ TEST_CASE("journal_is_usable_until_its_file_is_gone_or_a_commit_fails", "[kernel
   CHECK(journal.usable());
   std::filesystem::remove(dir.db());
   CHECK_FALSE(journal.usable());
+}
+
+TEST_CASE("journal_checkpointer_copies_the_wal_into_the_database_in_the_background",
+          "[kernel][journal]") {
+  TempDir dir;
+  Journal journal(dir.db());
+  // About 3,000 pages of WAL: past the background threshold (1,000 pages),
+  // far below the size at which the writer would copy it back itself.
+  const std::string payload = "\"" + std::string(1000, 'x') + "\"";
+  for (int batch = 0; batch < 24; ++batch) {
+    std::vector<NewEvent> events;
+    for (int i = 0; i < 500; ++i) events.push_back(new_event("a.bulk", 0, payload));
+    journal.append(std::move(events));
+  }
+  const uintmax_t copied_bytes = 8u << 20;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::filesystem::file_size(dir.db()) < copied_bytes &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(std::filesystem::file_size(dir.db()) >= copied_bytes);
+}
+
+TEST_CASE("journal_visit_after_renders_the_rows_read_after_returns", "[kernel][journal]") {
+  TempDir dir;
+  Journal journal(dir.db());
+  std::vector<NewEvent> events;
+  for (int i = 0; i < 30; ++i) {
+    NewEvent event = new_event(i % 3 ? "a.one" : "b.two", 1767225600000 + i * 7,
+                               "{\"n\":" + std::to_string(i) + "}");
+    if (i % 4 == 0) event.node = "n-" + std::to_string(i);
+    events.push_back(std::move(event));
+  }
+  journal.append(std::move(events));
+  for (const std::vector<std::string>& prefixes :
+       {std::vector<std::string>{}, std::vector<std::string>{"b."},
+        std::vector<std::string>{"a.", "b."}}) {
+    const Journal::Page page = journal.read_after(4, prefixes, 12);
+    std::string expected, visited;
+    for (const auto& event : page.items) expected += envelope_json(*event);
+    const Journal::PageInfo info = journal.visit_after(
+        4, prefixes, 12, [&](const EventView& row) { append_envelope_json(visited, row); });
+    CHECK(visited == expected);
+    CHECK(info.count == page.items.size());
+    CHECK(info.last_id == page.items.back()->id);
+    CHECK(info.truncated == page.truncated);
+  }
 }
