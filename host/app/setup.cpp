@@ -215,6 +215,11 @@ http::ServerOptions server_options(AppContext& app, const http::Router& router) 
   server_options.admin_hook = [&app](const http::Request& request) {
     return capsule_headers(app, request);
   };
+  // Without either header capsule_headers has nothing to do.
+  server_options.admin_hook_wanted = [](const http::Request& request) {
+    return request.headers.get("x-arw-capsule").has_value() ||
+           request.headers.get("x-arw-gate").has_value();
+  };
   server_options.public_hook = legacy_gate_header;
   return server_options;
 }

@@ -149,6 +149,10 @@ struct Route {
   // The handler never waits (no lock held by a slow path, no I/O, no
   // plugin call): it runs on the I/O thread instead of the worker pool.
   bool inline_safe = false;
+  // Optional, for a route usually answered from a cache: tried on the I/O
+  // thread first, and like an inline_safe handler it never waits. nullopt
+  // hands the request to `handler` on the worker pool.
+  std::function<std::optional<Response>(const Request&)> inline_attempt = nullptr;
   // The body is JSON, read with http::parse_json_body: a non-empty body must
   // come with a JSON Content-Type (415 otherwise, before it is read).
   bool json_body = false;

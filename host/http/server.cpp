@@ -122,7 +122,9 @@ bool is_parse_error(const beast::error_code& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-bool status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+bool status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
 
 void append_number(std::string& out, uint64_t value) {
   char digits[24];
@@ -220,19 +222,31 @@ struct ServerCore {
 struct HttpServer::Impl : ServerCore {
   Impl(const Router& r, AdminAuth& a, RateLimiter& l, ServerOptions o)
       : ServerCore(r, a, l, std::move(o)),
-        ioc(static_cast<int>(std::max(1u, options.threads))),
-        acceptor(net::make_strand(ioc)),
+        iocs(make_contexts(std::max(1u, options.threads))),
+        acceptor(net::make_strand(*iocs.front())),
         workers(std::max(1u, options.workers)) {
     pool = &workers;
+  }
+
+  // One io_context per I/O thread, each run by that thread alone: a
+  // connection lives on one of them (round robin at accept), so posting its
+  // work never wakes another I/O thread (with one shared io_context every
+  // handler posted woke an idle peer: a futex wake and a context switch per
+  // step of every request).
+  static std::vector<std::unique_ptr<net::io_context>> make_contexts(unsigned count) {
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    for (unsigned i = 0; i < count; ++i) contexts.push_back(std::make_unique<net::io_context>(1));
+    return contexts;
   }
 
   void do_accept();
   void on_accept(boost::system::error_code ec, Socket socket);
 
-  net::io_context ioc;
-  // Keeps run() going while idle; stop() releases it only after queueing the
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  size_t next_ioc = 0;  // the acceptor's strand only
+  // Keep run() going while idle; stop() releases them only after queueing the
   // shutdown of every connection, so none of that work is stranded.
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor;
   net::steady_timer accept_backoff{acceptor.get_executor()};
   std::vector<std::thread> threads;
@@ -349,10 +363,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_header_within_timeout() {
     stream_.expires_after(server_.options.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -402,7 +415,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (match.path_known) {
         // Route statistics key the request by the path's template.
         if (!match.allowed.empty())
-          request_.route_template = server_.router.match(match.allowed.front(), request_.path).path_template;
+          request_.route_template =
+              server_.router.match(match.allowed.front(), request_.path).path_template;
         std::string allow;
         for (const auto& method : match.allowed) {
           if (!allow.empty()) allow += ", ";
@@ -440,7 +454,8 @@ class Session : public std::enable_shared_from_this<Session> {
         respond(std::move(*refusal));
         return;
       }
-      if (server_.options.admin_hook) {
+      const auto& wanted = server_.options.admin_hook_wanted;
+      if (server_.options.admin_hook && (!wanted || wanted(request_))) {
         offload([self = shared_from_this()] { return self->run_admin_hook(); },
                 [self = shared_from_this()](std::optional<Response> early) {
                   if (early)
@@ -496,7 +511,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // 4. Body limit, before any body byte is read.
   void read_body_within_limit() {
-    const uint64_t limit = route_->body_limit ? route_->body_limit : server_.options.default_body_limit;
+    const uint64_t limit =
+        route_->body_limit ? route_->body_limit : server_.options.default_body_limit;
     if (auto length = parser_->content_length(); length && *length > limit) {
       respond(problem(request_, 413, "payload_too_large", "request body too large",
                       Json{{"limit", limit}}));
@@ -522,10 +538,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     stream_.expires_after(server_.options.body_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->on_body(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -558,6 +573,19 @@ class Session : public std::enable_shared_from_this<Session> {
     if (route_->inline_safe) {
       respond(run_handler());
       return;
+    }
+    if (route_->inline_attempt) {
+      std::optional<Response> quick;
+      try {
+        quick = route_->inline_attempt(request_);
+      } catch (const std::exception& e) {  // the pool's handler answers instead
+        spdlog::warn("{} {} (request {}): inline attempt failed: {}", request_.method,
+                     request_.route_template, request_.request_id, e.what());
+      }
+      if (quick) {
+        respond(std::move(*quick));
+        return;
+      }
     }
     offload([self = shared_from_this()] { return self->run_handler(); },
             [self = shared_from_this()](Response response) { self->respond(std::move(response)); });
@@ -618,8 +646,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (corr_) append_header(head_, "x-arw-corr", *corr_);
     for (const auto& [name, value] : response.headers) append_header(head_, name, value);
     const bool persistent = keep_alive_ && !close_after_ && !server_stopping();
-    if (!persistent) head_.append("Connection: close\r\n");
-    else if (http10_) head_.append("Connection: keep-alive\r\n");
+    if (!persistent)
+      head_.append("Connection: close\r\n");
+    else if (http10_)
+      head_.append("Connection: keep-alive\r\n");
     if (!persistent) close_after_ = true;
     head_.append("\r\n");
   }
@@ -653,8 +683,10 @@ class Session : public std::enable_shared_from_this<Session> {
       read_header();
       return;
     }
-    if (body_unread_) linger();
-    else close();
+    if (body_unread_)
+      linger();
+    else
+      close();
   }
 
   // Half-close and drain what the client is still sending, then close.
@@ -837,9 +869,10 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::do_accept() {
-  acceptor.async_accept(Strand(ioc.get_executor()), [this](boost::system::error_code ec, Socket socket) {
-    on_accept(ec, std::move(socket));
-  });
+  net::io_context& context = *iocs[next_ioc++ % iocs.size()];
+  acceptor.async_accept(
+      Strand(context.get_executor()),
+      [this](boost::system::error_code ec, Socket socket) { on_accept(ec, std::move(socket)); });
 }
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, Socket socket) {
@@ -871,7 +904,9 @@ HttpServer::HttpServer(const Router& router, AdminAuth& auth, RateLimiter& limit
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 uint16_t HttpServer::listen() {
   std::lock_guard lifecycle(impl_->lifecycle_mutex);
@@ -901,14 +936,13 @@ void HttpServer::start() {
   std::lock_guard lifecycle(impl_->lifecycle_mutex);
   if (impl_->started || impl_->stopped) return;
   impl_->started = true;
-  impl_->work.emplace(impl_->ioc.get_executor());
+  for (auto& context : impl_->iocs) impl_->work.emplace_back(context->get_executor());
   net::dispatch(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->do_accept(); });
-  const unsigned count = std::max(1u, impl_->options.threads);
-  for (unsigned i = 0; i < count; ++i) {
-    impl_->threads.emplace_back([impl = impl_.get()] {
+  for (auto& context : impl_->iocs) {
+    impl_->threads.emplace_back([context = context.get()] {
       for (;;) {
         try {
-          impl->ioc.run();
+          context->run();
           return;
         } catch (const std::exception& e) {
           spdlog::error("http worker: {}", e.what());
@@ -942,7 +976,7 @@ void HttpServer::stop() {
   });
   for (auto& session : live) session->shutdown();
   live.clear();
-  impl_->work.reset();
+  for (auto& guard : impl_->work) guard.reset();
   {
     std::unique_lock lock(impl_->sessions_mutex);
     if (!impl_->sessions_cv.wait_for(lock, kStopGrace, [&] { return impl_->sessions.empty(); }))
@@ -950,10 +984,12 @@ void HttpServer::stop() {
   }
   // Whatever is still queued (a handler that will not finish, a stream whose
   // source never answers) is abandoned and destroyed with the io_context.
-  impl_->ioc.stop();
+  for (auto& context : impl_->iocs) context->stop();
   for (auto& thread : impl_->threads) {
-    if (thread.get_id() == std::this_thread::get_id()) thread.detach();
-    else if (thread.joinable()) thread.join();
+    if (thread.get_id() == std::this_thread::get_id())
+      thread.detach();
+    else if (thread.joinable())
+      thread.join();
   }
   impl_->threads.clear();
   // Handlers still running finish (their waits are bounded); queued ones are

@@ -55,6 +55,10 @@ struct ServerOptions {
   // there; nullopt goes on. Runs on the worker pool (it may commit),
   // concurrently.
   std::function<std::optional<Response>(const Request&)> admin_hook;
+  // Whether admin_hook has anything to do for this request (checked on the
+  // I/O thread, must not wait); false goes on without the trip to the worker
+  // pool. Unset: always.
+  std::function<bool(const Request&)> admin_hook_wanted;
   // The same for public routes, after routing (control.md 4.7: the legacy
   // X-ARW-Gate header is refused on every route). Must not throw.
   std::function<std::optional<Response>(const Request&)> public_hook;
