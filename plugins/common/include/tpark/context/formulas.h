@@ -4,8 +4,10 @@
 // Pure functions over plain values: no I/O, no clocks, no global state. Both
 // tp.section.context and the training job (control.md §5.5) compile them in,
 // so both report the very same numbers. The two consumers differ only in how
-// they fill a summary's missing fields; each builds its own summary JSON and
-// then turns it into CoverageInputs with inputs_from_summary().
+// they fill a summary's missing fields: the training job builds its own
+// summary JSON and turns it into CoverageInputs with inputs_from_summary(); the
+// section reads the same fields from the raw payload and calls
+// inputs_from_fields(), which inputs_from_summary() also goes through.
 //
 // Numerics (telemetry.md §0): doubles only; counts and thresholds are integer
 // arithmetic, weights are integers, so results are exact and portable.
