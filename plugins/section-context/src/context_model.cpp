@@ -171,8 +171,17 @@ struct RecentEvent {
   mutable std::optional<Json> entry;
 
   static RecentEvent of(const EventInput& event) {
-    return RecentEvent{event.id, std::string(event.time), std::string(event.node),
-                       std::string(event.payload), std::nullopt};
+    RecentEvent recent;
+    recent.assign(event);
+    return recent;
+  }
+  // Reuses the strings' buffers of an event leaving the window.
+  void assign(const EventInput& event) {
+    id = event.id;
+    time.assign(event.time);
+    node.assign(event.node);
+    payload.assign(event.payload);
+    entry.reset();
   }
   EventInput input() const { return EventInput{id, time, node, {}, payload}; }
 };
@@ -211,8 +220,14 @@ class Ring {
   // Returns the sample pushed out of a full ring.
   std::optional<Sample> push(Sample sample, const EventInput& event) {
     samples_.push_back(std::move(sample));
-    if (recent_.size() >= std::min(kRecentMax, capacity_)) recent_.pop_back();
-    recent_.push_front(RecentEvent::of(event));
+    if (recent_.size() >= std::min(kRecentMax, capacity_)) {
+      RecentEvent oldest = std::move(recent_.back());
+      recent_.pop_back();
+      oldest.assign(event);
+      recent_.push_front(std::move(oldest));
+    } else {
+      recent_.push_front(RecentEvent::of(event));
+    }
     if (samples_.size() <= capacity_) return std::nullopt;
     std::optional<Sample> evicted(std::move(samples_.front()));
     samples_.pop_front();
