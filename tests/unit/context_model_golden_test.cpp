@@ -9,15 +9,14 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "context_model.h"
+#include "support/golden_file.h"
 
 namespace cs = tpark::context_section;
 using Json = nlohmann::ordered_json;
@@ -136,17 +135,7 @@ std::string run(int64_t window) {
 }
 
 void check_golden(const std::string& actual, const std::string& golden_name) {
-  const std::string path = kDir + golden_name;
-  if (const char* update = std::getenv("TPARK_UPDATE_GOLDEN");
-      update && std::string(update) == "1") {
-    std::ofstream(path) << actual;
-    WARN("rewrote " + path);
-  }
-  std::ifstream in(path);
-  std::stringstream expected;
-  expected << in.rdbuf();
-  INFO("golden file " << path << " (TPARK_UPDATE_GOLDEN=1 rewrites it after review)");
-  CHECK(actual == expected.str());
+  tpark::test::check_golden_file(actual, kDir + golden_name);
 }
 
 }  // namespace
