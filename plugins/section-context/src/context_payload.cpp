@@ -27,25 +27,24 @@ error_code read_number(od::value value, NumberField& out) {
   out = {};
   error_code error;
   if (!is_type(value, od::json_type::number, error)) return error;
-  od::number_type type;
-  if ((error = value.get_number_type().get(type))) return error;
-  if (type == od::number_type::signed_integer) {
-    int64_t number = 0;
-    if (value.get_int64().get(number) == SUCCESS) {
-      out = number >= 0 ? number_field(static_cast<uint64_t>(number)) : number_field(number);
-      return SUCCESS;
-    }
-  } else if (type == od::number_type::unsigned_integer) {
-    uint64_t number = 0;
-    if (value.get_uint64().get(number) == SUCCESS) {
-      out = number_field(number);
-      return SUCCESS;
-    }
-  } else {
-    double number = 0;
-    if (value.get_double().get(number) == SUCCESS) {
-      out = number_field(number);
-      return SUCCESS;
+  // One pass over the token; a big integer or a value beyond double falls
+  // through to strtod.
+  od::number number;
+  if (value.get_number().get(number) == SUCCESS) {
+    switch (number.get_number_type()) {
+      case od::number_type::signed_integer: {
+        const int64_t n = number.get_int64();
+        out = n >= 0 ? number_field(static_cast<uint64_t>(n)) : number_field(n);
+        return SUCCESS;
+      }
+      case od::number_type::unsigned_integer:
+        out = number_field(number.get_uint64());
+        return SUCCESS;
+      case od::number_type::floating_point_number:
+        out = number_field(number.get_double());
+        return SUCCESS;
+      default:
+        break;
     }
   }
   const std::string token(value.raw_json_token());
