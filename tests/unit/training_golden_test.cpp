@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/golden_file.h"
 #include "training_model.h"
 
 using namespace tpark::training_model;
@@ -47,17 +48,7 @@ std::string manifest_for(const std::vector<Row>& rows, const std::string& mode) 
 }
 
 void check_golden(const std::string& actual, const std::string& golden_name) {
-  const std::string path = kDir + golden_name;
-  if (const char* update = std::getenv("TPARK_UPDATE_GOLDEN");
-      update && std::string(update) == "1") {
-    std::ofstream(path) << actual;
-    WARN("rewrote " + path);
-  }
-  std::ifstream in(path);
-  std::stringstream expected;
-  expected << in.rdbuf();
-  INFO("golden file " << path << " (TPARK_UPDATE_GOLDEN=1 rewrites it after review)");
-  CHECK(actual == expected.str());
+  tpark::test::check_golden_file(actual, kDir + golden_name);
 }
 
 }  // namespace

@@ -18,76 +18,122 @@ const Json* member(const Json* object, const char* key) {
   return it == object->end() ? nullptr : &*it;
 }
 
-// A finite number, or nullopt for anything else (a missing number).
+// A member as the formulas read it: a missing or non-numeric one is no number.
 template <class Json>
-std::optional<double> number_of(const Json* value) {
-  if (value == nullptr || !value->is_number()) return std::nullopt;
-  const double number = value->template get<double>();
-  if (!std::isfinite(number)) return std::nullopt;
-  return number;
+NumberField number_field_of(const Json* value) {
+  if (value == nullptr) return {};
+  if (value->is_number_unsigned()) return number_field(value->template get<uint64_t>());
+  if (value->is_number_integer()) return number_field(value->template get<int64_t>());
+  if (value->is_number_float()) return number_field(value->template get<double>());
+  return {};
 }
 
-// A count: non-negative, fractions truncated, saturating at int64 max.
 template <class Json>
-int64_t count_of(const Json* value) {
-  if (value == nullptr) return 0;
-  if (value->is_number_unsigned()) {
-    const uint64_t count = value->template get<uint64_t>();
-    return count > static_cast<uint64_t>(kInt64Max) ? kInt64Max : static_cast<int64_t>(count);
-  }
-  if (value->is_number_integer()) return std::max<int64_t>(value->template get<int64_t>(), 0);
-  if (value->is_number_float()) {
-    const double number = value->template get<double>();
-    if (!(number > 0.0)) return 0;  // negatives, zero and NaN
-    // 2^63 is the first double beyond int64; converting it would be undefined.
-    if (number >= 9223372036854775808.0) return kInt64Max;
-    return static_cast<int64_t>(number);  // truncates toward zero
-  }
-  return 0;
+std::optional<NumberFields> number_fields_of(const Json* object) {
+  if (object == nullptr || !object->is_object()) return std::nullopt;
+  NumberFields fields;
+  for (const auto& [key, value] : object->items())
+    set_number_field(fields, key, number_field_of(&value));
+  return fields;
 }
 
 template <class Json>
 CoverageInputs inputs_from_summary_impl(const Json& summary, const Json* spec) {
-  CoverageInputs in;
+  SummaryFields fields;
   const Json* s = &summary;
-  in.target_limit = count_of(member(s, "target_limit"));
-  in.lanes_requested = count_of(member(s, "lanes_requested"));
-  in.selected = count_of(member(s, "selected"));
-  in.avg_cscore = number_of(member(s, "avg_cscore")).value_or(0.0);
-  in.max_cscore = number_of(member(s, "max_cscore")).value_or(0.0);
-  in.threshold_hits = count_of(member(s, "threshold_hits"));
+  fields.target_limit = number_field_of(member(s, "target_limit"));
+  fields.lanes_requested = number_field_of(member(s, "lanes_requested"));
+  fields.selected = number_field_of(member(s, "selected"));
+  fields.avg_cscore = number_field_of(member(s, "avg_cscore"));
+  fields.max_cscore = number_field_of(member(s, "max_cscore"));
+  fields.threshold_hits = number_field_of(member(s, "threshold_hits"));
+  fields.min_score = number_field_of(member(s, "min_score"));
+  fields.lane_counts = number_fields_of(member(s, "lane_counts"));
+  const Json* slots = member(s, "slots");
+  fields.slot_counts = number_fields_of(member(slots, "counts"));
+  fields.slot_budgets = number_fields_of(member(slots, "budgets"));
+  if (spec == nullptr) return inputs_from_fields(fields, nullptr);
+  SpecFields spec_fields;
+  spec_fields.min_score = number_field_of(member(spec, "min_score"));
+  spec_fields.slot_budgets = number_fields_of(member(spec, "slot_budgets"));
+  return inputs_from_fields(fields, &spec_fields);
+}
 
-  std::optional<double> min_score = number_of(member(s, "min_score"));
-  if (!min_score) min_score = number_of(member(spec, "min_score"));
-  in.min_score = min_score.value_or(0.0);
+}  // namespace
 
-  if (const Json* lane_counts = member(s, "lane_counts"); lane_counts && lane_counts->is_object()) {
-    for (const Json& count : *lane_counts) {
-      if (count_of(&count) > 0) ++in.lanes_present;
+NumberField number_field(uint64_t value) {
+  // A count saturates at int64 max.
+  return NumberField{static_cast<double>(value), value > static_cast<uint64_t>(kInt64Max)
+                                                     ? kInt64Max
+                                                     : static_cast<int64_t>(value)};
+}
+
+NumberField number_field(int64_t value) {
+  return NumberField{static_cast<double>(value), std::max<int64_t>(value, 0)};
+}
+
+NumberField number_field(double value) {
+  NumberField field;
+  if (std::isfinite(value)) field.finite = value;
+  // A count: non-negative, fractions truncated, saturating at int64 max.
+  if (!(value > 0.0)) return field;  // negatives, zero and NaN
+  // 2^63 is the first double beyond int64; converting it would be undefined.
+  field.count = value >= 9223372036854775808.0 ? kInt64Max : static_cast<int64_t>(value);
+  return field;
+}
+
+void set_number_field(NumberFields& fields, std::string_view key, NumberField value) {
+  for (auto& [name, field] : fields) {
+    if (name == key) {
+      field = value;
+      return;
     }
   }
+  fields.emplace_back(std::string(key), value);
+}
 
-  const Json* slots = member(s, "slots");
-  const Json* budgets = member(spec, "slot_budgets");
-  if (budgets == nullptr || !budgets->is_object()) budgets = member(slots, "budgets");
-  if (budgets != nullptr && budgets->is_object()) {
+const NumberField* find_number_field(const NumberFields& fields, std::string_view key) {
+  for (const auto& [name, field] : fields)
+    if (name == key) return &field;
+  return nullptr;
+}
+
+CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields* spec) {
+  CoverageInputs in;
+  in.target_limit = summary.target_limit.count;
+  in.lanes_requested = summary.lanes_requested.count;
+  in.selected = summary.selected.count;
+  in.avg_cscore = summary.avg_cscore.finite.value_or(0.0);
+  in.max_cscore = summary.max_cscore.finite.value_or(0.0);
+  in.threshold_hits = summary.threshold_hits.count;
+
+  std::optional<double> min_score = summary.min_score.finite;
+  if (!min_score && spec != nullptr) min_score = spec->min_score.finite;
+  in.min_score = min_score.value_or(0.0);
+
+  if (summary.lane_counts) {
+    for (const auto& [lane, count] : *summary.lane_counts)
+      if (count.count > 0) ++in.lanes_present;
+  }
+
+  const NumberFields* budgets = nullptr;
+  if (spec != nullptr && spec->slot_budgets) budgets = &*spec->slot_budgets;
+  if (budgets == nullptr && summary.slot_budgets) budgets = &*summary.slot_budgets;
+  if (budgets != nullptr) {
     // std::map orders std::string keys by byte (unsigned char) comparison; an
-    // ordered_json object iterates in insertion order instead.
+    // object's members come in their own order instead.
     std::map<std::string, int64_t> budgeted;
-    for (const auto& [slot, budget] : budgets->items()) {
-      const int64_t b = count_of(&budget);
-      if (b > 0) budgeted[slot] = b;
-    }
-    const Json* have_counts = member(slots, "counts");
+    for (const auto& [slot, budget] : *budgets)
+      if (budget.count > 0) budgeted[slot] = budget.count;
     in.slots.reserve(budgeted.size());
     for (auto& [slot, b] : budgeted) {
-      in.slots.push_back(SlotInput{slot, b, count_of(member(have_counts, slot.c_str()))});
+      const NumberField* have =
+          summary.slot_counts ? find_number_field(*summary.slot_counts, slot) : nullptr;
+      in.slots.push_back(SlotInput{slot, b, have != nullptr ? have->count : 0});
     }
   }
   return in;
 }
-
-}  // namespace
 
 CoverageInputs inputs_from_summary(const nlohmann::json& summary, const nlohmann::json* spec) {
   return inputs_from_summary_impl(summary, spec);

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "context_payload.h"
 #include "tpark/context/formulas.h"
-#include "tpark/json/kept_members.h"
 
 namespace tpark::context_section {
 namespace {
@@ -43,104 +43,24 @@ const Json* object_member(const Json* object, const char* key) {
   return value != nullptr && value->is_object() ? value : nullptr;
 }
 
-std::optional<double> finite_number(const Json* value) {
-  if (value == nullptr || !value->is_number()) return std::nullopt;
-  const double number = value->get<double>();
-  if (!std::isfinite(number)) return std::nullopt;
-  return number;
-}
-
-std::optional<bool> bool_of(const Json* value) {
-  if (value == nullptr || !value->is_boolean()) return std::nullopt;
-  return value->get<bool>();
-}
-
-std::optional<std::string> nonempty_string(const Json* value) {
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  std::string text = value->get<std::string>();
-  if (text.empty()) return std::nullopt;
-  return text;
-}
-
 // The finite numeric members of an object, in the object's order.
-NamedValues numeric_members(const Json* object) {
+NamedValues numeric_members(const std::optional<NumberFields>& object) {
   NamedValues out;
-  if (object == nullptr || !object->is_object()) return out;
-  for (const auto& [key, value] : object->items()) {
-    if (auto number = finite_number(&value)) out.emplace_back(key, *number);
-  }
+  if (!object) return out;
+  for (const auto& [key, number] : *object)
+    if (number.finite) out.emplace_back(key, *number.finite);
   return out;
+}
+
+std::optional<double> finite_member(const std::optional<NumberFields>& object,
+                                    std::string_view key) {
+  if (!object) return std::nullopt;
+  const NumberField* number = tpark::context::find_number_field(*object, key);
+  return number != nullptr ? number->finite : std::nullopt;
 }
 
 uint64_t array_length(const Json* value) {
   return value != nullptr && value->is_array() ? value->size() : 0;
-}
-
-// ---------------------------------------------------------------------------
-// Reading only what the windows keep (simdjson on-demand, kept_members.h)
-//
-// Per event the model needs a few numbers, flags and small objects of a ~1 KB
-// payload; the Keep trees below name them. The full payload is parsed only
-// when an entry is rendered.
-
-using tpark::json::Keep;
-using tpark::json::KeptReader;
-using tpark::json::kWhole;
-
-const Keep& summary_keep() {
-  static const Keep keep{{{"target_limit", kWhole},
-                          {"lanes_requested", kWhole},
-                          {"selected", kWhole},
-                          {"total_candidates", kWhole},
-                          {"avg_cscore", kWhole},
-                          {"max_cscore", kWhole},
-                          {"threshold_hits", kWhole},
-                          {"min_score", kWhole},
-                          {"lane_counts", kWhole},
-                          {"slots", Keep{{{"counts", kWhole}, {"budgets", kWhole}}}}}};
-  return keep;
-}
-
-const Keep& spec_keep() {
-  static const Keep keep{{{"min_score", kWhole}, {"slot_budgets", kWhole}}};
-  return keep;
-}
-
-const Keep& coverage_keep() {
-  static const Keep keep{{{"reasons", kWhole},
-                          {"needs_more", kWhole},
-                          {"summary", summary_keep()},
-                          {"spec", spec_keep()}}};
-  return keep;
-}
-
-const Keep& recall_keep() {
-  static const Keep keep{{{"needs_more", kWhole},
-                          {"summary", summary_keep()},
-                          {"spec", spec_keep()},
-                          {"score", kWhole},
-                          {"level", kWhole},
-                          {"at_risk", kWhole},
-                          {"components", Keep{{{"slots", kWhole}}}}}};
-  return keep;
-}
-
-const Keep& assembly_keep() {
-  static const Keep keep{{{"needs_more", kWhole},
-                          {"coverage", Keep{{{"needs_more", kWhole}}}},
-                          {"coverage_gap", kWhole},
-                          {"duration_ms", kWhole},
-                          {"summary", summary_keep()}}};
-  return keep;
-}
-
-const Keep& retriever_keep() {
-  static const Keep keep{{{"summary", summary_keep()},
-                          {"diagnostics", Keep{{{"counts", kWhole},
-                                                {"timings_ms", kWhole},
-                                                {"lanes", kWhole},
-                                                {"slots", Keep{{{"counts", kWhole}}}}}}}}};
-  return keep;
 }
 
 // ---------------------------------------------------------------------------
@@ -251,8 +171,17 @@ struct RecentEvent {
   mutable std::optional<Json> entry;
 
   static RecentEvent of(const EventInput& event) {
-    return RecentEvent{event.id, std::string(event.time), std::string(event.node),
-                       std::string(event.payload), std::nullopt};
+    RecentEvent recent;
+    recent.assign(event);
+    return recent;
+  }
+  // Reuses the strings' buffers of an event leaving the window.
+  void assign(const EventInput& event) {
+    id = event.id;
+    time.assign(event.time);
+    node.assign(event.node);
+    payload.assign(event.payload);
+    entry.reset();
   }
   EventInput input() const { return EventInput{id, time, node, {}, payload}; }
 };
@@ -267,8 +196,17 @@ Json full_payload(std::string_view text) {
   return payload;
 }
 
+// A builder reads the payload both ways (the members it copies from the full
+// payload, the effective values through the same readers as the samples); a
+// payload the full parse rejects (e.g. a number beyond double) is read as {}
+// both ways.
 const Json& entry_of(const RecentEvent& event, EntryBuilder build) {
-  if (!event.entry) event.entry = build(event.input(), full_payload(event.payload));
+  if (!event.entry) {
+    EventInput input = event.input();
+    Json payload = full_payload(event.payload);
+    if (payload.empty()) input.payload = "{}";
+    event.entry = build(input, payload);
+  }
   return *event.entry;
 }
 
@@ -282,8 +220,14 @@ class Ring {
   // Returns the sample pushed out of a full ring.
   std::optional<Sample> push(Sample sample, const EventInput& event) {
     samples_.push_back(std::move(sample));
-    if (recent_.size() >= std::min(kRecentMax, capacity_)) recent_.pop_back();
-    recent_.push_front(RecentEvent::of(event));
+    if (recent_.size() >= std::min(kRecentMax, capacity_)) {
+      RecentEvent oldest = std::move(recent_.back());
+      recent_.pop_back();
+      oldest.assign(event);
+      recent_.push_front(std::move(oldest));
+    } else {
+      recent_.push_front(RecentEvent::of(event));
+    }
     if (samples_.size() <= capacity_) return std::nullopt;
     std::optional<Sample> evicted(std::move(samples_.front()));
     samples_.pop_front();
@@ -556,22 +500,22 @@ struct CoverageRead {
   bool derived = false;
 };
 
-CoverageRead read_coverage(const Json& payload) {
+CoverageRead read_coverage(CoveragePayload payload) {
   CoverageRead read;
   std::optional<formulas::CoverageVerdict> verdict;
-  if (const Json* summary = object_member(&payload, "summary")) {
-    read.inputs = formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
+  if (payload.summary) {
+    read.inputs =
+        formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr);
     verdict = formulas::coverage_verdict(*read.inputs);
   }
   CoverageSample& sample = read.sample;
-  if (const Json* given = member(&payload, "reasons"); given != nullptr && given->is_array()) {
-    for (const Json& reason : *given)
-      if (reason.is_string()) sample.reasons.push_back(reason.get<std::string>());
+  if (payload.reasons) {
+    sample.reasons = std::move(*payload.reasons);
   } else if (verdict) {
     sample.reasons = verdict->reasons;
     read.derived = true;
   }
-  if (auto given = bool_of(member(&payload, "needs_more"))) {
+  if (auto given = payload.needs_more) {
     sample.needs_more = *given;
   } else if (verdict) {
     sample.needs_more = verdict->needs_more;
@@ -583,7 +527,7 @@ CoverageRead read_coverage(const Json& payload) {
 }
 
 Json coverage_entry(const EventInput& event, const Json& payload) {
-  const CoverageRead read = read_coverage(payload);
+  const CoverageRead read = read_coverage(read_coverage_payload(event.payload));
   Json entry = entry_head(event);
   entry["needs_more"] = read.sample.needs_more;
   entry["reasons"] = read.sample.reasons;
@@ -605,12 +549,12 @@ struct RecallRead {
   bool derived = false;
 };
 
-RecallRead read_recall(const Json& payload) {
+RecallRead read_recall(RecallPayload payload) {
   RecallRead read;
-  const std::optional<bool> producer_needs_more = bool_of(member(&payload, "needs_more"));
-  if (const Json* summary = object_member(&payload, "summary")) {
+  const std::optional<bool> producer_needs_more = payload.needs_more;
+  if (payload.summary) {
     const formulas::CoverageInputs inputs =
-        formulas::inputs_from_summary(*summary, object_member(&payload, "spec"));
+        formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr);
     const bool needs_more =
         producer_needs_more ? *producer_needs_more : formulas::coverage_verdict(inputs).needs_more;
     read.risk = formulas::recall_risk(inputs, needs_more);
@@ -618,27 +562,26 @@ RecallRead read_recall(const Json& payload) {
   const std::optional<formulas::RecallRisk>& risk = read.risk;
 
   RecallSample& sample = read.sample;
-  sample.score = finite_number(member(&payload, "score"));
+  sample.score = payload.score.finite;
   const bool producer_score = sample.score.has_value();
   if (!sample.score && risk) {
     sample.score = risk->score;
     read.derived = true;
   }
-  sample.level = nonempty_string(member(&payload, "level"));
+  sample.level = std::move(payload.level);
   if (!sample.level && sample.score) {
     sample.level = std::string(formulas::risk_level(*sample.score));
     read.derived = true;
   }
-  sample.at_risk = bool_of(member(&payload, "at_risk"));
+  sample.at_risk = payload.at_risk;
   if (!sample.at_risk && sample.score) {
     sample.at_risk = producer_score ? producer_needs_more.value_or(false) || *sample.score >= 0.4
                                     : risk->at_risk;
     read.derived = true;
   }
 
-  const Json* components = object_member(&payload, "components");
-  if (const Json* slots = object_member(components, "slots")) {
-    for (const auto& [slot, gap] : numeric_members(slots))
+  if (payload.component_slots) {
+    for (const auto& [slot, gap] : numeric_members(payload.component_slots))
       if (auto effective = formulas::effective_slot_gap(gap))
         sample.slot_gaps.emplace_back(slot, *effective);
   } else if (risk) {
@@ -650,7 +593,7 @@ RecallRead read_recall(const Json& payload) {
 }
 
 Json recall_entry(const EventInput& event, const Json& payload) {
-  const RecallRead read = read_recall(payload);
+  const RecallRead read = read_recall(read_recall_payload(event.payload));
   const RecallSample& sample = read.sample;
   bool derived = read.derived;
   Json entry = entry_head(event);
@@ -683,22 +626,23 @@ Json recall_entry(const EventInput& event, const Json& payload) {
 
 // --- assembly ---
 
-std::optional<bool> assembly_needs_more(const Json& payload) {
-  std::optional<bool> needs_more = bool_of(member(&payload, "needs_more"));
-  if (!needs_more) needs_more = bool_of(member(object_member(&payload, "coverage"), "needs_more"));
-  if (!needs_more) needs_more = bool_of(member(&payload, "coverage_gap"));
+std::optional<bool> assembly_needs_more(const AssemblyPayload& payload) {
+  std::optional<bool> needs_more = payload.needs_more;
+  if (!needs_more) needs_more = payload.coverage_needs_more;
+  if (!needs_more) needs_more = payload.coverage_gap;
   return needs_more;
 }
 
-AssemblySample read_assembly(const Json& payload) {
+AssemblySample read_assembly(const AssemblyPayload& payload) {
   AssemblySample sample;
   sample.needs_more = assembly_needs_more(payload).value_or(false);
-  const Json* summary = object_member(&payload, "summary");
-  sample.selected = finite_number(member(summary, "selected"));
-  sample.candidates = finite_number(member(summary, "total_candidates"));
-  sample.duration_ms = finite_number(member(&payload, "duration_ms"));
-  sample.lanes = numeric_members(object_member(summary, "lane_counts"));
-  sample.slots = numeric_members(object_member(object_member(summary, "slots"), "counts"));
+  sample.duration_ms = payload.duration_ms.finite;
+  if (const auto& summary = payload.summary) {
+    sample.selected = summary->selected.finite;
+    sample.candidates = summary->total_candidates.finite;
+    sample.lanes = numeric_members(summary->lane_counts);
+    sample.slots = numeric_members(summary->slot_counts);
+  }
   return sample;
 }
 
@@ -711,29 +655,26 @@ Json assembly_entry(const EventInput& event, const Json& payload) {
   for (const char* key : {"corr_id", "project", "query", "duration_ms", "coverage", "reasons",
                           "summary", "persona_bias", "spec", "next_spec"})
     copy_if_present(entry, payload, key);
-  if (auto needs_more = assembly_needs_more(payload)) entry["needs_more"] = *needs_more;
+  if (auto needs_more = assembly_needs_more(read_assembly_payload(event.payload)))
+    entry["needs_more"] = *needs_more;
   return entry;
 }
 
 // --- retriever ---
 
-RetrieverSample read_retriever(const Json& payload) {
-  const Json* diagnostics = object_member(&payload, "diagnostics");
+RetrieverSample read_retriever(const RetrieverPayload& payload) {
   RetrieverSample sample;
-  if (const Json* counts = object_member(diagnostics, "counts")) {
-    sample.counts = numeric_members(counts);
-  } else {
-    const Json* summary = object_member(&payload, "summary");
-    if (auto selected = finite_number(member(summary, "selected")))
-      sample.counts.emplace_back("selected", *selected);
-    if (auto candidates = finite_number(member(summary, "total_candidates")))
+  if (payload.counts) {
+    sample.counts = numeric_members(payload.counts);
+  } else if (const auto& summary = payload.summary) {
+    if (auto selected = summary->selected.finite) sample.counts.emplace_back("selected", *selected);
+    if (auto candidates = summary->total_candidates.finite)
       sample.counts.emplace_back("total_candidates", *candidates);
   }
-  const Json* timings = object_member(diagnostics, "timings_ms");
   for (std::size_t i = 0; i < kTimingKeys.size(); ++i)
-    sample.timings_ms[i] = finite_number(member(timings, kTimingKeys[i]));
-  sample.lanes = numeric_members(object_member(diagnostics, "lanes"));
-  sample.slots = numeric_members(object_member(object_member(diagnostics, "slots"), "counts"));
+    sample.timings_ms[i] = finite_member(payload.timings_ms, kTimingKeys[i]);
+  sample.lanes = numeric_members(payload.lanes);
+  sample.slots = numeric_members(payload.slot_counts);
   return sample;
 }
 
@@ -803,7 +744,6 @@ struct ContextModel::State {
   AssemblyWindow assembly;
   RetrieverWindow retriever;
   std::optional<RecentEvent> assembled;  // none until the first context.assembled
-  KeptReader reader;
   bool dirty = true;
   std::string text;  // the last render
 
@@ -812,7 +752,7 @@ struct ContextModel::State {
 };
 
 MetricObservations ContextModel::State::take_coverage(const EventInput& event) {
-  CoverageRead read = read_coverage(reader.read(event.payload, coverage_keep()));
+  CoverageRead read = read_coverage(read_coverage_payload(event.payload));
   MetricObservations observed;
   observed.source = MetricObservations::Source::Coverage;
   observed.needs_more = read.sample.needs_more;
@@ -828,7 +768,7 @@ MetricObservations ContextModel::State::take_coverage(const EventInput& event) {
 }
 
 MetricObservations ContextModel::State::take_recall(const EventInput& event) {
-  RecallRead read = read_recall(reader.read(event.payload, recall_keep()));
+  RecallRead read = read_recall(read_recall_payload(event.payload));
   MetricObservations observed;
   observed.source = MetricObservations::Source::Recall;
   observed.score = read.sample.score;
@@ -870,9 +810,9 @@ MetricObservations ContextModel::on_event(const EventInput& event) {
   if (kind == kCoverageKind) return s.take_coverage(event);
   if (kind == kRecallRiskKind) return s.take_recall(event);
   if (kind == kAssemblyKind)
-    s.assembly.push(read_assembly(s.reader.read(event.payload, assembly_keep())), event);
+    s.assembly.push(read_assembly(read_assembly_payload(event.payload)), event);
   else if (kind == kRetrieverKind)
-    s.retriever.push(read_retriever(s.reader.read(event.payload, retriever_keep())), event);
+    s.retriever.push(read_retriever(read_retriever_payload(event.payload)), event);
   else
     s.assembled = RecentEvent::of(event);
   return {};

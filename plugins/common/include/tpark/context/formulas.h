@@ -4,8 +4,10 @@
 // Pure functions over plain values: no I/O, no clocks, no global state. Both
 // tp.section.context and the training job (control.md §5.5) compile them in,
 // so both report the very same numbers. The two consumers differ only in how
-// they fill a summary's missing fields; each builds its own summary JSON and
-// then turns it into CoverageInputs with inputs_from_summary().
+// they fill a summary's missing fields: the training job builds its own
+// summary JSON and turns it into CoverageInputs with inputs_from_summary(); the
+// section reads the same fields from the raw payload and calls
+// inputs_from_fields(), which inputs_from_summary() also goes through.
 //
 // Numerics (telemetry.md §0): doubles only; counts and thresholds are integer
 // arithmetic, weights are integers, so results are exact and portable.
@@ -18,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -62,6 +65,56 @@ struct CoverageInputs {
 CoverageInputs inputs_from_summary(const nlohmann::json& summary, const nlohmann::json* spec);
 CoverageInputs inputs_from_summary(const nlohmann::ordered_json& summary,
                                    const nlohmann::ordered_json* spec);
+
+// ---------------------------------------------------------------------------
+// Summary and spec fields, read once
+//
+// What inputs_from_summary reads of a `summary` and a `spec`, as plain values:
+// a reader that does not build JSON values (e.g. simdjson on-demand over the
+// raw payload) fills these and calls inputs_from_fields.
+
+// One member as the formulas read it, decided when it is read.
+struct NumberField {
+  std::optional<double> finite;  // the value when it is a finite number
+  int64_t count = 0;             // the value as a count (rules above); 0 when not a number
+};
+
+// How a JSON number of each type reads (the types nlohmann's parser gives:
+// non-negative integers unsigned, negative ones signed, others double).
+NumberField number_field(uint64_t value);
+NumberField number_field(int64_t value);
+NumberField number_field(double value);
+
+// An object's members in its order; a repeated key keeps its first place and
+// its last value (as nlohmann's ordered_json reads it).
+using NumberFields = std::vector<std::pair<std::string, NumberField>>;
+
+// Sets `key` in `fields` with that rule.
+void set_number_field(NumberFields& fields, std::string_view key, NumberField value);
+// The member `key`, or nullptr.
+const NumberField* find_number_field(const NumberFields& fields, std::string_view key);
+
+struct SummaryFields {
+  NumberField target_limit;
+  NumberField lanes_requested;
+  NumberField selected;
+  NumberField total_candidates;
+  NumberField avg_cscore;
+  NumberField max_cscore;
+  NumberField threshold_hits;
+  NumberField min_score;
+  std::optional<NumberFields> lane_counts;   // when an object
+  std::optional<NumberFields> slot_counts;   // slots.counts, when both are objects
+  std::optional<NumberFields> slot_budgets;  // slots.budgets, when both are objects
+};
+
+struct SpecFields {
+  NumberField min_score;
+  std::optional<NumberFields> slot_budgets;  // when an object
+};
+
+// inputs_from_summary over fields already read; `spec` may be null.
+CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields* spec);
 
 // ---------------------------------------------------------------------------
 // Coverage verdict
