@@ -30,32 +30,10 @@ ApplierInstance::ApplierInstance(ApplierSpec spec, std::shared_ptr<const HostSer
 ApplierInstance::~ApplierInstance() = default;
 
 std::optional<std::string> ApplierInstance::start() {
-  tp_error err = make_error();
-  std::string detail;
-  void* ctx = nullptr;
-  tp_status status = call_guarded(
-      [&] {
-        return spec_.desc.create(host_api_table(), host_.get(), as_tp_str(spec_.config_json), &ctx,
-                                 &err);
-      },
-      detail);
-  if (status != TP_OK) {
-    host_->revoked = true;
-    if (detail.empty()) detail = error_text(err);
-    return failure_text("create", status, detail);
-  }
-  ctx_ = ctx;
+  if (auto failure =
+          create_and_start(spec_.desc, host_api_table(), *host_, spec_.config_json, ctx_))
+    return failure;
   created_ = true;
-  err = make_error();
-  status = call_guarded([&] { return spec_.desc.start(ctx_, &err); }, detail);
-  if (status != TP_OK) {
-    if (detail.empty()) detail = error_text(err);
-    std::string ignored;
-    call_guarded([&] { return spec_.desc.destroy(ctx_); }, ignored);
-    created_ = false;
-    host_->revoked = true;
-    return failure_text("start", status, detail);
-  }
   return std::nullopt;
 }
 

@@ -104,6 +104,41 @@ inline std::string failure_text(const char* callback, tp_status status, const st
   return std::string(callback) + ": " + (detail.empty() ? status_text(status) : detail);
 }
 
+// A plugin instance's create then start, each guarded, for the kinds whose
+// descriptor has create(api, host, config, &ctx, err), start(ctx, err) and
+// destroy(ctx). On success `ctx` holds the started instance. On failure the
+// host handle is revoked, an instance that was created is destroyed (ctx left
+// null), and the reason ("create: ..." / "start: ...") is returned.
+template <class Desc, class Host>
+std::optional<std::string> create_and_start(const Desc& desc, const tp_host_api* api, Host& host,
+                                            const std::string& config_json, void*& ctx) {
+  tp_error err = make_error();
+  std::string detail;
+  void* created = nullptr;
+  tp_status status = call_guarded(
+      [&] {
+        return desc.create(api, &host, tp_str{config_json.data(), config_json.size()}, &created,
+                           &err);
+      },
+      detail);
+  if (status != TP_OK) {
+    host.revoked = true;
+    if (detail.empty()) detail = error_text(err);
+    return failure_text("create", status, detail);
+  }
+  err = make_error();
+  status = call_guarded([&] { return desc.start(created, &err); }, detail);
+  if (status != TP_OK) {
+    if (detail.empty()) detail = error_text(err);
+    std::string ignored;
+    call_guarded([&] { return desc.destroy(created); }, ignored);
+    host.revoked = true;
+    return failure_text("start", status, detail);
+  }
+  ctx = created;
+  return std::nullopt;
+}
+
 // A plugin's stop, called with a deadline: `stop(err)` runs guarded on a
 // helper thread (stop may block). Returns the status and the plugin's
 // detail, or nullopt when it did not return by `deadline`: the helper is then
