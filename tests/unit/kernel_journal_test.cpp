@@ -575,3 +575,48 @@ TEST_CASE("journal_visit_after_renders_the_rows_read_after_returns", "[kernel][j
     CHECK(info.truncated == page.truncated);
   }
 }
+
+// Plain appends go in several rows per INSERT; every row must still get its
+// own id, in order, matching what a read returns for that id, across batch
+// sizes around the statement's row count and after pruning everything (the
+// next id continues from the largest ever used).
+TEST_CASE("journal_batched_appends_give_each_row_its_own_id_at_every_batch_size",
+          "[kernel][journal]") {
+  TempDir dir;
+  Journal journal(dir.db());
+  int64_t expected_id = 0;
+  int serial = 0;
+  auto append_batch = [&](size_t size) {
+    std::vector<NewEvent> batch;
+    for (size_t i = 0; i < size; ++i, ++serial) {
+      NewEvent event = new_event(serial % 3 == 0 ? "b.kind" : "a.kind", 1767225600000 + serial,
+                                 R"({"serial":)" + std::to_string(serial) + "}");
+      if (serial % 2 == 0) event.node = "n" + std::to_string(serial);
+      batch.push_back(std::move(event));
+    }
+    const int first_serial = serial - static_cast<int>(size);
+    auto committed = journal.append(std::move(batch));
+    REQUIRE(committed.size() == size);
+    for (size_t i = 0; i < size; ++i) {
+      const Event& event = *committed[i];
+      CHECK(event.id == ++expected_id);
+      CHECK(event.payload == R"({"serial":)" + std::to_string(first_serial + i) + "}");
+    }
+  };
+  for (size_t size : {1, 31, 32, 33, 64, 65, 100, 1000}) append_batch(size);
+  CHECK(journal.head_id() == expected_id);
+
+  // Every row as read back carries the payload its id was given for.
+  auto page = journal.read_after(0, {}, 10000);
+  REQUIRE(page.items.size() == static_cast<size_t>(expected_id));
+  for (const EventPtr& event : page.items) {
+    const int64_t s = event->id - 1;
+    CHECK(event->payload == R"({"serial":)" + std::to_string(s) + "}");
+    CHECK(event->kind == (s % 3 == 0 ? "b.kind" : "a.kind"));
+    CHECK(event->node == (s % 2 == 0 ? "n" + std::to_string(s) : ""));
+  }
+
+  CHECK(journal.prune(0, 1767225600000 + serial + 1) == static_cast<uint64_t>(expected_id));
+  append_batch(70);
+  CHECK(journal.read_after(0, {}, 100).items.front()->id == expected_id - 69);
+}
