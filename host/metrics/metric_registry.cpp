@@ -9,14 +9,15 @@
 #include <set>
 #include <shared_mutex>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
 
 namespace tpark {
 
@@ -30,11 +31,59 @@ struct MetricRegistry::Family {
   prometheus::Family<prometheus::Gauge>* gauges = nullptr;
   prometheus::Family<prometheus::Histogram>* histograms = nullptr;
 
-  std::optional<prometheus::Labels> labels(const std::vector<std::string>& values) const {
+  std::optional<prometheus::Labels> labels(LabelValues values) const {
     if (values.size() != label_names.size()) return std::nullopt;
     prometheus::Labels out;
-    for (size_t i = 0; i < values.size(); ++i) out.emplace(label_names[i], values[i]);
+    for (size_t i = 0; i < values.size(); ++i) out.emplace(label_names[i], std::string(values[i]));
     return out;
+  }
+
+  // The series of each label set resolved so far, keyed by series_key(), so
+  // that a repeated add/set/observe neither builds a label map nor hashes it
+  // in prometheus-cpp. A series leaves it when it is removed (only remove()
+  // removes series from these families).
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  mutable std::unordered_map<std::string, void*, KeyHash, std::equal_to<>> series;
+
+  // Each value with its length in front: no two label sets share a key.
+  static std::string_view series_key(LabelValues values) {
+    thread_local std::string key;
+    key.clear();
+    for (std::string_view value : values) {
+      const auto size = static_cast<uint32_t>(value.size());
+      key.append(reinterpret_cast<const char*>(&size), sizeof size);
+      key.append(value);
+    }
+    return key;
+  }
+
+  // The series for `values`, created on first use; nullptr for a wrong label
+  // count. T is this family's metric type.
+  template <class T, class Make>
+  T* series_for(LabelValues values, Make make) const {
+    if (values.size() != label_names.size()) return nullptr;
+    const std::string_view key = series_key(values);
+    auto it = series.find(key);
+    if (it != series.end()) return static_cast<T*>(it->second);
+    T* metric = make(*labels(values));
+    series.emplace(std::string(key), metric);
+    return metric;
+  }
+  prometheus::Counter* counter(LabelValues values) const {
+    return series_for<prometheus::Counter>(
+        values, [&](const prometheus::Labels& l) { return &counters->Add(l); });
+  }
+  prometheus::Gauge* gauge(LabelValues values) const {
+    return series_for<prometheus::Gauge>(
+        values, [&](const prometheus::Labels& l) { return &gauges->Add(l); });
+  }
+  prometheus::Histogram* histogram(LabelValues values) const {
+    return series_for<prometheus::Histogram>(values, [&](const prometheus::Labels& l) {
+      return &histograms->Add(l, prometheus::Histogram::BucketBoundaries(buckets));
+    });
   }
 };
 
@@ -118,11 +167,20 @@ class ExpositionWriter {
     using prometheus::MetricType;
     const char* type = "untyped";
     switch (family.type) {
-      case MetricType::Counter: type = "counter"; break;
-      case MetricType::Gauge: type = "gauge"; break;
-      case MetricType::Summary: type = "summary"; break;
-      case MetricType::Histogram: type = "histogram"; break;
-      default: break;
+      case MetricType::Counter:
+        type = "counter";
+        break;
+      case MetricType::Gauge:
+        type = "gauge";
+        break;
+      case MetricType::Summary:
+        type = "summary";
+        break;
+      case MetricType::Histogram:
+        type = "histogram";
+        break;
+      default:
+        break;
     }
     family_header(family.name, family.help, type);
     for (const auto& metric : family.metric) {
@@ -360,43 +418,58 @@ uint64_t MetricRegistry::register_family(MetricType type, std::string_view name,
   return families_.size();
 }
 
-bool MetricRegistry::add(uint64_t handle, const std::vector<std::string>& labels, double value) {
+namespace {
+
+// Label values as views, without copying them.
+struct LabelViews {
+  explicit LabelViews(const std::vector<std::string>& labels) {
+    views.reserve(labels.size());
+    for (const std::string& label : labels) views.emplace_back(label);
+  }
+  std::vector<std::string_view> views;
+};
+
+}  // namespace
+
+bool MetricRegistry::add_values(uint64_t handle, LabelValues labels, double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || !std::isfinite(value)) return false;
   const Family& family = *families_[handle - 1];
-  const auto label_map = family.labels(labels);
-  if (!label_map) return false;
   if (family.counters) {
     if (value < 0) return false;  // counters never go down
-    family.counters->Add(*label_map).Increment(value);
+    prometheus::Counter* counter = family.counter(labels);
+    if (counter == nullptr) return false;
+    counter->Increment(value);
     return true;
   }
   if (family.gauges) {
-    family.gauges->Add(*label_map).Increment(value);
+    prometheus::Gauge* gauge = family.gauge(labels);
+    if (gauge == nullptr) return false;
+    gauge->Increment(value);
     return true;
   }
   return false;
 }
 
-bool MetricRegistry::set(uint64_t handle, const std::vector<std::string>& labels, double value) {
+bool MetricRegistry::set_values(uint64_t handle, LabelValues labels, double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size()) return false;
   const Family& family = *families_[handle - 1];
-  const auto label_map = family.labels(labels);
-  if (!label_map || !family.gauges) return false;
-  family.gauges->Add(*label_map).Set(value);
+  if (!family.gauges) return false;
+  prometheus::Gauge* gauge = family.gauge(labels);
+  if (gauge == nullptr) return false;
+  gauge->Set(value);
   return true;
 }
 
-bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels,
-                             double value) {
+bool MetricRegistry::observe_values(uint64_t handle, LabelValues labels, double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || std::isnan(value)) return false;
   const Family& family = *families_[handle - 1];
-  const auto label_map = family.labels(labels);
-  if (!label_map || !family.histograms) return false;
-  family.histograms->Add(*label_map, prometheus::Histogram::BucketBoundaries(family.buckets))
-      .Observe(value);
+  if (!family.histograms) return false;
+  prometheus::Histogram* histogram = family.histogram(labels);
+  if (histogram == nullptr) return false;
+  histogram->Observe(value);
   return true;
 }
 
@@ -405,17 +478,16 @@ bool MetricRegistry::observe_buckets(uint64_t handle, const std::vector<std::str
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || !std::isfinite(sum)) return false;
   const Family& family = *families_[handle - 1];
-  const auto label_map = family.labels(labels);
-  if (!label_map || !family.histograms || bucket_increments.size() != family.buckets.size() + 1)
-    return false;
+  if (!family.histograms || bucket_increments.size() != family.buckets.size() + 1) return false;
   for (double increment : bucket_increments)
     if (!std::isfinite(increment) || increment < 0) return false;
-  family.histograms->Add(*label_map, prometheus::Histogram::BucketBoundaries(family.buckets))
-      .ObserveMultiple(bucket_increments, sum);
+  prometheus::Histogram* histogram = family.histogram(LabelViews(labels).views);
+  if (histogram == nullptr) return false;
+  histogram->ObserveMultiple(bucket_increments, sum);
   return true;
 }
 
-bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& labels) {
+bool MetricRegistry::remove_values(uint64_t handle, LabelValues labels) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size()) return false;
   const Family& family = *families_[handle - 1];
@@ -423,6 +495,7 @@ bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& lab
   if (!label_map) return false;
   auto remove_from = [&](auto* prom_family) {
     if (!prom_family || !prom_family->Has(*label_map)) return false;
+    family.series.erase(std::string(Family::series_key(labels)));
     // Add returns the existing series for these labels; it is then removed.
     if constexpr (std::is_same_v<std::remove_pointer_t<decltype(prom_family)>,
                                  prometheus::Family<prometheus::Histogram>>) {
@@ -435,6 +508,20 @@ bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& lab
   };
   return remove_from(family.counters) || remove_from(family.gauges) ||
          remove_from(family.histograms);
+}
+
+bool MetricRegistry::add(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  return add_values(handle, LabelViews(labels).views, value);
+}
+bool MetricRegistry::set(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  return set_values(handle, LabelViews(labels).views, value);
+}
+bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels,
+                             double value) {
+  return observe_values(handle, LabelViews(labels).views, value);
+}
+bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& labels) {
+  return remove_values(handle, LabelViews(labels).views);
 }
 
 std::string MetricRegistry::render_text() const {

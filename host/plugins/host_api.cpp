@@ -326,34 +326,39 @@ template <class Op>
 tp_status metric_op(tp_host* host, const tp_str* values, size_t count, Op op) {
   if (!usable(host) || host->services->metrics == nullptr) return TP_UNAVAILABLE;
   if (count > 0 && values == nullptr) return TP_INVALID_ARG;
-  return op(*host->services->metrics, label_values(values, count)) ? TP_OK : TP_INVALID_ARG;
+  // Views of the caller's label values: a series already known is found
+  // without copying them.
+  thread_local std::vector<std::string_view> labels;
+  labels.clear();
+  for (size_t i = 0; i < count; ++i) labels.push_back(view(values[i]));
+  return op(*host->services->metrics, MetricRegistry::LabelValues(labels)) ? TP_OK : TP_INVALID_ARG;
 }
 
 tp_status slot_metric_add(tp_host* host, uint64_t handle, const tp_str* values, size_t count,
                           double value) {
   return metric_op(host, values, count, [&](MetricRegistry& m, const auto& labels) {
-    return m.add(handle, labels, value);
+    return m.add_values(handle, labels, value);
   });
 }
 
 tp_status slot_metric_set(tp_host* host, uint64_t handle, const tp_str* values, size_t count,
                           double value) {
   return metric_op(host, values, count, [&](MetricRegistry& m, const auto& labels) {
-    return m.set(handle, labels, value);
+    return m.set_values(handle, labels, value);
   });
 }
 
 tp_status slot_metric_observe(tp_host* host, uint64_t handle, const tp_str* values, size_t count,
                               double value) {
   return metric_op(host, values, count, [&](MetricRegistry& m, const auto& labels) {
-    return m.observe(handle, labels, value);
+    return m.observe_values(handle, labels, value);
   });
 }
 
 tp_status slot_metric_remove(tp_host* host, uint64_t handle, const tp_str* values, size_t count) {
-  const tp_status status =
-      metric_op(host, values, count,
-                [&](MetricRegistry& m, const auto& labels) { return m.remove(handle, labels); });
+  const tp_status status = metric_op(
+      host, values, count,
+      [&](MetricRegistry& m, const auto& labels) { return m.remove_values(handle, labels); });
   return status == TP_INVALID_ARG ? TP_NOT_FOUND : status;
 }
 
@@ -502,8 +507,8 @@ tp_status slot_ingest_lines(tp_host* host, const tp_ingest_line* lines, size_t c
       continue;
     }
     NewEvent event;
-    if (auto failure = parse_source_message(view(line.body), view(line.node),
-                                            view(line.kind_hint), receive_ms, options, event))
+    if (auto failure = parse_source_message(view(line.body), view(line.node), view(line.kind_hint),
+                                            receive_ms, options, event))
       rejected.push_back({i + 1, std::move(*failure)});
     else
       events.push_back(std::move(event));
