@@ -11,12 +11,15 @@
 // Usage: bench_http_ingest [events=400000] [connections=4] [lines per body=1000] [rounds=3]
 // Run with a Release build; the host gets ARW_ADMIN_RATE_LIMIT=0.
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +50,20 @@ std::string load_average() {
   std::string one_minute;
   in >> one_minute;
   return one_minute.empty() ? "?" : one_minute;
+}
+
+// CPU seconds (user + system) a process has used so far, from /proc.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -117,7 +134,7 @@ int main(int argc, char** argv) {
   }
 
   struct Round {
-    double raw_rate = 0, http_rate = 0, http_secs = 0;
+    double raw_rate = 0, http_rate = 0, http_secs = 0, host_cpu_us = 0;
     long accepted = 0;
     std::string host_side;
   };
@@ -150,6 +167,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a dashboard's poll
       }
     });
+    const double cpu_before = cpu_seconds(host.pid());
     auto start = Clock::now();
     std::vector<std::thread> workers;
     for (int c = 0; c < connections; ++c)
@@ -164,6 +182,8 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w.join();
     round.http_secs = std::chrono::duration<double>(Clock::now() - start).count();
     round.accepted = accepted.load();
+    round.host_cpu_us = 1e6 * (cpu_seconds(host.pid()) - cpu_before) /
+                        static_cast<double>(std::max(1L, round.accepted));
     round.http_rate = static_cast<double>(round.accepted) / round.http_secs;
     ingesting = false;
     reader.join();
@@ -181,9 +201,9 @@ int main(int argc, char** argv) {
     host.stop();
     std::printf(
         "http_ingest:   round %d: raw SQLite %.0f events/s, then %ld events over HTTP in %.2f s: "
-        "%.0f events/s (%.2fx); the read in the host %s\n",
+        "%.0f events/s (%.2fx), host CPU %.2f us per event; the read in the host %s\n",
         number, round.raw_rate, round.accepted, round.http_secs, round.http_rate,
-        round.http_rate / round.raw_rate, round.host_side.c_str());
+        round.http_rate / round.raw_rate, round.host_cpu_us, round.host_side.c_str());
     return round;
   };
 
@@ -203,8 +223,8 @@ int main(int argc, char** argv) {
   std::printf(
       "http_ingest: durable HTTP ingest %.0f events/s; raw SQLite batched insert %.0f "
       "events/s (medians of %d rounds); ratio %.2fx (targets >= 250000 events/s, "
-      ">= 0.5x)\n",
-      http_rate, raw_rate, rounds, http_rate / raw_rate);
+      ">= 0.5x); the host's CPU per event %.2f us (all its threads)\n",
+      http_rate, raw_rate, rounds, http_rate / raw_rate, median_of(&Round::host_cpu_us));
   const double read_max = read_ms.empty() ? 0 : *std::max_element(read_ms.begin(), read_ms.end());
   std::printf(
       "http_ingest: GET /state/events?after=0&limit=1000 under that ingest, %zu reads: "
