@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/free_port.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
@@ -44,22 +45,10 @@ double ingest_rate(const TempDir& dir, const std::string& name, const std::strin
            {"TPARK_BUILTIN_PLUGIN_DIR", std::string(TPARK_BUILTIN_PLUGIN_DIR)}};
   o.log_path = dir.file(name + ".log");
   HostProcess host(o);
-  std::atomic<size_t> next{0};
-  std::atomic<long> accepted{0};
   const auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int c = 0; c < 2; ++c)
-    workers.emplace_back([&] {
-      HttpConnection conn("127.0.0.1", host.port(), std::chrono::seconds(120));
-      for (size_t i = next++; i < bodies.size(); i = next++) {
-        HttpResult r = conn.request("POST", "/events/ingest",
-                                    {{"Content-Type", "application/x-ndjson"}}, bodies[i]);
-        if (r.status == 200) accepted += r.json()["accepted"].get<long>();
-      }
-    });
-  for (auto& w : workers) w.join();
+  const long accepted = post_ingest_bodies(host.port(), bodies, 2);
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("  %s: %.0f events/s\n", name.c_str(), static_cast<double>(accepted.load()) / secs);
+  std::printf("  %s: %.0f events/s\n", name.c_str(), static_cast<double>(accepted) / secs);
   // The exporters' view after the run (queue depth, sent, dropped).
   if (name.rfind("with", 0) == 0) {
     std::this_thread::sleep_for(std::chrono::seconds(2));  // patches still coalescing
@@ -71,9 +60,8 @@ double ingest_rate(const TempDir& dir, const std::string& name, const std::strin
                     item["exporter"].dump().c_str());
   }
   host.stop();
-  if (accepted.load() != events)
-    std::printf("  %s: only %ld events accepted\n", name.c_str(), accepted.load());
-  return static_cast<double>(accepted.load()) / secs;
+  if (accepted != events) std::printf("  %s: only %ld events accepted\n", name.c_str(), accepted);
+  return static_cast<double>(accepted) / secs;
 }
 
 }  // namespace

@@ -18,12 +18,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 
@@ -50,20 +49,6 @@ std::string load_average() {
   std::string one_minute;
   in >> one_minute;
   return one_minute.empty() ? "?" : one_minute;
-}
-
-// CPU seconds (user + system) a process has used so far, from /proc.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i)
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -153,8 +138,6 @@ int main(int argc, char** argv) {
     o.log_path = dir.file("host-" + std::to_string(number) + ".log");
     HostProcess host(o);
 
-    std::atomic<size_t> next{0};
-    std::atomic<long> accepted{0};
     std::atomic<bool> ingesting{true};
     std::thread reader([&] {
       HttpConnection conn("127.0.0.1", host.port(), std::chrono::seconds(30));
@@ -169,19 +152,8 @@ int main(int argc, char** argv) {
     });
     const double cpu_before = cpu_seconds(host.pid());
     auto start = Clock::now();
-    std::vector<std::thread> workers;
-    for (int c = 0; c < connections; ++c)
-      workers.emplace_back([&] {
-        HttpConnection conn("127.0.0.1", host.port(), std::chrono::seconds(120));
-        for (size_t i = next++; i < bodies.size(); i = next++) {
-          HttpResult r = conn.request("POST", "/events/ingest",
-                                      {{"Content-Type", "application/x-ndjson"}}, bodies[i]);
-          if (r.status == 200) accepted += r.json()["accepted"].get<long>();
-        }
-      });
-    for (auto& w : workers) w.join();
+    round.accepted = post_ingest_bodies(host.port(), bodies, connections);
     round.http_secs = std::chrono::duration<double>(Clock::now() - start).count();
-    round.accepted = accepted.load();
     round.host_cpu_us = 1e6 * (cpu_seconds(host.pid()) - cpu_before) /
                         static_cast<double>(std::max(1L, round.accepted));
     round.http_rate = static_cast<double>(round.accepted) / round.http_secs;
