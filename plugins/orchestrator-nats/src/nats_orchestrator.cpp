@@ -183,13 +183,14 @@ class NatsOrchestrator : public tpark::Orchestrator {
 
  private:
   // ARW_TRAINING_NATS_WINDOW: `ship` (the default) puts the window's rows in
-  // the submit; `fetch` leaves the workers to read them from the host.
-  static bool ships_window() {
+  // the submit; `fetch` leaves the workers to read them from the host. A
+  // bad value falls back to `ship` with a warning, as the training settings.
+  bool ships_window() {
     const std::string mode = env_or("ARW_TRAINING_NATS_WINDOW", "ship");
-    if (mode != "ship" && mode != "fetch")
-      throw tpark::Error(TP_INVALID_ARG,
-                         "ARW_TRAINING_NATS_WINDOW must be ship or fetch, not " + mode);
-    return mode == "ship";
+    if (mode == "fetch") return false;
+    if (mode != "ship")
+      host().warn("ARW_TRAINING_NATS_WINDOW must be ship or fetch, not " + mode + "; using ship");
+    return true;
   }
 
   static void check(natsStatus status, const std::string& what) {
