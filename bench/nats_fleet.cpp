@@ -7,7 +7,9 @@
 //  3. HTTP ingest events/s while the workers train, against the same host
 //     idle (target: at most 10% slower).
 //
-// Usage: bench_nats_fleet [nats_events=200000] [jobs=200]
+// Usage: bench_nats_fleet [nats_events=200000] [jobs=200] [parts=ingest,jobs,slowdown]
+// (parts: any of ingest (1.), jobs (2. and the local dispatch reference of
+// 3.), slowdown (3.), comma-separated)
 #include <nats/nats.h>
 
 #include <unistd.h>
@@ -88,11 +90,14 @@ std::unique_ptr<HostProcess> start_host(const TempDir& dir, const std::string& n
   return std::make_unique<HostProcess>(std::move(o));
 }
 
+// A worker that reads the job windows from `host` (which dispatches with
+// ARW_TRAINING_NATS_WINDOW=fetch).
 std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const Nats& nats,
-                                          const std::string& id, int nice = 0) {
+                                          const std::string& id, const HostProcess& host,
+                                          int nice = 0) {
   HostProcess::Options o;
   o.binary = std::string(TPARK_BINARY_DIR) + "/worker/tpark-worker";
-  o.args = {"--worker-id", id};
+  o.args = {"--worker-id", id, "--base", "http://127.0.0.1:" + std::to_string(host.port())};
   if (nice > 0) o.args.insert(o.args.end(), {"--nice", std::to_string(nice)});
   o.env = {{"ARW_NATS_URL", nats.url}, {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
   o.log_path = dir.file(id + ".log");
@@ -147,14 +152,16 @@ double cpu_seconds(pid_t pid) {
 int keep_training(HostProcess& host, const std::atomic<bool>& stop, int in_flight) {
   const int64_t base = completed_jobs(host);
   int started = 0;
+  // One poll tops the jobs in flight up: a poll per started job would cost
+  // the host as much as a job's own requests.
   while (!stop) {
-    if (started - (completed_jobs(host) - base) < in_flight) {
+    const int64_t missing = in_flight - (started - (completed_jobs(host) - base));
+    for (int64_t i = 0; i < missing && !stop; ++i) {
       request("POST", "127.0.0.1", host.port(), "/orchestrator/mini_agents/start_training",
               {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
       ++started;
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polls cost the host too
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const auto start = Clock::now();
   while (completed_jobs(host) < base + started && seconds_since(start) < 120)
@@ -207,84 +214,99 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures show as they come
   const int events = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int jobs = argc > 2 ? std::atoi(argv[2]) : 200;
+  const std::string parts = argc > 3 ? argv[3] : "ingest,jobs,slowdown";
+  auto runs = [&parts](const char* part) { return parts.find(part) != std::string::npos; };
   TempDir dir;
   Nats nats = start_nats(dir);
-
-  // 1. NATS ingest against the raw publish rate.
-  auto host = start_host(dir, "ingest", {{"ARW_NATS_URL", nats.url}, {"ARW_NODE_ID", "bench"}});
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the subscription settles
-  natsConnection* hub = nullptr;
-  natsConnection_ConnectTo(&hub, nats.url.c_str());
-  std::vector<std::string> bodies;
-  for (int i = 0; i < events; ++i) bodies.push_back(coverage_body(i));
-  const int64_t head = journal_head(*host);
-  const auto start = Clock::now();
-  for (const auto& body : bodies)
-    natsConnection_Publish(hub, "arw.events.node.n1.context.coverage", body.data(),
-                           static_cast<int>(body.size()));
-  natsConnection_FlushTimeout(hub, 60000);
-  const double publish_secs = seconds_since(start);
-  while (journal_head(*host) < head + events && seconds_since(start) < 300)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const double ingest_secs = seconds_since(start);
-  const int64_t journaled = journal_head(*host) - head;
-  natsConnection_Destroy(hub);
-  host->stop();
-  const double publish_rate = events / publish_secs;
-  const double ingest_rate = journaled / ingest_secs;
-  std::printf(
-      "nats_fleet: %d events published at %.0f/s (raw publish, the limit); %lld journaled "
-      "at %.0f/s; ratio %.2fx (target >= 0.5x)\n",
-      events, publish_rate, static_cast<long long>(journaled), ingest_rate,
-      ingest_rate / publish_rate);
+  int64_t journaled = events;
+  if (runs("ingest")) {
+    // 1. NATS ingest against the raw publish rate.
+    auto host = start_host(dir, "ingest", {{"ARW_NATS_URL", nats.url}, {"ARW_NODE_ID", "bench"}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the subscription settles
+    natsConnection* hub = nullptr;
+    natsConnection_ConnectTo(&hub, nats.url.c_str());
+    std::vector<std::string> bodies;
+    for (int i = 0; i < events; ++i) bodies.push_back(coverage_body(i));
+    const int64_t head = journal_head(*host);
+    const auto start = Clock::now();
+    for (const auto& body : bodies)
+      natsConnection_Publish(hub, "arw.events.node.n1.context.coverage", body.data(),
+                             static_cast<int>(body.size()));
+    natsConnection_FlushTimeout(hub, 60000);
+    const double publish_secs = seconds_since(start);
+    while (journal_head(*host) < head + events && seconds_since(start) < 300)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const double ingest_secs = seconds_since(start);
+    journaled = journal_head(*host) - head;
+    natsConnection_Destroy(hub);
+    host->stop();
+    const double publish_rate = events / publish_secs;
+    const double ingest_rate = journaled / ingest_secs;
+    std::printf(
+        "nats_fleet: %d events published at %.0f/s (raw publish, the limit); %lld journaled "
+        "at %.0f/s; ratio %.2fx (target >= 0.5x)\n",
+        events, publish_rate, static_cast<long long>(journaled), ingest_rate,
+        ingest_rate / publish_rate);
+  }
 
   // 2. Jobs/s: two workers against local dispatch, the same evidence.
   std::string window;
   for (int i = 0; i < 300; ++i) window += summary_line(i);
-  auto local = start_host(dir, "local", {{"ARW_TRAINING_CONCURRENCY", "16"}});
-  request("POST", "127.0.0.1", local->port(), "/events/ingest",
-          {{"Content-Type", "application/x-ndjson"}}, window);
-  const double local_rate = run_jobs(*local, jobs);
-  // The reference for 3.: what training costs HTTP ingest without NATS.
-  const double local_slowdown = slowdown_while_training(*local, "local dispatch");
-  std::printf(
-      "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
-      "slower (median of 3 rounds)\n",
-      local_slowdown);
-  local->stop();
+  if (runs("jobs")) {
+    auto local = start_host(dir, "local", {{"ARW_TRAINING_CONCURRENCY", "16"}});
+    request("POST", "127.0.0.1", local->port(), "/events/ingest",
+            {{"Content-Type", "application/x-ndjson"}}, window);
+    const double local_rate = run_jobs(*local, jobs);
+    std::printf("nats_fleet: %d quick jobs: local dispatch %.1f jobs/s\n", jobs, local_rate);
+    // The reference for 3.: what training costs HTTP ingest without NATS.
+    const double local_slowdown = slowdown_while_training(*local, "local dispatch");
+    std::printf(
+        "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
+        "slower (median of 3 rounds)\n",
+        local_slowdown);
+    local->stop();
+  }
 
   auto trainer = start_host(dir, "trainer",
                             {{"ARW_NATS_URL", nats.url},
                              {"ARW_NODE_ID", "bench"},
                              {"ARW_TRAINING_DISPATCH", "nats"},
+                             {"ARW_TRAINING_NATS_WINDOW", "fetch"},
                              {"ARW_TRAINING_CONCURRENCY", "16"}});
   request("POST", "127.0.0.1", trainer->port(), "/events/ingest",
           {{"Content-Type", "application/x-ndjson"}}, window);
-  auto w1 = start_worker(dir, nats, "bench-w1");
-  auto w2 = start_worker(dir, nats, "bench-w2");
-  const double host_cpu_before = cpu_seconds(trainer->pid());
-  const double workers_cpu_before = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid());
-  const double nats_rate = run_jobs(*trainer, jobs);
-  const double host_ms_per_job = 1000.0 * (cpu_seconds(trainer->pid()) - host_cpu_before) / jobs;
-  const double worker_ms_per_job =
-      1000.0 * (cpu_seconds(w1->pid()) + cpu_seconds(w2->pid()) - workers_cpu_before) / jobs;
-  std::printf(
-      "nats_fleet: %d quick jobs: two workers %.1f jobs/s, local dispatch %.1f jobs/s "
-      "(ARW_TRAINING_CONCURRENCY=16 both)\n"
-      "nats_fleet: CPU per job: host %.2f ms (submit, progress, result), workers %.2f ms\n",
-      jobs, nats_rate, local_rate, host_ms_per_job, worker_ms_per_job);
+  auto w1 = start_worker(dir, nats, "bench-w1", *trainer);
+  auto w2 = start_worker(dir, nats, "bench-w2", *trainer);
+  if (runs("jobs")) {
+    const double host_cpu_before = cpu_seconds(trainer->pid());
+    const double workers_cpu_before = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid());
+    const double nats_cpu_before = cpu_seconds(nats.process->pid());
+    const double nats_rate = run_jobs(*trainer, jobs);
+    const double host_ms_per_job = 1000.0 * (cpu_seconds(trainer->pid()) - host_cpu_before) / jobs;
+    const double worker_ms_per_job =
+        1000.0 * (cpu_seconds(w1->pid()) + cpu_seconds(w2->pid()) - workers_cpu_before) / jobs;
+    const double nats_ms_per_job =
+        1000.0 * (cpu_seconds(nats.process->pid()) - nats_cpu_before) / jobs;
+    std::printf(
+        "nats_fleet: %d quick jobs: two workers %.1f jobs/s (ARW_TRAINING_CONCURRENCY=16)\n"
+        "nats_fleet: CPU per job: host %.2f ms (submit, progress, result), workers %.2f ms, "
+        "nats-server %.2f ms\n",
+        jobs, nats_rate, host_ms_per_job, worker_ms_per_job, nats_ms_per_job);
+  }
 
   // 3. HTTP ingest while the workers train (16 jobs kept in flight), against
   // the same host idle, in alternating rounds. On one machine the workers
   // compete with the host for the CPU; on their own machines they do not.
-  // So twice: the workers at the host's priority, then at nice 19 (what
-  // docs/deploy.md's one-machine trial does).
+  // So twice: the workers at the host's priority, then at nice 19, which is
+  // also SCHED_IDLE (what docs/deploy.md's one-machine trial does): they then
+  // run only on CPU the host, nats-server and this client leave idle.
   for (const int nice : {0, 19}) {
+    if (!runs("slowdown")) break;
     if (nice > 0) {
       w1->stop();
       w2->stop();
-      w1 = start_worker(dir, nats, "bench-w1-nice", nice);
-      w2 = start_worker(dir, nats, "bench-w2-nice", nice);
+      w1 = start_worker(dir, nats, "bench-w1-idle", *trainer, nice);
+      w2 = start_worker(dir, nats, "bench-w2-idle", *trainer, nice);
     }
     std::vector<double> slowdowns;
     double idle_sum = 0, busy_sum = 0;
@@ -308,18 +330,23 @@ int main(int argc, char** argv) {
       busy_sum += busy_rate;
       slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
       std::printf(
-          "nats_fleet:   workers at nice %d, round %d: HTTP ingest %.0f events/s idle, %.0f "
+          "nats_fleet:   workers %s, round %d: HTTP ingest %.0f events/s idle, %.0f "
           "while %d jobs ran (%.1f%% slower); CPU s in the 2 s: host %.2f, workers %.2f, "
           "nats-server %.2f\n",
-          nice, round + 1, idle_rate, busy_rate, started, slowdowns.back(), host_used, workers_used,
-          nats_used);
+          nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0", round + 1, idle_rate, busy_rate,
+          started, slowdowns.back(), host_used, workers_used, nats_used);
     }
     std::sort(slowdowns.begin(), slowdowns.end());
     std::printf(
-        "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train at "
-        "nice %d: %.1f%% slower (median of 3 rounds; target <= 10%%)%s\n",
-        idle_sum / 3, busy_sum / 3, nice, slowdowns[1],
-        nice > 0 ? " - the workers yield the CPU to the host, as on their own machines" : "");
+        "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train %s: "
+        "%.1f%% slower (median of 3 rounds; target <= 10%%)\n",
+        idle_sum / 3, busy_sum / 3, nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0",
+        slowdowns[1]);
+    if (nice == 0)
+      std::printf(
+          "nats_fleet:   (one machine: the workers' computation, nats-server and this client "
+          "compete with the host for 2 cores; workers on their own machines take none of the "
+          "host's CPU, and only the host's own per-job work stays)\n");
   }
   w1->stop();
   w2->stop();

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -65,7 +66,10 @@ class Worker {
         stop_(stop),
         host_([this](std::string_view job_id, uint32_t kind, std::string_view json) {
           return on_report(job_id, kind, json);
-        }) {}
+        }) {
+    if (options_.host)
+      journal_ = std::make_unique<HostJournal>(*options_.host, options_.admin_token);
+  }
 
   ~Worker() {
     if (cancel_sub_ != nullptr) natsSubscription_Destroy(cancel_sub_);
@@ -184,6 +188,14 @@ class Worker {
     if (kind == TP_JOB_PROGRESS) {
       const int64_t stage = body.value("stage_index", int64_t{0});
       if (stage < 1 || stage > 5) return TP_INVALID_ARG;
+      // Coalesced: the host applies progress only forward, and the result
+      // says the job is done, so a quick job's stages need no message each.
+      // Not on a redelivery: its result may fall in the server's duplicate
+      // window (Nats-Msg-Id result-<job>), and its progress is then how the
+      // host learns the attempt.
+      const int64_t now = now_ms();
+      if (attempt_ == 1 && now - last_progress_ms_ < options_.progress_min_ms) return TP_OK;
+      last_progress_ms_ = now;
       const std::string id = job_id_;
       natsMsg* msg = msg_;
       const uint64_t attempt = attempt_;
@@ -232,11 +244,15 @@ class Worker {
     const int64_t started_ms = now_ms();
     const Json body = Json::parse(
         std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
-    const bool valid = !body.is_discarded() && body.is_object() && body.contains("id") &&
-                       body["id"].is_string() && body.contains("payload") &&
-                       body["payload"].is_object() && body["payload"].contains("job") &&
-                       body["payload"]["job"].is_object() && body["payload"].contains("samples") &&
-                       body["payload"]["samples"].is_array();
+    // The window comes as rows (`samples`), or as its bounds only, when the
+    // host leaves the worker to read its journal (`window` without samples).
+    const bool valid =
+        !body.is_discarded() && body.is_object() && body.contains("id") && body["id"].is_string() &&
+        body.contains("payload") && body["payload"].is_object() &&
+        body["payload"].contains("job") && body["payload"]["job"].is_object() &&
+        (body["payload"].contains("samples")
+             ? body["payload"]["samples"].is_array()
+             : body["payload"].contains("window") && body["payload"]["window"].is_object());
     if (!valid) {
       // Step 2: nothing to compute; say so if the job can be named.
       if (!body.is_discarded() && body.is_object() && body.contains("id") &&
@@ -265,10 +281,23 @@ class Worker {
       }
     }
     const Json& payload = body["payload"];
-    std::vector<WindowRow> rows;
-    for (const auto& row : payload["samples"])
-      rows.push_back({row.value("id", int64_t{0}), row.value("kind", std::string()), row.dump()});
-    host_.set_window(std::move(rows));
+    const bool reads_host = !payload.contains("samples");
+    if (reads_host && !journal_) {
+      spdlog::error(
+          "job {} carries no window rows and this worker has no --base to read the host's "
+          "journal from; nak",
+          id);
+      nak_later(msg, delivered);
+      return;
+    }
+    if (reads_host) {
+      host_.set_remote_journal(journal_.get());
+    } else {
+      std::vector<WindowRow> rows;
+      for (const auto& row : payload["samples"])
+        rows.push_back({row.value("id", int64_t{0}), row.value("kind", std::string()), row.dump()});
+      host_.set_window(std::move(rows));
+    }
     const std::string request = payload["job"].dump();
     const Json window = payload.value("window", Json::object());
     {
@@ -276,6 +305,7 @@ class Worker {
       job_id_ = id;
       msg_ = msg;
       attempt_ = delivered;
+      last_progress_ms_ = started_ms;
       outcome_ = Outcome{};
     }
     tp_job_view view{};
@@ -306,6 +336,12 @@ class Worker {
     if (cancelled) {
       spdlog::info("job {} cancelled by the host; its message terminated, no result", id);
       natsMsg_Term(msg, nullptr);
+      return;
+    }
+    if (!outcome.ok && host_.remote_read_failed()) {
+      // The host's journal could not be read: transient, not the job's fault.
+      spdlog::warn("job {} could not read the host's journal; nak", id);
+      nak_later(msg, delivered);
       return;
     }
     // Step 5: the result, awaited until its PubAck.
@@ -340,6 +376,7 @@ class Worker {
   const tp_orchestrator_desc& orchestrator_;
   const std::atomic<bool>& stop_;
   WorkerHost host_;
+  std::unique_ptr<HostJournal> journal_;  // null without --base
   void* ctx_ = nullptr;
   natsConnection* connection_ = nullptr;
   jsCtx* js_ = nullptr;
@@ -352,6 +389,7 @@ class Worker {
   std::string job_id_;  // the job in hand; empty between jobs
   natsMsg* msg_ = nullptr;
   uint64_t attempt_ = 1;
+  int64_t last_progress_ms_ = 0;  // when the job started or last published progress
   Outcome outcome_;
 };
 

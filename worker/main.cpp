@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include <sched.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -40,13 +41,23 @@ options:
                                (default: ARW_WORKER_ID, else <hostname>-<pid>)
   --nice N                     lower this process's CPU priority by N (1..19)
                                at start, as nice(1) does: workers sharing a
-                               machine with the host leave it the CPU first
+                               machine with the host leave it the CPU first.
+                               19 also selects SCHED_IDLE: the worker then runs
+                               only on CPU nothing else wants
+  --base URL                   the host's base URL (http://HOST:PORT, default
+                               ARW_BASE): jobs whose message carries only the
+                               window's bounds (the host's
+                               ARW_TRAINING_NATS_WINDOW=fetch) read the host's
+                               journal there, GET /state/events
   --exit-after-result-publish  test only: exit after the result's PubAck and
                                before the ack (control.md check 28)
   --help                       this text
 
 environment: ARW_NATS_URL (nats://127.0.0.1:4222), ARW_NATS_USER, ARW_NATS_PASS,
-ARW_NATS_TLS=1, ARW_GROUP (workers), ARW_ORCH_NACK_DELAY_MS (5000).
+ARW_NATS_TLS=1, ARW_GROUP (workers), ARW_ORCH_NACK_DELAY_MS (5000),
+ARW_ORCH_PROGRESS_MIN_MS (250: a stage's progress is published only this long
+after the job started or its last progress; 0 publishes every stage),
+ARW_BASE, ARW_ADMIN_TOKEN (sent to the host with --base).
 )";
 
 std::atomic<bool> g_stop{false};
@@ -77,6 +88,7 @@ int main(int argc, char** argv) {
   tpark::worker::WorkerOptions options;
   std::filesystem::path plugin_dir = default_plugin_dir();
   int nice_increment = 0;
+  std::string base_url = env_or("ARW_BASE", "");
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -93,6 +105,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       nice_increment = static_cast<int>(increment);
+    } else if (arg == "--base" && i + 1 < argc) {
+      base_url = argv[++i];
     } else if (arg == "--plugin-dir" && i + 1 < argc) {
       plugin_dir = argv[++i];
     } else if (arg == "--worker-id" && i + 1 < argc) {
@@ -105,9 +119,25 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("tpark-worker"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   if (nice_increment > 0) {
+    // Before any thread starts: libnats' and the plugin's threads inherit it.
     errno = 0;
     if (nice(nice_increment) == -1 && errno != 0)
       spdlog::warn("--nice {}: {}", nice_increment, std::strerror(errno));
+    // Nice 19 still takes a share of a busy CPU; SCHED_IDLE takes none
+    // (an unprivileged process may always lower itself to it).
+    const sched_param param{};
+    if (nice_increment == 19 && sched_setscheduler(0, SCHED_IDLE, &param) != 0)
+      spdlog::warn("--nice 19: SCHED_IDLE: {}", std::strerror(errno));
+    spdlog::info("CPU priority lowered: nice {}{}", nice_increment,
+                 sched_getscheduler(0) == SCHED_IDLE ? ", SCHED_IDLE" : "");
+  }
+  if (!base_url.empty()) {
+    options.host = tpark::worker::parse_host_url(base_url);
+    if (!options.host) {
+      spdlog::error("--base / ARW_BASE: expected http://HOST[:PORT], not {}", base_url);
+      return 2;
+    }
+    options.admin_token = env_or("ARW_ADMIN_TOKEN", "");
   }
 
   options.nats_url = env_or("ARW_NATS_URL", options.nats_url);
@@ -115,6 +145,8 @@ int main(int argc, char** argv) {
     options.nats_url = "tls://" + options.nats_url.substr(7);
   options.group = env_or("ARW_GROUP", options.group);
   options.nack_delay_ms = std::stoll(env_or("ARW_ORCH_NACK_DELAY_MS", "5000"));
+  options.progress_min_ms =
+      std::stoll(env_or("ARW_ORCH_PROGRESS_MIN_MS", std::to_string(options.progress_min_ms)));
   if (options.worker_id.empty()) {
     char host[256] = {};
     gethostname(host, sizeof host - 1);

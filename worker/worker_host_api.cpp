@@ -96,6 +96,20 @@ WorkerHost::WorkerHost(ReportFn report) : report_(std::move(report)) {
 void WorkerHost::set_window(std::vector<WindowRow> rows) {
   std::lock_guard lock(mutex_);
   rows_ = std::move(rows);
+  remote_ = nullptr;
+  remote_read_failed_ = false;
+}
+
+void WorkerHost::set_remote_journal(HostJournal* journal) {
+  std::lock_guard lock(mutex_);
+  rows_.clear();
+  remote_ = journal;
+  remote_read_failed_ = false;
+}
+
+bool WorkerHost::remote_read_failed() {
+  std::lock_guard lock(mutex_);
+  return remote_read_failed_;
 }
 
 // As the host's slot: rows with id > after_id whose kind starts with the
@@ -111,6 +125,16 @@ tp_status WorkerHost::journal_read(tp_host* host, int64_t after_id, tp_str kind_
   uint64_t lines = 0;
   {
     std::lock_guard lock(worker->mutex_);
+    if (worker->remote_ != nullptr) {
+      std::string error;
+      std::optional<std::string> page_text = worker->remote_->read(after_id, prefix, page, error);
+      if (!page_text) {
+        spdlog::warn("{}", error);
+        worker->remote_read_failed_ = true;
+        return TP_UNAVAILABLE;
+      }
+      text = std::move(*page_text);
+    }
     for (const auto& row : worker->rows_) {
       if (row.id <= after_id || row.kind.compare(0, prefix.size(), prefix) != 0) continue;
       text += row.envelope;

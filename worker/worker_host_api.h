@@ -1,9 +1,10 @@
 // The host API a worker gives tp.orchestrator.local: the same table layout
 // as the host's, serving one job at a time. journal_read answers from the
 // rows the job message carried (the host read them from its journal, so the
-// computation sees the same rows as under local dispatch); job_report hands
-// reports to the job loop. Slots the computation does not use answer
-// TP_UNSUPPORTED (timers, emit, ingest) or do nothing (metrics).
+// computation sees the same rows as under local dispatch), or, for a message
+// that carries only the window's bounds, from the host's journal over HTTP
+// (HostJournal); job_report hands reports to the job loop. Slots the computation does not use
+// answer TP_UNSUPPORTED (timers, emit, ingest) or do nothing (metrics).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include <tpark/tp_plugin.h>
+
+#include "host_journal.h"
 
 namespace tpark::worker {
 
@@ -36,6 +39,12 @@ class WorkerHost {
 
   // The rows of the job about to run, ascending by id.
   void set_window(std::vector<WindowRow> rows);
+  // The job about to run reads the host's journal itself (null: no job
+  // does). Clears the previous job's rows and its read failure.
+  void set_remote_journal(HostJournal* journal);
+  // Whether a read of the host's journal failed since the job started (the
+  // plugin then fails the job; the worker naks it for a later delivery).
+  bool remote_read_failed();
 
  private:
   static WorkerHost* self(tp_host* host) { return reinterpret_cast<WorkerHost*>(host); }
@@ -47,6 +56,8 @@ class WorkerHost {
   ReportFn report_;
   std::mutex mutex_;
   std::vector<WindowRow> rows_;
+  HostJournal* remote_ = nullptr;
+  bool remote_read_failed_ = false;
 };
 
 }  // namespace tpark::worker

@@ -6,14 +6,22 @@
 // completed once, with the manifests local dispatch computes; 100 jobs behind
 // a large journal; the max-deliveries advisory; cancel and SIGTERM on a
 // worker; progress that never moves a job back; a host killed before its
-// submit was acknowledged.
+// submit was acknowledged; workers that read the host's journal themselves
+// (ARW_TRAINING_NATS_WINDOW=fetch); progress coalesced; --nice 19 as
+// SCHED_IDLE.
 #include <catch2/catch.hpp>
+
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -43,14 +51,18 @@ std::string worker_binary() {
   return std::string(TPARK_BINARY_DIR) + "/worker/tpark-worker";
 }
 
-// One tpark-worker process, started and waited for until it serves.
+// One tpark-worker process, started and waited for until it serves; `args`
+// and `env` are added to its own.
 std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const NatsServer& nats,
-                                          const std::string& id, bool exit_before_ack = false) {
+                                          const std::string& id, bool exit_before_ack = false,
+                                          std::vector<std::string> args = {}, EnvList env = {}) {
   HostProcess::Options o;
   o.binary = worker_binary();
   o.args = {"--worker-id", id};
   if (exit_before_ack) o.args.push_back("--exit-after-result-publish");
+  o.args.insert(o.args.end(), args.begin(), args.end());
   o.env = {{"ARW_NATS_URL", nats.url()}, {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
+  o.env.insert(o.env.end(), env.begin(), env.end());
   o.log_path = dir.file(id + ".log");
   o.wait_for_listening = false;
   auto worker = std::make_unique<HostProcess>(std::move(o));
@@ -446,4 +458,135 @@ TEST_CASE("a_host_killed_before_its_submit_was_acknowledged_still_completes_the_
   CHECK(item["worker"] == "w-after");
   CHECK(job_events(host, "orchestrator.job.completed", id).size() == 1);
   CHECK(host.get("/logic-units?limit=100").json()["total"] == 1);
+}
+
+namespace {
+
+// A worker's --base: the test host's own address.
+std::vector<std::string> reads_host(const TestHost& host) {
+  return {"--base", "http://127.0.0.1:" + std::to_string(host.port())};
+}
+
+// The scheduling policy of every thread of process `pid` (field 41 of
+// /proc/<pid>/task/<tid>/stat), keyed by thread id.
+std::map<std::string, int> thread_policies(pid_t pid) {
+  std::map<std::string, int> out;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream in(task.path() / "stat");
+    const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 41 && fields >> field; ++i)
+      if (i == 41) out[task.path().filename().string()] = std::stoi(field);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("workers_reading_the_hosts_journal_compute_the_local_manifests", "[nats][training]") {
+  // ARW_TRAINING_NATS_WINDOW=fetch: the submit carries the window's bounds
+  // only, and each worker reads what the computation asks for from the
+  // host's GET /state/events, as tp.orchestrator.local reads it in the host.
+  NatsServer nats({.jetstream = true});
+  TestHost host(nats_dispatch(
+      nats, {{"ARW_TRAINING_CONCURRENCY", "16"}, {"ARW_TRAINING_NATS_WINDOW", "fetch"}}));
+  // Coverage events around the summaries: the pairing reads the whole window.
+  REQUIRE(host.post("/events/ingest", coverage_lines(3000), kNdjson).status == 200);
+  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
+  REQUIRE(host.post("/events/ingest", coverage_lines(500), kNdjson).status == 200);
+
+  // A worker that cannot read the host naks such a job (it is not the job's
+  // fault) and leaves it to one that can.
+  auto blind =
+      start_worker(host.dir(), nats, "w-blind", false, {}, {{"ARW_ORCH_NACK_DELAY_MS", "100"}});
+  const std::string first = start_job(host, "fetch");
+  REQUIRE(
+      blind->wait_for_log("job " + first + " carries no window rows", std::chrono::seconds(20)));
+  CHECK(blind->stop() == std::optional<int>(0));
+
+  const EnvList token = {{"ARW_ADMIN_TOKEN", kToken}};  // the host asks for it
+  auto a = start_worker(host.dir(), nats, "w-a", false, reads_host(host), token);
+  auto b = start_worker(host.dir(), nats, "w-b", false, reads_host(host), token);
+  std::vector<std::string> ids = {first};
+  for (int i = 0; i < 29; ++i) ids.push_back(start_job(host, "fetch"));
+  std::set<std::string> workers;
+  std::set<std::string> manifests;
+  for (const auto& id : ids) {
+    const Json done = wait_job(host, id, is_terminal);
+    INFO(done.dump());
+    REQUIRE(done["status_slug"] == "completed");
+    workers.insert(done["worker"].get<std::string>());
+    manifests.insert(computed_part(host.get("/logic-units/lu-" + id).json()["manifest"]));
+  }
+  CHECK(workers == std::set<std::string>{"w-a", "w-b"});
+  REQUIRE(manifests.size() == 1);
+
+  // The same journal, local dispatch: the same computation.
+  a->stop();
+  b->stop();
+  host.process().stop();
+  host.set_env("ARW_TRAINING_DISPATCH", "local");
+  host.start();
+  const std::string local = start_job(host, "fetch");
+  const Json done = wait_job(host, local, is_terminal);
+  REQUIRE(done["status_slug"] == "completed");
+  CHECK(computed_part(host.get("/logic-units/lu-" + local).json()["manifest"]) ==
+        *manifests.begin());
+}
+
+TEST_CASE("a_worker_coalesces_progress_unless_asked_for_every_stage", "[nats][training]") {
+  // Stages 150 ms apart: by default (ARW_ORCH_PROGRESS_MIN_MS 250) a stage
+  // is published only 250 ms after the last one, so about every other one.
+  NatsServer nats({.jetstream = true});
+  TestHost host(nats_dispatch(nats, {{"ARW_TRAINING_STAGE_DELAY_MS", "150"}}));
+  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
+  auto stages_of = [&](const std::string& id) {
+    std::vector<int64_t> stages;
+    for (const auto& event : job_events(host, "orchestrator.job.progress", id))
+      stages.push_back(event["payload"]["stage_index"].get<int64_t>());
+    return stages;
+  };
+  auto coalescing = start_worker(host.dir(), nats, "w-coalescing");
+  const std::string fewer = start_job(host, "coalesced");
+  REQUIRE(wait_job(host, fewer, is_terminal)["status_slug"] == "completed");
+  const std::vector<int64_t> coalesced = stages_of(fewer);
+  coalescing->stop();
+
+  // ARW_ORCH_PROGRESS_MIN_MS=0: every stage, as control.md's worker loop
+  // (the last may reach the host with the result, which supersedes it).
+  auto every_stage = start_worker(host.dir(), nats, "w-every-stage", false, {},
+                                  {{"ARW_ORCH_PROGRESS_MIN_MS", "0"}});
+  const std::string all = start_job(host, "every stage");
+  REQUIRE(wait_job(host, all, is_terminal)["status_slug"] == "completed");
+  const std::vector<int64_t> every = stages_of(all);
+
+  INFO("coalesced " << coalesced.size() << ", every stage " << every.size());
+  REQUIRE(every.size() >= 4);
+  CHECK(std::vector<int64_t>(every.begin(), every.begin() + 4) == std::vector<int64_t>{1, 2, 3, 4});
+  CHECK(!coalesced.empty());
+  CHECK(coalesced.size() <= 3);
+  CHECK(std::is_sorted(coalesced.begin(), coalesced.end()));
+}
+
+TEST_CASE("nice_19_puts_every_worker_thread_in_sched_idle", "[nats][training]") {
+  NatsServer nats({.jetstream = true});
+  TestHost host(nats_dispatch(nats));
+  auto idle = start_worker(host.dir(), nats, "w-idle", false, {"--nice", "19"});
+  CHECK(idle->log().find("CPU priority lowered: nice 19, SCHED_IDLE") != std::string::npos);
+  const auto idle_threads = thread_policies(idle->pid());
+  REQUIRE(idle_threads.size() > 1);  // libnats' threads too
+  for (const auto& [tid, policy] : idle_threads) {
+    INFO("thread " << tid);
+    CHECK(policy == SCHED_IDLE);
+  }
+  auto nice = start_worker(host.dir(), nats, "w-nice", false, {"--nice", "5"});
+  for (const auto& [tid, policy] : thread_policies(nice->pid())) {
+    INFO("thread " << tid);
+    CHECK(policy == SCHED_OTHER);
+  }
+  // Idle, it still computes when the CPU is free.
+  const std::string id = start_job(host, "idle");
+  CHECK(wait_job(host, id, is_terminal)["status_slug"] == "completed");
 }

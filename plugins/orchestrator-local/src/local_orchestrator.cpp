@@ -28,7 +28,9 @@ using nlohmann::json;
 
 constexpr const char* kReadKinds[] = {"working_set.iteration.summary", "context.coverage"};
 constexpr uint64_t kReadPage = 1000;
-constexpr int64_t kFirstChunkIds = 4096;
+// The first chunk spans the sample cap in ids (at least kMinFirstChunkIds):
+// a window dense in samples fills the cap from one read of about cap rows.
+constexpr int64_t kMinFirstChunkIds = 64;
 constexpr int64_t kMaxChunkIds = 65536;
 
 // One NDJSON envelope {id,time,kind,payload,source,node?} as a Row, the
@@ -138,10 +140,10 @@ class LocalOrchestrator final : public tpark::Orchestrator {
     return tpark::job_report(host(), job_id, TP_JOB_PROGRESS, body) == TP_OK && !job.cancelled;
   }
 
-  // Rows of `kind` with lo < id <= hi, appended to `out` ascending, in pages
-  // no larger than the range; false when the job was cancelled meanwhile.
-  bool read_range(int64_t lo, int64_t hi, const char* kind, const Job& job,
-                  std::vector<model::Row>& out) {
+  // Rows of `kind` with lo < id <= hi, handed to `on_row` ascending, read in
+  // pages no larger than the range; false when the job was cancelled meanwhile.
+  template <class OnRow>
+  bool visit_range(int64_t lo, int64_t hi, const char* kind, const Job& job, OnRow on_row) {
     int64_t after = lo;
     while (after < hi) {
       if (job.cancelled) return false;
@@ -156,22 +158,33 @@ class LocalOrchestrator final : public tpark::Orchestrator {
         ++lines;
         if (row.id > hi) return true;
         after = row.id;
-        out.push_back(std::move(row));
+        on_row(std::move(row));
       }
       if (lines < limit) return true;
     }
     return true;
   }
 
+  // The same rows appended to `out`.
+  bool read_range(int64_t lo, int64_t hi, const char* kind, const Job& job,
+                  std::vector<model::Row>& out) {
+    return visit_range(lo, hi, kind, job,
+                       [&out](model::Row&& row) { out.push_back(std::move(row)); });
+  }
+
   // Stage 1's reading: the window (since_id, until_id] newest first, in id
-  // chunks that double from kFirstChunkIds up to kMaxChunkIds, each read
-  // ascending and handed to the collector descending, until the collector
-  // has its cap. So a job holds one chunk at a time and stops early; its
-  // cost grows with the rows it examines, not with the window. False when
-  // cancelled.
-  bool read_newest_first(const model::JobInput& in, const Job& job, model::Collector& collector) {
+  // chunks that grow from the sample cap's size up to kMaxChunkIds (doubling,
+  // or eightfold after a chunk of few rows), each
+  // read ascending and handed to the collector descending, until the
+  // collector has its cap. So a job holds one chunk at a time and stops
+  // early; its cost grows with the rows it examines, not with the window.
+  // The collector sees the same rows in the same order whatever the chunk
+  // sizes. False when cancelled.
+  bool read_newest_first(const model::JobInput& in, const Job& job, size_t cap,
+                         model::Collector& collector) {
     int64_t hi = in.until_id;
-    int64_t span = kFirstChunkIds;
+    int64_t span = std::clamp<int64_t>(static_cast<int64_t>(std::min<size_t>(cap, kMaxChunkIds)),
+                                       kMinFirstChunkIds, kMaxChunkIds);
     while (hi > in.since_id) {
       const int64_t lo = std::max(in.since_id, hi - span);
       std::vector<model::Row> chunk;
@@ -182,25 +195,24 @@ class LocalOrchestrator final : public tpark::Orchestrator {
       for (const auto& row : chunk)
         if (!collector.add(row)) return true;
       hi = lo;
-      span = std::min(span * 2, kMaxChunkIds);
+      // A chunk that held less than a quarter of the cap says the rows are
+      // sparse here: reach further back at once rather than in many reads.
+      const int64_t growth = chunk.size() * 4 < cap ? 8 : 2;
+      span = std::min(span * growth, kMaxChunkIds);
     }
     return true;
   }
 
   // Pairing over the whole window (control.md 5.5 exact reading 3): every
-  // summary in it, read in pages and kept only as keys. Asked for only when a
-  // coverage event needs it; a cancel leaves it partial, and the job stops
-  // at its next checkpoint.
+  // summary in it, read a page of summaries at a time (one read for a window
+  // of few summaries, however many other rows it holds) and kept only as
+  // keys. Asked for only when a coverage event needs it; a cancel leaves it
+  // partial, and the job stops at its next checkpoint.
   model::Pairing window_pairing(const model::JobInput& in, const Job& job,
                                 const std::optional<std::string>& project) {
     model::Pairing pairing;
-    for (int64_t lo = in.since_id; lo < in.until_id;) {
-      std::vector<model::Row> page;
-      const int64_t hi = std::min(in.until_id, lo + kMaxChunkIds);
-      if (!read_range(lo, hi, kReadKinds[0], job, page)) break;
-      for (const auto& row : page) pairing.add(row, project);
-      lo = hi;
-    }
+    visit_range(in.since_id, in.until_id, kReadKinds[0], job,
+                [&](model::Row&& row) { pairing.add(row, project); });
     return pairing;
   }
 
@@ -224,9 +236,10 @@ class LocalOrchestrator final : public tpark::Orchestrator {
       project = it->get<std::string>();
 
     if (!enter_stage(view.job_id, job, delay_ms, 1)) return;
-    model::Collector collector(project, model::sample_cap(in.mode, in.request), in.base,
+    const size_t cap = model::sample_cap(in.mode, in.request);
+    model::Collector collector(project, cap, in.base,
                                [&] { return window_pairing(in, job, project); });
-    if (!read_newest_first(in, job, collector)) return;
+    if (!read_newest_first(in, job, cap, collector)) return;
     const model::Collected collected = std::move(collector).finish();
 
     if (!enter_stage(view.job_id, job, delay_ms, 2)) return;

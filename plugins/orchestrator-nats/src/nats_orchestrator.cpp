@@ -1,6 +1,8 @@
 // tp.orchestrator.nats: the host's side of distributed training
-// (docs/deploy.md "Training workers"). start_job reads the job's journal
-// window and queues a submit message; the outbox thread publishes it to the
+// (docs/deploy.md "Training workers"). start_job queues a submit message
+// that carries the job's journal window (read here), or, with
+// ARW_TRAINING_NATS_WINDOW=fetch, only its bounds (the worker reads the rows
+// it needs from the host's GET /state/events); the outbox thread publishes it to the
 // JetStream work queue until the server acknowledges it. The results thread
 // reads the workers' progress and results from their stream and reports them
 // to the host (which commits a result at most once per job, control.md
@@ -44,8 +46,9 @@ constexpr int64_t kDuplicateWindowNs = 120LL * 1000 * kNsPerMs;
 constexpr auto kOutboxRetry = std::chrono::seconds(5);
 constexpr int kResultBatch = 256;  // progress and results per pull
 constexpr auto kResultLinger = std::chrono::milliseconds(10);
-// The window is read as tp.orchestrator.local reads it: newest first, in id
-// chunks doubling from 4,096 to 65,536, pages of at most 1,000 rows.
+// The window is read newest first, as tp.orchestrator.local reads it, in id
+// chunks doubling from 4,096 to 65,536 (the message size, not a sample cap,
+// ends the reading), pages of at most 1,000 rows.
 constexpr int64_t kFirstChunkIds = 4096;
 constexpr int64_t kMaxChunkIds = 65536;
 constexpr uint64_t kReadPage = 1000;
@@ -112,7 +115,8 @@ class NatsOrchestrator : public tpark::Orchestrator {
         lease_ms_(env_int("ARW_ORCH_LEASE_MS", 30000, 100, 3600000)),
         max_deliver_(env_int("ARW_ORCH_MAX_DELIVER", 5, 1, 1000)),
         max_inflight_(env_int("ARW_ORCH_MAX_INFLIGHT", 16, 1, 100000)),
-        max_bytes_(env_int("ARW_TRAINING_NATS_MAX_BYTES", 900000, 1024, 1048576)) {
+        max_bytes_(env_int("ARW_TRAINING_NATS_MAX_BYTES", 900000, 1024, 1048576)),
+        ship_window_(ships_window()) {
     const tp_str labels[] = {{"reason", 6}};
     tp_metric_desc desc{};
     desc.struct_size = sizeof desc;
@@ -178,6 +182,17 @@ class NatsOrchestrator : public tpark::Orchestrator {
   }
 
  private:
+  // ARW_TRAINING_NATS_WINDOW: `ship` (the default) puts the window's rows in
+  // the submit; `fetch` leaves the workers to read them from the host. A
+  // bad value falls back to `ship` with a warning, as the training settings.
+  bool ships_window() {
+    const std::string mode = env_or("ARW_TRAINING_NATS_WINDOW", "ship");
+    if (mode == "fetch") return false;
+    if (mode != "ship")
+      host().warn("ARW_TRAINING_NATS_WINDOW must be ship or fetch, not " + mode + "; using ship");
+    return true;
+  }
+
   static void check(natsStatus status, const std::string& what) {
     if (status != NATS_OK)
       throw tpark::Error(TP_UNAVAILABLE, "NATS " + what + ": " + natsStatus_GetText(status) + " (" +
@@ -361,8 +376,6 @@ class NatsOrchestrator : public tpark::Orchestrator {
 
   std::string submit_body(const Submit& submit) {
     const json request = json::parse(submit.request_json);
-    uint64_t truncated = 0;
-    const std::string samples = window_rows(submit, truncated);
     json body = {{"id", submit.job_id},
                  {"kind", "agent.training"},
                  {"priority", 3},
@@ -372,9 +385,12 @@ class NatsOrchestrator : public tpark::Orchestrator {
                   {{"request", request.value("request", json::object())},
                    {"base", request.value("base", json::object())},
                    {"window", {{"since_id", submit.since_id}, {"until_id", submit.until_id}}},
-                   {"job", request},
-                   {"samples", kSamplesPlaceholder},
-                   {"truncated", truncated}}}};
+                   {"job", request}}}};
+    if (!ship_window_) return body.dump();
+    uint64_t truncated = 0;
+    const std::string samples = window_rows(submit, truncated);
+    body["payload"]["samples"] = kSamplesPlaceholder;
+    body["payload"]["truncated"] = truncated;
     // The rows are spliced in as text where the placeholder string stands:
     // the last string of the dump (keys are written sorted, and only numbers
     // follow payload.samples), so a request that contains the same text is
@@ -606,6 +622,7 @@ class NatsOrchestrator : public tpark::Orchestrator {
   const int64_t max_deliver_;
   const int64_t max_inflight_;
   const int64_t max_bytes_;
+  const bool ship_window_;
   std::string host_durable_;
   uint64_t dropped_metric_ = 0;
   natsOptions* options_ = nullptr;
