@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 
@@ -133,18 +134,6 @@ double run_jobs(HostProcess& host, int jobs) {
   while (completed_jobs(host) < before + jobs && seconds_since(start) < 600)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   return jobs / seconds_since(start);
-}
-
-// CPU seconds (user + system) a process has used so far, from /proc.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i)
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Keeps `in_flight` quick jobs started and not yet completed on the host
