@@ -36,6 +36,8 @@ bool same_bits(double a, double b) {
 
 }  // namespace
 
+using LabelValues = MetricRegistry::LabelValues;
+
 struct MetricRegistry::Family {
   MetricType type = MetricType::Counter;
   std::string name;
@@ -48,15 +50,31 @@ struct MetricRegistry::Family {
   // come out in the order its Collect() gave them.
   std::unordered_map<prometheus::Labels, Series, prometheus::detail::LabelHasher> series;
 
-  std::optional<prometheus::Labels> labels(const std::vector<std::string>& values) const {
-    if (values.size() != label_names.size()) return std::nullopt;
-    prometheus::Labels out;
-    for (size_t i = 0; i < values.size(); ++i) out.emplace(label_names[i], values[i]);
-    return out;
+  // The series of each label set resolved so far, keyed by series_key(), so
+  // that a repeated add/set/observe neither builds a label map nor hashes it.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  std::unordered_map<std::string, Series*, KeyHash, std::equal_to<>> resolved;
+
+  // Each value with its length in front: no two label sets share a key.
+  static std::string_view series_key(LabelValues values) {
+    thread_local std::string key;
+    key.clear();
+    for (std::string_view value : values) {
+      const auto size = static_cast<uint32_t>(value.size());
+      key.append(reinterpret_cast<const char*>(&size), sizeof size);
+      key.append(value);
+    }
+    return key;
   }
 
-  // The series of these labels, created (empty) when new.
-  Series& at(prometheus::Labels&& labels);
+  // The series of these label values, created (empty) when new; nullptr for
+  // a wrong label count.
+  Series* find_or_add(LabelValues values);
+  // Removes the series of these label values; false when there is none.
+  bool erase(LabelValues values);
   // Writes the series' lines into its text.
   void render(Series& entry) const;
 };
@@ -186,7 +204,12 @@ std::optional<std::string> check_shape(MetricType type, std::string_view name,
 
 }  // namespace
 
-Series& MetricRegistry::Family::at(prometheus::Labels&& labels) {
+Series* MetricRegistry::Family::find_or_add(LabelValues values) {
+  if (values.size() != label_names.size()) return nullptr;
+  const std::string_view key = series_key(values);
+  if (auto it = resolved.find(key); it != resolved.end()) return it->second;
+  prometheus::Labels labels;
+  for (size_t i = 0; i < values.size(); ++i) labels.emplace(label_names[i], std::string(values[i]));
   auto [it, added] = series.try_emplace(std::move(labels));
   Series& entry = it->second;
   if (added) {
@@ -199,7 +222,16 @@ Series& MetricRegistry::Family::at(prometheus::Labels&& labels) {
     }
     if (type == MetricType::Histogram) entry.bucket_counts.assign(buckets.size() + 1, 0.0);
   }
-  return entry;
+  resolved.emplace(std::string(key), &entry);  // nodes of `series` never move
+  return &entry;
+}
+
+bool MetricRegistry::Family::erase(LabelValues values) {
+  if (values.size() != label_names.size()) return false;
+  resolved.erase(std::string(series_key(values)));
+  prometheus::Labels labels;
+  for (size_t i = 0; i < values.size(); ++i) labels.emplace(label_names[i], std::string(values[i]));
+  return series.erase(labels) > 0;
 }
 
 // A series' lines in the order of prometheus-cpp's text format: the sample,
@@ -291,51 +323,80 @@ uint64_t MetricRegistry::register_family(MetricType type, std::string_view name,
   return families_.size();
 }
 
-bool MetricRegistry::add(uint64_t handle, const std::vector<std::string>& labels, double value) {
+bool MetricRegistry::add_values(uint64_t handle, LabelValues labels, double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || !std::isfinite(value)) return false;
   Family& family = *families_[handle - 1];
   if (family.type == MetricType::Histogram) return false;
   if (family.type == MetricType::Counter && value < 0) return false;  // counters never go down
-  auto label_map = family.labels(labels);
-  if (!label_map) return false;
-  Series& series = family.at(std::move(*label_map));
-  const double next = series.value + value;
-  if (!same_bits(next, series.value)) series.stale = true;
-  series.value = next;
+  Series* series = family.find_or_add(labels);
+  if (series == nullptr) return false;
+  const double next = series->value + value;
+  if (!same_bits(next, series->value)) series->stale = true;
+  series->value = next;
   return true;
 }
 
-bool MetricRegistry::set(uint64_t handle, const std::vector<std::string>& labels, double value) {
+bool MetricRegistry::set_values(uint64_t handle, LabelValues labels, double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size()) return false;
   Family& family = *families_[handle - 1];
   if (family.type != MetricType::Gauge) return false;
-  auto label_map = family.labels(labels);
-  if (!label_map) return false;
-  Series& series = family.at(std::move(*label_map));
-  if (!same_bits(value, series.value)) series.stale = true;
-  series.value = value;
+  Series* series = family.find_or_add(labels);
+  if (series == nullptr) return false;
+  if (!same_bits(value, series->value)) series->stale = true;
+  series->value = value;
   return true;
 }
 
-bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels,
-                             double value) {
+bool MetricRegistry::observe_values(uint64_t handle, LabelValues labels, double value) {
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || std::isnan(value)) return false;
   Family& family = *families_[handle - 1];
   if (family.type != MetricType::Histogram) return false;
-  auto label_map = family.labels(labels);
-  if (!label_map) return false;
-  Series& series = family.at(std::move(*label_map));
+  Series* series = family.find_or_add(labels);
+  if (series == nullptr) return false;
   // The first bound at or above the value; past the last, the +Inf bucket.
   const size_t bucket =
       static_cast<size_t>(std::lower_bound(family.buckets.begin(), family.buckets.end(), value) -
                           family.buckets.begin());
-  series.bucket_counts[bucket] += 1;
-  series.sum += value;
-  series.stale = true;
+  series->bucket_counts[bucket] += 1;
+  series->sum += value;
+  series->stale = true;
   return true;
+}
+
+bool MetricRegistry::remove_values(uint64_t handle, LabelValues labels) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size()) return false;
+  return families_[handle - 1]->erase(labels);
+}
+
+namespace {
+
+// Label values as views, without copying them.
+struct LabelViews {
+  explicit LabelViews(const std::vector<std::string>& labels) {
+    views.reserve(labels.size());
+    for (const std::string& label : labels) views.emplace_back(label);
+  }
+  std::vector<std::string_view> views;
+};
+
+}  // namespace
+
+bool MetricRegistry::add(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  return add_values(handle, LabelViews(labels).views, value);
+}
+bool MetricRegistry::set(uint64_t handle, const std::vector<std::string>& labels, double value) {
+  return set_values(handle, LabelViews(labels).views, value);
+}
+bool MetricRegistry::observe(uint64_t handle, const std::vector<std::string>& labels,
+                             double value) {
+  return observe_values(handle, LabelViews(labels).views, value);
+}
+bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& labels) {
+  return remove_values(handle, LabelViews(labels).views);
 }
 
 bool MetricRegistry::observe_buckets(uint64_t handle, const std::vector<std::string>& labels,
@@ -343,27 +404,17 @@ bool MetricRegistry::observe_buckets(uint64_t handle, const std::vector<std::str
   std::lock_guard lock(mutex_);
   if (handle == 0 || handle > families_.size() || !std::isfinite(sum)) return false;
   Family& family = *families_[handle - 1];
-  auto label_map = family.labels(labels);
-  if (!label_map || family.type != MetricType::Histogram ||
-      bucket_increments.size() != family.buckets.size() + 1)
+  if (family.type != MetricType::Histogram || bucket_increments.size() != family.buckets.size() + 1)
     return false;
   for (double increment : bucket_increments)
     if (!std::isfinite(increment) || increment < 0) return false;
-  Series& series = family.at(std::move(*label_map));
-  series.sum += sum;
+  Series* series = family.find_or_add(LabelViews(labels).views);
+  if (series == nullptr) return false;
+  series->sum += sum;
   for (size_t i = 0; i < bucket_increments.size(); ++i)
-    series.bucket_counts[i] += bucket_increments[i];
-  series.stale = true;
+    series->bucket_counts[i] += bucket_increments[i];
+  series->stale = true;
   return true;
-}
-
-bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& labels) {
-  std::lock_guard lock(mutex_);
-  if (handle == 0 || handle > families_.size()) return false;
-  Family& family = *families_[handle - 1];
-  const auto label_map = family.labels(labels);
-  if (!label_map) return false;
-  return family.series.erase(*label_map) > 0;
 }
 
 std::string MetricRegistry::render_text() const {

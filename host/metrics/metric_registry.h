@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +32,13 @@ class MetricRegistry {
   uint64_t register_family(MetricType type, std::string_view name, std::string_view help,
                            const std::vector<std::string>& label_names,
                            const std::vector<double>& buckets, std::string* error);
-  // false when the handle, type or label count is wrong.
+  // false when the handle, type or label count is wrong. A series once
+  // resolved is found again without building its label set.
+  using LabelValues = std::span<const std::string_view>;
+  bool add_values(uint64_t handle, LabelValues labels, double value);
+  bool set_values(uint64_t handle, LabelValues labels, double value);
+  bool observe_values(uint64_t handle, LabelValues labels, double value);
+  bool remove_values(uint64_t handle, LabelValues labels);
   bool add(uint64_t handle, const std::vector<std::string>& labels, double value);
   bool set(uint64_t handle, const std::vector<std::string>& labels, double value);
   bool observe(uint64_t handle, const std::vector<std::string>& labels, double value);

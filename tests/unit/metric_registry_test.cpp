@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "metrics/metric_registry.h"
 
@@ -102,4 +104,39 @@ TEST_CASE("names_follow_the_lint_rules") {
   CHECK(refusal(registry, MetricType::Gauge, "tp_test_g", {}, {1.0}) ==
         "only histograms have buckets");
   CHECK(refusal(registry, MetricType::Gauge, "tp_test_msgs") == "(accepted)");  // _msgs is no unit
+}
+
+// Series are found again through a cache of resolved label sets: sets that
+// concatenate to the same text stay apart, and a removed series starts again
+// from zero when it comes back.
+TEST_CASE("resolved_series_stay_distinct_and_a_removed_one_starts_again_from_zero") {
+  MetricRegistry registry;
+  const uint64_t pairs =
+      register_ok(registry, MetricType::Counter, "tp_test_pairs_total", {"a", "b"});
+  const uint64_t gauge = register_ok(registry, MetricType::Gauge, "tp_test_level", {"slot"});
+  for (int i = 0; i < 3; ++i) {
+    CHECK(registry.add(pairs, {"xy", "z"}, 1));
+    CHECK(registry.add(pairs, {"x", "yz"}, 10));
+    CHECK(registry.add_values(pairs, std::vector<std::string_view>{"", "xyz"}, 100));
+  }
+  CHECK(registry.set(gauge, {"s1"}, 4));
+  CHECK(registry.set_values(gauge, std::vector<std::string_view>{"s1"}, 6));
+  std::string text = registry.render_text();
+  CHECK_THAT(text, Catch::Contains("tp_test_pairs_total{a=\"xy\",b=\"z\"} 3\n"));
+  CHECK_THAT(text, Catch::Contains("tp_test_pairs_total{a=\"x\",b=\"yz\"} 30\n"));
+  CHECK_THAT(text, Catch::Contains("tp_test_pairs_total{a=\"\",b=\"xyz\"} 300\n"));
+  CHECK_THAT(text, Catch::Contains("tp_test_level{slot=\"s1\"} 6\n"));
+
+  CHECK(registry.remove(pairs, {"xy", "z"}));
+  CHECK(registry.remove_values(gauge, std::vector<std::string_view>{"s1"}));
+  text = registry.render_text();
+  CHECK_THAT(text, !Catch::Contains("b=\"z\""));
+  CHECK_THAT(text, !Catch::Contains("slot=\"s1\""));
+  CHECK(registry.add(pairs, {"xy", "z"}, 2));
+  CHECK(registry.add(gauge, {"s1"}, 1));
+  text = registry.render_text();
+  CHECK_THAT(text, Catch::Contains("tp_test_pairs_total{a=\"xy\",b=\"z\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("tp_test_level{slot=\"s1\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("tp_test_pairs_total{a=\"x\",b=\"yz\"} 30\n"));
+  CHECK_FALSE(registry.add_values(pairs, std::vector<std::string_view>{"only-one"}, 1));
 }
