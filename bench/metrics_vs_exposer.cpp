@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
   // prometheus-cpp's Exposer over the very same series (the registry's
   // collect(), as prometheus-cpp families).
   prometheus::Exposer exposer("127.0.0.1:0");
-  exposer.RegisterCollectable(std::make_shared<RegistryCollectable>(metrics));
+  const auto collectable = std::make_shared<RegistryCollectable>(metrics);  // held weakly
+  exposer.RegisterCollectable(collectable);
   const uint16_t exposer_port = static_cast<uint16_t>(exposer.GetListeningPorts().at(0));
 
   // Both serve the same registry: the same lines, but for the Exposer's own
