@@ -70,6 +70,13 @@ struct MetricRegistry::Family {
     return key;
   }
 
+  // prometheus-cpp's label set: names to values, ordered by name.
+  prometheus::Labels label_map(LabelValues values) const {
+    prometheus::Labels labels;
+    for (size_t i = 0; i < values.size(); ++i)
+      labels.emplace(label_names[i], std::string(values[i]));
+    return labels;
+  }
   // The series of these label values, created (empty) when new; nullptr for
   // a wrong label count.
   Series* find_or_add(LabelValues values);
@@ -208,9 +215,7 @@ Series* MetricRegistry::Family::find_or_add(LabelValues values) {
   if (values.size() != label_names.size()) return nullptr;
   const std::string_view key = series_key(values);
   if (auto it = resolved.find(key); it != resolved.end()) return it->second;
-  prometheus::Labels labels;
-  for (size_t i = 0; i < values.size(); ++i) labels.emplace(label_names[i], std::string(values[i]));
-  auto [it, added] = series.try_emplace(std::move(labels));
+  auto [it, added] = series.try_emplace(label_map(values));
   Series& entry = it->second;
   if (added) {
     for (const auto& [label, value] : it->first) {
@@ -229,9 +234,7 @@ Series* MetricRegistry::Family::find_or_add(LabelValues values) {
 bool MetricRegistry::Family::erase(LabelValues values) {
   if (values.size() != label_names.size()) return false;
   resolved.erase(std::string(series_key(values)));
-  prometheus::Labels labels;
-  for (size_t i = 0; i < values.size(); ++i) labels.emplace(label_names[i], std::string(values[i]));
-  return series.erase(labels) > 0;
+  return series.erase(label_map(values)) > 0;
 }
 
 // A series' lines in the order of prometheus-cpp's text format: the sample,
