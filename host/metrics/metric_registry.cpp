@@ -1,25 +1,42 @@
 #include "metrics/metric_registry.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <optional>
 #include <set>
 #include <shared_mutex>
-#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
+#include <prometheus/detail/utils.h>
+#include <prometheus/labels.h>
 #include <prometheus/metric_family.h>
-#include <prometheus/registry.h>
 
 namespace tpark {
+
+namespace {
+
+// One label set's values and its rendered lines.
+struct Series {
+  double value = 0;                   // counter, gauge
+  std::vector<double> bucket_counts;  // histogram: per bound, then +Inf; not cumulative
+  double sum = 0;                     // histogram
+  std::string labels_text;            // `a="x",b="y"`, escaped, by label name
+  std::string text;                   // its exposition lines while !stale
+  bool stale = true;
+};
+
+// Bit equality: -0 and 0 print differently, and a NaN stays a NaN.
+bool same_bits(double a, double b) {
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
+}
+
+}  // namespace
+
+using LabelValues = MetricRegistry::LabelValues;
 
 struct MetricRegistry::Family {
   MetricType type = MetricType::Counter;
@@ -27,26 +44,19 @@ struct MetricRegistry::Family {
   std::string help;
   std::vector<std::string> label_names;
   std::vector<double> buckets;
-  prometheus::Family<prometheus::Counter>* counters = nullptr;
-  prometheus::Family<prometheus::Gauge>* gauges = nullptr;
-  prometheus::Family<prometheus::Histogram>* histograms = nullptr;
-
-  std::optional<prometheus::Labels> labels(LabelValues values) const {
-    if (values.size() != label_names.size()) return std::nullopt;
-    prometheus::Labels out;
-    for (size_t i = 0; i < values.size(); ++i) out.emplace(label_names[i], std::string(values[i]));
-    return out;
-  }
+  std::string header;                   // the HELP and TYPE lines
+  std::vector<std::string> bound_text;  // each bucket's le value, then "+Inf"
+  // prometheus-cpp's own container and hash for a family's series, so they
+  // come out in the order its Collect() gave them.
+  std::unordered_map<prometheus::Labels, Series, prometheus::detail::LabelHasher> series;
 
   // The series of each label set resolved so far, keyed by series_key(), so
-  // that a repeated add/set/observe neither builds a label map nor hashes it
-  // in prometheus-cpp. A series leaves it when it is removed (only remove()
-  // removes series from these families).
+  // that a repeated add/set/observe neither builds a label map nor hashes it.
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
   };
-  mutable std::unordered_map<std::string, void*, KeyHash, std::equal_to<>> series;
+  std::unordered_map<std::string, Series*, KeyHash, std::equal_to<>> resolved;
 
   // Each value with its length in front: no two label sets share a key.
   static std::string_view series_key(LabelValues values) {
@@ -60,31 +70,20 @@ struct MetricRegistry::Family {
     return key;
   }
 
-  // The series for `values`, created on first use; nullptr for a wrong label
-  // count. T is this family's metric type.
-  template <class T, class Make>
-  T* series_for(LabelValues values, Make make) const {
-    if (values.size() != label_names.size()) return nullptr;
-    const std::string_view key = series_key(values);
-    auto it = series.find(key);
-    if (it != series.end()) return static_cast<T*>(it->second);
-    T* metric = make(*labels(values));
-    series.emplace(std::string(key), metric);
-    return metric;
+  // prometheus-cpp's label set: names to values, ordered by name.
+  prometheus::Labels label_map(LabelValues values) const {
+    prometheus::Labels labels;
+    for (size_t i = 0; i < values.size(); ++i)
+      labels.emplace(label_names[i], std::string(values[i]));
+    return labels;
   }
-  prometheus::Counter* counter(LabelValues values) const {
-    return series_for<prometheus::Counter>(
-        values, [&](const prometheus::Labels& l) { return &counters->Add(l); });
-  }
-  prometheus::Gauge* gauge(LabelValues values) const {
-    return series_for<prometheus::Gauge>(
-        values, [&](const prometheus::Labels& l) { return &gauges->Add(l); });
-  }
-  prometheus::Histogram* histogram(LabelValues values) const {
-    return series_for<prometheus::Histogram>(values, [&](const prometheus::Labels& l) {
-      return &histograms->Add(l, prometheus::Histogram::BucketBoundaries(buckets));
-    });
-  }
+  // The series of these label values, created (empty) when new; nullptr for
+  // a wrong label count.
+  Series* find_or_add(LabelValues values);
+  // Removes the series of these label values; false when there is none.
+  bool erase(LabelValues values);
+  // Writes the series' lines into its text.
+  void render(Series& entry) const;
 };
 
 namespace {
@@ -128,190 +127,58 @@ const char* type_name(MetricType type) {
   return "untyped";
 }
 
-// HELP text escaping of the 0.0.4 text format: backslash and newline.
-void append_help(std::string& out, std::string_view help) {
-  for (char c : help) {
+// The text exposition format 0.0.4: HELP text escapes backslash and
+// newline, label values also the double quote.
+void append_escaped(std::string& out, std::string_view text, bool quote) {
+  for (char c : text) {
     if (c == '\\')
       out += "\\\\";
     else if (c == '\n')
       out += "\\n";
+    else if (quote && c == '"')
+      out += "\\\"";
     else
       out.push_back(c);
   }
 }
 
-// The text exposition format 0.0.4, written straight into one string: the
-// lines prometheus-cpp's TextSerializer writes (same order, same number
-// forms: shortest round-trip doubles, Nan, +Inf, -Inf), without an ostream.
-// /metrics renders tens of thousands of series per scrape; this is its cost.
-class ExpositionWriter {
- public:
-  explicit ExpositionWriter(std::string& out) : out_(out) {}
-
-  void family_header(std::string_view name, std::string_view help, const char* type) {
-    if (!help.empty()) {
-      out_ += "# HELP ";
-      out_ += name;
-      out_ += ' ';
-      append_help(out_, help);
-      out_ += '\n';
-    }
-    out_ += "# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
-  }
-
-  void family(const prometheus::MetricFamily& family) {
-    using prometheus::MetricType;
-    const char* type = "untyped";
-    switch (family.type) {
-      case MetricType::Counter:
-        type = "counter";
-        break;
-      case MetricType::Gauge:
-        type = "gauge";
-        break;
-      case MetricType::Summary:
-        type = "summary";
-        break;
-      case MetricType::Histogram:
-        type = "histogram";
-        break;
-      default:
-        break;
-    }
-    family_header(family.name, family.help, type);
-    for (const auto& metric : family.metric) {
-      switch (family.type) {
-        case MetricType::Counter:
-          sample(family.name, "", metric, metric.counter.value);
-          break;
-        case MetricType::Gauge:
-          sample(family.name, "", metric, metric.gauge.value);
-          break;
-        case MetricType::Summary:
-          count_and_sum(family.name, metric, metric.summary.sample_count,
-                        metric.summary.sample_sum);
-          for (const auto& q : metric.summary.quantile) {
-            head(family.name, "", metric, "quantile", q.quantile);
-            value(q.value);
-            tail(metric);
-          }
-          break;
-        case MetricType::Histogram: {
-          const auto& histogram = metric.histogram;
-          count_and_sum(family.name, metric, histogram.sample_count, histogram.sample_sum);
-          double last = -std::numeric_limits<double>::infinity();
-          for (const auto& bucket : histogram.bucket) {
-            head(family.name, "_bucket", metric, "le", bucket.upper_bound);
-            last = bucket.upper_bound;
-            integer(bucket.cumulative_count);
-            tail(metric);
-          }
-          if (last != std::numeric_limits<double>::infinity()) {
-            head(family.name, "_bucket", metric, "le", std::numeric_limits<double>::infinity());
-            integer(histogram.sample_count);
-            tail(metric);
-          }
-          break;
-        }
-        default:
-          sample(family.name, "", metric, metric.untyped.value);
-          break;
-      }
-    }
-  }
-
- private:
-  void sample(const std::string& name, const char* suffix, const prometheus::ClientMetric& metric,
-              double v) {
-    head(name, suffix, metric, nullptr, 0);
-    value(v);
-    tail(metric);
-  }
-
-  void count_and_sum(const std::string& name, const prometheus::ClientMetric& metric,
-                     std::uint64_t count, double sum) {
-    head(name, "_count", metric, nullptr, 0);
-    integer(count);
-    tail(metric);
-    head(name, "_sum", metric, nullptr, 0);
-    value(sum);
-    tail(metric);
-  }
-
-  // `name<suffix>{labels[,extra="extra_value"]} `
-  void head(const std::string& name, const char* suffix, const prometheus::ClientMetric& metric,
-            const char* extra, double extra_value) {
-    out_ += name;
-    out_ += suffix;
-    if (!metric.label.empty() || extra != nullptr) {
-      out_ += '{';
-      bool first = true;
-      for (const auto& label : metric.label) {
-        if (!first) out_ += ',';
-        first = false;
-        out_ += label.name;
-        out_ += "=\"";
-        label_value(label.value);
-        out_ += '"';
-      }
-      if (extra != nullptr) {
-        if (!first) out_ += ',';
-        out_ += extra;
-        out_ += "=\"";
-        value(extra_value);
-        out_ += '"';
-      }
-      out_ += '}';
-    }
-    out_ += ' ';
-  }
-
-  void tail(const prometheus::ClientMetric& metric) {
-    if (metric.timestamp_ms != 0) {
-      out_ += ' ';
-      integer(metric.timestamp_ms);
-    }
-    out_ += '\n';
-  }
-
-  void label_value(const std::string& text) {
-    for (char c : text) {
-      if (c == '\\')
-        out_ += "\\\\";
-      else if (c == '"')
-        out_ += "\\\"";
-      else if (c == '\n')
-        out_ += "\\n";
-      else
-        out_ += c;
-    }
-  }
-
-  void value(double v) {
-    if (std::isnan(v)) {
-      out_ += "Nan";
-    } else if (std::isinf(v)) {
-      out_ += v < 0 ? "-Inf" : "+Inf";
-    } else {
-      char buffer[32];
-      const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-      out_.append(buffer, result.ptr);
-    }
-  }
-
-  template <class Integer>
-  void integer(Integer v) {
-    char buffer[24];
+// Shortest round-trip doubles, and Nan, +Inf, -Inf.
+void append_value(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "Nan";
+  } else if (std::isinf(v)) {
+    out += v < 0 ? "-Inf" : "+Inf";
+  } else {
+    char buffer[32];
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-    out_.append(buffer, result.ptr);
+    out.append(buffer, result.ptr);
   }
+}
 
-  std::string& out_;
-};
+void append_integer(std::string& out, unsigned long long v) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
+  out.append(buffer, result.ptr);
+}
+
+// `name<suffix>{labels[,le="bound"]} `
+void append_head(std::string& out, const std::string& name, std::string_view suffix,
+                 const Series& series, const std::string* bound) {
+  out += name;
+  out += suffix;
+  if (!series.labels_text.empty() || bound != nullptr) {
+    out += '{';
+    out += series.labels_text;
+    if (bound != nullptr) {
+      if (!series.labels_text.empty()) out += ',';
+      out += "le=\"";
+      out += *bound;
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+}
 
 std::optional<std::string> check_shape(MetricType type, std::string_view name,
                                        const std::vector<std::string>& label_names,
@@ -344,14 +211,68 @@ std::optional<std::string> check_shape(MetricType type, std::string_view name,
 
 }  // namespace
 
+Series* MetricRegistry::Family::find_or_add(LabelValues values) {
+  if (values.size() != label_names.size()) return nullptr;
+  const std::string_view key = series_key(values);
+  if (auto it = resolved.find(key); it != resolved.end()) return it->second;
+  auto [it, added] = series.try_emplace(label_map(values));
+  Series& entry = it->second;
+  if (added) {
+    for (const auto& [label, value] : it->first) {
+      if (!entry.labels_text.empty()) entry.labels_text += ',';
+      entry.labels_text += label;
+      entry.labels_text += "=\"";
+      append_escaped(entry.labels_text, value, true);
+      entry.labels_text += '"';
+    }
+    if (type == MetricType::Histogram) entry.bucket_counts.assign(buckets.size() + 1, 0.0);
+  }
+  resolved.emplace(std::string(key), &entry);  // nodes of `series` never move
+  return &entry;
+}
+
+bool MetricRegistry::Family::erase(LabelValues values) {
+  if (values.size() != label_names.size()) return false;
+  resolved.erase(std::string(series_key(values)));
+  return series.erase(label_map(values)) > 0;
+}
+
+// A series' lines in the order of prometheus-cpp's text format: the sample,
+// or a histogram's _count, _sum and cumulative _bucket lines (counts summed
+// as its Collect() sums them).
+void MetricRegistry::Family::render(Series& entry) const {
+  std::string& out = entry.text;
+  out.clear();
+  if (type != MetricType::Histogram) {
+    append_head(out, name, "", entry, nullptr);
+    append_value(out, entry.value);
+    out += '\n';
+    return;
+  }
+  unsigned long long count = 0;
+  for (double bucket : entry.bucket_counts) count += bucket;
+  append_head(out, name, "_count", entry, nullptr);
+  append_integer(out, count);
+  out += '\n';
+  append_head(out, name, "_sum", entry, nullptr);
+  append_value(out, entry.sum);
+  out += '\n';
+  unsigned long long cumulative = 0;
+  for (size_t i = 0; i < entry.bucket_counts.size(); ++i) {
+    cumulative += entry.bucket_counts[i];
+    append_head(out, name, "_bucket", entry, &bound_text[i]);
+    append_integer(out, cumulative);
+    out += '\n';
+  }
+}
+
 struct MetricRegistry::Hooks {
   std::shared_mutex mutex;
   uint64_t next_id = 1;
   std::vector<std::pair<uint64_t, std::function<void()>>> items;
 };
 
-MetricRegistry::MetricRegistry()
-    : registry_(std::make_shared<prometheus::Registry>()), hooks_(std::make_unique<Hooks>()) {}
+MetricRegistry::MetricRegistry() : hooks_(std::make_unique<Hooks>()) {}
 MetricRegistry::~MetricRegistry() = default;
 
 uint64_t MetricRegistry::add_render_hook(std::function<void()> hook) {
@@ -393,29 +314,65 @@ uint64_t MetricRegistry::register_family(MetricType type, std::string_view name,
   family->help = std::string(help);
   family->label_names = label_names;
   family->buckets = buckets;
-  try {
-    switch (type) {
-      case MetricType::Counter:
-        family->counters =
-            &prometheus::BuildCounter().Name(family->name).Help(family->help).Register(*registry_);
-        break;
-      case MetricType::Gauge:
-        family->gauges =
-            &prometheus::BuildGauge().Name(family->name).Help(family->help).Register(*registry_);
-        break;
-      case MetricType::Histogram:
-        family->histograms = &prometheus::BuildHistogram()
-                                  .Name(family->name)
-                                  .Help(family->help)
-                                  .Register(*registry_);
-        break;
-    }
-  } catch (const std::exception& e) {
-    // A family registered on registry() directly under the same name.
-    return fail("metric '" + family->name + "': " + e.what());
+  if (!help.empty()) {
+    family->header = "# HELP " + family->name + ' ';
+    append_escaped(family->header, help, false);
+    family->header += '\n';
   }
+  family->header += "# TYPE " + family->name + ' ' + type_name(type) + '\n';
+  for (double bound : buckets) append_value(family->bound_text.emplace_back(), bound);
+  if (type == MetricType::Histogram) family->bound_text.emplace_back("+Inf");
   families_.push_back(std::move(family));
   return families_.size();
+}
+
+bool MetricRegistry::add_values(uint64_t handle, LabelValues labels, double value) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size() || !std::isfinite(value)) return false;
+  Family& family = *families_[handle - 1];
+  if (family.type == MetricType::Histogram) return false;
+  if (family.type == MetricType::Counter && value < 0) return false;  // counters never go down
+  Series* series = family.find_or_add(labels);
+  if (series == nullptr) return false;
+  const double next = series->value + value;
+  if (!same_bits(next, series->value)) series->stale = true;
+  series->value = next;
+  return true;
+}
+
+bool MetricRegistry::set_values(uint64_t handle, LabelValues labels, double value) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size()) return false;
+  Family& family = *families_[handle - 1];
+  if (family.type != MetricType::Gauge) return false;
+  Series* series = family.find_or_add(labels);
+  if (series == nullptr) return false;
+  if (!same_bits(value, series->value)) series->stale = true;
+  series->value = value;
+  return true;
+}
+
+bool MetricRegistry::observe_values(uint64_t handle, LabelValues labels, double value) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size() || std::isnan(value)) return false;
+  Family& family = *families_[handle - 1];
+  if (family.type != MetricType::Histogram) return false;
+  Series* series = family.find_or_add(labels);
+  if (series == nullptr) return false;
+  // The first bound at or above the value; past the last, the +Inf bucket.
+  const size_t bucket =
+      static_cast<size_t>(std::lower_bound(family.buckets.begin(), family.buckets.end(), value) -
+                          family.buckets.begin());
+  series->bucket_counts[bucket] += 1;
+  series->sum += value;
+  series->stale = true;
+  return true;
+}
+
+bool MetricRegistry::remove_values(uint64_t handle, LabelValues labels) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size()) return false;
+  return families_[handle - 1]->erase(labels);
 }
 
 namespace {
@@ -431,85 +388,6 @@ struct LabelViews {
 
 }  // namespace
 
-bool MetricRegistry::add_values(uint64_t handle, LabelValues labels, double value) {
-  std::lock_guard lock(mutex_);
-  if (handle == 0 || handle > families_.size() || !std::isfinite(value)) return false;
-  const Family& family = *families_[handle - 1];
-  if (family.counters) {
-    if (value < 0) return false;  // counters never go down
-    prometheus::Counter* counter = family.counter(labels);
-    if (counter == nullptr) return false;
-    counter->Increment(value);
-    return true;
-  }
-  if (family.gauges) {
-    prometheus::Gauge* gauge = family.gauge(labels);
-    if (gauge == nullptr) return false;
-    gauge->Increment(value);
-    return true;
-  }
-  return false;
-}
-
-bool MetricRegistry::set_values(uint64_t handle, LabelValues labels, double value) {
-  std::lock_guard lock(mutex_);
-  if (handle == 0 || handle > families_.size()) return false;
-  const Family& family = *families_[handle - 1];
-  if (!family.gauges) return false;
-  prometheus::Gauge* gauge = family.gauge(labels);
-  if (gauge == nullptr) return false;
-  gauge->Set(value);
-  return true;
-}
-
-bool MetricRegistry::observe_values(uint64_t handle, LabelValues labels, double value) {
-  std::lock_guard lock(mutex_);
-  if (handle == 0 || handle > families_.size() || std::isnan(value)) return false;
-  const Family& family = *families_[handle - 1];
-  if (!family.histograms) return false;
-  prometheus::Histogram* histogram = family.histogram(labels);
-  if (histogram == nullptr) return false;
-  histogram->Observe(value);
-  return true;
-}
-
-bool MetricRegistry::observe_buckets(uint64_t handle, const std::vector<std::string>& labels,
-                                     const std::vector<double>& bucket_increments, double sum) {
-  std::lock_guard lock(mutex_);
-  if (handle == 0 || handle > families_.size() || !std::isfinite(sum)) return false;
-  const Family& family = *families_[handle - 1];
-  if (!family.histograms || bucket_increments.size() != family.buckets.size() + 1) return false;
-  for (double increment : bucket_increments)
-    if (!std::isfinite(increment) || increment < 0) return false;
-  prometheus::Histogram* histogram = family.histogram(LabelViews(labels).views);
-  if (histogram == nullptr) return false;
-  histogram->ObserveMultiple(bucket_increments, sum);
-  return true;
-}
-
-bool MetricRegistry::remove_values(uint64_t handle, LabelValues labels) {
-  std::lock_guard lock(mutex_);
-  if (handle == 0 || handle > families_.size()) return false;
-  const Family& family = *families_[handle - 1];
-  const auto label_map = family.labels(labels);
-  if (!label_map) return false;
-  auto remove_from = [&](auto* prom_family) {
-    if (!prom_family || !prom_family->Has(*label_map)) return false;
-    family.series.erase(std::string(Family::series_key(labels)));
-    // Add returns the existing series for these labels; it is then removed.
-    if constexpr (std::is_same_v<std::remove_pointer_t<decltype(prom_family)>,
-                                 prometheus::Family<prometheus::Histogram>>) {
-      prom_family->Remove(
-          &prom_family->Add(*label_map, prometheus::Histogram::BucketBoundaries(family.buckets)));
-    } else {
-      prom_family->Remove(&prom_family->Add(*label_map));
-    }
-    return true;
-  };
-  return remove_from(family.counters) || remove_from(family.gauges) ||
-         remove_from(family.histograms);
-}
-
 bool MetricRegistry::add(uint64_t handle, const std::vector<std::string>& labels, double value) {
   return add_values(handle, LabelViews(labels).views, value);
 }
@@ -524,35 +402,74 @@ bool MetricRegistry::remove(uint64_t handle, const std::vector<std::string>& lab
   return remove_values(handle, LabelViews(labels).views);
 }
 
+bool MetricRegistry::observe_buckets(uint64_t handle, const std::vector<std::string>& labels,
+                                     const std::vector<double>& bucket_increments, double sum) {
+  std::lock_guard lock(mutex_);
+  if (handle == 0 || handle > families_.size() || !std::isfinite(sum)) return false;
+  Family& family = *families_[handle - 1];
+  if (family.type != MetricType::Histogram || bucket_increments.size() != family.buckets.size() + 1)
+    return false;
+  for (double increment : bucket_increments)
+    if (!std::isfinite(increment) || increment < 0) return false;
+  Series* series = family.find_or_add(LabelViews(labels).views);
+  if (series == nullptr) return false;
+  series->sum += sum;
+  for (size_t i = 0; i < bucket_increments.size(); ++i)
+    series->bucket_counts[i] += bucket_increments[i];
+  series->stale = true;
+  return true;
+}
+
 std::string MetricRegistry::render_text() const {
   {
     std::shared_lock hooks_lock(hooks_->mutex);
     for (const auto& [id, hook] : hooks_->items) hook();
   }
-  // prometheus-cpp omits families without series; telemetry.md 8 wants
-  // HELP/TYPE for every family before its first sample, so those are
-  // written here, in registration order.
-  std::map<std::string, prometheus::MetricFamily> collected;
-  for (auto& family : registry_->Collect()) {
-    std::string name = family.name;
-    collected.emplace(std::move(name), std::move(family));
-  }
   std::string out;
   out.reserve(last_size_.load(std::memory_order_relaxed) + 4096);
-  ExpositionWriter writer(out);
   std::lock_guard lock(mutex_);
   for (const auto& family : families_) {
-    auto it = collected.find(family->name);
-    if (it != collected.end()) {
-      writer.family(it->second);
-      collected.erase(it);
-    } else {
-      writer.family_header(family->name, family->help, type_name(family->type));
+    out += family->header;
+    for (auto& [labels, series] : family->series) {
+      if (series.stale) {
+        family->render(series);
+        series.stale = false;
+      }
+      out += series.text;
     }
   }
-  // Families registered on registry() directly, not through handles.
-  for (const auto& [name, family] : collected) writer.family(family);
   last_size_.store(out.size(), std::memory_order_relaxed);
+  return out;
+}
+
+std::vector<prometheus::MetricFamily> MetricRegistry::collect() const {
+  std::vector<prometheus::MetricFamily> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& family : families_) {
+    prometheus::MetricFamily& collected = out.emplace_back();
+    collected.name = family->name;
+    collected.help = family->help;
+    collected.type = family->type == MetricType::Counter ? prometheus::MetricType::Counter
+                     : family->type == MetricType::Gauge ? prometheus::MetricType::Gauge
+                                                         : prometheus::MetricType::Histogram;
+    for (const auto& [labels, series] : family->series) {
+      prometheus::ClientMetric& metric = collected.metric.emplace_back();
+      for (const auto& [name, value] : labels) metric.label.push_back({name, value});
+      if (family->type == MetricType::Counter) metric.counter.value = series.value;
+      if (family->type == MetricType::Gauge) metric.gauge.value = series.value;
+      if (family->type != MetricType::Histogram) continue;
+      unsigned long long cumulative = 0;
+      for (size_t i = 0; i < series.bucket_counts.size(); ++i) {
+        cumulative += series.bucket_counts[i];
+        prometheus::ClientMetric::Bucket& bucket = metric.histogram.bucket.emplace_back();
+        bucket.cumulative_count = cumulative;
+        bucket.upper_bound = i < family->buckets.size() ? family->buckets[i]
+                                                        : std::numeric_limits<double>::infinity();
+      }
+      metric.histogram.sample_count = cumulative;
+      metric.histogram.sample_sum = series.sum;
+    }
+  }
   return out;
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace prometheus {
-class Registry;
+struct MetricFamily;
 }
 
 namespace tpark {
@@ -59,13 +59,17 @@ class MetricRegistry {
   // After this returns, the hook is not running and never runs again.
   void remove_render_hook(uint64_t hook_id);
 
-  // The text exposition format (version 0.0.4) of everything registered.
+  // The text exposition format (version 0.0.4) of everything registered:
+  // families in registration order, each with HELP and TYPE even before its
+  // first series. Each series keeps its rendered lines until it changes, so
+  // a scrape formats only what changed since the last one.
   std::string render_text() const;
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  // The same, as prometheus-cpp's families (to serve them with its Exposer),
+  // series in the order render_text() writes them.
+  std::vector<prometheus::MetricFamily> collect() const;
 
  private:
   struct Family;
-  std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;  // handle = index + 1
   mutable std::atomic<size_t> last_size_{0};       // the last exposition's size, to reserve

@@ -772,6 +772,42 @@ void PluginManager::stop_all() {
   impl_->publish(std::move(records));
 }
 
+namespace {
+
+PluginHealth health_of(const PluginRecord& record) {
+  PluginHealth health;
+  if (record.instance) {
+    health = record.instance->health();
+  } else if (record.exporter) {
+    health = record.exporter->health();
+  } else if (record.orchestrator) {
+    health = record.orchestrator->health();
+  } else if (record.applier) {
+    health = record.applier->health();
+  } else if (record.source) {
+    health = record.source->health();
+  } else if (record.failure) {
+    health.error_count = 1;
+    health.last_error = record.failure;
+  }
+  return health;
+}
+
+}  // namespace
+
+std::vector<PluginManager::PluginUp> PluginManager::plugins_up() const {
+  auto records = impl_->snapshot();
+  std::stable_sort(records.begin(), records.end(),
+                   [](const PluginRecord& a, const PluginRecord& b) { return a.id < b.id; });
+  std::vector<PluginUp> out;
+  for (const auto& record : records) {
+    if (record.state != kLoaded && record.state != kFailed) continue;
+    const bool loaded = record.state == kLoaded;
+    out.push_back({record.id, record.version.value_or(""), loaded, loaded && health_of(record).ok});
+  }
+  return out;
+}
+
 Json PluginManager::describe() const {
   auto records = impl_->snapshot();
   std::stable_sort(records.begin(), records.end(),
@@ -793,21 +829,7 @@ Json PluginManager::describe() const {
                              {"name", descriptor.name},
                              {"struct_size", descriptor.struct_size}});
     item["descriptors"] = std::move(descriptors);
-    PluginHealth health;
-    if (record.instance) {
-      health = record.instance->health();
-    } else if (record.exporter) {
-      health = record.exporter->health();
-    } else if (record.orchestrator) {
-      health = record.orchestrator->health();
-    } else if (record.applier) {
-      health = record.applier->health();
-    } else if (record.source) {
-      health = record.source->health();
-    } else if (record.failure) {
-      health.error_count = 1;
-      health.last_error = record.failure;
-    }
+    const PluginHealth health = health_of(record);
     Json health_json = {{"ok", health.ok}, {"error_count", health.error_count}};
     if (health.last_error) health_json["last_error"] = *health.last_error;
     item["health"] = std::move(health_json);

@@ -119,6 +119,16 @@ class PluginManager {
   // create; health.ok is false while the instance's most recent call failed
   // (it recovers with the next successful one) and for any plugin not loaded.
   Json describe() const;
+  // What /metrics shows of each loaded or failed plugin (arw_plugin_info,
+  // arw_plugin_up), sorted by id: describe()'s id, version ("" when none),
+  // state and health.ok, without building its JSON.
+  struct PluginUp {
+    std::string id;
+    std::string version;
+    bool loaded = false;
+    bool healthy = false;
+  };
+  std::vector<PluginUp> plugins_up() const;
   // Every known section (built-in names first, in order, then third-party in
   // load order), each rendered within the render timeout.
   std::vector<SectionRender> render_sections();

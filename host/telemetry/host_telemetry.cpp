@@ -50,6 +50,8 @@ struct HostTelemetry::Exported {
   uint64_t bus_published = 0, bus_delivered = 0, bus_lagged = 0, bus_no_receivers = 0;
   uint64_t legacy_capsule_headers = 0;
   std::map<std::string, uint64_t, std::less<>> events_by_kind_label, events_by_source;
+  uint64_t events_total = 0;   // events_total_ when the maps above were compared
+  uint64_t route_records = 0;  // RouteStats records mirrored so far
   struct Route {
     bool exported = false;  // its series exist; unchanged aggregates are skipped
     uint64_t hits = 0, errors = 0;
@@ -349,8 +351,12 @@ void HostTelemetry::export_metrics() {
         if (it == exported.end() || it->second != count) changed.emplace_back(name, count);
       }
     };
-    collect(events_by_kind_label_, done.events_by_kind_label, changed_labels);
-    collect(events_by_source_, done.events_by_source, changed_sources);
+    // Both maps change only with a commit, and every commit adds to the total.
+    if (events_total_ != done.events_total) {
+      collect(events_by_kind_label_, done.events_by_kind_label, changed_labels);
+      collect(events_by_source_, done.events_by_source, changed_sources);
+      done.events_total = events_total_;
+    }
   }
   for (const auto& [kind, count] : changed_labels)
     mirror(h.events_total, {kind}, count, done.events_by_kind_label[kind]);
@@ -358,7 +364,8 @@ void HostTelemetry::export_metrics() {
     mirror(h.events_ingested, {source}, count, done.events_by_source[source]);
 
   const auto& bounds_ms = routes_.bounds_ms();
-  for (const auto& series : routes_.series()) {
+  for (const auto& series :
+       routes_.series_recorded_since(done.route_records, &done.route_records)) {
     const RouteAggregate& now = series.aggregate;
     Exported::Route& route = done.routes[{series.key, series.source}];
     // Every figure of a route changes only with its samples.
@@ -392,19 +399,12 @@ void HostTelemetry::export_metrics() {
   if (PluginManager* plugins = plugins_.load()) {
     std::set<std::pair<std::string, std::string>> info;
     std::set<std::string> up;
-    const Json described = plugins->describe();
-    for (const auto& item : described["items"]) {
-      const std::string id = item["id"].get<std::string>();
-      const std::string state = item["state"].get<std::string>();
-      if (state != "loaded" && state != "failed") continue;
-      const bool healthy = state == "loaded" && item["health"]["ok"].get<bool>();
-      metrics_.set(h.plugin_up, {id}, healthy ? 1.0 : 0.0);
-      up.insert(id);
-      if (state == "loaded") {
-        const std::string version =
-            item["version"].is_string() ? item["version"].get<std::string>() : "";
-        metrics_.set(h.plugin_info, {id, version}, 1.0);
-        info.emplace(id, version);
+    for (const auto& plugin : plugins->plugins_up()) {
+      metrics_.set(h.plugin_up, {plugin.id}, plugin.healthy ? 1.0 : 0.0);
+      up.insert(plugin.id);
+      if (plugin.loaded) {
+        metrics_.set(h.plugin_info, {plugin.id, plugin.version}, 1.0);
+        info.emplace(plugin.id, plugin.version);
       }
     }
     // Plugins gone since the last scrape (reload) leave no stale series.

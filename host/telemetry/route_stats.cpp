@@ -160,6 +160,7 @@ std::string RouteStats::record(std::string_view path, RouteSource source, int64_
   auto& by_source = entry.by_source[static_cast<size_t>(source)];
   if (!by_source) by_source.emplace();
   by_source->record(ms, status, bounds_ms_);
+  entry.last_record[static_cast<size_t>(source)] = ++records_;
   return it->first;
 }
 
@@ -177,6 +178,18 @@ std::vector<RouteStats::Series> RouteStats::series() const {
   for (const auto& [key, entry] : entries_)
     for (size_t i = 0; i < entry.by_source.size(); ++i)
       if (entry.by_source[i]) out.push_back({key, static_cast<RouteSource>(i), *entry.by_source[i]});
+  return out;
+}
+
+std::vector<RouteStats::Series> RouteStats::series_recorded_since(uint64_t after,
+                                                                  uint64_t* through) const {
+  std::lock_guard lock(mutex_);
+  std::vector<Series> out;
+  for (const auto& [key, entry] : entries_)
+    for (size_t i = 0; i < entry.by_source.size(); ++i)
+      if (entry.by_source[i] && entry.last_record[i] > after)
+        out.push_back({key, static_cast<RouteSource>(i), *entry.by_source[i]});
+  *through = records_;
   return out;
 }
 

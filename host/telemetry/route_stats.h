@@ -107,6 +107,9 @@ class RouteStats {
   };
   // One entry per (key, source) that has samples; keys ascending, host first.
   std::vector<Series> series() const;
+  // The same, for the entries recorded into since record number `after`
+  // (0: all); *through gets the number of the last record, for the next call.
+  std::vector<Series> series_recorded_since(uint64_t after, uint64_t* through) const;
 
   const std::vector<uint64_t>& bounds_ms() const { return bounds_ms_; }
 
@@ -114,12 +117,14 @@ class RouteStats {
   struct Entry {
     RouteAggregate merged;
     std::array<std::optional<RouteAggregate>, 2> by_source;
+    std::array<uint64_t, 2> last_record{};  // by source: the number of its latest record
   };
   const std::vector<uint64_t> bounds_ms_;
   const size_t max_keys_;
   mutable std::mutex mutex_;
   std::map<std::string, Entry, std::less<>> entries_;
   size_t named_keys_ = 0;  // keys other than "other"
+  uint64_t records_ = 0;   // samples recorded so far; numbers each record
 };
 
 // 64-bit FNV-1a.

@@ -1,5 +1,5 @@
-// The host's metric registry (telemetry.md 8): families by handle over
-// prometheus-cpp, naming rules, and HELP/TYPE for families without samples.
+// The host's metric registry (telemetry.md 8): families by handle, the text
+// format, naming rules, and HELP/TYPE for families without samples.
 #include <catch2/catch.hpp>
 
 #include <string>

@@ -1,7 +1,8 @@
 // Route statistics arithmetic (telemetry.md §4): EWMA seeding and rounding,
 // buckets and ARW_ROUTE_HIST_MS, the p95 rank rule and its cap at max_ms,
 // the key cap with "other", runtime samples, the ETag that ignores the
-// poll's own entry, If-None-Match, and the host task registry (§2.1 tasks).
+// poll's own entry, If-None-Match, the series recorded into since a scrape,
+// and the host task registry (§2.1 tasks).
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -244,4 +245,34 @@ TEST_CASE("tasks_count_starts_stops_and_restarts_within_30_s", "[unit][tasks]") 
   now = 35000;
   CHECK(tasks.to_json()["a"]["restarts_window"] == 0);
   CHECK(tasks.restarts_json().dump() == "{}");
+}
+
+TEST_CASE("series_recorded_since_gives_only_the_series_recorded_into_after_that_record",
+          "[unit][routes]") {
+  RouteStats stats({10, 100}, 16);
+  uint64_t through = 0;
+  CHECK(stats.series_recorded_since(0, &through).empty());
+  CHECK(through == 0);
+  stats.record("/a", RouteSource::Host, 200, 1);
+  stats.record("/b", RouteSource::Ingest, 200, 2);
+  stats.record("/a", RouteSource::Ingest, 500, 3);
+  auto all = stats.series_recorded_since(0, &through);
+  CHECK(through == 3);
+  REQUIRE(all.size() == 3);
+  CHECK(all.size() == stats.series().size());
+
+  CHECK(stats.series_recorded_since(through, &through).empty());
+  stats.record("/b", RouteSource::Ingest, 200, 4);
+  auto changed = stats.series_recorded_since(through, &through);
+  CHECK(through == 4);
+  REQUIRE(changed.size() == 1);
+  CHECK(changed[0].key == "/b");
+  CHECK(changed[0].source == RouteSource::Ingest);
+  CHECK(changed[0].aggregate.hits == 2);
+  // One source of a key recorded into leaves the other out.
+  stats.record("/a", RouteSource::Host, 200, 5);
+  changed = stats.series_recorded_since(through, &through);
+  REQUIRE(changed.size() == 1);
+  CHECK(changed[0].key == "/a");
+  CHECK(changed[0].source == RouteSource::Host);
 }
