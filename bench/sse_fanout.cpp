@@ -426,6 +426,18 @@ int main(int argc, char** argv) {
   {
     std::vector<double> to_first, spread;
     double bytes = 0;
+    if (std::getenv("BENCH_TIMELINE")) {
+      std::vector<std::pair<double, std::string>> order;
+      for (const auto& [key, publication] : baseline.raw.publications)
+        order.emplace_back(publication.published_ms, key);
+      std::sort(order.begin(), order.end());
+      for (const auto& [at, key] : order) {
+        const Publication& p = baseline.raw.publications[key];
+        std::printf("  timeline %s published %.0f first +%.1f last +%.1f ms\n", key.c_str(),
+                    std::fmod(p.published_ms, 100000.0), p.first_ms - p.published_ms,
+                    p.last_ms - p.published_ms);
+      }
+    }
     for (const auto& [key, publication] : baseline.raw.publications) {
       if (publication.receipts < client_count) continue;  // began before the phase
       to_first.push_back(publication.first_ms - publication.published_ms);
