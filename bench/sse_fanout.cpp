@@ -1,8 +1,13 @@
-// SSE fan-out: 1,000 concurrent GET /events clients on loopback (one epoll
-// thread), the agent simulator feeding the real host, and read-model patches
+// SSE fan-out: 1,000 concurrent GET /events clients on loopback (read by
+// BENCH_READERS epoll threads, 2 by default, each owning a share of the
+// sockets), the agent simulator feeding the real host, and read-model patches
 // measured at the clients. Prints:
 //   - patch delivery latency p50/p99: the patch frame's `time` (the host's
-//     publish time, ms precision) to receipt at the client;
+//     publish time, ms precision) to receipt at the client, stamped as the
+//     read that completed the frame returns (before any parsing);
+//   - the host's share of it: the same frame's kernel receive stamp
+//     (SO_TIMESTAMPNS: when the host's write put its last bytes into the
+//     client's socket), which no delay of this reader can move;
 //   - the host's RSS (VmRSS and peak VmHWM);
 //   - the same with one more client that never reads (p99 change);
 //   - bytes of training_metrics patches per minute vs full snapshots at the
@@ -10,19 +15,21 @@
 //   - where the latency goes, per publication (a model's version): publish ->
 //     the first client's receipt (the host's path to its first socket) and the
 //     first -> the last client's receipt (writing the frame to every client and
-//     this reader taking it in), the bytes each publication sends to all
-//     clients, and how busy this one reader thread was (when it is near 100%,
-//     the figure measures the reader, not the host).
+//     the readers taking it in), the bytes each publication sends to all
+//     clients, and how busy the busiest reader thread was (when it is near
+//     100%, the figure measures the reader, not the host).
 // The latency starts at the publish time the host stamps once the diff is
 // computed: the coalescing delay (C/M, by design) and the render are not in it.
 // Usage: bench_sse_fanout [clients=1000] [seconds per phase=30] [events/s=200]
-//   env: BENCH_HOST_BINARY (another tpark-host build to measure, e.g. an older one)
+//   env: BENCH_HOST_BINARY (another tpark-host build to measure, e.g. an older one),
+//        BENCH_READERS (reader threads, default 2)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +44,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/host_process.h"
@@ -74,7 +82,15 @@ double parse_time_ms(std::string_view text) {
 struct Client {
   int fd = -1;
   std::string buffer;
+  size_t used = 0;  // bytes of `buffer` received and not yet taken as frames
   bool header_done = false;
+};
+
+// When one read returned: the reader's clock as the call returned, and the
+// kernel's receive stamp of the last bytes it read (0 when none came).
+struct ReadStamps {
+  double read_ms = 0;
+  double kernel_ms = 0;
 };
 
 // One publication (model id + version) as the clients received it.
@@ -84,7 +100,8 @@ struct Publication {
 };
 
 struct Samples {
-  std::vector<double> latency_ms;
+  std::vector<double> latency_ms;                   // publish -> read by the client
+  std::vector<double> kernel_latency_ms;            // publish -> in the client's socket
   std::map<std::string, Publication> publications;  // by "id/version"
   std::map<std::string, uint64_t> patch_bytes;      // per model, summed over one client
   std::map<std::string, uint64_t> patches;          // per model, one client
@@ -95,6 +112,8 @@ int connect_client(uint16_t port, int receive_buffer) {
   if (fd < 0) throw std::runtime_error("socket failed");
   if (receive_buffer > 0)
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -121,29 +140,33 @@ void send_request(int fd) {
   }
 }
 
-// Pulls complete frames out of a client's buffer, recording patch frames.
-void take_frames(Client& client, Samples& samples, bool first_client, double received_ms) {
-  if (!client.header_done) {
-    const size_t end = client.buffer.find("\r\n\r\n");
-    if (end == std::string::npos) return;
-    if (client.buffer.compare(0, 12, "HTTP/1.1 200") != 0 &&
-        client.buffer.compare(0, 12, "HTTP/1.0 200") != 0)
-      throw std::runtime_error("client refused: " +
-                               client.buffer.substr(0, client.buffer.find("\r\n")));
-    client.header_done = true;
-    client.buffer.erase(0, end + 4);
-  }
+// Pulls complete frames out of a client's buffer, recording patch frames
+// with the stamps of the read that completed them.
+void take_frames(Client& client, Samples& samples, bool first_client, const ReadStamps& stamps) {
+  std::string_view received(client.buffer.data(), client.used);
   size_t start = 0;
+  if (!client.header_done) {
+    const size_t end = received.find("\r\n\r\n");
+    if (end == std::string_view::npos) return;
+    if (received.compare(0, 12, "HTTP/1.1 200") != 0 &&
+        received.compare(0, 12, "HTTP/1.0 200") != 0)
+      throw std::runtime_error("client refused: " +
+                               std::string(received.substr(0, received.find("\r\n"))));
+    client.header_done = true;
+    start = end + 4;
+  }
   for (;;) {
-    const size_t end = client.buffer.find("\n\n", start);
-    if (end == std::string::npos) break;
-    std::string_view frame(client.buffer.data() + start, end - start);
+    const size_t end = received.find("\n\n", start);
+    if (end == std::string_view::npos) break;
+    std::string_view frame = received.substr(start, end - start);
     start = end + 2;
     if (frame.rfind("event: state.read.model.patch\n", 0) != 0) continue;
     const size_t time_at = frame.find("\"time\":\"");
     if (time_at == std::string_view::npos) continue;
     const double published_ms = parse_time_ms(frame.substr(time_at + 8, 24));
-    samples.latency_ms.push_back(received_ms - published_ms);
+    samples.latency_ms.push_back(stamps.read_ms - published_ms);
+    if (stamps.kernel_ms > 0) samples.kernel_latency_ms.push_back(stamps.kernel_ms - published_ms);
+    const double received_ms = stamps.read_ms;
     const size_t id_key = frame.find("\"payload\":{\"id\":\"");
     const size_t version_key =
         frame.find("\"version\":", id_key == std::string_view::npos ? 0 : id_key);
@@ -158,6 +181,7 @@ void take_frames(Client& client, Samples& samples, bool first_client, double rec
         publication.published_ms = published_ms;
         publication.first_ms = received_ms;
       }
+      publication.first_ms = std::min(publication.first_ms, received_ms);
       publication.last_ms = std::max(publication.last_ms, received_ms);
       publication.bytes += frame.size() + 2;
     }
@@ -172,14 +196,48 @@ void take_frames(Client& client, Samples& samples, bool first_client, double rec
       }
     }
   }
-  client.buffer.erase(0, start);
+  // Only a partial frame is kept: it moves to the front, complete ones are dropped.
+  if (start > 0) {
+    std::memmove(client.buffer.data(), client.buffer.data() + start, client.used - start);
+    client.used -= start;
+  }
+}
+
+// Reads what a client's socket holds straight into its buffer, one read at a
+// time, taking the frames each read completes. False when the host closed it.
+bool read_client(Client& client, Samples& samples, bool first_client) {
+  for (;;) {
+    if (client.buffer.size() - client.used < 65536) client.buffer.resize(client.used + 262144);
+    iovec into{client.buffer.data() + client.used, client.buffer.size() - client.used};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr message{};
+    message.msg_iov = &into;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t got = ::recvmsg(client.fd, &message, 0);
+    ReadStamps stamps;
+    stamps.read_ms = wall_ms();
+    if (got == 0) return false;
+    if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec at{};
+        std::memcpy(&at, CMSG_DATA(c), sizeof at);
+        stamps.kernel_ms =
+            static_cast<double>(at.tv_sec) * 1000.0 + static_cast<double>(at.tv_nsec) / 1e6;
+      }
+    client.used += static_cast<size_t>(got);
+    take_frames(client, samples, first_client, stamps);
+  }
 }
 
 struct PhaseResult {
   double p50 = 0, p99 = 0, max = 0;
+  double kernel_p50 = 0, kernel_p99 = 0;
   size_t samples = 0;
   Samples raw;
-  double reader_busy = 0;  // share of the phase this thread spent reading and parsing
+  double reader_busy = 0;  // the busiest reader's share of the phase spent reading and parsing
 };
 
 double percentile(std::vector<double>& values, double p) {
@@ -189,41 +247,72 @@ double percentile(std::vector<double>& values, double p) {
   return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
-// Reads every client for `seconds`; returns the latency figures.
-PhaseResult run_phase(std::vector<Client>& clients, int seconds) {
+// One reader thread: its own epoll over every `readers`-th client.
+void read_share(std::vector<Client>& clients, size_t share, size_t readers, Clock::time_point end,
+                Samples& samples, double& busy_share) {
   int epoll = ::epoll_create1(EPOLL_CLOEXEC);
-  for (size_t i = 0; i < clients.size(); ++i) {
+  for (size_t i = share; i < clients.size(); i += readers) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = i;
     ::epoll_ctl(epoll, EPOLL_CTL_ADD, clients[i].fd, &event);
   }
-  PhaseResult result;
   std::vector<epoll_event> events(256);
-  char chunk[65536];
   const auto start = Clock::now();
-  const auto end = start + std::chrono::seconds(seconds);
   std::chrono::duration<double> busy{0};
   while (Clock::now() < end) {
     const int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 100);
     const auto woke = Clock::now();
     for (int e = 0; e < n; ++e) {
-      Client& client = clients[events[static_cast<size_t>(e)].data.u64];
-      for (;;) {
-        ssize_t got = ::recv(client.fd, chunk, sizeof chunk, 0);
-        if (got <= 0) break;
-        client.buffer.append(chunk, static_cast<size_t>(got));
-      }
-      take_frames(client, result.raw, &client == &clients.front(), wall_ms());
+      const size_t index = events[static_cast<size_t>(e)].data.u64;
+      Client& client = clients[index];
+      if (!read_client(client, samples, index == 0))
+        ::epoll_ctl(epoll, EPOLL_CTL_DEL, client.fd, nullptr);
     }
     busy += Clock::now() - woke;
   }
-  result.reader_busy = busy.count() / std::chrono::duration<double>(Clock::now() - start).count();
+  busy_share = busy.count() / std::chrono::duration<double>(Clock::now() - start).count();
   ::close(epoll);
+}
+
+// Reads every client for `seconds` on `readers` threads; returns the latency figures.
+PhaseResult run_phase(std::vector<Client>& clients, int seconds, size_t readers) {
+  const auto end = Clock::now() + std::chrono::seconds(seconds);
+  std::vector<Samples> shares(readers);
+  std::vector<double> busy(readers, 0.0);
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < readers; ++r)
+    threads.emplace_back([&, r] { read_share(clients, r, readers, end, shares[r], busy[r]); });
+  for (auto& thread : threads) thread.join();
+
+  PhaseResult result;
+  for (size_t r = 0; r < readers; ++r) {
+    Samples& share = shares[r];
+    Samples& all = result.raw;
+    all.latency_ms.insert(all.latency_ms.end(), share.latency_ms.begin(), share.latency_ms.end());
+    all.kernel_latency_ms.insert(all.kernel_latency_ms.end(), share.kernel_latency_ms.begin(),
+                                 share.kernel_latency_ms.end());
+    for (const auto& [key, part] : share.publications) {
+      Publication& merged = all.publications[key];
+      if (merged.receipts == 0) {
+        merged = part;
+        continue;
+      }
+      merged.first_ms = std::min(merged.first_ms, part.first_ms);
+      merged.last_ms = std::max(merged.last_ms, part.last_ms);
+      merged.receipts += part.receipts;
+      merged.bytes += part.bytes;
+    }
+    for (const auto& [id, bytes] : share.patch_bytes) all.patch_bytes[id] += bytes;
+    for (const auto& [id, count] : share.patches) all.patches[id] += count;
+    result.reader_busy = std::max(result.reader_busy, busy[r]);
+  }
   result.samples = result.raw.latency_ms.size();
   result.p50 = percentile(result.raw.latency_ms, 0.50);
   result.p99 = percentile(result.raw.latency_ms, 0.99);
   result.max = result.raw.latency_ms.empty() ? 0 : result.raw.latency_ms.back();
+  result.kernel_p50 = percentile(result.raw.kernel_latency_ms, 0.50);
+  result.kernel_p99 = percentile(result.raw.kernel_latency_ms, 0.99);
   return result;
 }
 
@@ -245,6 +334,8 @@ int main(int argc, char** argv) {
   const size_t client_count = argc > 1 ? std::stoul(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::stoi(argv[2]) : 30;
   const std::string rate = argc > 3 ? argv[3] : "200";
+  const char* readers_env = std::getenv("BENCH_READERS");
+  const size_t readers = std::max<size_t>(1, readers_env ? std::stoul(readers_env) : 2);
 
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
@@ -282,8 +373,8 @@ int main(int argc, char** argv) {
   HostProcess simulator(std::move(sim_options));
 
   // Warm-up: every client connected and primed by the first patches.
-  run_phase(clients, 3);
-  PhaseResult baseline = run_phase(clients, seconds);
+  run_phase(clients, 3, readers);
+  PhaseResult baseline = run_phase(clients, seconds, readers);
   const std::string rss = proc_status_field(host.pid(), "VmRSS");
   const std::string hwm = proc_status_field(host.pid(), "VmHWM");
 
@@ -291,7 +382,7 @@ int main(int argc, char** argv) {
   Client stalled;
   stalled.fd = connect_client(port, 4096);
   send_request(stalled.fd);
-  PhaseResult with_stalled = run_phase(clients, seconds);
+  PhaseResult with_stalled = run_phase(clients, seconds, readers);
   const std::string rss_stalled = proc_status_field(host.pid(), "VmRSS");
 
   // Full snapshots at the same cadence: the size of the current value per patch.
@@ -299,12 +390,17 @@ int main(int argc, char** argv) {
                                 {{"X-ARW-Admin", kToken}});
   const size_t snapshot_bytes = snapshot.json()["value"].dump().size();
 
-  std::printf("sse_fanout: %zu clients, %d s per phase, agent-sim at %s events/s\n", client_count,
-              seconds, rate.c_str());
+  std::printf(
+      "sse_fanout: %zu clients (%zu reader threads), %d s per phase, agent-sim at %s events/s\n",
+      client_count, readers, seconds, rate.c_str());
   std::printf(
       "  patch latency (publish -> receipt): p50 %.2f ms, p99 %.2f ms, max %.2f ms over %zu "
       "receipts\n",
       baseline.p50, baseline.p99, baseline.max, baseline.samples);
+  std::printf(
+      "  the host's share (publish -> the frame's last byte in the client's socket, kernel receive "
+      "stamp): p50 %.2f ms, p99 %.2f ms\n",
+      baseline.kernel_p50, baseline.kernel_p99);
   std::printf("  host RSS: %s (peak %s)\n", rss.c_str(), hwm.c_str());
   std::printf(
       "  with one stalled client: p50 %.2f ms, p99 %.2f ms over %zu receipts; p99 change %+.1f%%; "
@@ -330,6 +426,18 @@ int main(int argc, char** argv) {
   {
     std::vector<double> to_first, spread;
     double bytes = 0;
+    if (std::getenv("BENCH_TIMELINE")) {
+      std::vector<std::pair<double, std::string>> order;
+      for (const auto& [key, publication] : baseline.raw.publications)
+        order.emplace_back(publication.published_ms, key);
+      std::sort(order.begin(), order.end());
+      for (const auto& [at, key] : order) {
+        const Publication& p = baseline.raw.publications[key];
+        std::printf("  timeline %s published %.0f first +%.1f last +%.1f ms\n", key.c_str(),
+                    std::fmod(p.published_ms, 100000.0), p.first_ms - p.published_ms,
+                    p.last_ms - p.published_ms);
+      }
+    }
     for (const auto& [key, publication] : baseline.raw.publications) {
       if (publication.receipts < client_count) continue;  // began before the phase
       to_first.push_back(publication.first_ms - publication.published_ms);
@@ -340,7 +448,7 @@ int main(int argc, char** argv) {
     std::printf(
         "  breakdown over %zu publications: publish -> first client p50 %.2f ms, p99 %.2f ms; "
         "first -> last client p50 %.2f ms, p99 %.2f ms; %.1f MB per publication to all clients; "
-        "this reader busy %.0f%% of the phase\n",
+        "busiest reader thread busy %.0f%% of the phase\n",
         to_first.size(), percentile(to_first, 0.5), percentile(to_first, 0.99),
         percentile(spread, 0.5), percentile(spread, 0.99), bytes / count / 1e6,
         baseline.reader_busy * 100.0);

@@ -197,6 +197,7 @@ http::ServerOptions server_options(AppContext& app, const http::Router& router) 
   server_options.header_timeout = std::chrono::milliseconds(s.http_header_timeout_ms);
   server_options.idle_timeout = std::chrono::milliseconds(s.http_idle_timeout_ms);
   server_options.body_timeout = std::chrono::milliseconds(s.http_body_timeout_ms);
+  server_options.stream_write_timeout = std::chrono::milliseconds(s.http_stream_write_timeout_ms);
   server_options.public_rate_limit = s.public_rate_limit;
   server_options.public_rate_window_secs = s.public_rate_window_secs;
   // Observation requests are counted but mark no read model dirty (telemetry.md 6).

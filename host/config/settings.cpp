@@ -214,6 +214,7 @@ std::variant<Settings, StartupError> resolve_settings(
   s.http_header_timeout_ms = env_u64("ARW_HTTP_HEADER_TIMEOUT_MS", 10000, 1, 3600000);
   s.http_idle_timeout_ms = env_u64("ARW_HTTP_IDLE_TIMEOUT_MS", 60000, 1, 3600000);
   s.http_body_timeout_ms = env_u64("ARW_HTTP_BODY_TIMEOUT_MS", 60000, 1, 3600000);
+  s.http_stream_write_timeout_ms = env_u64("ARW_HTTP_STREAM_WRITE_TIMEOUT_MS", 60000, 1, 3600000);
   s.public_rate_limit = env_u64("ARW_PUBLIC_RATE_LIMIT", 60000, 0, 100000000);
   s.public_rate_window_secs = env_u64("ARW_PUBLIC_RATE_WINDOW_SECS", 60, 1, 86400);
   s.ingest_max_bytes = env_u64("ARW_EVENTS_INGEST_MAX_BYTES", yaml.ingest_max_bytes, 1, 1ull << 34);

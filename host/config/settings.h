@@ -73,6 +73,8 @@ struct Settings {
   uint64_t http_body_timeout_ms = 60000;         // ARW_HTTP_BODY_TIMEOUT_MS
   uint64_t public_rate_limit = 60000;            // ARW_PUBLIC_RATE_LIMIT, 0 disables
   uint64_t public_rate_window_secs = 60;         // ARW_PUBLIC_RATE_WINDOW_SECS
+  // ARW_HTTP_STREAM_WRITE_TIMEOUT_MS: a stream write the client does not take closes it.
+  uint64_t http_stream_write_timeout_ms = 60000;
   // Read models (telemetry.md 6): C and M, and route_stats' own pair as read
   // at start (the live config takes these over; see route_stats_coalescing).
   uint64_t read_model_coalesce_ms = 250;

@@ -724,6 +724,9 @@ class Session : public std::enable_shared_from_this<Session> {
     end_head(response);
     record(response.status);
     stream_.expires_never();
+    // Stream writes are tried at once (write_now); a full socket must not block the I/O thread.
+    beast::error_code ec;
+    stream_.socket().non_blocking(true, ec);
     net::async_write(stream_, net::buffer(head_),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) {
@@ -801,14 +804,53 @@ class Session : public std::enable_shared_from_this<Session> {
       write_buffers_.push_back(net::buffer(piece.data(), piece.size()));
     }
     if (chunked_) write_buffers_.push_back(net::buffer("\r\n", 2));
+    // A client that keeps up has room in its socket for the frames: they are
+    // written here, so the write costs one writev and no asynchronous
+    // operation (and no second trip through the strand to learn it is done);
+    // only what does not fit waits for the socket.
+    if (!write_now()) {
+      cancel_stream();
+      return close();
+    }
+    if (write_buffers_.empty()) return written_pump();
+    // Only the write is timed (the disconnect watch's read is already pending).
+    stream_.expires_after(server_.options.stream_write_timeout);
     net::async_write(stream_, write_buffers_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) {
                          self->cancel_stream();
                          return self->close();
                        }
-                       self->pump_stream();
+                       self->written_pump();
                      });
+  }
+
+  // A chunk is written: its shared frames are let go at once (a parked client
+  // holds none), then the next one is asked for.
+  void written_pump() {
+    chunk_ = StreamChunk();
+    write_buffers_.clear();
+    pump_stream();
+  }
+
+  // Writes what the socket takes of write_buffers_ without waiting and drops
+  // it from the front; false on a write error (the peer is gone).
+  bool write_now() {
+    auto& socket = stream_.socket();
+    while (!write_buffers_.empty()) {
+      beast::error_code ec;
+      size_t written = socket.write_some(write_buffers_, ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) return true;
+      if (ec) return false;
+      if (written == 0) return true;
+      size_t drop = 0;
+      while (drop < write_buffers_.size() && written >= write_buffers_[drop].size())
+        written -= write_buffers_[drop++].size();
+      if (drop < write_buffers_.size()) write_buffers_[drop] += written;
+      write_buffers_.erase(write_buffers_.begin(),
+                           write_buffers_.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+    return true;
   }
 
   void cancel_stream() {

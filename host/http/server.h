@@ -40,6 +40,11 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};  // ARW_HTTP_HEADER_TIMEOUT_MS
   std::chrono::milliseconds idle_timeout{60000};    // ARW_HTTP_IDLE_TIMEOUT_MS
   std::chrono::milliseconds body_timeout{60000};    // ARW_HTTP_BODY_TIMEOUT_MS
+  // A streaming response's write that the client does not take within this
+  // long closes the connection, and the stream releases what it held
+  // (ARW_HTTP_STREAM_WRITE_TIMEOUT_MS). A stream with nothing to send waits
+  // without limit.
+  std::chrono::milliseconds stream_write_timeout{60000};
   // Public routes: requests per client IP per window (ARW_PUBLIC_RATE_LIMIT,
   // 0 disables; ARW_PUBLIC_RATE_WINDOW_SECS).
   uint64_t public_rate_limit = 60000;

@@ -16,6 +16,10 @@ namespace tpark::live {
 
 using Clock = std::chrono::steady_clock;
 
+// After publishing, the scheduler waits at most this long for every
+// subscriber to have taken the patch (see run_scheduler).
+constexpr auto kFanOutWait = std::chrono::milliseconds(50);
+
 struct ReadModelHub::Model {
   ReadModelDefinition def;
   std::vector<std::vector<std::string>> volatile_segments;
@@ -315,7 +319,8 @@ std::optional<ReadModelValue> ReadModelHub::materialise(const std::string& id) {
   return materialise_model(*model);
 }
 
-std::optional<ReadModelValue> ReadModelHub::materialise_model(Model& model) {
+std::optional<ReadModelValue> ReadModelHub::materialise_model(
+    Model& model, std::shared_ptr<const std::string>* published) {
   std::lock_guard guard(model.materialise_mutex);
   {
     // Cleared before computing: a mark that arrives meanwhile dirties it again.
@@ -339,7 +344,8 @@ std::optional<ReadModelValue> ReadModelHub::materialise_model(Model& model) {
   }
   if (changed) {
     const uint64_t version = model.version + 1;
-    publish(model, model.value, next, version);
+    auto frame = publish(model, model.value, next, version);
+    if (published) *published = std::move(frame);
     model.version = version;
     model.stable = std::move(stable);
     if (metrics_) metrics_->set(version_family_, {model.def.id}, static_cast<double>(version));
@@ -348,14 +354,15 @@ std::optional<ReadModelValue> ReadModelHub::materialise_model(Model& model) {
   return ReadModelValue{model.def.id, model.version, std::move(next)};
 }
 
-void ReadModelHub::publish(Model& model, const Json& previous, const Json& next, uint64_t version) {
+std::shared_ptr<const std::string> ReadModelHub::publish(Model& model, const Json& previous,
+                                                         const Json& next, uint64_t version) {
   std::shared_lock lock(subscribers_mutex_);
   std::vector<const Subscriber*> targets;
   for (const auto& [sid, subscriber] : subscribers_)
     if (subscriber.ids.empty() ||
         std::find(subscriber.ids.begin(), subscriber.ids.end(), model.def.id) != subscriber.ids.end())
       targets.push_back(&subscriber);
-  if (targets.empty()) return;  // no subscriber: no diff, no serialisation
+  if (targets.empty()) return nullptr;  // no subscriber: no diff, no serialisation
 
   Json payload;
   payload["id"] = model.def.id;
@@ -386,6 +393,7 @@ void ReadModelHub::publish(Model& model, const Json& previous, const Json& next,
   }
   model.patches.fetch_add(1, std::memory_order_relaxed);
   if (metrics_) metrics_->add(patches_family_, {model.def.id}, 1);
+  return publication.sse_data;
 }
 
 uint64_t ReadModelHub::subscribe_patches(std::vector<std::string> ids, PatchCallback callback) {
@@ -442,11 +450,20 @@ void ReadModelHub::run_scheduler() {
     }
     lock.unlock();
     for (Model* model : due) {
+      std::shared_ptr<const std::string> published;
       try {
-        materialise_model(*model);
+        materialise_model(*model, &published);
       } catch (const std::exception& e) {
         spdlog::warn("read model {}: {}", model->def.id, e.what());
       }
+      // The next model is computed once the subscribers took this patch (its
+      // shared frame is no longer referenced by their queues and writes), or
+      // after kFanOutWait: computing a version never competes for the CPU with
+      // writing the last one to every client, and a client that does not read
+      // delays no publication by more than that.
+      const auto give_up = Clock::now() + kFanOutWait;
+      while (published && published.use_count() > 1 && Clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
     lock.lock();
   }

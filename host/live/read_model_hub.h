@@ -159,8 +159,12 @@ class ReadModelHub {
   Model* find(const std::string& id) const;
   void mark_locked(Model& model, std::chrono::steady_clock::time_point now);
   Coalescing coalescing_of(const Model& model) const;
-  std::optional<ReadModelValue> materialise_model(Model& model);
-  void publish(Model& model, const Json& previous, const Json& next, uint64_t version);
+  // `published` (optional) receives the SSE frame of a transition it published.
+  std::optional<ReadModelValue> materialise_model(Model& model,
+                                                  std::shared_ptr<const std::string>* published = nullptr);
+  // The transition's shared SSE frame, or null when nobody subscribes to it.
+  std::shared_ptr<const std::string> publish(Model& model, const Json& previous, const Json& next,
+                                             uint64_t version);
   void run_scheduler();
 
   const std::string instance_id_;

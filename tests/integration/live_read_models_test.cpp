@@ -327,3 +327,36 @@ TEST_CASE("read_model_client_reprimes_after_a_host_restart", "[integration][read
   follow_until(*follow, {&context}, [&] { return context.version >= fresh["version"].get<uint64_t>(); });
   CHECK(context.value == fresh["value"]);
 }
+
+TEST_CASE("read_model_patches_for_a_paused_client_arrive_whole_and_in_version_order",
+          "[integration][read_models][sse]") {
+  TestHost host;
+  // A tiny receive buffer: while it does not read, its patches wait in the
+  // host (queue and pending write) and go out together when it reads again.
+  SseClient paused(host.port(), "/events?prefix=state.read.model.patch", {}, 4096);
+  auto hello = paused.next(20s);
+  REQUIRE(hello);
+  REQUIRE(hello->event == "service.connected");
+  Follower context{"context_metrics"};
+  context.prime_from(prime(host, "context_metrics"));
+  const uint64_t primed = context.version;
+
+  // Five separate publications (each past the hub's coalescing delay), none read meanwhile.
+  for (int round = 0; round < 5; ++round) {
+    std::string lines;
+    for (int i = 0; i < 20; ++i) lines += coverage_line((round * 20 + i) % 7, 8);
+    ingest(host, lines);
+    const uint64_t published = primed + static_cast<uint64_t>(round) + 1;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (prime(host, "context_metrics")["version"].get<uint64_t>() < published) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  const Json final_value = prime(host, "context_metrics");
+  // Every version arrives once, whole, in order, each applying to the last.
+  follow_until(paused, {&context}, [&] { return context.version >= final_value["version"]; });
+  CHECK_FALSE(context.needs_prime);
+  CHECK(context.applied == final_value["version"].get<uint64_t>() - primed);
+  CHECK(context.value == final_value["value"]);
+}

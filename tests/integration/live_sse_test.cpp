@@ -6,6 +6,7 @@
 
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -323,4 +324,57 @@ TEST_CASE("sse_resume_after_random_cuts_equals_the_journal", "[integration][sse]
   std::set<int64_t> unique(received.begin(), received.end());
   CHECK(unique.size() == received.size());  // no duplicates
   CHECK(std::vector<int64_t>(unique.begin(), unique.end()) == journal);
+}
+
+TEST_CASE("sse_stalled_client_is_closed_after_the_stream_write_timeout_and_released",
+          "[integration][sse]") {
+  TestHostOptions options;
+  options.env = {{"ARW_EVENTS_SSE_QUEUE", "64"}, {"ARW_HTTP_STREAM_WRITE_TIMEOUT_MS", "1000"}};
+  TestHost host(options);
+  auto sse_metric = [&](const std::string& series) -> double {
+    std::istringstream lines(host.get_public("/metrics").body);
+    std::string line;
+    while (std::getline(lines, line))
+      if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    return -1;
+  };
+  // A client that never reads: a tiny receive buffer, so the host's writes stop at once.
+  SseClient stalled(host.port(), "/events?prefix=load.", {}, 4096);
+  REQUIRE(stalled.status() == 200);
+  CHECK(sse_metric("arw_events_sse_clients") == 1);
+
+  // Small batches, so its socket fills with written frames before its queue
+  // does; then far more than its 64 queued frames hold: it lags while a write
+  // is pending, and its events.lagged frame cannot be written either.
+  const std::string payload = "{\"pad\":\"" + std::string(8000, 'x') + "\"}";
+  for (int request = 0; request < 100; ++request) {
+    std::string body;
+    for (int i = 0; i < 8; ++i) body += "{\"kind\":\"load.item\",\"payload\":" + payload + "}\n";
+    REQUIRE(host.post("/events/ingest", body, kNdjson).status == 200);
+  }
+  // The write that never completes ends the connection after the timeout:
+  // the client is forgotten and what its queue and pending write held is released.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (sse_metric("arw_events_sse_clients") != 0) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(sse_metric("arw_events_sse_lagged_total") == 1);
+
+  // What it does receive is whole frames in id order, then the host's close.
+  std::string body = stalled.reader().read_to_end(20s);
+  CHECK(stalled.ended());
+  int64_t last = 0;
+  size_t frames = 0;
+  for (size_t at = 0, end; (end = body.find("\n\n", at)) != std::string::npos; at = end + 2) {
+    const std::string frame = body.substr(at, end - at);
+    if (frame.rfind("event: load.item\nid: ", 0) != 0) continue;
+    const int64_t id = std::stoll(frame.substr(21, frame.find('\n', 21) - 21));
+    CHECK(id > last);
+    last = id;
+    CHECK(frame.find("\ndata: {") != std::string::npos);
+    ++frames;
+  }
+  CHECK(frames > 0);
+  CHECK(frames < 800);
 }
