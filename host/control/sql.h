@@ -13,17 +13,21 @@
 #include <string>
 #include <string_view>
 
+#include "kernel/statement_cache.h"
+
 namespace tpark::control {
 
 // A prepared statement bound by position (1-based) and stepped row by row.
+// On a connection with the statement cache (the journal's writer) the
+// statement is a kept one, reset and given back at the end of the scope.
 class Sql {
  public:
-  Sql(sqlite3* db, std::string_view text) : db_(db) {
-    if (sqlite3_prepare_v2(db, text.data(), static_cast<int>(text.size()), &stmt_, nullptr) !=
-        SQLITE_OK)
+  Sql(sqlite3* db, std::string_view text) : db_(db), text_(text) {
+    stmt_ = acquire_statement(db, text);
+    if (stmt_ == nullptr)
       throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
   }
-  ~Sql() { sqlite3_finalize(stmt_); }
+  ~Sql() { release_statement(db_, text_, stmt_); }
   Sql(const Sql&) = delete;
   Sql& operator=(const Sql&) = delete;
 
@@ -83,6 +87,7 @@ class Sql {
       throw std::runtime_error(std::string("sqlite bind: ") + sqlite3_errmsg(db_));
   }
   sqlite3* db_;
+  std::string text_;  // the key the statement is given back under
   sqlite3_stmt* stmt_ = nullptr;
 };
 

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kernel/statement_cache.h"
 #include "util/time.h"
 
 namespace tpark {
@@ -492,6 +493,8 @@ Journal::Journal(const std::filesystem::path& db_path, JournalOptions options)
                   "PRAGMA journal_size_limit=67108864;");
     migrate();
     writer_statements_ = std::make_unique<WriterStatements>(writer_db_);
+    // Work items (control plane, training) run the same SQL again and again.
+    enable_statement_cache(writer_db_);
     checkpointer_ = std::make_unique<Checkpointer>(path_);
     sqlite3_wal_hook(writer_db_, &Checkpointer::on_commit, checkpointer_.get());
     // sqlite_sequence holds the last id ever issued, even when pruning removed every row.
@@ -503,6 +506,7 @@ Journal::Journal(const std::filesystem::path& db_path, JournalOptions options)
     sqlite3_wal_hook(writer_db_, nullptr, nullptr);
     checkpointer_.reset();
     writer_statements_.reset();
+    drop_statement_cache(writer_db_);
     sqlite3_close_v2(writer_db_);
     writer_db_ = nullptr;
     throw std::runtime_error("cannot open the journal at " + path_.string() + ": " + e.what());
@@ -524,6 +528,7 @@ Journal::~Journal() {
   sqlite3_wal_hook(writer_db_, nullptr, nullptr);
   checkpointer_.reset();
   writer_statements_.reset();
+  drop_statement_cache(writer_db_);
   sqlite3_close_v2(writer_db_);  // the last connection checkpoints the WAL
 }
 
