@@ -100,7 +100,11 @@ std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const Nats& nats,
   o.binary = std::string(TPARK_BINARY_DIR) + "/worker/tpark-worker";
   o.args = {"--worker-id", id, "--base", "http://127.0.0.1:" + std::to_string(host.port())};
   if (nice > 0) o.args.insert(o.args.end(), {"--nice", std::to_string(nice)});
-  o.env = {{"ARW_NATS_URL", nats.url}, {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
+  // Progress at most every 250 ms (a quick job sends none): the fleet setting
+  // docs/deploy.md recommends when jobs are many and short.
+  o.env = {{"ARW_NATS_URL", nats.url},
+           {"ARW_ORCH_PROGRESS_MIN_MS", "250"},
+           {"TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR}};
   o.log_path = dir.file(id + ".log");
   o.wait_for_listening = false;
   auto worker = std::make_unique<HostProcess>(std::move(o));
@@ -277,7 +281,8 @@ int main(int argc, char** argv) {
     const double nats_ms_per_job =
         1000.0 * (cpu_seconds(nats.process->pid()) - nats_cpu_before) / jobs;
     std::printf(
-        "nats_fleet: %d quick jobs: two workers %.1f jobs/s (ARW_TRAINING_CONCURRENCY=16)\n"
+        "nats_fleet: %d quick jobs: two workers %.1f jobs/s (ARW_TRAINING_CONCURRENCY=16, workers "
+        "with ARW_ORCH_PROGRESS_MIN_MS=250)\n"
         "nats_fleet: CPU per job: host %.2f ms (submit, progress, result), workers %.2f ms, "
         "nats-server %.2f ms\n",
         jobs, nats_rate, host_ms_per_job, worker_ms_per_job, nats_ms_per_job);

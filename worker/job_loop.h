@@ -1,8 +1,9 @@
 // The worker loop of control.md 5.6 (docs/deploy.md "Training workers"):
 // fetch one job from the work queue, run it with the orchestrator plugin,
-// publish progress (each followed by in_progress, which renews the lease; at
-// most one per progress_min_ms, so a job of milliseconds sends none) and the
-// result, and ack only after the result's PubAck.
+// publish progress (each followed by in_progress, which renews the lease;
+// every stage, or at most one per progress_min_ms when that is set, so a job
+// of milliseconds sends none) and the result, and ack only after the result's
+// PubAck.
 #pragma once
 
 #include <atomic>
@@ -23,7 +24,7 @@ struct WorkerOptions {
   int64_t nack_delay_ms = 5000;                    // ARW_ORCH_NACK_DELAY_MS
   // A stage's progress is published only this long after the job started or
   // its last published progress (0: every stage). ARW_ORCH_PROGRESS_MIN_MS.
-  int64_t progress_min_ms = 250;
+  int64_t progress_min_ms = 0;
   // Where jobs whose message carries only the window's bounds read the
   // journal (--base, ARW_BASE; ARW_ADMIN_TOKEN); unset: such jobs are naked.
   std::optional<HostAddress> host;

@@ -55,8 +55,8 @@ options:
 
 environment: ARW_NATS_URL (nats://127.0.0.1:4222), ARW_NATS_USER, ARW_NATS_PASS,
 ARW_NATS_TLS=1, ARW_GROUP (workers), ARW_ORCH_NACK_DELAY_MS (5000),
-ARW_ORCH_PROGRESS_MIN_MS (250: a stage's progress is published only this long
-after the job started or its last progress; 0 publishes every stage),
+ARW_ORCH_PROGRESS_MIN_MS (0: every stage's progress is published; N > 0
+publishes a stage only N ms after the job started or its last progress),
 ARW_BASE, ARW_ADMIN_TOKEN (sent to the host with --base).
 )";
 

@@ -537,8 +537,8 @@ TEST_CASE("workers_reading_the_hosts_journal_compute_the_local_manifests", "[nat
 }
 
 TEST_CASE("a_worker_coalesces_progress_unless_asked_for_every_stage", "[nats][training]") {
-  // Stages 150 ms apart: by default (ARW_ORCH_PROGRESS_MIN_MS 250) a stage
-  // is published only 250 ms after the last one, so about every other one.
+  // Stages 150 ms apart: with ARW_ORCH_PROGRESS_MIN_MS=250 a stage is
+  // published only 250 ms after the last one, so about every other one.
   NatsServer nats({.jetstream = true});
   TestHost host(nats_dispatch(nats, {{"ARW_TRAINING_STAGE_DELAY_MS", "150"}}));
   REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
@@ -548,16 +548,16 @@ TEST_CASE("a_worker_coalesces_progress_unless_asked_for_every_stage", "[nats][tr
       stages.push_back(event["payload"]["stage_index"].get<int64_t>());
     return stages;
   };
-  auto coalescing = start_worker(host.dir(), nats, "w-coalescing");
+  auto coalescing = start_worker(host.dir(), nats, "w-coalescing", false, {},
+                                 {{"ARW_ORCH_PROGRESS_MIN_MS", "250"}});
   const std::string fewer = start_job(host, "coalesced");
   REQUIRE(wait_job(host, fewer, is_terminal)["status_slug"] == "completed");
   const std::vector<int64_t> coalesced = stages_of(fewer);
   coalescing->stop();
 
-  // ARW_ORCH_PROGRESS_MIN_MS=0: every stage, as control.md's worker loop
-  // (the last may reach the host with the result, which supersedes it).
-  auto every_stage = start_worker(host.dir(), nats, "w-every-stage", false, {},
-                                  {{"ARW_ORCH_PROGRESS_MIN_MS", "0"}});
+  // The default: every stage, as control.md's worker loop (the last may
+  // reach the host with the result, which supersedes it).
+  auto every_stage = start_worker(host.dir(), nats, "w-every-stage");
   const std::string all = start_job(host, "every stage");
   REQUIRE(wait_job(host, all, is_terminal)["status_slug"] == "completed");
   const std::vector<int64_t> every = stages_of(all);
