@@ -31,33 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A realistic context.coverage line (~330 bytes).
-std::string event_line(int i) {
-  return "{\"kind\":\"context.coverage\",\"payload\":{\"needs_more\":" +
-         std::string(i % 3 ? "false" : "true") +
-         ",\"reasons\":[\"below_target_limit\",\"slot_underfilled:instructions\"],\"summary\":{"
-         "\"target_limit\":8,\"lanes_requested\":2,\"selected\":" +
-         std::to_string(i % 9) +
-         ",\"avg_cscore\":0.25,\"max_cscore\":0.3,\"threshold_hits\":0,\"min_score\":0.6,"
-         "\"lane_counts\":{\"semantic\":3},\"slots\":{\"counts\":{\"instructions\":0}}},"
-         "\"spec\":{\"slot_budgets\":{\"instructions\":2}},\"corr_id\":\"c-" +
-         std::to_string(i) + "\"}}\n";
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one_minute;
-  in >> one_minute;
-  return one_minute.empty() ? "?" : one_minute;
-}
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1,
-                         static_cast<size_t>(p * static_cast<double>(values.size())))];
-}
-
 double raw_sqlite_rate(const std::string& path, const std::vector<std::string>& payloads) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
@@ -110,7 +83,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < total; i += per_body) {
     std::string body;
     for (int j = i; j < std::min(total, i + per_body); ++j) {
-      std::string line = event_line(j);
+      std::string line = coverage_event_line(static_cast<size_t>(j));
       body += line;
       size_t p = line.find("\"payload\":") + 10;
       payloads.push_back(line.substr(p, line.size() - p - 2));

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 
@@ -30,31 +31,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kToken = "t";
-
-// A realistic context.coverage line (~330 bytes), as bench_http_ingest sends.
-std::string event_line(size_t i) {
-  return "{\"kind\":\"context.coverage\",\"payload\":{\"needs_more\":" +
-         std::string(i % 3 ? "false" : "true") +
-         ",\"reasons\":[\"below_target_limit\",\"slot_underfilled:instructions\"],\"summary\":{"
-         "\"target_limit\":8,\"lanes_requested\":2,\"selected\":" +
-         std::to_string(i % 9) +
-         ",\"avg_cscore\":0.25,\"max_cscore\":0.3,\"threshold_hits\":0,\"min_score\":0.6,"
-         "\"lane_counts\":{\"semantic\":3},\"slots\":{\"counts\":{\"instructions\":0}}},"
-         "\"spec\":{\"slot_budgets\":{\"instructions\":2}},\"corr_id\":\"c-" +
-         std::to_string(i) + "\"}}\n";
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one_minute;
-  in >> one_minute;
-  return one_minute.empty() ? "?" : one_minute;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values.empty() ? 0 : values[values.size() / 2];
-}
 
 std::string rss_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -68,13 +44,6 @@ std::string rss_of(pid_t pid) {
   return "?";
 }
 
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1,
-                         static_cast<size_t>(p * static_cast<double>(values.size())))];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,7 +55,8 @@ int main(int argc, char** argv) {
   // A few distinct bodies, reused: the host journals every line it accepts.
   std::vector<std::string> bodies(8);
   for (size_t b = 0; b < bodies.size(); ++b)
-    for (size_t i = 0; i < lines_per_body; ++i) bodies[b] += event_line(b * lines_per_body + i);
+    for (size_t i = 0; i < lines_per_body; ++i)
+      bodies[b] += coverage_event_line(b * lines_per_body + i);
 
   TempDir dir;
   HostProcess::Options options;

@@ -1,10 +1,12 @@
-// Pieces the benchmarks share: driving NDJSON bodies into a host over several
-// connections, and reading a process's CPU time.
+// Pieces the benchmarks share: a realistic ingest line, driving NDJSON bodies
+// into a host over several connections, a process's CPU time, the load
+// average, and order statistics.
 #pragma once
 
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -17,6 +19,20 @@
 #include "support/http_client.h"
 
 namespace tpark::test {
+
+// A realistic context.coverage ingest line (~330 bytes, newline included);
+// `i` varies the verdict, the selection and the correlation id.
+inline std::string coverage_event_line(size_t i) {
+  return "{\"kind\":\"context.coverage\",\"payload\":{\"needs_more\":" +
+         std::string(i % 3 ? "false" : "true") +
+         ",\"reasons\":[\"below_target_limit\",\"slot_underfilled:instructions\"],\"summary\":{"
+         "\"target_limit\":8,\"lanes_requested\":2,\"selected\":" +
+         std::to_string(i % 9) +
+         ",\"avg_cscore\":0.25,\"max_cscore\":0.3,\"threshold_hits\":0,\"min_score\":0.6,"
+         "\"lane_counts\":{\"semantic\":3},\"slots\":{\"counts\":{\"instructions\":0}}},"
+         "\"spec\":{\"slot_budgets\":{\"instructions\":2}},\"corr_id\":\"c-" +
+         std::to_string(i) + "\"}}\n";
+}
 
 // POSTs every body to /events/ingest on 127.0.0.1:`port`, `connections`
 // keep-alive connections taking the next body in turn; the events accepted.
@@ -50,6 +66,28 @@ inline double cpu_seconds(pid_t pid) {
   for (int i = 3; i <= 15 && fields >> field; ++i)
     if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The one-minute load average, as /proc/loadavg gives it; "?" if unread.
+inline std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one_minute;
+  in >> one_minute;
+  return one_minute.empty() ? "?" : one_minute;
+}
+
+// The value at fraction p (0..1) of the sorted values; 0 for none.
+inline double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1,
+                         static_cast<size_t>(p * static_cast<double>(values.size())))];
+}
+
+// The middle value (the upper one of an even count); 0 for none.
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
 }
 
 }  // namespace tpark::test
