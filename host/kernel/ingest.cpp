@@ -39,15 +39,22 @@ constexpr const char* kInvalidNode = "invalid_node";
 
 enum class DomParse { ok, not_json, number_error };
 
-// Parses into the calling thread's parser. simdjson reads past the end of its
-// input, so the text is copied into a buffer with room for that padding.
-DomParse parse_dom(std::string_view text, simdjson::dom::element& root) {
+// Parses into the calling thread's parser. simdjson reads up to
+// SIMDJSON_PADDING bytes past the end of its input (their content does not
+// change the result): a text followed by at least that many bytes of the same
+// buffer (`readable_after`, e.g. the next lines of a body) is parsed where it
+// is, any other is first copied into a buffer with room for the padding.
+DomParse parse_dom(std::string_view text, size_t readable_after, simdjson::dom::element& root) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string padded;
-  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING)
-    padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(padded.data(), text.data(), text.size());
-  auto result = parser.parse(padded.data(), text.size(), /*realloc_if_needed=*/false);
+  const char* input = text.data();
+  if (readable_after < simdjson::SIMDJSON_PADDING) {
+    if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING)
+      padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    std::memcpy(padded.data(), text.data(), text.size());
+    input = padded.data();
+  }
+  auto result = parser.parse(input, text.size(), /*realloc_if_needed=*/false);
   switch (result.error()) {
     case simdjson::SUCCESS:
       root = result.value_unsafe();
@@ -301,7 +308,7 @@ std::optional<std::string> canonicalize_json_with_nlohmann(std::string_view text
 
 std::optional<std::string> canonicalize_json(std::string_view text) {
   simdjson::dom::element root;
-  switch (parse_dom(text, root)) {
+  switch (parse_dom(text, 0, root)) {
     case DomParse::not_json:
       return std::nullopt;
     case DomParse::number_error:
@@ -315,12 +322,16 @@ std::optional<std::string> canonicalize_json(std::string_view text) {
   return canonicalize_json_with_nlohmann(text);
 }
 
-std::optional<std::string> parse_event_line(std::string_view line, int64_t receive_ms,
-                                            const IngestOptions& options, NewEvent& out) {
+namespace {
+
+// parse_event_line for a line followed by `readable_after` bytes of its buffer.
+std::optional<std::string> parse_line(std::string_view line, size_t readable_after,
+                                      int64_t receive_ms, const IngestOptions& options,
+                                      NewEvent& out) {
   if (line.size() > options.max_line_bytes) return error::kLineTooLarge;
   const char* failure = nullptr;
   simdjson::dom::element root;
-  switch (parse_dom(line, root)) {
+  switch (parse_dom(line, readable_after, root)) {
     case DomParse::not_json:
       return error::kInvalidJson;
     case DomParse::number_error:
@@ -368,6 +379,41 @@ std::optional<std::string> parse_event_line(std::string_view line, int64_t recei
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::string> parse_event_line(std::string_view line, int64_t receive_ms,
+                                            const IngestOptions& options, NewEvent& out) {
+  return parse_line(line, 0, receive_ms, options, out);
+}
+
+IngestBatch parse_ndjson(std::string_view body, int64_t receive_ms, const IngestOptions& options) {
+  IngestBatch batch;
+  if (body.substr(0, kUtf8Bom.size()) == kUtf8Bom) body.remove_prefix(kUtf8Bom.size());
+  batch.events.reserve(static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1);
+  uint64_t line_number = 0;
+  size_t start = 0;
+  while (start <= body.size()) {
+    const void* newline = std::memchr(body.data() + start, '\n', body.size() - start);
+    const size_t end = newline
+                           ? static_cast<size_t>(static_cast<const char*>(newline) - body.data())
+                           : body.size();
+    std::string_view line = body.substr(start, end - start);
+    ++line_number;
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (is_blank(line)) continue;
+    // The rest of the body follows the line in the same buffer.
+    const size_t readable_after =
+        body.size() - static_cast<size_t>(line.data() + line.size() - body.data());
+    NewEvent event;
+    if (auto failure = parse_line(line, readable_after, receive_ms, options, event))
+      batch.rejected.push_back({line_number, std::move(*failure)});
+    else
+      batch.events.push_back(std::move(event));
+  }
+  return batch;
+}
+
 std::optional<std::string> parse_source_message(std::string_view body, std::string_view node,
                                                 std::string_view kind_hint, int64_t receive_ms,
                                                 const IngestOptions& options, NewEvent& out) {
@@ -408,31 +454,6 @@ std::optional<std::string> parse_source_message(std::string_view body, std::stri
   if (failure) return failure;
   if (!node.empty()) out.node = std::string(node);
   return std::nullopt;
-}
-
-IngestBatch parse_ndjson(std::string_view body, int64_t receive_ms, const IngestOptions& options) {
-  IngestBatch batch;
-  if (body.substr(0, kUtf8Bom.size()) == kUtf8Bom) body.remove_prefix(kUtf8Bom.size());
-  batch.events.reserve(static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1);
-  uint64_t line_number = 0;
-  size_t start = 0;
-  while (start <= body.size()) {
-    const void* newline = std::memchr(body.data() + start, '\n', body.size() - start);
-    const size_t end = newline
-                           ? static_cast<size_t>(static_cast<const char*>(newline) - body.data())
-                           : body.size();
-    std::string_view line = body.substr(start, end - start);
-    ++line_number;
-    start = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (is_blank(line)) continue;
-    NewEvent event;
-    if (auto failure = parse_event_line(line, receive_ms, options, event))
-      batch.rejected.push_back({line_number, std::move(*failure)});
-    else
-      batch.events.push_back(std::move(event));
-  }
-  return batch;
 }
 
 }  // namespace tpark

@@ -70,6 +70,36 @@ TEST_CASE("ingest_check_2_six_lines_accept_one_reject_four_in_line_order", "[ker
             {3, "invalid_json"}, {4, "invalid_kind"}, {5, "reserved_kind"}, {6, "invalid_time"}});
 }
 
+// Lines are parsed where they lie in the body, with the following lines as
+// the parser's read-ahead: a line that the next one would complete stays
+// malformed, at every distance from the end of the body.
+TEST_CASE("ingest_a_line_is_never_completed_by_the_lines_after_it", "[kernel][ingest]") {
+  const std::vector<std::string> cut = {
+      "{\"kind\":\"a.b\",\"payload\":{\"x\":1",  // object left open
+      "{\"kind\":\"a.b\",\"payload\":\"open",    // string left open
+      "{\"kind\":\"a.b\",\"payload\":tru",       // literal cut short
+      "{\"kind\":\"a.b\",\"payload\":12",        // number, then the next line's digits
+  };
+  const std::vector<std::string> rest = {"}}", "\"}", "e}", "34}"};
+  const std::string good = "{\"kind\":\"a.b\",\"payload\":{\"n\":1}}";
+  for (size_t pad = 0; pad <= 80; pad += 8) {
+    std::string body;
+    for (size_t i = 0; i < cut.size(); ++i) body += cut[i] + "\n" + rest[i] + "\n";
+    body += good + "\n" + std::string(pad, ' ');
+    IngestBatch batch = ingest(body);
+    REQUIRE(batch.events.size() == 1);
+    CHECK(batch.events[0].payload == "{\"n\":1}");
+    CHECK(rejections(batch) == std::vector<Rejection>{{1, "invalid_json"},
+                                                      {2, "invalid_json"},
+                                                      {3, "invalid_json"},
+                                                      {4, "invalid_json"},
+                                                      {5, "invalid_json"},
+                                                      {6, "invalid_json"},
+                                                      {7, "invalid_json"},
+                                                      {8, "invalid_json"}});
+  }
+}
+
 TEST_CASE("ingest_check_19_host_owned_kinds_are_reserved_but_actions_completed_is_not",
           "[kernel][ingest]") {
   IngestBatch batch = ingest(
