@@ -32,6 +32,7 @@ benchmarks=(
   "http_ingest|$bench/bench_http_ingest $ingest_events 4 1000|ratio"
   "ingest_growth|$bench/bench_ingest_growth $growth_rows $growth_round 4 1000|target"
   "journal_ingest|$bench/bench_journal_ingest|x|events/s"
+  "ingest_parse|$bench/bench_ingest_parse|per event"
   "snapshot_vs_nginx|env BENCH_CONNECTIONS=64 BENCH_DURATION=$nginx_duration $root/bench/snapshot_vs_nginx.sh $build|ratio|p99|req/s"
   "metrics_host_vs_exposer|$bench/bench_metrics_host_vs_exposer|ratio|host    :|Exposer :"
   "metrics_vs_exposer|$bench/bench_metrics_vs_exposer|ratio"
