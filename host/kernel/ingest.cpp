@@ -261,7 +261,9 @@ const char* check_fields(const LineFields& fields, int64_t receive_ms, NewEvent&
   return nullptr;
 }
 
-const char* parse_line_with_nlohmann(std::string_view line, int64_t receive_ms, NewEvent& out) {
+// `default_kind` stands for an absent `kind` (a source's subject kind).
+const char* parse_line_with_nlohmann(std::string_view line, int64_t receive_ms,
+                                     std::string_view default_kind, NewEvent& out) {
   auto document = parse_with_nlohmann(line);
   if (!document) return error::kInvalidJson;
   if (!document->is_object()) return error::kNotAnObject;
@@ -279,6 +281,10 @@ const char* parse_line_with_nlohmann(std::string_view line, int64_t receive_ms, 
   inspect("kind", fields.kind, fields.kind_text);
   inspect("time", fields.time, fields.time_text);
   inspect("node", fields.node, fields.node_text);
+  if (fields.kind == Presence::absent && !default_kind.empty()) {
+    fields.kind = Presence::string;
+    fields.kind_text = default_kind;
+  }
   if (const char* failure = check_fields(fields, receive_ms, out)) return failure;
   auto payload = document->find("payload");
   out.payload = payload == document->end() ? "{}" : dump_compact(*payload);
@@ -324,10 +330,11 @@ std::optional<std::string> canonicalize_json(std::string_view text) {
 
 namespace {
 
-// parse_event_line for a line followed by `readable_after` bytes of its buffer.
+// parse_event_line for a line followed by `readable_after` bytes of its
+// buffer; `default_kind` stands for an absent `kind`.
 std::optional<std::string> parse_line(std::string_view line, size_t readable_after,
                                       int64_t receive_ms, const IngestOptions& options,
-                                      NewEvent& out) {
+                                      NewEvent& out, std::string_view default_kind = {}) {
   if (line.size() > options.max_line_bytes) return error::kLineTooLarge;
   const char* failure = nullptr;
   simdjson::dom::element root;
@@ -335,7 +342,7 @@ std::optional<std::string> parse_line(std::string_view line, size_t readable_aft
     case DomParse::not_json:
       return error::kInvalidJson;
     case DomParse::number_error:
-      failure = parse_line_with_nlohmann(line, receive_ms, out);
+      failure = parse_line_with_nlohmann(line, receive_ms, default_kind, out);
       break;
     case DomParse::ok: {
       if (!root.is_object()) return error::kNotAnObject;
@@ -360,6 +367,10 @@ std::optional<std::string> parse_line(std::string_view line, size_t readable_aft
           has_payload = true;
         }
       }
+      if (fields.kind == Presence::absent && !default_kind.empty()) {
+        fields.kind = Presence::string;
+        fields.kind_text = default_kind;
+      }
       failure = check_fields(fields, receive_ms, out);
       if (failure) break;
       if (!has_payload) {
@@ -369,7 +380,7 @@ std::optional<std::string> parse_line(std::string_view line, size_t readable_aft
       out.payload.clear();
       out.payload.reserve(line.size());  // the payload is a part of the line
       if (!write_canonical(payload, out.payload))
-        failure = parse_line_with_nlohmann(line, receive_ms, out);
+        failure = parse_line_with_nlohmann(line, receive_ms, default_kind, out);
       break;
     }
   }
@@ -419,38 +430,10 @@ std::optional<std::string> parse_source_message(std::string_view body, std::stri
                                                 const IngestOptions& options, NewEvent& out) {
   if (!node.empty() && !node_is_valid(node)) return error::kInvalidNode;
   std::string hint = kind_hint.empty() ? std::string() : fold_kind_alias(kind_hint);
-  std::optional<std::string> failure;
-  if (hint.empty()) {
-    failure = parse_event_line(body, receive_ms, options, out);
-  } else {
-    // The hint goes in as the body's first key: a later `kind` in the body
-    // wins (duplicate keys: the last one counts), so one parse covers both.
-    size_t open = 0;
-    while (open < body.size() && std::isspace(static_cast<unsigned char>(body[open]))) ++open;
-    const bool hint_is_plain = std::all_of(hint.begin(), hint.end(), [](char c) {
-      return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
-    });
-    if (open == body.size() || body[open] != '{' || !hint_is_plain) {
-      failure = parse_event_line(body, receive_ms, options, out);
-      if (failure == error::kMissingKind && !hint_is_plain)
-        failure = error::kInvalidKind;  // the subject's kind is all there is, and it is bad
-      else if (!failure && out.kind != hint)
-        failure = "kind_mismatch";
-    } else {
-      std::string_view rest = body.substr(open + 1);
-      size_t first = 0;
-      while (first < rest.size() && std::isspace(static_cast<unsigned char>(rest[first]))) ++first;
-      const bool empty_object = first < rest.size() && rest[first] == '}';
-      std::string merged;
-      merged.reserve(body.size() + hint.size() + 12);
-      merged += "{\"kind\":\"";
-      merged += hint;
-      merged += empty_object ? "\"" : "\",";
-      merged += rest;
-      failure = parse_event_line(merged, receive_ms, options, out);
-      if (!failure && out.kind != hint) failure = "kind_mismatch";
-    }
-  }
+  // The subject's kind stands for an absent `kind`; a body's own kind must
+  // name the same (after folding), else kind_mismatch.
+  std::optional<std::string> failure = parse_line(body, 0, receive_ms, options, out, hint);
+  if (!failure && !hint.empty() && out.kind != hint) failure = "kind_mismatch";
   if (failure) return failure;
   if (!node.empty()) out.node = std::string(node);
   return std::nullopt;

@@ -48,6 +48,27 @@ TEST_CASE("source_message_body_kind_wins_and_a_different_one_is_kind_mismatch", 
   CHECK(event.kind == "tool.result");
 }
 
+// Texts the fast parser leaves to the fallback (a number beyond double, a
+// repeated key) take the subject's kind the same way; a `kind` that is there
+// but not a string is no kind, with or without a subject kind; the last of
+// repeated `kind`s counts.
+TEST_CASE("source_message_subject_kind_is_the_same_on_the_fallback_path", "[kernel][nats]") {
+  NewEvent event;
+  REQUIRE_FALSE(parse(R"({"payload":{"a":1e999}})", "n1", "context.coverage", event));
+  CHECK(event.kind == "context.coverage");
+  CHECK(event.payload == R"({"a":null})");
+  REQUIRE_FALSE(parse(R"({"payload":{"a":1,"b":2,"a":3}})", "n1", "context.coverage", event));
+  CHECK(event.kind == "context.coverage");
+  CHECK(event.payload == R"({"a":3,"b":2})");
+  CHECK(parse(R"({"payload":{"a":1e999},"kind":"tool.result"})", "n1", "context.coverage", event) ==
+        "kind_mismatch");
+  CHECK(parse(R"({"kind":5})", "n1", "context.coverage", event) == "missing_kind");
+  CHECK(parse(R"({"kind":5,"payload":{"a":1e999}})", "n1", "context.coverage", event) ==
+        "missing_kind");
+  CHECK(parse(R"({"kind":"tool.result","kind":"context.coverage"})", "n1", "context.coverage",
+              event) == std::nullopt);
+}
+
 TEST_CASE("source_message_rejects_bad_nodes_bodies_and_host_owned_kinds", "[kernel][nats]") {
   NewEvent event;
   CHECK(parse(R"({"payload":{}})", "bad!node", "demo.kind", event) == "invalid_node");
