@@ -10,7 +10,6 @@
 //
 // Usage: bench_http_ingest [events=400000] [connections=4] [lines per body=1000] [rounds=3]
 // Run with a Release build; the host gets ARW_ADMIN_RATE_LIMIT=0.
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,47 +27,6 @@
 
 using namespace tpark::test;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-double raw_sqlite_rate(const std::string& path, const std::vector<std::string>& payloads) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
-  sqlite3_exec(db,
-               "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
-               " kind TEXT NOT NULL, payload TEXT NOT NULL, source TEXT NOT NULL, node TEXT,"
-               " corr_id TEXT);"
-               "CREATE INDEX events_kind_id ON events(kind, id);",
-               nullptr, nullptr, nullptr);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO events(time_ms,kind,payload,source,node,corr_id) "
-                     "VALUES(?,?,?,?,NULL,?)",
-                     -1, &stmt, nullptr);
-  auto start = Clock::now();
-  const size_t batch = 10000;
-  for (size_t i = 0; i < payloads.size(); i += batch) {
-    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    for (size_t j = i; j < std::min(payloads.size(), i + batch); ++j) {
-      sqlite3_bind_int64(stmt, 1, 1764338400000 + static_cast<int64_t>(j));
-      sqlite3_bind_text(stmt, 2, "context.coverage", -1, SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 3, payloads[j].data(), static_cast<int>(payloads[j].size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 4, "ingest", -1, SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 5, "req", -1, SQLITE_STATIC);
-      sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-    }
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  }
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return static_cast<double>(payloads.size()) / secs;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const int total = argc > 1 ? std::atoi(argv[1]) : 400000;
@@ -102,7 +60,8 @@ int main(int argc, char** argv) {
   // One round: the raw reference, then a fresh host taking the same rows.
   auto run_round = [&](int number) {
     Round round;
-    round.raw_rate = raw_sqlite_rate(dir.file("raw-" + std::to_string(number) + ".db"), payloads);
+    round.raw_rate =
+        raw_sqlite_insert_rate(dir.file("raw-" + std::to_string(number) + ".db"), payloads);
 
     HostProcess::Options o;
     o.args = {"--listen", "127.0.0.1:0", "--state-dir",
