@@ -21,12 +21,21 @@
 #include "control/leases.h"
 #include "control/validation.h"
 #include "kernel/journal.h"
+#include "support/bench_support.h"
 
 using namespace tpark;
 using namespace tpark::control;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_actions_pipeline [actions=2000] [submitters=8] [dir=$TMPDIR]\nThe /actions "
+          "pipeline on a real journal (WAL, synchronous=FULL): concurrent submissions of "
+          "journal.note under a lease (policy match, lease choice and charge, insert, "
+          "actions.submitted, one transaction each, group-committed), then the FIFO executor "
+          "draining them (running + completed commits).\n"))
+    return 0;
   const int actions = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int submitters = argc > 2 ? std::atoi(argv[2]) : 8;
   const std::filesystem::path base =

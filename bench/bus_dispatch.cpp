@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernel/bus.h"
+#include "support/bench_support.h"
 
 using namespace tpark;
 using Clock = std::chrono::steady_clock;
@@ -76,6 +77,11 @@ void run(const char* label, const std::vector<EventPtr>& events, size_t batch_si
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_bus_dispatch [events=2000000]\nBus throughput: events already in memory, "
+          "published in batches, offered to subscribers that only count (no journal, no I/O).\n"))
+    return 0;
   const size_t count = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 2000000;
   const std::vector<EventPtr> events = make_events(count);
   std::printf("events: %zu\n", count);

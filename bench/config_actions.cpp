@@ -15,6 +15,7 @@
 #include "config/config_state.h"
 #include "config/presets.h"
 #include "kernel/journal.h"
+#include "support/bench_support.h"
 
 using namespace tpark;
 using namespace tpark::control;
@@ -29,6 +30,13 @@ double seconds_since(Clock::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_config_actions [previews=2000] [executes=300] [dir=$TMPDIR]\nConfig action "
+          "costs: preview (diff of the whole patch document) for context.set and preset.apply "
+          "turbo, and executed context.set actions, each in its own transaction with its snapshot "
+          "and event (WAL, synchronous=FULL).\n"))
+    return 0;
   const long previews = argc > 1 ? std::atol(argv[1]) : 2000;
   const long executes = argc > 2 ? std::atol(argv[2]) : 300;
   const std::filesystem::path dir =
@@ -39,7 +47,8 @@ int main(int argc, char** argv) {
     DetectedTier tier = detect_tier(read_machine_facts());
     auto resolved = resolve_boot_config(load_presets(default_presets_dir(std::nullopt)), tier,
                                         [](const std::string& name) -> std::optional<std::string> {
-                                          if (name == "ARW_PERF_PRESET") return std::string("balanced");
+                                          if (name == "ARW_PERF_PRESET")
+                                            return std::string("balanced");
                                           return std::nullopt;
                                         });
     if (auto* fatal = std::get_if<std::string>(&resolved)) {
@@ -77,9 +86,10 @@ int main(int argc, char** argv) {
                 context_s * 1e6 / static_cast<double>(previews), previews);
     std::printf("preview preset.apply turbo:     %8.1f us/op  (%ld ops, %zu diff entries total)\n",
                 turbo_s * 1e6 / static_cast<double>(previews), previews, ops);
-    std::printf("execute context.set + commit:   %8.2f ms/op  (%ld ops, snapshot + event each, "
-                "synchronous=FULL)\n",
-                execute_s * 1e3 / static_cast<double>(executes), executes);
+    std::printf(
+        "execute context.set + commit:   %8.2f ms/op  (%ld ops, snapshot + event each, "
+        "synchronous=FULL)\n",
+        execute_s * 1e3 / static_cast<double>(executes), executes);
   }
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

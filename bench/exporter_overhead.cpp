@@ -67,6 +67,14 @@ double ingest_rate(const TempDir& dir, const std::string& name, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_exporter_overhead [events_per_round=100000] [rounds=3]\nExporter overhead "
+          "on the event path: durable HTTP ingest into the real host with the three built-in "
+          "exporters enabled (jsonl to a temp dir, NATS to a local nats-server, Pushgateway to a "
+          "local prometheus-pushgateway, patches and snapshots flowing) against the same host with "
+          "none, same run, alternating rounds.\n"))
+    return 0;
   const int events = argc > 1 ? std::atoi(argv[1]) : 100000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   TempDir dir;

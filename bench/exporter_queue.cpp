@@ -25,8 +25,12 @@ tp_status create(const tp_host_api*, tp_host*, tp_str, void** out_ctx, tp_error*
   *out_ctx = nullptr;
   return TP_OK;
 }
-tp_status no_op(void*, tp_error*) { return TP_OK; }
-tp_status destroy(void*) { return TP_OK; }
+tp_status no_op(void*, tp_error*) {
+  return TP_OK;
+}
+tp_status destroy(void*) {
+  return TP_OK;
+}
 tp_status count_batch(void*, const tp_export_batch* batch, tp_error*) {
   delivered.fetch_add(batch->item_count, std::memory_order_relaxed);
   return TP_OK;

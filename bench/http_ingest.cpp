@@ -29,6 +29,12 @@ using namespace tpark::test;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_http_ingest [events=400000] [connections=4] [lines per body=1000] "
+          "[rounds=3]\nDurable HTTP NDJSON ingest into the real host, events/s, against a raw "
+          "SQLite batched insert of the same rows (same pragmas, same machine, same run).\n"))
+    return 0;
   const int total = argc > 1 ? std::atoi(argv[1]) : 400000;
   const int connections = argc > 2 ? std::atoi(argv[2]) : 4;
   // Bodies of 1,000 lines (~330 KB) by default; at most ~12k fit the 4 MiB ingest limit.

@@ -47,6 +47,12 @@ std::string rss_of(pid_t pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_ingest_growth [rows=600000] [seconds per round=3] [connections=4] [lines "
+          "per body=1000]\nIngest rounds until the journal holds `rows` (7000000 reproduces a "
+          "7M-row journal), printing each round's rate, read latency and RSS.\n"))
+    return 0;
   const size_t target_rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 600000;
   const int round_seconds = argc > 2 ? std::atoi(argv[2]) : 3;
   const int connections = argc > 3 ? std::atoi(argv[3]) : 4;

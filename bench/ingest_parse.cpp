@@ -15,6 +15,12 @@
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_ingest_parse [events=1000000] [lines_per_body=1000]\nThe HTTP ingest "
+          "route's parse step alone: parse_ndjson over 1,000-line bodies of the ingest benchmark's "
+          "context.coverage lines, on one thread.\n"))
+    return 0;
   const size_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const size_t per_body = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1000;
   std::vector<std::string> bodies;

@@ -17,6 +17,7 @@
 
 #include "kernel/ingest.h"
 #include "kernel/journal.h"
+#include "support/bench_support.h"
 
 using namespace tpark;
 using Clock = std::chrono::steady_clock;
@@ -134,6 +135,14 @@ IngestTimes ingest_seconds(const std::filesystem::path& db_path, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_journal_ingest [events=100000] [batch=10000] [dir=$TMPDIR]\nIngest "
+          "throughput: an NDJSON body of context.coverage-like events parsed with parse_ndjson and "
+          "journaled with Journal::append in batches of 10k, against a raw SQLite "
+          "prepared-statement insert of the same rows into the same schema with the same pragmas "
+          "(WAL, synchronous=FULL), one transaction per batch.\n"))
+    return 0;
   const size_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   const size_t batch_rows = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10000;
   const std::filesystem::path dir =

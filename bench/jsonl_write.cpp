@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daily_log.h"
+#include "support/bench_support.h"
 #include "support/host_process.h"
 
 using Clock = std::chrono::steady_clock;
@@ -67,6 +68,14 @@ double dd_rate(const std::string& path, const std::vector<std::string>& batches,
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_jsonl_write [lines=200000] [lines_per_batch=64] [rounds=3]\nThe JSON-lines "
+          "exporter's write path (tp.exporter.jsonl's DailyLog: append a batch, fdatasync, "
+          "acknowledge), lines/s, against dd-style sequential writes of the same bytes with the "
+          "same flush policy (write(2) of each batch, then fdatasync) to a plain file: the limit "
+          "of the disk.\n"))
+    return 0;
   const int lines = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int per_batch = argc > 2 ? std::atoi(argv[2]) : 64;
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 3;

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 
@@ -166,6 +167,15 @@ std::string filling_body() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_metrics_host_vs_exposer [seconds per round=2] [connections=4] "
+          "[rounds=5]\nGET /metrics of the running host, filled to its label caps (event kinds, "
+          "ingest route samples, sources), against prometheus-cpp's Exposer serving a registry of "
+          "as many series of the same types (counters, gauges, histograms with as many buckets), "
+          "both scraped by `wrk` with the same connections in interleaved rounds (host, Exposer, "
+          "host, ...; the first of each unmeasured warm-up).\n"))
+    return 0;
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 2;
   const int connections = argc > 2 ? std::atoi(argv[2]) : 4;
   const int rounds = std::max(1, argc > 3 ? std::atoi(argv[3]) : 5);

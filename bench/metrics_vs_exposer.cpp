@@ -10,19 +10,20 @@
 #include <prometheus/metric_family.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "routes/app_context.h"
 #include "http/pipeline.h"
 #include "http/server.h"
 #include "metrics/metric_registry.h"
+#include "routes/app_context.h"
 #include "routes/routes.h"
+#include "support/bench_support.h"
 #include "support/http_client.h"
 
 using namespace tpark;
@@ -36,11 +37,11 @@ void fill_registry(MetricRegistry& metrics, size_t series) {
   std::string error;
   const uint64_t counter = metrics.register_family(MetricType::Counter, "bench_requests_total",
                                                    "Requests", {"path", "code"}, {}, &error);
-  const uint64_t gauge =
-      metrics.register_family(MetricType::Gauge, "bench_slot_fill_ratio", "Fill", {"slot"}, {}, &error);
-  const uint64_t histogram = metrics.register_family(
-      MetricType::Histogram, "bench_latency_seconds", "Latency", {"path"},
-      {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}, &error);
+  const uint64_t gauge = metrics.register_family(MetricType::Gauge, "bench_slot_fill_ratio", "Fill",
+                                                 {"slot"}, {}, &error);
+  const uint64_t histogram =
+      metrics.register_family(MetricType::Histogram, "bench_latency_seconds", "Latency", {"path"},
+                              {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0}, &error);
   for (size_t i = 0; i < series; ++i) {
     const std::string id = std::to_string(i);
     switch (i % 3) {
@@ -96,6 +97,14 @@ Figures scrape(uint16_t port, size_t scrapes) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_metrics_vs_exposer [scrapes=300] [series=10000]\nGET /metrics with 10,000 "
+          "series: the host's render and serve path (its MetricRegistry rendered by the /metrics "
+          "route through its HTTP server) against prometheus-cpp's own Exposer serving the same "
+          "registry, measured with the same client loop (a fresh connection per scrape, as "
+          "Prometheus does after an idle interval).\n"))
+    return 0;
   const size_t scrapes = argc > 1 ? std::stoul(argv[1]) : 300;
   const size_t series = argc > 2 ? std::stoul(argv[2]) : 10000;
 
@@ -162,7 +171,8 @@ int main(int argc, char** argv) {
         same = false;
       }
     if (!same) {
-      std::fprintf(stderr, "the host and the Exposer do not serve the same metrics (%zu vs %zu lines)\n",
+      std::fprintf(stderr,
+                   "the host and the Exposer do not serve the same metrics (%zu vs %zu lines)\n",
                    host_lines.size(), reference_lines.size());
       return 1;
     }
@@ -194,10 +204,11 @@ int main(int argc, char** argv) {
   host = median_of(host_rounds);
   reference = median_of(reference_rounds);
 
-  std::printf("metrics_vs_exposer: %zu series, %zu scrapes each (median of %zu interleaved rounds)\n",
-              series, scrapes, rounds);
-  std::printf("  host /metrics : %7zu bytes  mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms\n", host.bytes,
-              host.mean_ms, host.p50_ms, host.p99_ms);
+  std::printf(
+      "metrics_vs_exposer: %zu series, %zu scrapes each (median of %zu interleaved rounds)\n",
+      series, scrapes, rounds);
+  std::printf("  host /metrics : %7zu bytes  mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms\n",
+              host.bytes, host.mean_ms, host.p50_ms, host.p99_ms);
   std::printf("  Exposer       : %7zu bytes  mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms\n",
               reference.bytes, reference.mean_ms, reference.p50_ms, reference.p99_ms);
   std::printf("  in-process: registry collect() %.3f ms, host render_text() %.3f ms\n", collect_ms,

@@ -26,6 +26,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 #include "support/sse_client.h"
@@ -180,6 +181,14 @@ std::string proc_status_field(pid_t pid, const std::string& field) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_sse_context_patches [seconds=30] [events/s=100]\ntraining_metrics patch "
+          "bytes for one SSE client while context events arrive from a generator that is not the "
+          "agent simulator: a seeded generator posts the four windowed context kinds (coverage, "
+          "recall risk, assembly iteration, retriever) through POST /events/ingest at a fixed "
+          "rate, with its own queries, projects, lanes and slots.\n"))
+    return 0;
   const int seconds = argc > 1 ? std::stoi(argv[1]) : 30;
   const int rate = argc > 2 ? std::stoi(argv[2]) : 100;
 

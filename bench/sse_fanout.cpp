@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 #include "util/json.h"
@@ -240,7 +241,7 @@ struct PhaseResult {
   double reader_busy = 0;  // the busiest reader's share of the phase spent reading and parsing
 };
 
-double percentile(std::vector<double>& values, double p) {
+double nearest_rank(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
@@ -308,11 +309,11 @@ PhaseResult run_phase(std::vector<Client>& clients, int seconds, size_t readers)
     result.reader_busy = std::max(result.reader_busy, busy[r]);
   }
   result.samples = result.raw.latency_ms.size();
-  result.p50 = percentile(result.raw.latency_ms, 0.50);
-  result.p99 = percentile(result.raw.latency_ms, 0.99);
+  result.p50 = nearest_rank(result.raw.latency_ms, 0.50);
+  result.p99 = nearest_rank(result.raw.latency_ms, 0.99);
   result.max = result.raw.latency_ms.empty() ? 0 : result.raw.latency_ms.back();
-  result.kernel_p50 = percentile(result.raw.kernel_latency_ms, 0.50);
-  result.kernel_p99 = percentile(result.raw.kernel_latency_ms, 0.99);
+  result.kernel_p50 = nearest_rank(result.raw.kernel_latency_ms, 0.50);
+  result.kernel_p99 = nearest_rank(result.raw.kernel_latency_ms, 0.99);
   return result;
 }
 
@@ -331,6 +332,13 @@ std::string proc_status_field(pid_t pid, const std::string& field) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_sse_fanout [clients=1000] [seconds per phase=30] [events/s=200]\nSSE "
+          "fan-out: 1,000 concurrent GET /events clients on loopback (read by BENCH_READERS epoll "
+          "threads, 2 by default, each owning a share of the sockets), the agent simulator feeding "
+          "the real host, and read-model patches measured at the clients.\n"))
+    return 0;
   const size_t client_count = argc > 1 ? std::stoul(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::stoi(argv[2]) : 30;
   const std::string rate = argc > 3 ? argv[3] : "200";
@@ -449,8 +457,8 @@ int main(int argc, char** argv) {
         "  breakdown over %zu publications: publish -> first client p50 %.2f ms, p99 %.2f ms; "
         "first -> last client p50 %.2f ms, p99 %.2f ms; %.1f MB per publication to all clients; "
         "busiest reader thread busy %.0f%% of the phase\n",
-        to_first.size(), percentile(to_first, 0.5), percentile(to_first, 0.99),
-        percentile(spread, 0.5), percentile(spread, 0.99), bytes / count / 1e6,
+        to_first.size(), nearest_rank(to_first, 0.5), nearest_rank(to_first, 0.99),
+        nearest_rank(spread, 0.5), nearest_rank(spread, 0.99), bytes / count / 1e6,
         baseline.reader_busy * 100.0);
   }
   // The targets, each beside its figure.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 
@@ -13,6 +14,11 @@ using namespace tpark::test;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_startup_readyz [runs=10]\nTime from process start to the first 200 from "
+          "/readyz, with the built-in plugins, on a fresh state dir each run.\n"))
+    return 0;
   const int runs = argc > 1 ? std::atoi(argv[1]) : 10;
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
@@ -39,8 +45,9 @@ int main(int argc, char** argv) {
     host.stop();
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("startup_readyz: start to /readyz 200: median %.1f ms, worst %.1f ms over %d runs "
-              "(target <= 150 ms)\n",
-              ms[ms.size() / 2], ms.back(), runs);
+  std::printf(
+      "startup_readyz: start to /readyz 200: median %.1f ms, worst %.1f ms over %d runs "
+      "(target <= 150 ms)\n",
+      ms[ms.size() / 2], ms.back(), runs);
   return 0;
 }

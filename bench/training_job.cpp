@@ -18,6 +18,7 @@
 #include "kernel/journal.h"
 #include "plugins/host_api.h"
 #include "plugins/plugin_manager.h"
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
 #include "util/json.h"
@@ -80,6 +81,14 @@ double read_seconds(tp_host* host, bool parse, int64_t* rows) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_training_job [N=100000] [coverage]\nA deep-mode training job over N "
+          "journaled iteration summaries (default 100,000): its wall time in the real host "
+          "(started -> finished in the job view), against reading the same rows through the host "
+          "API's journal_read slot alone, in process, in the pages the orchestrator reads (with "
+          "and without parsing each envelope, as the orchestrator does).\n"))
+    return 0;
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 100000;
   const bool with_coverage = argc > 2 && std::string(argv[2]) == "coverage";
   TempDir dir;

@@ -10,16 +10,31 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "support/http_client.h"
 
 namespace tpark::test {
+
+// True, after printing `usage` on stdout, when an argument asks for help
+// (-h or --help): a benchmark's main returns 0 then, and runs nothing.
+inline bool help_requested(int argc, char** argv, const char* usage) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(usage, stdout);
+      return true;
+    }
+  }
+  return false;
+}
 
 // A realistic context.coverage ingest line (~330 bytes, newline included);
 // `i` varies the verdict, the selection and the correlation id.
