@@ -44,6 +44,10 @@ constexpr const char* kTrainingSchema =
     " result TEXT);"
     "CREATE INDEX IF NOT EXISTS training_jobs_status ON training_jobs(status, created_ms);"
     "CREATE INDEX IF NOT EXISTS training_jobs_updated ON training_jobs(updated_ms);"
+    // The job list by status, newest first (GET /state/orchestrator/jobs?status=,
+    // which clients poll) walks this index and reads only the rows it returns.
+    "CREATE INDEX IF NOT EXISTS training_jobs_status_updated"
+    " ON training_jobs(status, updated_ms DESC, id);"
     "CREATE TABLE IF NOT EXISTS logic_units("
     " id TEXT PRIMARY KEY,"
     " manifest TEXT NOT NULL,"
@@ -218,6 +222,7 @@ void create_training_tables(sqlite3* db) {
 struct TrainingService::Claimed {
   std::string id;
   JobStart start;
+  bool more_queued = false;  // another job was queued behind it
 };
 
 TrainingService::TrainingService(Journal& journal, control::ConfigState& config,
@@ -254,8 +259,8 @@ void TrainingService::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    for (auto& [id, active] : active_) active.done_cv.notify_all();
   }
-  cv_.notify_all();
   claim_cv_.notify_all();
   for (auto& runner : runners_)
     if (runner.joinable()) runner.join();
@@ -319,6 +324,11 @@ std::optional<Json> TrainingService::job(const std::string& id) {
   });
 }
 
+std::string job_list_sql(bool by_status) {
+  return std::string("SELECT ") + kJobColumns + " FROM training_jobs" +
+         (by_status ? " WHERE status = ?" : "") + " ORDER BY updated_ms DESC, id LIMIT ? OFFSET ?";
+}
+
 Json TrainingService::list_jobs(int64_t limit, int64_t offset,
                                 const std::optional<std::string>& status_slug) {
   return reader_.with([&](sqlite3* db) {
@@ -327,8 +337,7 @@ Json TrainingService::list_jobs(int64_t limit, int64_t offset,
     if (status_slug) count.bind(1, *status_slug);
     count.step();
     const int64_t total = count.integer(0);
-    Sql select(db, std::string("SELECT ") + kJobColumns + " FROM training_jobs" + where +
-                       " ORDER BY updated_ms DESC, id LIMIT ? OFFSET ?");
+    Sql select(db, job_list_sql(status_slug.has_value()));
     int index = 1;
     if (status_slug) select.bind(index++, *status_slug);
     select.bind(index, limit);
@@ -379,11 +388,13 @@ CancelOutcome TrainingService::cancel_job(const std::string& id,
 }
 
 void TrainingService::finish_active(const std::string& id) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = active_.find(id); it != active_.end()) it->second.done = true;
+  // Only the job's own runner wakes: waking all of them on every finished
+  // job cost a context switch per runner per job.
+  std::lock_guard lock(mutex_);
+  if (auto it = active_.find(id); it != active_.end()) {
+    it->second.done = true;
+    it->second.done_cv.notify_all();
   }
-  cv_.notify_all();
 }
 
 bool TrainingService::fail(const std::string& id, const std::string& error) {
@@ -411,7 +422,7 @@ std::optional<TrainingService::Claimed> TrainingService::claim() {
   journal_.transact([&](WriteTx& tx) {
     Sql select(tx.db(), std::string("SELECT ") + kJobColumns +
                             " FROM training_jobs WHERE status = 'queued'"
-                            " ORDER BY created_ms, rowid LIMIT 1");
+                            " ORDER BY created_ms, rowid LIMIT 2");
     if (!select.step()) return;
     Claimed job;
     job.id = select.text(0);
@@ -432,6 +443,7 @@ std::optional<TrainingService::Claimed> TrainingService::claim() {
         {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
         {"stage_delay_ms", settings_.stage_delay_ms}};
     job.start.request_json = request.dump();
+    job.more_queued = select.step();
     const int64_t now = now_ms();
     Sql(tx.db(),
         "UPDATE training_jobs SET status = 'running', attempts = ?, started_ms = ?, updated_ms = ?"
@@ -462,12 +474,16 @@ void TrainingService::runner_loop() {
       spdlog::warn("training: cannot claim a job: {}", e.what());
     }
     if (!job) continue;
-    {
-      // Another queued job may wait: let the next runner (or this one) look.
-      std::lock_guard lock(mutex_);
-      ++generation_;
+    if (job->more_queued) {
+      // Another queued job waits: let the next runner (or this one) take it.
+      // (A job created meanwhile wakes a runner itself.) Without one, no
+      // runner looks: a claim that finds nothing is a transaction per job.
+      {
+        std::lock_guard lock(mutex_);
+        ++generation_;
+      }
+      claim_cv_.notify_one();
     }
-    claim_cv_.notify_one();
     run(*job);
   }
 }
@@ -475,7 +491,9 @@ void TrainingService::runner_loop() {
 void TrainingService::run(const Claimed& job) {
   {
     std::lock_guard lock(mutex_);
-    active_[job.id] = Active{std::chrono::steady_clock::now(), false};
+    Active& active = active_[job.id];
+    active.last_progress = std::chrono::steady_clock::now();
+    active.done = false;
   }
   auto orchestrator = plugins_.orchestrator(settings_.orchestrator_id);
   std::optional<std::string> refused =
@@ -499,7 +517,7 @@ void TrainingService::run(const Claimed& job) {
         timed_out = true;
         break;
       }
-      cv_.wait_until(lock, deadline);
+      it->second.done_cv.wait_until(lock, deadline);
     }
     active_.erase(job.id);
   }

@@ -48,6 +48,9 @@ TrainingSettings training_settings_from_env(const std::string& dispatch = "local
 
 // Creates the training tables if they do not exist (idempotent).
 void create_training_tables(sqlite3* db);
+// The job list's query (GET /state/orchestrator/jobs), optionally of one
+// status: binds (status,) limit, offset.
+std::string job_list_sql(bool by_status);
 // control.md 7: one history row in the caller's transaction; the oldest rows
 // beyond `history_max` go in the same step.
 void append_training_history(sqlite3* db, const char* kind, const Json& payload,
@@ -127,7 +130,6 @@ class TrainingService {
   control::ControlReader reader_;
 
   std::mutex mutex_;
-  std::condition_variable cv_;
   // Idle runners wait here for a claimable job; one is woken per new job
   // (and it wakes the next when it claimed one), not all of them.
   std::condition_variable claim_cv_;
@@ -136,6 +138,7 @@ class TrainingService {
   struct Active {
     std::chrono::steady_clock::time_point last_progress;
     bool done = false;
+    std::condition_variable done_cv;  // its runner waits here (finished, or stopping)
   };
   std::map<std::string, Active> active_;
   std::vector<std::thread> runners_;
