@@ -291,7 +291,8 @@ class Worker {
       return;
     }
     if (reads_host) {
-      host_.set_remote_journal(journal_.get());
+      const Json& bounds = payload["window"];
+      host_.set_remote_journal(journal_.get(), bounds.value("until_id", int64_t{0}));
     } else {
       std::vector<WindowRow> rows;
       for (const auto& row : payload["samples"])

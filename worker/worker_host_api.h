@@ -3,8 +3,9 @@
 // rows the job message carried (the host read them from its journal, so the
 // computation sees the same rows as under local dispatch), or, for a message
 // that carries only the window's bounds, from the host's journal over HTTP
-// (HostJournal); job_report hands reports to the job loop. Slots the computation does not use
-// answer TP_UNSUPPORTED (timers, emit, ingest) or do nothing (metrics).
+// (HostJournal), through the rows earlier jobs read (WindowCache); job_report hands reports to the
+// job loop. Slots the computation does not use answer TP_UNSUPPORTED (timers, emit, ingest) or do
+// nothing (metrics).
 #pragma once
 
 #include <cstdint>
@@ -39,9 +40,10 @@ class WorkerHost {
 
   // The rows of the job about to run, ascending by id.
   void set_window(std::vector<WindowRow> rows);
-  // The job about to run reads the host's journal itself (null: no job
-  // does). Clears the previous job's rows and its read failure.
-  void set_remote_journal(HostJournal* journal);
+  // The job about to run, whose window ends at `until_id`, reads the host's
+  // journal itself (null: no job does). Clears the previous job's rows and
+  // its read failure; the rows read for earlier jobs are kept.
+  void set_remote_journal(HostJournal* journal, int64_t until_id);
   // Whether a read of the host's journal failed since the job started (the
   // plugin then fails the job; the worker naks it for a later delivery).
   bool remote_read_failed();
@@ -57,6 +59,8 @@ class WorkerHost {
   std::mutex mutex_;
   std::vector<WindowRow> rows_;
   HostJournal* remote_ = nullptr;
+  int64_t remote_until_id_ = 0;
+  WindowCache remote_rows_;
   bool remote_read_failed_ = false;
 };
 
