@@ -270,7 +270,7 @@ void TrainingService::stop() {
 Json TrainingService::create_job(const StartRequest& request, const std::string& corr_id) {
   const std::string id = random_uuid_v4();
   const Json base = {{"env", config_.telemetry_config().at("context")},
-                     {"hints", config_.state_config_body().at("governor").at("hints")}};
+                     {"hints", config_.governor_hints()}};
   journal_.transact([&](WriteTx& tx) {
     const int64_t now = now_ms();
     const int64_t until_id = journal_.head_id();
