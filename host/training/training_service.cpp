@@ -380,11 +380,20 @@ CancelOutcome TrainingService::cancel_job(const std::string& id,
     outcome.result = CancelResult::Cancelled;
   });
   if (outcome.result == CancelResult::Cancelled && was_running) {
+    {
+      std::lock_guard lock(mutex_);
+      handed_.remove_if([&](const Claimed& handed) { return handed.id == id; });
+    }
     if (auto orchestrator = plugins_.orchestrator(settings_.orchestrator_id))
       orchestrator->cancel_job(id);
     finish_active(id);
   }
   return outcome;
+}
+
+bool TrainingService::runner_waits_for(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return !stopping_ && active_.count(id) > 0;
 }
 
 void TrainingService::finish_active(const std::string& id) {
@@ -419,59 +428,67 @@ bool TrainingService::fail(const std::string& id, const std::string& error) {
 
 std::optional<TrainingService::Claimed> TrainingService::claim() {
   std::optional<Claimed> claimed;
-  journal_.transact([&](WriteTx& tx) {
-    Sql select(tx.db(), std::string("SELECT ") + kJobColumns +
-                            " FROM training_jobs WHERE status = 'queued'"
-                            " ORDER BY created_ms, rowid LIMIT 2");
-    if (!select.step()) return;
-    Claimed job;
-    job.id = select.text(0);
-    const int64_t created_ms = select.integer(4);
-    const int64_t attempts = std::max<int64_t>(1, select.integer(15));
-    const Json meta = parse_or_null(select.text(10));
-    job.start.job_id = job.id;
-    job.start.since_id = select.integer(13);
-    job.start.until_id = select.integer(14);
-    job.start.attempt = static_cast<uint32_t>(attempts);
-    Json request = {
-        {"job_id", job.id},
-        {"goal", select.text(1)},
-        {"created", format_rfc3339_ms(created_ms)},
-        {"mode", meta.value("mode", "balanced")},
-        {"request", meta},
-        {"base", parse_or_null(select.text(12))},
-        {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
-        {"stage_delay_ms", settings_.stage_delay_ms}};
-    job.start.request_json = request.dump();
-    job.more_queued = select.step();
-    const int64_t now = now_ms();
-    Sql(tx.db(),
-        "UPDATE training_jobs SET status = 'running', attempts = ?, started_ms = ?, updated_ms = ?"
-        " WHERE id = ?")
-        .bind(1, attempts)
-        .bind(2, now)
-        .bind(3, now)
-        .bind(4, job.id)
-        .run();
-    claimed = std::move(job);
-  });
+  journal_.transact([&](WriteTx& tx) { claimed = claim_in(tx); });
   return claimed;
+}
+
+std::optional<TrainingService::Claimed> TrainingService::claim_in(WriteTx& tx) {
+  Sql select(tx.db(), std::string("SELECT ") + kJobColumns +
+                          " FROM training_jobs WHERE status = 'queued'"
+                          " ORDER BY created_ms, rowid LIMIT 2");
+  if (!select.step()) return std::nullopt;
+  Claimed job;
+  job.id = select.text(0);
+  const int64_t created_ms = select.integer(4);
+  const int64_t attempts = std::max<int64_t>(1, select.integer(15));
+  const Json meta = parse_or_null(select.text(10));
+  job.start.job_id = job.id;
+  job.start.since_id = select.integer(13);
+  job.start.until_id = select.integer(14);
+  job.start.attempt = static_cast<uint32_t>(attempts);
+  Json request = {{"job_id", job.id},
+                  {"goal", select.text(1)},
+                  {"created", format_rfc3339_ms(created_ms)},
+                  {"mode", meta.value("mode", "balanced")},
+                  {"request", meta},
+                  {"base", parse_or_null(select.text(12))},
+                  {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
+                  {"stage_delay_ms", settings_.stage_delay_ms}};
+  job.start.request_json = request.dump();
+  job.more_queued = select.step();
+  const int64_t now = now_ms();
+  Sql(tx.db(),
+      "UPDATE training_jobs SET status = 'running', attempts = ?, started_ms = ?, updated_ms = ?"
+      " WHERE id = ?")
+      .bind(1, attempts)
+      .bind(2, now)
+      .bind(3, now)
+      .bind(4, job.id)
+      .run();
+  return job;
 }
 
 void TrainingService::runner_loop() {
   uint64_t seen = 0;
   while (true) {
+    std::optional<Claimed> job;
     {
       std::unique_lock lock(mutex_);
-      claim_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      claim_cv_.wait(lock, [&] { return stopping_ || !handed_.empty() || generation_ != seen; });
       if (stopping_) return;
-      seen = generation_;
+      if (!handed_.empty()) {
+        job = std::move(handed_.front());
+        handed_.pop_front();
+      } else {
+        seen = generation_;
+      }
     }
-    std::optional<Claimed> job;
-    try {
-      job = claim();
-    } catch (const std::exception& e) {
-      spdlog::warn("training: cannot claim a job: {}", e.what());
+    if (!job) {
+      try {
+        job = claim();
+      } catch (const std::exception& e) {
+        spdlog::warn("training: cannot claim a job: {}", e.what());
+      }
     }
     if (!job) continue;
     if (job->more_queued) {
@@ -597,6 +614,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
     const Json manifest = body.value("manifest", Json(nullptr));
     const Json result = body.value("result", Json::object());
     const std::string unit_id = "lu-" + id;
+    std::optional<Claimed> next;
     if (!manifest.is_object() || manifest.value("id", "") != unit_id || !result.is_object())
       return TP_INVALID_ARG;
     journal_.transact([&](WriteTx& tx) {
@@ -657,8 +675,25 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
                       {"baseline", job_result["baseline"]},
                       {"predicted", job_result["predicted"]}}}});
       status = TP_OK;
+      // The job's runner is free from here: it takes the oldest queued job
+      // in this transaction, one commit instead of a claim of its own. A
+      // claim that fails leaves the result alone (the runner claims later).
+      if (runner_waits_for(id)) {
+        try {
+          next = claim_in(tx);
+        } catch (const std::exception& e) {
+          spdlog::warn("training: cannot claim a job: {}", e.what());
+          next.reset();
+        }
+      }
     });
-    if (status == TP_OK) finish_active(id);
+    if (status == TP_OK) {
+      if (next) {
+        std::lock_guard lock(mutex_);
+        handed_.push_back(std::move(*next));
+      }
+      finish_active(id);
+    }
     return status;
   } catch (const JournalUnavailable& e) {
     spdlog::warn("training: report for job {} not committed: {}", id, e.what());

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@
 namespace tpark {
 class Journal;
 class PluginManager;
+class WriteTx;
 namespace control {
 class ConfigState;
 }
@@ -119,9 +121,11 @@ class TrainingService {
   struct Claimed;
   void runner_loop();
   std::optional<Claimed> claim();
+  std::optional<Claimed> claim_in(WriteTx& tx);  // the oldest queued job, in `tx`
   void run(const Claimed& job);
   bool fail(const std::string& id, const std::string& error);  // false when not running
   void finish_active(const std::string& id);
+  bool runner_waits_for(const std::string& id);  // its runner still waits for it
 
   Journal& journal_;
   control::ConfigState& config_;
@@ -141,6 +145,9 @@ class TrainingService {
     std::condition_variable done_cv;  // its runner waits here (finished, or stopping)
   };
   std::map<std::string, Active> active_;
+  // Jobs claimed for a runner in the transaction that completed its last
+  // job (one commit instead of two); the next free runner runs them.
+  std::list<Claimed> handed_;
   std::vector<std::thread> runners_;
 };
 
