@@ -93,7 +93,7 @@ WorkerHost::WorkerHost(ReportFn report) : report_(std::move(report)) {
   api_.ingest_lines = &ingest_lines;
 }
 
-void WorkerHost::set_window(std::vector<WindowRow> rows) {
+void WorkerHost::set_window(std::vector<JournalRow> rows) {
   std::lock_guard lock(mutex_);
   rows_ = std::move(rows);
   remote_ = nullptr;

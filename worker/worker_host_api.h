@@ -21,13 +21,6 @@
 
 namespace tpark::worker {
 
-// One journal envelope as journal_read writes it, with its id and kind.
-struct WindowRow {
-  int64_t id = 0;
-  std::string kind;
-  std::string envelope;  // compact JSON, one line
-};
-
 class WorkerHost {
  public:
   using ReportFn =
@@ -39,7 +32,7 @@ class WorkerHost {
   tp_host* handle() { return reinterpret_cast<tp_host*>(this); }
 
   // The rows of the job about to run, ascending by id.
-  void set_window(std::vector<WindowRow> rows);
+  void set_window(std::vector<JournalRow> rows);
   // The job about to run, whose window ends at `until_id`, reads the host's
   // journal itself (null: no job does). Clears the previous job's rows and
   // its read failure; the rows read for earlier jobs are kept.
@@ -57,7 +50,7 @@ class WorkerHost {
   tp_host_api api_{};
   ReportFn report_;
   std::mutex mutex_;
-  std::vector<WindowRow> rows_;
+  std::vector<JournalRow> rows_;
   HostJournal* remote_ = nullptr;
   int64_t remote_until_id_ = 0;
   WindowCache remote_rows_;
