@@ -60,19 +60,22 @@ HostJournal::HostJournal(HostAddress address, std::string admin_token)
 
 HostJournal::~HostJournal() = default;
 
-std::optional<std::string> HostJournal::read(int64_t after, std::string_view kind_prefix,
-                                             uint64_t limit, std::string& error) {
+std::optional<std::vector<JournalRow>> HostJournal::read(
+    int64_t after, const std::vector<std::string>& kind_prefixes, uint64_t limit,
+    std::string& error) {
   uint64_t wanted = limit == 0 ? kRoutePageRows : limit;
   client::HeaderList headers;
   if (!admin_token_.empty()) headers.emplace_back("X-ARW-Admin", admin_token_);
-  std::string text;
+  std::vector<JournalRow> rows;
   try {
     // The route's pages hold at most 1,000 rows: a larger limit takes several.
     while (wanted > 0) {
       const uint64_t page = std::min(wanted, kRoutePageRows);
       std::string target =
           "/state/events?after=" + std::to_string(after) + "&limit=" + std::to_string(page);
-      if (!kind_prefix.empty()) target += "&prefix=" + query_value(kind_prefix);
+      if (std::none_of(kind_prefixes.begin(), kind_prefixes.end(),
+                       [](const std::string& prefix) { return prefix.empty(); }))
+        for (const auto& prefix : kind_prefixes) target += "&prefix=" + query_value(prefix);
       if (!connection_)
         connection_ = std::make_unique<client::HttpConnection>(address_.host, address_.port);
       const client::HttpResult result = connection_->request("GET", target, headers);
@@ -83,10 +86,9 @@ std::optional<std::string> HostJournal::read(int64_t after, std::string_view kin
       }
       const Json body = Json::parse(result.body);
       const Json& items = body.at("items");
-      for (const Json& item : items) {
-        text += item.dump();
-        text += '\n';
-      }
+      for (const Json& item : items)
+        rows.push_back(
+            {item.at("id").get<int64_t>(), item.at("kind").get<std::string>(), item.dump()});
       if (items.size() < page) break;
       after = body.at("next_after").get<int64_t>();
       wanted -= page;
@@ -97,7 +99,7 @@ std::optional<std::string> HostJournal::read(int64_t after, std::string_view kin
     connection_.reset();
     return std::nullopt;
   }
-  return text;
+  return rows;
 }
 
 }  // namespace tpark::worker

@@ -11,6 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "window_cache.h"
 
 namespace tpark::client {
 class HttpConnection;
@@ -34,12 +37,13 @@ class HostJournal {
   HostJournal(const HostJournal&) = delete;
   HostJournal& operator=(const HostJournal&) = delete;
 
-  // Rows with id > after whose kind starts with `kind_prefix`, ascending, at
-  // most `limit` (0 = 1000), one journal envelope per line, as the host API's
-  // journal_read writes them. nullopt when the host could not be read
-  // (`error` says why); the next call opens a new connection.
-  std::optional<std::string> read(int64_t after, std::string_view kind_prefix, uint64_t limit,
-                                  std::string& error);
+  // Rows with id > after whose kind starts with one of `kind_prefixes` (none:
+  // any kind), ascending, at most `limit` (0 = 1000), each envelope as the
+  // host API's journal_read writes it. nullopt when the host could not be
+  // read (`error` says why); the next call opens a new connection.
+  std::optional<std::vector<JournalRow>> read(int64_t after,
+                                              const std::vector<std::string>& kind_prefixes,
+                                              uint64_t limit, std::string& error);
 
  private:
   const HostAddress address_;

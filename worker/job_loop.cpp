@@ -291,9 +291,10 @@ class Worker {
       return;
     }
     if (reads_host) {
-      host_.set_remote_journal(journal_.get());
+      const Json& bounds = payload["window"];
+      host_.set_remote_journal(journal_.get(), bounds.value("until_id", int64_t{0}));
     } else {
-      std::vector<WindowRow> rows;
+      std::vector<JournalRow> rows;
       for (const auto& row : payload["samples"])
         rows.push_back({row.value("id", int64_t{0}), row.value("kind", std::string()), row.dump()});
       host_.set_window(std::move(rows));

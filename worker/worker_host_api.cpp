@@ -93,17 +93,18 @@ WorkerHost::WorkerHost(ReportFn report) : report_(std::move(report)) {
   api_.ingest_lines = &ingest_lines;
 }
 
-void WorkerHost::set_window(std::vector<WindowRow> rows) {
+void WorkerHost::set_window(std::vector<JournalRow> rows) {
   std::lock_guard lock(mutex_);
   rows_ = std::move(rows);
   remote_ = nullptr;
   remote_read_failed_ = false;
 }
 
-void WorkerHost::set_remote_journal(HostJournal* journal) {
+void WorkerHost::set_remote_journal(HostJournal* journal, int64_t until_id) {
   std::lock_guard lock(mutex_);
   rows_.clear();
   remote_ = journal;
+  remote_until_id_ = until_id;
   remote_read_failed_ = false;
 }
 
@@ -113,7 +114,9 @@ bool WorkerHost::remote_read_failed() {
 }
 
 // As the host's slot: rows with id > after_id whose kind starts with the
-// prefix, ascending, at most `limit` (0 = 1000), one envelope per line.
+// prefix, ascending, at most `limit` (0 = 1000), one envelope per line; of
+// the job's window only (ids up to its until_id), which is all the
+// computation reads.
 tp_status WorkerHost::journal_read(tp_host* host, int64_t after_id, tp_str kind_prefix,
                                    uint64_t limit, const tp_writer* out) {
   if (host == nullptr || after_id < 0 || out == nullptr || out->write == nullptr)
@@ -127,7 +130,12 @@ tp_status WorkerHost::journal_read(tp_host* host, int64_t after_id, tp_str kind_
     std::lock_guard lock(worker->mutex_);
     if (worker->remote_ != nullptr) {
       std::string error;
-      std::optional<std::string> page_text = worker->remote_->read(after_id, prefix, page, error);
+      HostJournal* remote = worker->remote_;
+      std::optional<std::string> page_text = worker->remote_rows_.read(
+          after_id, prefix, page, worker->remote_until_id_,
+          [&](int64_t after, const std::vector<std::string>& prefixes, uint64_t limit) {
+            return remote->read(after, prefixes, limit, error);
+          });
       if (!page_text) {
         spdlog::warn("{}", error);
         worker->remote_read_failed_ = true;

@@ -3,8 +3,9 @@
 // rows the job message carried (the host read them from its journal, so the
 // computation sees the same rows as under local dispatch), or, for a message
 // that carries only the window's bounds, from the host's journal over HTTP
-// (HostJournal); job_report hands reports to the job loop. Slots the computation does not use
-// answer TP_UNSUPPORTED (timers, emit, ingest) or do nothing (metrics).
+// (HostJournal), through the rows earlier jobs read (WindowCache); job_report hands reports to the
+// job loop. Slots the computation does not use answer TP_UNSUPPORTED (timers, emit, ingest) or do
+// nothing (metrics).
 #pragma once
 
 #include <cstdint>
@@ -20,13 +21,6 @@
 
 namespace tpark::worker {
 
-// One journal envelope as journal_read writes it, with its id and kind.
-struct WindowRow {
-  int64_t id = 0;
-  std::string kind;
-  std::string envelope;  // compact JSON, one line
-};
-
 class WorkerHost {
  public:
   using ReportFn =
@@ -38,10 +32,11 @@ class WorkerHost {
   tp_host* handle() { return reinterpret_cast<tp_host*>(this); }
 
   // The rows of the job about to run, ascending by id.
-  void set_window(std::vector<WindowRow> rows);
-  // The job about to run reads the host's journal itself (null: no job
-  // does). Clears the previous job's rows and its read failure.
-  void set_remote_journal(HostJournal* journal);
+  void set_window(std::vector<JournalRow> rows);
+  // The job about to run, whose window ends at `until_id`, reads the host's
+  // journal itself (null: no job does). Clears the previous job's rows and
+  // its read failure; the rows read for earlier jobs are kept.
+  void set_remote_journal(HostJournal* journal, int64_t until_id);
   // Whether a read of the host's journal failed since the job started (the
   // plugin then fails the job; the worker naks it for a later delivery).
   bool remote_read_failed();
@@ -55,8 +50,10 @@ class WorkerHost {
   tp_host_api api_{};
   ReportFn report_;
   std::mutex mutex_;
-  std::vector<WindowRow> rows_;
+  std::vector<JournalRow> rows_;
   HostJournal* remote_ = nullptr;
+  int64_t remote_until_id_ = 0;
+  WindowCache remote_rows_;
   bool remote_read_failed_ = false;
 };
 

@@ -433,6 +433,10 @@ Json ConfigState::telemetry_config() const {
           {"context", std::move(context)}};
 }
 
+Json ConfigState::governor_hints() const {
+  return full_hints(view()->values.hints);
+}
+
 Json ConfigState::governor_state() const {
   auto v = view();
   return {{"profile", v->values.profile},

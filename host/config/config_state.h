@@ -138,6 +138,7 @@ class ConfigState {
   // Bodies.
   Json state_config_body() const;              // GET /state/config
   Json telemetry_config() const;               // the snapshot's `config`
+  Json governor_hints() const;                 // state_config_body()'s governor.hints alone
   // GET /about's perf_preset: {tier,detected,boot,http_max_conc,actions_queue_max},
   // the limits in force (ARW_HTTP_MAX_CONC needs a restart: its boot value).
   Json about_perf_preset() const;

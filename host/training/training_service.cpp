@@ -44,6 +44,10 @@ constexpr const char* kTrainingSchema =
     " result TEXT);"
     "CREATE INDEX IF NOT EXISTS training_jobs_status ON training_jobs(status, created_ms);"
     "CREATE INDEX IF NOT EXISTS training_jobs_updated ON training_jobs(updated_ms);"
+    // The job list by status, newest first (GET /state/orchestrator/jobs?status=,
+    // which clients poll) walks this index and reads only the rows it returns.
+    "CREATE INDEX IF NOT EXISTS training_jobs_status_updated"
+    " ON training_jobs(status, updated_ms DESC, id);"
     "CREATE TABLE IF NOT EXISTS logic_units("
     " id TEXT PRIMARY KEY,"
     " manifest TEXT NOT NULL,"
@@ -218,6 +222,7 @@ void create_training_tables(sqlite3* db) {
 struct TrainingService::Claimed {
   std::string id;
   JobStart start;
+  bool more_queued = false;  // another job was queued behind it
 };
 
 TrainingService::TrainingService(Journal& journal, control::ConfigState& config,
@@ -254,8 +259,8 @@ void TrainingService::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    for (auto& [id, active] : active_) active.done_cv.notify_all();
   }
-  cv_.notify_all();
   claim_cv_.notify_all();
   for (auto& runner : runners_)
     if (runner.joinable()) runner.join();
@@ -265,7 +270,7 @@ void TrainingService::stop() {
 Json TrainingService::create_job(const StartRequest& request, const std::string& corr_id) {
   const std::string id = random_uuid_v4();
   const Json base = {{"env", config_.telemetry_config().at("context")},
-                     {"hints", config_.state_config_body().at("governor").at("hints")}};
+                     {"hints", config_.governor_hints()}};
   journal_.transact([&](WriteTx& tx) {
     const int64_t now = now_ms();
     const int64_t until_id = journal_.head_id();
@@ -319,6 +324,11 @@ std::optional<Json> TrainingService::job(const std::string& id) {
   });
 }
 
+std::string job_list_sql(bool by_status) {
+  return std::string("SELECT ") + kJobColumns + " FROM training_jobs" +
+         (by_status ? " WHERE status = ?" : "") + " ORDER BY updated_ms DESC, id LIMIT ? OFFSET ?";
+}
+
 Json TrainingService::list_jobs(int64_t limit, int64_t offset,
                                 const std::optional<std::string>& status_slug) {
   return reader_.with([&](sqlite3* db) {
@@ -327,8 +337,7 @@ Json TrainingService::list_jobs(int64_t limit, int64_t offset,
     if (status_slug) count.bind(1, *status_slug);
     count.step();
     const int64_t total = count.integer(0);
-    Sql select(db, std::string("SELECT ") + kJobColumns + " FROM training_jobs" + where +
-                       " ORDER BY updated_ms DESC, id LIMIT ? OFFSET ?");
+    Sql select(db, job_list_sql(status_slug.has_value()));
     int index = 1;
     if (status_slug) select.bind(index++, *status_slug);
     select.bind(index, limit);
@@ -371,6 +380,10 @@ CancelOutcome TrainingService::cancel_job(const std::string& id,
     outcome.result = CancelResult::Cancelled;
   });
   if (outcome.result == CancelResult::Cancelled && was_running) {
+    {
+      std::lock_guard lock(mutex_);
+      handed_.remove_if([&](const Claimed& handed) { return handed.id == id; });
+    }
     if (auto orchestrator = plugins_.orchestrator(settings_.orchestrator_id))
       orchestrator->cancel_job(id);
     finish_active(id);
@@ -378,12 +391,19 @@ CancelOutcome TrainingService::cancel_job(const std::string& id,
   return outcome;
 }
 
+bool TrainingService::runner_waits_for(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return !stopping_ && active_.count(id) > 0;
+}
+
 void TrainingService::finish_active(const std::string& id) {
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = active_.find(id); it != active_.end()) it->second.done = true;
+  // Only the job's own runner wakes: waking all of them on every finished
+  // job cost a context switch per runner per job.
+  std::lock_guard lock(mutex_);
+  if (auto it = active_.find(id); it != active_.end()) {
+    it->second.done = true;
+    it->second.done_cv.notify_all();
   }
-  cv_.notify_all();
 }
 
 bool TrainingService::fail(const std::string& id, const std::string& error) {
@@ -408,66 +428,79 @@ bool TrainingService::fail(const std::string& id, const std::string& error) {
 
 std::optional<TrainingService::Claimed> TrainingService::claim() {
   std::optional<Claimed> claimed;
-  journal_.transact([&](WriteTx& tx) {
-    Sql select(tx.db(), std::string("SELECT ") + kJobColumns +
-                            " FROM training_jobs WHERE status = 'queued'"
-                            " ORDER BY created_ms, rowid LIMIT 1");
-    if (!select.step()) return;
-    Claimed job;
-    job.id = select.text(0);
-    const int64_t created_ms = select.integer(4);
-    const int64_t attempts = std::max<int64_t>(1, select.integer(15));
-    const Json meta = parse_or_null(select.text(10));
-    job.start.job_id = job.id;
-    job.start.since_id = select.integer(13);
-    job.start.until_id = select.integer(14);
-    job.start.attempt = static_cast<uint32_t>(attempts);
-    Json request = {
-        {"job_id", job.id},
-        {"goal", select.text(1)},
-        {"created", format_rfc3339_ms(created_ms)},
-        {"mode", meta.value("mode", "balanced")},
-        {"request", meta},
-        {"base", parse_or_null(select.text(12))},
-        {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
-        {"stage_delay_ms", settings_.stage_delay_ms}};
-    job.start.request_json = request.dump();
-    const int64_t now = now_ms();
-    Sql(tx.db(),
-        "UPDATE training_jobs SET status = 'running', attempts = ?, started_ms = ?, updated_ms = ?"
-        " WHERE id = ?")
-        .bind(1, attempts)
-        .bind(2, now)
-        .bind(3, now)
-        .bind(4, job.id)
-        .run();
-    claimed = std::move(job);
-  });
+  journal_.transact([&](WriteTx& tx) { claimed = claim_in(tx); });
   return claimed;
+}
+
+std::optional<TrainingService::Claimed> TrainingService::claim_in(WriteTx& tx) {
+  Sql select(tx.db(), std::string("SELECT ") + kJobColumns +
+                          " FROM training_jobs WHERE status = 'queued'"
+                          " ORDER BY created_ms, rowid LIMIT 2");
+  if (!select.step()) return std::nullopt;
+  Claimed job;
+  job.id = select.text(0);
+  const int64_t created_ms = select.integer(4);
+  const int64_t attempts = std::max<int64_t>(1, select.integer(15));
+  const Json meta = parse_or_null(select.text(10));
+  job.start.job_id = job.id;
+  job.start.since_id = select.integer(13);
+  job.start.until_id = select.integer(14);
+  job.start.attempt = static_cast<uint32_t>(attempts);
+  Json request = {{"job_id", job.id},
+                  {"goal", select.text(1)},
+                  {"created", format_rfc3339_ms(created_ms)},
+                  {"mode", meta.value("mode", "balanced")},
+                  {"request", meta},
+                  {"base", parse_or_null(select.text(12))},
+                  {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
+                  {"stage_delay_ms", settings_.stage_delay_ms}};
+  job.start.request_json = request.dump();
+  job.more_queued = select.step();
+  const int64_t now = now_ms();
+  Sql(tx.db(),
+      "UPDATE training_jobs SET status = 'running', attempts = ?, started_ms = ?, updated_ms = ?"
+      " WHERE id = ?")
+      .bind(1, attempts)
+      .bind(2, now)
+      .bind(3, now)
+      .bind(4, job.id)
+      .run();
+  return job;
 }
 
 void TrainingService::runner_loop() {
   uint64_t seen = 0;
   while (true) {
+    std::optional<Claimed> job;
     {
       std::unique_lock lock(mutex_);
-      claim_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      claim_cv_.wait(lock, [&] { return stopping_ || !handed_.empty() || generation_ != seen; });
       if (stopping_) return;
-      seen = generation_;
+      if (!handed_.empty()) {
+        job = std::move(handed_.front());
+        handed_.pop_front();
+      } else {
+        seen = generation_;
+      }
     }
-    std::optional<Claimed> job;
-    try {
-      job = claim();
-    } catch (const std::exception& e) {
-      spdlog::warn("training: cannot claim a job: {}", e.what());
+    if (!job) {
+      try {
+        job = claim();
+      } catch (const std::exception& e) {
+        spdlog::warn("training: cannot claim a job: {}", e.what());
+      }
     }
     if (!job) continue;
-    {
-      // Another queued job may wait: let the next runner (or this one) look.
-      std::lock_guard lock(mutex_);
-      ++generation_;
+    if (job->more_queued) {
+      // Another queued job waits: let the next runner (or this one) take it.
+      // (A job created meanwhile wakes a runner itself.) Without one, no
+      // runner looks: a claim that finds nothing is a transaction per job.
+      {
+        std::lock_guard lock(mutex_);
+        ++generation_;
+      }
+      claim_cv_.notify_one();
     }
-    claim_cv_.notify_one();
     run(*job);
   }
 }
@@ -475,7 +508,9 @@ void TrainingService::runner_loop() {
 void TrainingService::run(const Claimed& job) {
   {
     std::lock_guard lock(mutex_);
-    active_[job.id] = Active{std::chrono::steady_clock::now(), false};
+    Active& active = active_[job.id];
+    active.last_progress = std::chrono::steady_clock::now();
+    active.done = false;
   }
   auto orchestrator = plugins_.orchestrator(settings_.orchestrator_id);
   std::optional<std::string> refused =
@@ -499,7 +534,7 @@ void TrainingService::run(const Claimed& job) {
         timed_out = true;
         break;
       }
-      cv_.wait_until(lock, deadline);
+      it->second.done_cv.wait_until(lock, deadline);
     }
     active_.erase(job.id);
   }
@@ -579,6 +614,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
     const Json manifest = body.value("manifest", Json(nullptr));
     const Json result = body.value("result", Json::object());
     const std::string unit_id = "lu-" + id;
+    std::optional<Claimed> next;
     if (!manifest.is_object() || manifest.value("id", "") != unit_id || !result.is_object())
       return TP_INVALID_ARG;
     journal_.transact([&](WriteTx& tx) {
@@ -639,8 +675,25 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
                       {"baseline", job_result["baseline"]},
                       {"predicted", job_result["predicted"]}}}});
       status = TP_OK;
+      // The job's runner is free from here: it takes the oldest queued job
+      // in this transaction, one commit instead of a claim of its own. A
+      // claim that fails leaves the result alone (the runner claims later).
+      if (runner_waits_for(id)) {
+        try {
+          next = claim_in(tx);
+        } catch (const std::exception& e) {
+          spdlog::warn("training: cannot claim a job: {}", e.what());
+          next.reset();
+        }
+      }
     });
-    if (status == TP_OK) finish_active(id);
+    if (status == TP_OK) {
+      if (next) {
+        std::lock_guard lock(mutex_);
+        handed_.push_back(std::move(*next));
+      }
+      finish_active(id);
+    }
     return status;
   } catch (const JournalUnavailable& e) {
     spdlog::warn("training: report for job {} not committed: {}", id, e.what());

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@
 namespace tpark {
 class Journal;
 class PluginManager;
+class WriteTx;
 namespace control {
 class ConfigState;
 }
@@ -48,6 +50,9 @@ TrainingSettings training_settings_from_env(const std::string& dispatch = "local
 
 // Creates the training tables if they do not exist (idempotent).
 void create_training_tables(sqlite3* db);
+// The job list's query (GET /state/orchestrator/jobs), optionally of one
+// status: binds (status,) limit, offset.
+std::string job_list_sql(bool by_status);
 // control.md 7: one history row in the caller's transaction; the oldest rows
 // beyond `history_max` go in the same step.
 void append_training_history(sqlite3* db, const char* kind, const Json& payload,
@@ -116,9 +121,11 @@ class TrainingService {
   struct Claimed;
   void runner_loop();
   std::optional<Claimed> claim();
+  std::optional<Claimed> claim_in(WriteTx& tx);  // the oldest queued job, in `tx`
   void run(const Claimed& job);
   bool fail(const std::string& id, const std::string& error);  // false when not running
   void finish_active(const std::string& id);
+  bool runner_waits_for(const std::string& id);  // its runner still waits for it
 
   Journal& journal_;
   control::ConfigState& config_;
@@ -127,7 +134,6 @@ class TrainingService {
   control::ControlReader reader_;
 
   std::mutex mutex_;
-  std::condition_variable cv_;
   // Idle runners wait here for a claimable job; one is woken per new job
   // (and it wakes the next when it claimed one), not all of them.
   std::condition_variable claim_cv_;
@@ -136,8 +142,12 @@ class TrainingService {
   struct Active {
     std::chrono::steady_clock::time_point last_progress;
     bool done = false;
+    std::condition_variable done_cv;  // its runner waits here (finished, or stopping)
   };
   std::map<std::string, Active> active_;
+  // Jobs claimed for a runner in the transaction that completed its last
+  // job (one commit instead of two); the next free runner runs them.
+  std::list<Claimed> handed_;
   std::vector<std::thread> runners_;
 };
 

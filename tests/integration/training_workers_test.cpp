@@ -536,6 +536,35 @@ TEST_CASE("workers_reading_the_hosts_journal_compute_the_local_manifests", "[nat
         *manifests.begin());
 }
 
+TEST_CASE("a_worker_reads_each_range_of_the_hosts_journal_once", "[nats][training]") {
+  // Journal rows never change: a worker keeps those it read, so a job whose
+  // window overlaps the last one's asks the host only for the ids after it
+  // (one read for both kinds it reads), not for its whole window.
+  NatsServer nats({.jetstream = true});
+  TestHost host(nats_dispatch(
+      nats, {{"ARW_TRAINING_CONCURRENCY", "1"}, {"ARW_TRAINING_NATS_WINDOW", "fetch"}}));
+  REQUIRE(host.post("/events/ingest", coverage_lines(3000), kNdjson).status == 200);
+  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
+  REQUIRE(host.post("/events/ingest", coverage_lines(500), kNdjson).status == 200);
+  auto worker =
+      start_worker(host.dir(), nats, "w-a", false, reads_host(host), {{"ARW_ADMIN_TOKEN", kToken}});
+  constexpr int kJobs = 20;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kJobs; ++i) ids.push_back(start_job(host, "reads"));
+  std::set<std::string> manifests;
+  for (const auto& id : ids) {
+    const Json done = wait_job(host, id, is_terminal);
+    INFO(done.dump());
+    REQUIRE(done["status_slug"] == "completed");
+    manifests.insert(computed_part(host.get("/logic-units/lu-" + id).json()["manifest"]));
+  }
+  CHECK(manifests.size() == 1);
+  const Json stats = host.get("/state/route_stats").json();
+  const int64_t reads = stats["routes"]["by_path"]["/state/events"]["hits"].get<int64_t>();
+  INFO("GET /state/events: " << reads << " for " << kJobs << " jobs");
+  CHECK(reads <= kJobs + 10);
+}
+
 TEST_CASE("a_worker_coalesces_progress_unless_asked_for_every_stage", "[nats][training]") {
   // Stages 150 ms apart: with ARW_ORCH_PROGRESS_MIN_MS=250 a stage is
   // published only 250 ms after the last one, so about every other one.

@@ -461,6 +461,7 @@ class NatsOrchestrator : public tpark::Orchestrator {
     bool progress = false;  // else a result
     std::string job_id;     // empty: not ours to understand
     json body;
+    std::string_view text;  // as published (valid while its natsMsg is)
   };
 
   // An integer member, or `fallback` when it is missing or not an integer
@@ -479,8 +480,8 @@ class NatsOrchestrator : public tpark::Orchestrator {
     WorkerMessage out;
     out.progress =
         std::string_view(natsMsg_GetSubject(msg)).rfind("arw.training.jobs.progress.", 0) == 0;
-    out.body = json::parse(std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)),
-                           nullptr, false);
+    out.text = std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+    out.body = json::parse(out.text, nullptr, false);
     if (!out.body.is_discarded() && out.body.is_object() && out.body.contains("job_id") &&
         out.body["job_id"].is_string())
       out.job_id = out.body["job_id"].get<std::string>();
@@ -494,19 +495,28 @@ class NatsOrchestrator : public tpark::Orchestrator {
     const json& body = message.body;
     json report = {{"attempt", attempt}, {"worker", string_member(body, "worker")}};
     uint32_t kind = 0;
+    bool as_published = false;
     if (message.progress) {
       kind = TP_JOB_PROGRESS;
       report["stage_index"] = int_member(body, "stage_index", 0);
     } else if (body.contains("ok") && body["ok"] == true) {
       kind = TP_JOB_RESULT;
-      report["manifest"] = body.value("manifest", json(nullptr));
-      report["result"] = body.value("result", json::object());
+      // The worker's message already has the report's members (attempt,
+      // worker, manifest, result): it goes as published, unless a later
+      // delivery's attempt seen in the batch is higher.
+      as_published = int_member(body, "attempt", 0) == attempt;
+      if (!as_published) {
+        report["manifest"] = body.value("manifest", json(nullptr));
+        report["result"] = body.value("result", json::object());
+      }
     } else {
       kind = TP_JOB_FAILED;
       std::string error = string_member(body, "error");
       report["error"] = error.empty() ? std::string("the worker failed the job") : error;
     }
-    const tp_status status = tpark::job_report(host(), message.job_id, kind, report.dump());
+    const std::string built = as_published ? std::string() : report.dump();
+    const tp_status status =
+        tpark::job_report(host(), message.job_id, kind, as_published ? message.text : built);
     if (status == TP_UNAVAILABLE) return false;
     if (status == TP_NOT_FOUND && kind != TP_JOB_PROGRESS) count_dropped(message.job_id);
     return true;
