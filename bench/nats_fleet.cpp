@@ -204,6 +204,14 @@ double slowdown_while_training(HostProcess& host, const char* label) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_nats_fleet [nats_events=200000] [jobs=200] "
+          "[parts=ingest,jobs,slowdown]\nThe fleet over NATS against a real nats-server -js, the "
+          "real host and real tpark-worker processes: NATS ingest against the raw publish rate "
+          "(ingest), jobs/s on two workers against local dispatch (jobs), HTTP ingest while the "
+          "workers train against the same host idle (slowdown).\n"))
+    return 0;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures show as they come
   const int events = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int jobs = argc > 2 ? std::atoi(argv[2]) : 200;
