@@ -20,35 +20,46 @@ bool is_type(od::value& value, od::json_type wanted, error_code& error) {
   return error == SUCCESS && type == wanted;
 }
 
+void set_number(const od::number& number, NumberField& out) {
+  switch (number.get_number_type()) {
+    case od::number_type::signed_integer: {
+      const int64_t n = number.get_int64();
+      out = n >= 0 ? number_field(static_cast<uint64_t>(n)) : number_field(n);
+      return;
+    }
+    case od::number_type::unsigned_integer:
+      out = number_field(number.get_uint64());
+      return;
+    default:
+      out = number_field(number.get_double());
+      return;
+  }
+}
+
 // A number typed as nlohmann's parser types it (non-negative integers
 // unsigned, negative ones signed, others and integers beyond 64 bits double);
 // anything else is no number.
 error_code read_number(od::value value, NumberField& out) {
+  // One pass over the token for the usual number; only when that fails is
+  // the value's type asked (the parse only peeks, so the value is unread).
+  od::number number;
+  if (value.get_number().get(number) == SUCCESS) {
+    set_number(number, out);
+    return SUCCESS;
+  }
   out = {};
   error_code error;
   if (!is_type(value, od::json_type::number, error)) return error;
-  // One pass over the token; a big integer or a value beyond double falls
-  // through to strtod.
-  od::number number;
-  if (value.get_number().get(number) == SUCCESS) {
-    switch (number.get_number_type()) {
-      case od::number_type::signed_integer: {
-        const int64_t n = number.get_int64();
-        out = n >= 0 ? number_field(static_cast<uint64_t>(n)) : number_field(n);
-        return SUCCESS;
-      }
-      case od::number_type::unsigned_integer:
-        out = number_field(number.get_uint64());
-        return SUCCESS;
-      case od::number_type::floating_point_number:
-        out = number_field(number.get_double());
-        return SUCCESS;
-      default:
-        break;
-    }
+  // A big integer or a value beyond double.
+  const std::string_view raw = value.raw_json_token();
+  char token[64];
+  if (raw.size() < sizeof token) {
+    std::copy(raw.begin(), raw.end(), token);
+    token[raw.size()] = '\0';
+    out = number_field(std::strtod(token, nullptr));
+  } else {
+    out = number_field(std::strtod(std::string(raw).c_str(), nullptr));
   }
-  const std::string token(value.raw_json_token());
-  out = number_field(std::strtod(token.c_str(), nullptr));
   return SUCCESS;
 }
 
@@ -81,9 +92,97 @@ error_code read_object(od::value value, bool& is_object, OnMember&& on_member) {
   return SUCCESS;
 }
 
+// ---------------------------------------------------------------------------
+// Reused storage: a member read absent hands its vector to the thread's pool,
+// and the next member read present takes one from there.
+
+struct Spares {
+  std::vector<NumberFields> number_fields;
+  std::vector<std::vector<std::string_view>> reasons;
+};
+
+Spares& spares() {
+  thread_local Spares pool;
+  return pool;
+}
+
+template <class T>
+void release_to(std::optional<T>& member, std::vector<T>& pool) {
+  if (!member) return;
+  member->clear();
+  pool.push_back(std::move(*member));
+  member.reset();
+}
+
+template <class T>
+T& engage_from(std::optional<T>& member, std::vector<T>& pool) {
+  release_to(member, pool);
+  if (pool.empty()) return member.emplace();
+  member.emplace(std::move(pool.back()));
+  pool.pop_back();
+  return *member;
+}
+
+void release(std::optional<NumberFields>& fields) {
+  release_to(fields, spares().number_fields);
+}
+
+NumberFields& engage(std::optional<NumberFields>& fields) {
+  return engage_from(fields, spares().number_fields);
+}
+
+void release(std::optional<SummaryFields>& summary) {
+  if (!summary) return;
+  release(summary->lane_counts);
+  release(summary->slot_counts);
+  release(summary->slot_budgets);
+  summary.reset();
+}
+
+void release(std::optional<SpecFields>& spec) {
+  if (!spec) return;
+  release(spec->slot_budgets);
+  spec.reset();
+}
+
+void clear(CoveragePayload& p) {
+  release_to(p.reasons, spares().reasons);
+  p.needs_more.reset();
+  release(p.summary);
+  release(p.spec);
+}
+
+void clear(RecallPayload& p) {
+  p.needs_more.reset();
+  release(p.summary);
+  release(p.spec);
+  p.score = {};
+  p.level.reset();
+  p.at_risk.reset();
+  release(p.component_slots);
+}
+
+void clear(AssemblyPayload& p) {
+  p.needs_more.reset();
+  p.coverage_needs_more.reset();
+  p.coverage_gap.reset();
+  p.duration_ms = {};
+  release(p.summary);
+}
+
+void clear(RetrieverPayload& p) {
+  release(p.summary);
+  release(p.counts);
+  release(p.timings_ms);
+  release(p.lanes);
+  release(p.slot_counts);
+}
+
+// ---------------------------------------------------------------------------
+// Members
+
 error_code read_number_fields(od::value value, std::optional<NumberFields>& out) {
-  out.reset();
-  NumberFields fields;
+  NumberFields& fields = engage(out);
   bool is_object = false;
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
     NumberField number;
@@ -91,16 +190,15 @@ error_code read_number_fields(od::value value, std::optional<NumberFields>& out)
     set_number_field(fields, key, number);
     return SUCCESS;
   });
-  if (error) return error;
-  if (is_object) out = std::move(fields);
-  return SUCCESS;
+  if (!is_object) release(out);
+  return error;
 }
 
 // {"counts": {...}, "budgets": {...}}: the members a `slots` object keeps.
 error_code read_slots(od::value value, std::optional<NumberFields>* counts,
                       std::optional<NumberFields>* budgets) {
-  if (counts != nullptr) counts->reset();
-  if (budgets != nullptr) budgets->reset();
+  if (counts != nullptr) release(*counts);
+  if (budgets != nullptr) release(*budgets);
   bool is_object = false;
   return read_object(value, is_object, [&](std::string_view key, od::value member) {
     if (key == "counts" && counts != nullptr) return read_number_fields(member, *counts);
@@ -110,8 +208,8 @@ error_code read_slots(od::value value, std::optional<NumberFields>* counts,
 }
 
 error_code read_summary(od::value value, std::optional<SummaryFields>& out) {
-  out.reset();
-  SummaryFields s;
+  release(out);
+  SummaryFields& s = out.emplace();
   bool is_object = false;
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
     if (key == "target_limit") return read_number(member, s.target_limit);
@@ -126,156 +224,198 @@ error_code read_summary(od::value value, std::optional<SummaryFields>& out) {
     if (key == "slots") return read_slots(member, &s.slot_counts, &s.slot_budgets);
     return SUCCESS;
   });
-  if (error) return error;
-  if (is_object) out = std::move(s);
-  return SUCCESS;
+  if (!is_object) release(out);
+  return error;
 }
 
 error_code read_spec(od::value value, std::optional<SpecFields>& out) {
-  out.reset();
-  SpecFields spec;
+  release(out);
+  SpecFields& spec = out.emplace();
   bool is_object = false;
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
     if (key == "min_score") return read_number(member, spec.min_score);
     if (key == "slot_budgets") return read_number_fields(member, spec.slot_budgets);
     return SUCCESS;
   });
-  if (error) return error;
-  if (is_object) out = std::move(spec);
-  return SUCCESS;
+  if (!is_object) release(out);
+  return error;
 }
+
+static_assert(kPayloadPadding >= simdjson::SIMDJSON_PADDING);
 
 struct Parser {
   od::parser parser;
   std::string padded;
 };
 
-// Reads the members of the payload object with on_member; a payload that is
-// not a readable object gives Payload{}.
+// Reads the members of the payload object into `payload` with on_member; a
+// payload that is not a readable object leaves it empty.
 template <class Payload, class OnMember>
-Payload read_payload(std::string_view text, OnMember&& on_member) {
+void read_payload(std::string_view text, std::size_t padded_size, Payload& payload,
+                  OnMember&& on_member) {
   thread_local Parser reader;
-  std::string& padded = reader.padded;
-  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING)
-    padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::copy(text.begin(), text.end(), padded.begin());
-  Payload payload;
+  clear(payload);
+  const char* data = text.data();
+  if (padded_size < text.size() + simdjson::SIMDJSON_PADDING) {
+    std::string& padded = reader.padded;
+    if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING)
+      padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    std::copy(text.begin(), text.end(), padded.begin());
+    data = padded.data();
+    padded_size = padded.size();
+  }
   od::document document;
   od::object object;
-  if (reader.parser.iterate(padded.data(), text.size(), padded.size()).get(document) ||
-      document.get_object().get(object))
-    return Payload{};
+  if (reader.parser.iterate(data, text.size(), padded_size).get(document) ||
+      document.get_object().get(object)) {
+    clear(payload);
+    return;
+  }
   for (auto field : object) {
     std::string_view key;
     od::value value;
     if (field.unescaped_key().get(key) || field.value().get(value) ||
-        on_member(payload, key, value))
-      return Payload{};
+        on_member(payload, key, value)) {
+      clear(payload);
+      return;
+    }
   }
-  return payload;
 }
 
 }  // namespace
 
+void read_coverage_payload(std::string_view text, std::size_t padded_size, CoveragePayload& out) {
+  read_payload(text, padded_size, out,
+               [](CoveragePayload& p, std::string_view key, od::value value) -> error_code {
+                 if (key == "reasons") {
+                   release_to(p.reasons, spares().reasons);
+                   error_code error;
+                   if (!is_type(value, od::json_type::array, error)) return error;
+                   od::array array;
+                   if ((error = value.get_array().get(array))) return error;
+                   std::vector<std::string_view>& reasons =
+                       engage_from(p.reasons, spares().reasons);
+                   for (auto element : array) {
+                     od::value item;
+                     if ((error = element.get(item))) return error;
+                     if (!is_type(item, od::json_type::string, error)) {
+                       if (error) return error;
+                       continue;
+                     }
+                     std::string_view reason;
+                     if ((error = item.get_string().get(reason))) return error;
+                     reasons.push_back(reason);
+                   }
+                   return SUCCESS;
+                 }
+                 if (key == "needs_more") return read_bool(value, p.needs_more);
+                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "spec") return read_spec(value, p.spec);
+                 return SUCCESS;
+               });
+}
+
+void read_recall_payload(std::string_view text, std::size_t padded_size, RecallPayload& out) {
+  read_payload(text, padded_size, out,
+               [](RecallPayload& p, std::string_view key, od::value value) -> error_code {
+                 if (key == "needs_more") return read_bool(value, p.needs_more);
+                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "spec") return read_spec(value, p.spec);
+                 if (key == "score") return read_number(value, p.score);
+                 if (key == "at_risk") return read_bool(value, p.at_risk);
+                 if (key == "level") {
+                   p.level.reset();
+                   error_code error;
+                   if (!is_type(value, od::json_type::string, error)) return error;
+                   std::string_view level;
+                   if ((error = value.get_string().get(level))) return error;
+                   if (!level.empty()) p.level = level;
+                   return SUCCESS;
+                 }
+                 if (key == "components") {
+                   release(p.component_slots);
+                   bool is_object = false;
+                   return read_object(value, is_object,
+                                      [&](std::string_view member_key, od::value member) {
+                                        if (member_key == "slots")
+                                          return read_number_fields(member, p.component_slots);
+                                        return SUCCESS;
+                                      });
+                 }
+                 return SUCCESS;
+               });
+}
+
+void read_assembly_payload(std::string_view text, std::size_t padded_size, AssemblyPayload& out) {
+  read_payload(text, padded_size, out,
+               [](AssemblyPayload& p, std::string_view key, od::value value) -> error_code {
+                 if (key == "needs_more") return read_bool(value, p.needs_more);
+                 if (key == "coverage_gap") return read_bool(value, p.coverage_gap);
+                 if (key == "duration_ms") return read_number(value, p.duration_ms);
+                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "coverage") {
+                   p.coverage_needs_more.reset();
+                   bool is_object = false;
+                   return read_object(value, is_object,
+                                      [&](std::string_view member_key, od::value member) {
+                                        if (member_key == "needs_more")
+                                          return read_bool(member, p.coverage_needs_more);
+                                        return SUCCESS;
+                                      });
+                 }
+                 return SUCCESS;
+               });
+}
+
+void read_retriever_payload(std::string_view text, std::size_t padded_size, RetrieverPayload& out) {
+  read_payload(text, padded_size, out,
+               [](RetrieverPayload& p, std::string_view key, od::value value) -> error_code {
+                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "diagnostics") {
+                   release(p.counts);
+                   release(p.timings_ms);
+                   release(p.lanes);
+                   release(p.slot_counts);
+                   bool is_object = false;
+                   return read_object(value, is_object,
+                                      [&](std::string_view member_key, od::value member) {
+                                        if (member_key == "counts")
+                                          return read_number_fields(member, p.counts);
+                                        if (member_key == "timings_ms")
+                                          return read_number_fields(member, p.timings_ms);
+                                        if (member_key == "lanes")
+                                          return read_number_fields(member, p.lanes);
+                                        if (member_key == "slots")
+                                          return read_slots(member, &p.slot_counts, nullptr);
+                                        return SUCCESS;
+                                      });
+                 }
+                 return SUCCESS;
+               });
+}
+
 CoveragePayload read_coverage_payload(std::string_view text) {
-  return read_payload<CoveragePayload>(
-      text, [](CoveragePayload& p, std::string_view key, od::value value) -> error_code {
-        if (key == "reasons") {
-          p.reasons.reset();
-          error_code error;
-          if (!is_type(value, od::json_type::array, error)) return error;
-          od::array array;
-          if ((error = value.get_array().get(array))) return error;
-          std::vector<std::string> reasons;
-          for (auto element : array) {
-            od::value item;
-            if ((error = element.get(item))) return error;
-            if (!is_type(item, od::json_type::string, error)) {
-              if (error) return error;
-              continue;
-            }
-            std::string_view reason;
-            if ((error = item.get_string().get(reason))) return error;
-            reasons.emplace_back(reason);
-          }
-          p.reasons = std::move(reasons);
-          return SUCCESS;
-        }
-        if (key == "needs_more") return read_bool(value, p.needs_more);
-        if (key == "summary") return read_summary(value, p.summary);
-        if (key == "spec") return read_spec(value, p.spec);
-        return SUCCESS;
-      });
+  CoveragePayload payload;
+  read_coverage_payload(text, 0, payload);
+  return payload;
 }
 
 RecallPayload read_recall_payload(std::string_view text) {
-  return read_payload<RecallPayload>(
-      text, [](RecallPayload& p, std::string_view key, od::value value) -> error_code {
-        if (key == "needs_more") return read_bool(value, p.needs_more);
-        if (key == "summary") return read_summary(value, p.summary);
-        if (key == "spec") return read_spec(value, p.spec);
-        if (key == "score") return read_number(value, p.score);
-        if (key == "at_risk") return read_bool(value, p.at_risk);
-        if (key == "level") {
-          p.level.reset();
-          error_code error;
-          if (!is_type(value, od::json_type::string, error)) return error;
-          std::string_view level;
-          if ((error = value.get_string().get(level))) return error;
-          if (!level.empty()) p.level = std::string(level);
-          return SUCCESS;
-        }
-        if (key == "components") {
-          p.component_slots.reset();
-          bool is_object = false;
-          return read_object(value, is_object, [&](std::string_view member_key, od::value member) {
-            if (member_key == "slots") return read_number_fields(member, p.component_slots);
-            return SUCCESS;
-          });
-        }
-        return SUCCESS;
-      });
+  RecallPayload payload;
+  read_recall_payload(text, 0, payload);
+  return payload;
 }
 
 AssemblyPayload read_assembly_payload(std::string_view text) {
-  return read_payload<AssemblyPayload>(
-      text, [](AssemblyPayload& p, std::string_view key, od::value value) -> error_code {
-        if (key == "needs_more") return read_bool(value, p.needs_more);
-        if (key == "coverage_gap") return read_bool(value, p.coverage_gap);
-        if (key == "duration_ms") return read_number(value, p.duration_ms);
-        if (key == "summary") return read_summary(value, p.summary);
-        if (key == "coverage") {
-          p.coverage_needs_more.reset();
-          bool is_object = false;
-          return read_object(value, is_object, [&](std::string_view member_key, od::value member) {
-            if (member_key == "needs_more") return read_bool(member, p.coverage_needs_more);
-            return SUCCESS;
-          });
-        }
-        return SUCCESS;
-      });
+  AssemblyPayload payload;
+  read_assembly_payload(text, 0, payload);
+  return payload;
 }
 
 RetrieverPayload read_retriever_payload(std::string_view text) {
-  return read_payload<RetrieverPayload>(
-      text, [](RetrieverPayload& p, std::string_view key, od::value value) -> error_code {
-        if (key == "summary") return read_summary(value, p.summary);
-        if (key == "diagnostics") {
-          p.counts.reset();
-          p.timings_ms.reset();
-          p.lanes.reset();
-          p.slot_counts.reset();
-          bool is_object = false;
-          return read_object(value, is_object, [&](std::string_view member_key, od::value member) {
-            if (member_key == "counts") return read_number_fields(member, p.counts);
-            if (member_key == "timings_ms") return read_number_fields(member, p.timings_ms);
-            if (member_key == "lanes") return read_number_fields(member, p.lanes);
-            if (member_key == "slots") return read_slots(member, &p.slot_counts, nullptr);
-            return SUCCESS;
-          });
-        }
-        return SUCCESS;
-      });
+  RetrieverPayload payload;
+  read_retriever_payload(text, 0, payload);
+  return payload;
 }
 
 }  // namespace tpark::context_section

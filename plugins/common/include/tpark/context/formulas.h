@@ -115,6 +115,10 @@ struct SpecFields {
 
 // inputs_from_summary over fields already read; `spec` may be null.
 CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields* spec);
+// The same into `out`, reusing the storage of its slots: a caller that hands
+// the same object back per event allocates only when a payload brings more or
+// longer slot names than any before.
+void inputs_from_fields(const SummaryFields& summary, const SpecFields* spec, CoverageInputs& out);
 
 // ---------------------------------------------------------------------------
 // Coverage verdict
@@ -140,6 +144,8 @@ struct CoverageVerdict {
 //   no_items_above_threshold  H == 0 && max < m
 //   slot_underfilled:<slot>   slot_underfilled(b, S, h), per budgeted slot
 CoverageVerdict coverage_verdict(const CoverageInputs& inputs);
+// The same into `out`, reusing the storage of its reasons.
+void coverage_verdict(const CoverageInputs& inputs, CoverageVerdict& out);
 
 // ---------------------------------------------------------------------------
 // Slot formulas. Precondition: budget > 0 (callers skip other budgets).
@@ -185,6 +191,8 @@ struct RecallRisk {
 // summed in the order coverage, lane, slot, quality. `needs_more` is the
 // coverage verdict's (or the producer's) flag: at_risk = needs_more || score >= 0.4.
 RecallRisk recall_risk(const CoverageInputs& inputs, bool needs_more);
+// The same into `out`, reusing the storage of its slots.
+void recall_risk(const CoverageInputs& inputs, bool needs_more, RecallRisk& out);
 
 // "high" if score >= 0.7, "medium" if score >= 0.4, else "low".
 std::string_view risk_level(double score);
