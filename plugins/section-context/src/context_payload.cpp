@@ -207,21 +207,33 @@ error_code read_slots(od::value value, std::optional<NumberFields>* counts,
   });
 }
 
-error_code read_summary(od::value value, std::optional<SummaryFields>& out) {
+// The members of a summary a kind's window uses; the others are skipped
+// unread (they stay at their defaults).
+enum class SummaryUse {
+  Coverage,   // every member: the coverage inputs
+  Assembly,   // selected, total_candidates, lane_counts, slots.counts
+  Retriever,  // selected, total_candidates
+};
+
+error_code read_summary(od::value value, std::optional<SummaryFields>& out, SummaryUse use) {
   release(out);
   SummaryFields& s = out.emplace();
+  const bool inputs = use == SummaryUse::Coverage;
+  const bool lists = use != SummaryUse::Retriever;
   bool is_object = false;
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
-    if (key == "target_limit") return read_number(member, s.target_limit);
-    if (key == "lanes_requested") return read_number(member, s.lanes_requested);
     if (key == "selected") return read_number(member, s.selected);
     if (key == "total_candidates") return read_number(member, s.total_candidates);
+    if (lists && key == "lane_counts") return read_number_fields(member, s.lane_counts);
+    if (lists && key == "slots")
+      return read_slots(member, &s.slot_counts, inputs ? &s.slot_budgets : nullptr);
+    if (!inputs) return SUCCESS;
+    if (key == "target_limit") return read_number(member, s.target_limit);
+    if (key == "lanes_requested") return read_number(member, s.lanes_requested);
     if (key == "avg_cscore") return read_number(member, s.avg_cscore);
     if (key == "max_cscore") return read_number(member, s.max_cscore);
     if (key == "threshold_hits") return read_number(member, s.threshold_hits);
     if (key == "min_score") return read_number(member, s.min_score);
-    if (key == "lane_counts") return read_number_fields(member, s.lane_counts);
-    if (key == "slots") return read_slots(member, &s.slot_counts, &s.slot_budgets);
     return SUCCESS;
   });
   if (!is_object) release(out);
@@ -309,7 +321,7 @@ void read_coverage_payload(std::string_view text, std::size_t padded_size, Cover
                    return SUCCESS;
                  }
                  if (key == "needs_more") return read_bool(value, p.needs_more);
-                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Coverage);
                  if (key == "spec") return read_spec(value, p.spec);
                  return SUCCESS;
                });
@@ -319,7 +331,7 @@ void read_recall_payload(std::string_view text, std::size_t padded_size, RecallP
   read_payload(text, padded_size, out,
                [](RecallPayload& p, std::string_view key, od::value value) -> error_code {
                  if (key == "needs_more") return read_bool(value, p.needs_more);
-                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Coverage);
                  if (key == "spec") return read_spec(value, p.spec);
                  if (key == "score") return read_number(value, p.score);
                  if (key == "at_risk") return read_bool(value, p.at_risk);
@@ -352,7 +364,7 @@ void read_assembly_payload(std::string_view text, std::size_t padded_size, Assem
                  if (key == "needs_more") return read_bool(value, p.needs_more);
                  if (key == "coverage_gap") return read_bool(value, p.coverage_gap);
                  if (key == "duration_ms") return read_number(value, p.duration_ms);
-                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Assembly);
                  if (key == "coverage") {
                    p.coverage_needs_more.reset();
                    bool is_object = false;
@@ -370,7 +382,7 @@ void read_assembly_payload(std::string_view text, std::size_t padded_size, Assem
 void read_retriever_payload(std::string_view text, std::size_t padded_size, RetrieverPayload& out) {
   read_payload(text, padded_size, out,
                [](RetrieverPayload& p, std::string_view key, od::value value) -> error_code {
-                 if (key == "summary") return read_summary(value, p.summary);
+                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Retriever);
                  if (key == "diagnostics") {
                    release(p.counts);
                    release(p.timings_ms);

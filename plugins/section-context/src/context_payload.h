@@ -52,7 +52,8 @@ struct RecallPayload {
   std::optional<NumberFields> component_slots;  // components.slots, when both are objects
 };
 
-// working_set.iteration.summary
+// working_set.iteration.summary; of the summary only selected,
+// total_candidates, lane_counts and slot_counts are read.
 struct AssemblyPayload {
   std::optional<bool> needs_more;
   std::optional<bool> coverage_needs_more;  // coverage.needs_more
@@ -62,7 +63,8 @@ struct AssemblyPayload {
 };
 
 // working_set.completed; the diagnostics.* members are set only when
-// diagnostics is an object.
+// diagnostics is an object. Of the summary only selected and
+// total_candidates are read.
 struct RetrieverPayload {
   std::optional<SummaryFields> summary;
   std::optional<NumberFields> counts;       // diagnostics.counts
