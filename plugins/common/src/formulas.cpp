@@ -9,8 +9,6 @@
 namespace tpark::context {
 namespace {
 
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-
 // Element `n` of `items`, appended when n == size(): an element already there
 // keeps its storage (its strings' buffers) for the caller to overwrite.
 template <class T>
@@ -92,27 +90,6 @@ CoverageInputs inputs_from_summary_impl(const Json& summary, const Json* spec) {
 }
 
 }  // namespace
-
-NumberField number_field(uint64_t value) {
-  // A count saturates at int64 max.
-  return NumberField{static_cast<double>(value), value > static_cast<uint64_t>(kInt64Max)
-                                                     ? kInt64Max
-                                                     : static_cast<int64_t>(value)};
-}
-
-NumberField number_field(int64_t value) {
-  return NumberField{static_cast<double>(value), std::max<int64_t>(value, 0)};
-}
-
-NumberField number_field(double value) {
-  NumberField field;
-  if (std::isfinite(value)) field.finite = value;
-  // A count: non-negative, fractions truncated, saturating at int64 max.
-  if (!(value > 0.0)) return field;  // negatives, zero and NaN
-  // 2^63 is the first double beyond int64; converting it would be undefined.
-  field.count = value >= 9223372036854775808.0 ? kInt64Max : static_cast<int64_t>(value);
-  return field;
-}
 
 void set_number_field(NumberFields& fields, std::string_view key, NumberField value) {
   for (auto& [name, field] : fields) {

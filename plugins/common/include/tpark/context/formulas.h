@@ -13,8 +13,10 @@
 // arithmetic, weights are integers, so results are exact and portable.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -81,9 +83,28 @@ struct NumberField {
 
 // How a JSON number of each type reads (the types nlohmann's parser gives:
 // non-negative integers unsigned, negative ones signed, others double).
-NumberField number_field(uint64_t value);
-NumberField number_field(int64_t value);
-NumberField number_field(double value);
+// Inline: a payload reader calls them once per number.
+inline NumberField number_field(uint64_t value) {
+  // A count saturates at int64 max.
+  constexpr uint64_t kCountMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  return NumberField{static_cast<double>(value),
+                     static_cast<int64_t>(value > kCountMax ? kCountMax : value)};
+}
+
+inline NumberField number_field(int64_t value) {
+  return NumberField{static_cast<double>(value), value > 0 ? value : 0};
+}
+
+inline NumberField number_field(double value) {
+  NumberField field;
+  if (std::isfinite(value)) field.finite = value;
+  // A count: non-negative, fractions truncated, saturating at int64 max.
+  if (!(value > 0.0)) return field;  // negatives, zero and NaN
+  // 2^63 is the first double beyond int64; converting it would be undefined.
+  field.count = value >= 9223372036854775808.0 ? std::numeric_limits<int64_t>::max()
+                                               : static_cast<int64_t>(value);
+  return field;
+}
 
 // An object's members in its order; a repeated key keeps its first place and
 // its last value (as nlohmann's ordered_json reads it).
