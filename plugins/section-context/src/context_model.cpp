@@ -552,7 +552,7 @@ struct CoverageRead {
   // The producer's reasons, else the verdict's: views into the payload's
   // reader or into `verdict`, valid until the next read.
   std::vector<std::string_view> reasons;
-  bool has_inputs = false;  // a summary came: `inputs` and `verdict` are its
+  bool has_inputs = false;  // a summary came: `inputs` are its, and `verdict` when used
   formulas::CoverageInputs inputs;
   formulas::CoverageVerdict verdict;
   bool derived = false;
@@ -561,10 +561,12 @@ struct CoverageRead {
 void read_coverage(const CoveragePayload& payload, CoverageRead& read) {
   read.derived = false;
   read.has_inputs = payload.summary.has_value();
+  // The verdict only fills in what the producer left out.
+  const bool verdict_used = !payload.reasons || !payload.needs_more;
   if (read.has_inputs) {
     formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr,
                                  read.inputs);
-    formulas::coverage_verdict(read.inputs, read.verdict);
+    if (verdict_used) formulas::coverage_verdict(read.inputs, read.verdict);
   }
   read.reasons.clear();
   if (payload.reasons) {
