@@ -171,8 +171,16 @@ CoverageVerdict coverage_verdict(const CoverageInputs& in) {
 }
 
 void coverage_verdict(const CoverageInputs& in, CoverageVerdict& verdict) {
-  std::size_t count = 0;
-  auto add = [&](std::string_view reason) { reuse_at(verdict.reasons, count++).assign(reason); };
+  // Every string goes back to the spares, and each reason takes one from there.
+  for (std::string& reason : verdict.reasons) verdict.spare_reasons.push_back(std::move(reason));
+  verdict.reasons.clear();
+  auto next_reason = [&]() -> std::string& {
+    if (verdict.spare_reasons.empty()) return verdict.reasons.emplace_back();
+    verdict.reasons.push_back(std::move(verdict.spare_reasons.back()));
+    verdict.spare_reasons.pop_back();
+    return verdict.reasons.back();
+  };
+  auto add = [&](std::string_view reason) { next_reason().assign(reason); };
 
   if (in.selected == 0) add(kReasonNoItemsSelected);
   // ceil(0.6*T) in integers; 128-bit so that a saturated T cannot overflow.
@@ -185,12 +193,11 @@ void coverage_verdict(const CoverageInputs& in, CoverageVerdict& verdict) {
   for (const SlotInput& slot : in.slots) {
     if (slot.budget <= 0) continue;
     if (slot_underfilled(slot.budget, in.selected, slot.have)) {
-      std::string& reason = reuse_at(verdict.reasons, count++);
+      std::string& reason = next_reason();
       reason.assign(kReasonSlotUnderfilledPrefix);
       reason.append(slot.slot);
     }
   }
-  verdict.reasons.resize(count);
   verdict.needs_more = !verdict.reasons.empty();
 }
 

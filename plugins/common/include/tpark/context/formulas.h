@@ -155,6 +155,10 @@ inline constexpr std::string_view kReasonSlotUnderfilledPrefix = "slot_underfill
 struct CoverageVerdict {
   std::vector<std::string> reasons;  // in rule order, slots in ascending byte order
   bool needs_more = false;           // reasons is non-empty
+  // Strings the filling overload keeps between calls, so that a reason
+  // ("slot_underfilled:" and a name is longer than a short string) reuses a
+  // buffer instead of allocating one. Not part of the verdict.
+  std::vector<std::string> spare_reasons;
 };
 
 // Applies the six rules in order:
@@ -165,7 +169,7 @@ struct CoverageVerdict {
 //   no_items_above_threshold  H == 0 && max < m
 //   slot_underfilled:<slot>   slot_underfilled(b, S, h), per budgeted slot
 CoverageVerdict coverage_verdict(const CoverageInputs& inputs);
-// The same into `out`, reusing the storage of its reasons.
+// The same into `out`, reusing the storage of its reasons (and spare_reasons).
 void coverage_verdict(const CoverageInputs& inputs, CoverageVerdict& out);
 
 // ---------------------------------------------------------------------------
