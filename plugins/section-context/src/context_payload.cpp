@@ -93,18 +93,14 @@ error_code read_object(od::value value, bool& is_object, OnMember&& on_member) {
 }
 
 // ---------------------------------------------------------------------------
-// Reused storage: a member read absent hands its vector to the thread's pool,
-// and the next member read present takes one from there.
+// Reused storage: a member read absent hands its vector to the thread's pool
+// (kept with its parser, passed down from there), and the next member read
+// present takes one from there.
 
 struct Spares {
   std::vector<NumberFields> number_fields;
   std::vector<std::vector<std::string_view>> reasons;
 };
-
-Spares& spares() {
-  thread_local Spares pool;
-  return pool;
-}
 
 template <class T>
 void release_to(std::optional<T>& member, std::vector<T>& pool) {
@@ -123,66 +119,66 @@ T& engage_from(std::optional<T>& member, std::vector<T>& pool) {
   return *member;
 }
 
-void release(std::optional<NumberFields>& fields) {
-  release_to(fields, spares().number_fields);
+void release(Spares& pool, std::optional<NumberFields>& fields) {
+  release_to(fields, pool.number_fields);
 }
 
-NumberFields& engage(std::optional<NumberFields>& fields) {
-  return engage_from(fields, spares().number_fields);
+NumberFields& engage(Spares& pool, std::optional<NumberFields>& fields) {
+  return engage_from(fields, pool.number_fields);
 }
 
-void release(std::optional<SummaryFields>& summary) {
+void release(Spares& pool, std::optional<SummaryFields>& summary) {
   if (!summary) return;
-  release(summary->lane_counts);
-  release(summary->slot_counts);
-  release(summary->slot_budgets);
+  release(pool, summary->lane_counts);
+  release(pool, summary->slot_counts);
+  release(pool, summary->slot_budgets);
   summary.reset();
 }
 
-void release(std::optional<SpecFields>& spec) {
+void release(Spares& pool, std::optional<SpecFields>& spec) {
   if (!spec) return;
-  release(spec->slot_budgets);
+  release(pool, spec->slot_budgets);
   spec.reset();
 }
 
-void clear(CoveragePayload& p) {
-  release_to(p.reasons, spares().reasons);
+void clear(Spares& pool, CoveragePayload& p) {
+  release_to(p.reasons, pool.reasons);
   p.needs_more.reset();
-  release(p.summary);
-  release(p.spec);
+  release(pool, p.summary);
+  release(pool, p.spec);
 }
 
-void clear(RecallPayload& p) {
+void clear(Spares& pool, RecallPayload& p) {
   p.needs_more.reset();
-  release(p.summary);
-  release(p.spec);
+  release(pool, p.summary);
+  release(pool, p.spec);
   p.score = {};
   p.level.reset();
   p.at_risk.reset();
-  release(p.component_slots);
+  release(pool, p.component_slots);
 }
 
-void clear(AssemblyPayload& p) {
+void clear(Spares& pool, AssemblyPayload& p) {
   p.needs_more.reset();
   p.coverage_needs_more.reset();
   p.coverage_gap.reset();
   p.duration_ms = {};
-  release(p.summary);
+  release(pool, p.summary);
 }
 
-void clear(RetrieverPayload& p) {
-  release(p.summary);
-  release(p.counts);
-  release(p.timings_ms);
-  release(p.lanes);
-  release(p.slot_counts);
+void clear(Spares& pool, RetrieverPayload& p) {
+  release(pool, p.summary);
+  release(pool, p.counts);
+  release(pool, p.timings_ms);
+  release(pool, p.lanes);
+  release(pool, p.slot_counts);
 }
 
 // ---------------------------------------------------------------------------
 // Members
 
-error_code read_number_fields(od::value value, std::optional<NumberFields>& out) {
-  NumberFields& fields = engage(out);
+error_code read_number_fields(Spares& pool, od::value value, std::optional<NumberFields>& out) {
+  NumberFields& fields = engage(pool, out);
   bool is_object = false;
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
     NumberField number;
@@ -190,19 +186,19 @@ error_code read_number_fields(od::value value, std::optional<NumberFields>& out)
     set_number_field(fields, key, number);
     return SUCCESS;
   });
-  if (!is_object) release(out);
+  if (!is_object) release(pool, out);
   return error;
 }
 
 // {"counts": {...}, "budgets": {...}}: the members a `slots` object keeps.
-error_code read_slots(od::value value, std::optional<NumberFields>* counts,
+error_code read_slots(Spares& pool, od::value value, std::optional<NumberFields>* counts,
                       std::optional<NumberFields>* budgets) {
-  if (counts != nullptr) release(*counts);
-  if (budgets != nullptr) release(*budgets);
+  if (counts != nullptr) release(pool, *counts);
+  if (budgets != nullptr) release(pool, *budgets);
   bool is_object = false;
   return read_object(value, is_object, [&](std::string_view key, od::value member) {
-    if (key == "counts" && counts != nullptr) return read_number_fields(member, *counts);
-    if (key == "budgets" && budgets != nullptr) return read_number_fields(member, *budgets);
+    if (key == "counts" && counts != nullptr) return read_number_fields(pool, member, *counts);
+    if (key == "budgets" && budgets != nullptr) return read_number_fields(pool, member, *budgets);
     return SUCCESS;
   });
 }
@@ -215,8 +211,9 @@ enum class SummaryUse {
   Retriever,  // selected, total_candidates
 };
 
-error_code read_summary(od::value value, std::optional<SummaryFields>& out, SummaryUse use) {
-  release(out);
+error_code read_summary(Spares& pool, od::value value, std::optional<SummaryFields>& out,
+                        SummaryUse use) {
+  release(pool, out);
   SummaryFields& s = out.emplace();
   const bool inputs = use == SummaryUse::Coverage;
   const bool lists = use != SummaryUse::Retriever;
@@ -224,9 +221,9 @@ error_code read_summary(od::value value, std::optional<SummaryFields>& out, Summ
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
     if (key == "selected") return read_number(member, s.selected);
     if (key == "total_candidates") return read_number(member, s.total_candidates);
-    if (lists && key == "lane_counts") return read_number_fields(member, s.lane_counts);
+    if (lists && key == "lane_counts") return read_number_fields(pool, member, s.lane_counts);
     if (lists && key == "slots")
-      return read_slots(member, &s.slot_counts, inputs ? &s.slot_budgets : nullptr);
+      return read_slots(pool, member, &s.slot_counts, inputs ? &s.slot_budgets : nullptr);
     if (!inputs) return SUCCESS;
     if (key == "target_limit") return read_number(member, s.target_limit);
     if (key == "lanes_requested") return read_number(member, s.lanes_requested);
@@ -236,20 +233,20 @@ error_code read_summary(od::value value, std::optional<SummaryFields>& out, Summ
     if (key == "min_score") return read_number(member, s.min_score);
     return SUCCESS;
   });
-  if (!is_object) release(out);
+  if (!is_object) release(pool, out);
   return error;
 }
 
-error_code read_spec(od::value value, std::optional<SpecFields>& out) {
-  release(out);
+error_code read_spec(Spares& pool, od::value value, std::optional<SpecFields>& out) {
+  release(pool, out);
   SpecFields& spec = out.emplace();
   bool is_object = false;
   error_code error = read_object(value, is_object, [&](std::string_view key, od::value member) {
     if (key == "min_score") return read_number(member, spec.min_score);
-    if (key == "slot_budgets") return read_number_fields(member, spec.slot_budgets);
+    if (key == "slot_budgets") return read_number_fields(pool, member, spec.slot_budgets);
     return SUCCESS;
   });
-  if (!is_object) release(out);
+  if (!is_object) release(pool, out);
   return error;
 }
 
@@ -258,6 +255,7 @@ static_assert(kPayloadPadding >= simdjson::SIMDJSON_PADDING);
 struct Parser {
   od::parser parser;
   std::string padded;
+  Spares spares;
 };
 
 // Reads the members of the payload object into `payload` with on_member; a
@@ -266,7 +264,8 @@ template <class Payload, class OnMember>
 void read_payload(std::string_view text, std::size_t padded_size, Payload& payload,
                   OnMember&& on_member) {
   thread_local Parser reader;
-  clear(payload);
+  Spares& pool = reader.spares;
+  clear(pool, payload);
   const char* data = text.data();
   if (padded_size < text.size() + simdjson::SIMDJSON_PADDING) {
     std::string& padded = reader.padded;
@@ -280,15 +279,15 @@ void read_payload(std::string_view text, std::size_t padded_size, Payload& paylo
   od::object object;
   if (reader.parser.iterate(data, text.size(), padded_size).get(document) ||
       document.get_object().get(object)) {
-    clear(payload);
+    clear(pool, payload);
     return;
   }
   for (auto field : object) {
     std::string_view key;
     od::value value;
     if (field.unescaped_key().get(key) || field.value().get(value) ||
-        on_member(payload, key, value)) {
-      clear(payload);
+        on_member(pool, payload, key, value)) {
+      clear(pool, payload);
       return;
     }
   }
@@ -297,113 +296,107 @@ void read_payload(std::string_view text, std::size_t padded_size, Payload& paylo
 }  // namespace
 
 void read_coverage_payload(std::string_view text, std::size_t padded_size, CoveragePayload& out) {
-  read_payload(text, padded_size, out,
-               [](CoveragePayload& p, std::string_view key, od::value value) -> error_code {
-                 if (key == "reasons") {
-                   release_to(p.reasons, spares().reasons);
-                   error_code error;
-                   if (!is_type(value, od::json_type::array, error)) return error;
-                   od::array array;
-                   if ((error = value.get_array().get(array))) return error;
-                   std::vector<std::string_view>& reasons =
-                       engage_from(p.reasons, spares().reasons);
-                   for (auto element : array) {
-                     od::value item;
-                     if ((error = element.get(item))) return error;
-                     if (!is_type(item, od::json_type::string, error)) {
-                       if (error) return error;
-                       continue;
-                     }
-                     std::string_view reason;
-                     if ((error = item.get_string().get(reason))) return error;
-                     reasons.push_back(reason);
-                   }
-                   return SUCCESS;
-                 }
-                 if (key == "needs_more") return read_bool(value, p.needs_more);
-                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Coverage);
-                 if (key == "spec") return read_spec(value, p.spec);
-                 return SUCCESS;
-               });
+  read_payload(
+      text, padded_size, out,
+      [](Spares& pool, CoveragePayload& p, std::string_view key, od::value value) -> error_code {
+        if (key == "reasons") {
+          release_to(p.reasons, pool.reasons);
+          error_code error;
+          if (!is_type(value, od::json_type::array, error)) return error;
+          od::array array;
+          if ((error = value.get_array().get(array))) return error;
+          std::vector<std::string_view>& reasons = engage_from(p.reasons, pool.reasons);
+          for (auto element : array) {
+            od::value item;
+            if ((error = element.get(item))) return error;
+            if (!is_type(item, od::json_type::string, error)) {
+              if (error) return error;
+              continue;
+            }
+            std::string_view reason;
+            if ((error = item.get_string().get(reason))) return error;
+            reasons.push_back(reason);
+          }
+          return SUCCESS;
+        }
+        if (key == "needs_more") return read_bool(value, p.needs_more);
+        if (key == "summary") return read_summary(pool, value, p.summary, SummaryUse::Coverage);
+        if (key == "spec") return read_spec(pool, value, p.spec);
+        return SUCCESS;
+      });
 }
 
 void read_recall_payload(std::string_view text, std::size_t padded_size, RecallPayload& out) {
-  read_payload(text, padded_size, out,
-               [](RecallPayload& p, std::string_view key, od::value value) -> error_code {
-                 if (key == "needs_more") return read_bool(value, p.needs_more);
-                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Coverage);
-                 if (key == "spec") return read_spec(value, p.spec);
-                 if (key == "score") return read_number(value, p.score);
-                 if (key == "at_risk") return read_bool(value, p.at_risk);
-                 if (key == "level") {
-                   p.level.reset();
-                   error_code error;
-                   if (!is_type(value, od::json_type::string, error)) return error;
-                   std::string_view level;
-                   if ((error = value.get_string().get(level))) return error;
-                   if (!level.empty()) p.level = level;
-                   return SUCCESS;
-                 }
-                 if (key == "components") {
-                   release(p.component_slots);
-                   bool is_object = false;
-                   return read_object(value, is_object,
-                                      [&](std::string_view member_key, od::value member) {
-                                        if (member_key == "slots")
-                                          return read_number_fields(member, p.component_slots);
-                                        return SUCCESS;
-                                      });
-                 }
-                 return SUCCESS;
-               });
+  read_payload(
+      text, padded_size, out,
+      [](Spares& pool, RecallPayload& p, std::string_view key, od::value value) -> error_code {
+        if (key == "needs_more") return read_bool(value, p.needs_more);
+        if (key == "summary") return read_summary(pool, value, p.summary, SummaryUse::Coverage);
+        if (key == "spec") return read_spec(pool, value, p.spec);
+        if (key == "score") return read_number(value, p.score);
+        if (key == "at_risk") return read_bool(value, p.at_risk);
+        if (key == "level") {
+          p.level.reset();
+          error_code error;
+          if (!is_type(value, od::json_type::string, error)) return error;
+          std::string_view level;
+          if ((error = value.get_string().get(level))) return error;
+          if (!level.empty()) p.level = level;
+          return SUCCESS;
+        }
+        if (key == "components") {
+          release(pool, p.component_slots);
+          bool is_object = false;
+          return read_object(value, is_object, [&](std::string_view member_key, od::value member) {
+            if (member_key == "slots") return read_number_fields(pool, member, p.component_slots);
+            return SUCCESS;
+          });
+        }
+        return SUCCESS;
+      });
 }
 
 void read_assembly_payload(std::string_view text, std::size_t padded_size, AssemblyPayload& out) {
-  read_payload(text, padded_size, out,
-               [](AssemblyPayload& p, std::string_view key, od::value value) -> error_code {
-                 if (key == "needs_more") return read_bool(value, p.needs_more);
-                 if (key == "coverage_gap") return read_bool(value, p.coverage_gap);
-                 if (key == "duration_ms") return read_number(value, p.duration_ms);
-                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Assembly);
-                 if (key == "coverage") {
-                   p.coverage_needs_more.reset();
-                   bool is_object = false;
-                   return read_object(value, is_object,
-                                      [&](std::string_view member_key, od::value member) {
-                                        if (member_key == "needs_more")
-                                          return read_bool(member, p.coverage_needs_more);
-                                        return SUCCESS;
-                                      });
-                 }
-                 return SUCCESS;
-               });
+  read_payload(
+      text, padded_size, out,
+      [](Spares& pool, AssemblyPayload& p, std::string_view key, od::value value) -> error_code {
+        if (key == "needs_more") return read_bool(value, p.needs_more);
+        if (key == "coverage_gap") return read_bool(value, p.coverage_gap);
+        if (key == "duration_ms") return read_number(value, p.duration_ms);
+        if (key == "summary") return read_summary(pool, value, p.summary, SummaryUse::Assembly);
+        if (key == "coverage") {
+          p.coverage_needs_more.reset();
+          bool is_object = false;
+          return read_object(value, is_object, [&](std::string_view member_key, od::value member) {
+            if (member_key == "needs_more") return read_bool(member, p.coverage_needs_more);
+            return SUCCESS;
+          });
+        }
+        return SUCCESS;
+      });
 }
 
 void read_retriever_payload(std::string_view text, std::size_t padded_size, RetrieverPayload& out) {
-  read_payload(text, padded_size, out,
-               [](RetrieverPayload& p, std::string_view key, od::value value) -> error_code {
-                 if (key == "summary") return read_summary(value, p.summary, SummaryUse::Retriever);
-                 if (key == "diagnostics") {
-                   release(p.counts);
-                   release(p.timings_ms);
-                   release(p.lanes);
-                   release(p.slot_counts);
-                   bool is_object = false;
-                   return read_object(value, is_object,
-                                      [&](std::string_view member_key, od::value member) {
-                                        if (member_key == "counts")
-                                          return read_number_fields(member, p.counts);
-                                        if (member_key == "timings_ms")
-                                          return read_number_fields(member, p.timings_ms);
-                                        if (member_key == "lanes")
-                                          return read_number_fields(member, p.lanes);
-                                        if (member_key == "slots")
-                                          return read_slots(member, &p.slot_counts, nullptr);
-                                        return SUCCESS;
-                                      });
-                 }
-                 return SUCCESS;
-               });
+  read_payload(
+      text, padded_size, out,
+      [](Spares& pool, RetrieverPayload& p, std::string_view key, od::value value) -> error_code {
+        if (key == "summary") return read_summary(pool, value, p.summary, SummaryUse::Retriever);
+        if (key == "diagnostics") {
+          release(pool, p.counts);
+          release(pool, p.timings_ms);
+          release(pool, p.lanes);
+          release(pool, p.slot_counts);
+          bool is_object = false;
+          return read_object(value, is_object, [&](std::string_view member_key, od::value member) {
+            if (member_key == "counts") return read_number_fields(pool, member, p.counts);
+            if (member_key == "timings_ms") return read_number_fields(pool, member, p.timings_ms);
+            if (member_key == "lanes") return read_number_fields(pool, member, p.lanes);
+            if (member_key == "slots") return read_slots(pool, member, &p.slot_counts, nullptr);
+            return SUCCESS;
+          });
+        }
+        return SUCCESS;
+      });
 }
 
 CoveragePayload read_coverage_payload(std::string_view text) {
