@@ -9,7 +9,37 @@
 namespace tpark::context {
 namespace {
 
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+// Element `n` of `items`, appended when n == size(): an element already there
+// keeps its storage (its strings' buffers) for the caller to overwrite.
+template <class T>
+T& reuse_at(std::vector<T>& items, std::size_t n) {
+  if (n < items.size()) return items[n];
+  return items.emplace_back();
+}
+
+// Insertion sort (stable, no buffer) for the few slots a payload budgets; a
+// stable sort with its buffer beyond that.
+void sort_stable_by_slot(std::vector<SlotInput>& slots) {
+  const auto by_slot = [](const SlotInput& a, const SlotInput& b) { return a.slot < b.slot; };
+  if (slots.size() > 32) {
+    std::stable_sort(slots.begin(), slots.end(), by_slot);
+    return;
+  }
+  for (std::size_t i = 1; i < slots.size(); ++i)
+    for (std::size_t j = i; j > 0 && by_slot(slots[j], slots[j - 1]); --j)
+      std::swap(slots[j], slots[j - 1]);
+}
+
+// Sorted slots: of equal names keeps the last one.
+void keep_last_of_each_slot(std::vector<SlotInput>& slots) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (i + 1 < slots.size() && slots[i + 1].slot == slots[i].slot) continue;
+    if (kept != i) std::swap(slots[kept], slots[i]);
+    ++kept;
+  }
+  slots.resize(kept);
+}
 
 template <class Json>
 const Json* member(const Json* object, const char* key) {
@@ -61,27 +91,6 @@ CoverageInputs inputs_from_summary_impl(const Json& summary, const Json* spec) {
 
 }  // namespace
 
-NumberField number_field(uint64_t value) {
-  // A count saturates at int64 max.
-  return NumberField{static_cast<double>(value), value > static_cast<uint64_t>(kInt64Max)
-                                                     ? kInt64Max
-                                                     : static_cast<int64_t>(value)};
-}
-
-NumberField number_field(int64_t value) {
-  return NumberField{static_cast<double>(value), std::max<int64_t>(value, 0)};
-}
-
-NumberField number_field(double value) {
-  NumberField field;
-  if (std::isfinite(value)) field.finite = value;
-  // A count: non-negative, fractions truncated, saturating at int64 max.
-  if (!(value > 0.0)) return field;  // negatives, zero and NaN
-  // 2^63 is the first double beyond int64; converting it would be undefined.
-  field.count = value >= 9223372036854775808.0 ? kInt64Max : static_cast<int64_t>(value);
-  return field;
-}
-
 void set_number_field(NumberFields& fields, std::string_view key, NumberField value) {
   for (auto& [name, field] : fields) {
     if (name == key) {
@@ -100,6 +109,11 @@ const NumberField* find_number_field(const NumberFields& fields, std::string_vie
 
 CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields* spec) {
   CoverageInputs in;
+  inputs_from_fields(summary, spec, in);
+  return in;
+}
+
+void inputs_from_fields(const SummaryFields& summary, const SpecFields* spec, CoverageInputs& in) {
   in.target_limit = summary.target_limit.count;
   in.lanes_requested = summary.lanes_requested.count;
   in.selected = summary.selected.count;
@@ -111,6 +125,7 @@ CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields
   if (!min_score && spec != nullptr) min_score = spec->min_score.finite;
   in.min_score = min_score.value_or(0.0);
 
+  in.lanes_present = 0;
   if (summary.lane_counts) {
     for (const auto& [lane, count] : *summary.lane_counts)
       if (count.count > 0) ++in.lanes_present;
@@ -119,20 +134,25 @@ CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields
   const NumberFields* budgets = nullptr;
   if (spec != nullptr && spec->slot_budgets) budgets = &*spec->slot_budgets;
   if (budgets == nullptr && summary.slot_budgets) budgets = &*summary.slot_budgets;
+  std::size_t kept = 0;
   if (budgets != nullptr) {
-    // std::map orders std::string keys by byte (unsigned char) comparison; an
-    // object's members come in their own order instead.
-    std::map<std::string, int64_t> budgeted;
-    for (const auto& [slot, budget] : *budgets)
-      if (budget.count > 0) budgeted[slot] = budget.count;
-    in.slots.reserve(budgeted.size());
-    for (auto& [slot, b] : budgeted) {
-      const NumberField* have =
-          summary.slot_counts ? find_number_field(*summary.slot_counts, slot) : nullptr;
-      in.slots.push_back(SlotInput{slot, b, have != nullptr ? have->count : 0});
+    for (const auto& [slot, budget] : *budgets) {
+      if (budget.count <= 0) continue;
+      SlotInput& input = reuse_at(in.slots, kept++);
+      input.slot.assign(slot);
+      input.budget = budget.count;
     }
   }
-  return in;
+  in.slots.resize(kept);
+  // Ascending byte order of the name (std::string's order), as a std::map of
+  // the budgets would give; of a name listed twice the last budget wins.
+  sort_stable_by_slot(in.slots);
+  keep_last_of_each_slot(in.slots);
+  for (SlotInput& input : in.slots) {
+    const NumberField* have =
+        summary.slot_counts ? find_number_field(*summary.slot_counts, input.slot) : nullptr;
+    input.have = have != nullptr ? have->count : 0;
+  }
 }
 
 CoverageInputs inputs_from_summary(const nlohmann::json& summary, const nlohmann::json* spec) {
@@ -146,7 +166,21 @@ CoverageInputs inputs_from_summary(const nlohmann::ordered_json& summary,
 
 CoverageVerdict coverage_verdict(const CoverageInputs& in) {
   CoverageVerdict verdict;
-  auto add = [&verdict](std::string_view reason) { verdict.reasons.emplace_back(reason); };
+  coverage_verdict(in, verdict);
+  return verdict;
+}
+
+void coverage_verdict(const CoverageInputs& in, CoverageVerdict& verdict) {
+  // Every string goes back to the spares, and each reason takes one from there.
+  for (std::string& reason : verdict.reasons) verdict.spare_reasons.push_back(std::move(reason));
+  verdict.reasons.clear();
+  auto next_reason = [&]() -> std::string& {
+    if (verdict.spare_reasons.empty()) return verdict.reasons.emplace_back();
+    verdict.reasons.push_back(std::move(verdict.spare_reasons.back()));
+    verdict.spare_reasons.pop_back();
+    return verdict.reasons.back();
+  };
+  auto add = [&](std::string_view reason) { next_reason().assign(reason); };
 
   if (in.selected == 0) add(kReasonNoItemsSelected);
   // ceil(0.6*T) in integers; 128-bit so that a saturated T cannot overflow.
@@ -159,11 +193,12 @@ CoverageVerdict coverage_verdict(const CoverageInputs& in) {
   for (const SlotInput& slot : in.slots) {
     if (slot.budget <= 0) continue;
     if (slot_underfilled(slot.budget, in.selected, slot.have)) {
-      verdict.reasons.push_back(std::string(kReasonSlotUnderfilledPrefix) + slot.slot);
+      std::string& reason = next_reason();
+      reason.assign(kReasonSlotUnderfilledPrefix);
+      reason.append(slot.slot);
     }
   }
   verdict.needs_more = !verdict.reasons.empty();
-  return verdict;
 }
 
 bool slot_underfilled(int64_t budget, int64_t selected, int64_t have) {
@@ -182,6 +217,11 @@ double slot_gap(int64_t budget, int64_t have) {
 
 RecallRisk recall_risk(const CoverageInputs& in, bool needs_more) {
   RecallRisk risk;
+  recall_risk(in, needs_more, risk);
+  return risk;
+}
+
+void recall_risk(const CoverageInputs& in, bool needs_more, RecallRisk& risk) {
   const int64_t target = in.target_limit;
   const int64_t selected = in.selected;
 
@@ -196,12 +236,17 @@ RecallRisk recall_risk(const CoverageInputs& in, bool needs_more) {
   risk.lane_gap = static_cast<double>(std::max<int64_t>(risk.desired_lanes - risk.lane_count, 0)) /
                   static_cast<double>(risk.desired_lanes);
 
+  std::size_t slots = 0;
+  risk.slot_gap.reset();
   for (const SlotInput& slot : in.slots) {
     if (slot.budget <= 0) continue;
     const double gap = slot_gap(slot.budget, slot.have);
-    risk.slots.push_back(SlotGap{slot.slot, gap});
+    SlotGap& kept = reuse_at(risk.slots, slots++);
+    kept.slot.assign(slot.slot);
+    kept.gap = gap;
     risk.slot_gap = risk.slot_gap ? std::max(*risk.slot_gap, gap) : gap;
   }
+  risk.slots.resize(slots);
 
   const double threshold_gap = (in.threshold_hits == 0 && in.max_cscore < in.min_score) ? 1.0 : 0.0;
   const double avg_gap =
@@ -228,9 +273,8 @@ RecallRisk recall_risk(const CoverageInputs& in, bool needs_more) {
   weight_total += kQualityWeight;
 
   risk.score = std::clamp(weighted_sum / static_cast<double>(weight_total), 0.0, 1.0);
-  risk.level = std::string(risk_level(risk.score));
+  risk.level.assign(risk_level(risk.score));
   risk.at_risk = needs_more || risk.score >= 0.4;
-  return risk;
 }
 
 std::string_view risk_level(double score) {

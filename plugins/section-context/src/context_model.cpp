@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <deque>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -43,13 +42,13 @@ const Json* object_member(const Json* object, const char* key) {
   return value != nullptr && value->is_object() ? value : nullptr;
 }
 
-// The finite numeric members of an object, in the object's order.
-NamedValues numeric_members(const std::optional<NumberFields>& object) {
-  NamedValues out;
-  if (!object) return out;
+// Sets `out` to the finite numeric members of an object, in the object's
+// order (reusing its storage).
+void numeric_members(const std::optional<NumberFields>& object, NamedValues& out) {
+  out.clear();
+  if (!object) return;
   for (const auto& [key, number] : *object)
     if (number.finite) out.emplace_back(key, *number.finite);
-  return out;
 }
 
 std::optional<double> finite_member(const std::optional<NumberFields>& object,
@@ -162,28 +161,32 @@ std::optional<std::string_view> underfilled_slot(std::string_view reason) {
 // Rings
 
 // An event as it came in, kept while it is among the newest of its kind: its
-// entry is built from the raw payload when a render first shows it.
+// entry is built from the raw payload when a render first shows it. The
+// payload is kept with kPayloadPadding zero bytes after it, so that the
+// event's members are read from here without another copy.
 struct RecentEvent {
   int64_t id = 0;
   std::string time;
   std::string node;
-  std::string payload;
+  std::string padded_payload;
+  std::size_t payload_size = 0;
   mutable std::optional<Json> entry;
 
-  static RecentEvent of(const EventInput& event) {
-    RecentEvent recent;
-    recent.assign(event);
-    return recent;
-  }
-  // Reuses the strings' buffers of an event leaving the window.
+  // Reuses the strings' buffers of the event it replaces.
   void assign(const EventInput& event) {
     id = event.id;
     time.assign(event.time);
     node.assign(event.node);
-    payload.assign(event.payload);
+    payload_size = event.payload.size();
+    padded_payload.resize(payload_size + kPayloadPadding);
+    std::copy(event.payload.begin(), event.payload.end(), padded_payload.begin());
+    std::fill(padded_payload.begin() + static_cast<std::ptrdiff_t>(payload_size),
+              padded_payload.end(), '\0');
     entry.reset();
   }
-  EventInput input() const { return EventInput{id, time, node, {}, payload}; }
+  std::string_view payload() const { return {padded_payload.data(), payload_size}; }
+  std::size_t padded_size() const { return padded_payload.size(); }
+  EventInput input() const { return EventInput{id, time, node, {}, payload()}; }
 };
 
 // Builds the entry of one recent event (render time only).
@@ -203,7 +206,7 @@ Json full_payload(std::string_view text) {
 const Json& entry_of(const RecentEvent& event, EntryBuilder build) {
   if (!event.entry) {
     EventInput input = event.input();
-    Json payload = full_payload(event.payload);
+    Json payload = full_payload(input.payload);
     if (payload.empty()) input.payload = "{}";
     event.entry = build(input, payload);
   }
@@ -211,70 +214,108 @@ const Json& entry_of(const RecentEvent& event, EntryBuilder build) {
 }
 
 // The newest `capacity` samples of one kind (oldest first), and the newest
-// min(5, capacity) events (newest first).
+// min(5, capacity) events (newest first), each in storage reused as the
+// window slides: a sample pushed out hands its vectors to the next one.
 template <class Sample>
 class Ring {
  public:
-  Ring(std::size_t capacity, EntryBuilder build) : capacity_(capacity), build_(build) {}
+  Ring(std::size_t capacity, EntryBuilder build)
+      : capacity_(capacity), recent_(std::min(kRecentMax, capacity)), build_(build) {}
 
-  // Returns the sample pushed out of a full ring.
-  std::optional<Sample> push(Sample sample, const EventInput& event) {
-    samples_.push_back(std::move(sample));
-    if (recent_.size() >= std::min(kRecentMax, capacity_)) {
-      RecentEvent oldest = std::move(recent_.back());
-      recent_.pop_back();
-      oldest.assign(event);
-      recent_.push_front(std::move(oldest));
-    } else {
-      recent_.push_front(RecentEvent::of(event));
+  // Keeps the event as the newest of the recent ones and returns it there.
+  const RecentEvent& keep(const EventInput& event) {
+    newest_ = (newest_ + recent_.size() - 1) % recent_.size();
+    if (recent_count_ < recent_.size()) ++recent_count_;
+    recent_[newest_].assign(event);
+    return recent_[newest_];
+  }
+  // Takes `sample` as the newest. When the ring was full, `sample` comes back
+  // holding the sample pushed out (returns true).
+  bool push(Sample& sample) {
+    if (samples_.size() < capacity_) {
+      samples_.emplace_back();
+      std::swap(samples_.back(), sample);
+      return false;
     }
-    if (samples_.size() <= capacity_) return std::nullopt;
-    std::optional<Sample> evicted(std::move(samples_.front()));
-    samples_.pop_front();
-    return evicted;
+    std::swap(samples_[oldest_], sample);
+    oldest_ = (oldest_ + 1) % capacity_;
+    return true;
   }
   void clear() {
     samples_.clear();
-    recent_.clear();
+    oldest_ = 0;
+    recent_count_ = 0;
   }
   bool empty() const { return samples_.empty(); }
   uint64_t size() const { return samples_.size(); }
-  const std::deque<Sample>& oldest_to_newest() const { return samples_; }
+  template <class OnSample>
+  void for_each_oldest_to_newest(OnSample&& on_sample) const {
+    for (std::size_t i = 0; i < samples_.size(); ++i)
+      on_sample(samples_[(oldest_ + i) % samples_.size()]);
+  }
 
   // A sub-section's first keys: latest, recent.
   Json head() const {
     Json out = Json::object();
-    out["latest"] = entry_of(recent_.front(), build_);
-    Json recent = Json::array();
-    for (const RecentEvent& event : recent_) recent.push_back(entry_of(event, build_));
-    out["recent"] = std::move(recent);
+    out["latest"] = entry_of(recent(0), build_);
+    Json recent_entries = Json::array();
+    for (std::size_t i = 0; i < recent_count_; ++i)
+      recent_entries.push_back(entry_of(recent(i), build_));
+    out["recent"] = std::move(recent_entries);
     return out;
   }
 
  private:
+  // 0 is the newest.
+  const RecentEvent& recent(std::size_t i) const { return recent_[(newest_ + i) % recent_.size()]; }
+
   std::size_t capacity_;
+  std::vector<Sample> samples_;  // circular once full: oldest_ is the oldest
+  std::size_t oldest_ = 0;
+  std::vector<RecentEvent> recent_;  // circular: newest_ is the newest
+  std::size_t newest_ = 0;
+  std::size_t recent_count_ = 0;
   EntryBuilder build_;
-  std::deque<Sample> samples_;
-  std::deque<RecentEvent> recent_;
 };
 
 // --- coverage ---------------------------------------------------------------
 
+using Counts = std::map<std::string, uint64_t>;
+
+// One reason of a sample: its count in the window, and its slot's count for
+// slot_underfilled:<slot> (else the slot map's end()). A count held by a
+// sample stays above zero, so its entry stays in the map.
+struct CountedReason {
+  Counts::iterator reason;
+  Counts::iterator slot;
+};
+
 struct CoverageSample {
   bool needs_more = false;
-  std::vector<std::string> reasons;
+  std::vector<CountedReason> reasons;
 };
 
 class CoverageWindow {
  public:
   CoverageWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(CoverageSample sample, const EventInput& event) {
-    count(sample, true);
-    if (auto evicted = ring_.push(std::move(sample), event)) count(*evicted, false);
+  const RecentEvent& keep(const EventInput& event) { return ring_.keep(event); }
+  // Takes the sample of the event last kept.
+  template <class Reasons>
+  void push(bool needs_more, const Reasons& reasons) {
+    next_.needs_more = needs_more;
+    next_.reasons.clear();
+    if (needs_more) ++needs_more_;
+    for (const auto& reason : reasons) {
+      CountedReason counted{add(reasons_, reason), slots_.end()};
+      if (auto slot = underfilled_slot(reason)) counted.slot = add(slots_, *slot);
+      next_.reasons.push_back(counted);
+    }
+    if (ring_.push(next_)) remove(next_);
   }
   void clear() {
     ring_.clear();
+    next_.reasons.clear();
     needs_more_ = 0;
     reasons_.clear();
     slots_.clear();
@@ -292,18 +333,26 @@ class CoverageWindow {
   }
 
  private:
-  void count(const CoverageSample& sample, bool add) {
-    if (sample.needs_more) add ? ++needs_more_ : --needs_more_;
-    for (const std::string& reason : sample.reasons) {
-      add_count(reasons_, reason, add);
-      if (auto slot = underfilled_slot(reason)) add_count(slots_, std::string(*slot), add);
+  Counts::iterator add(Counts& counts, std::string_view key) {
+    key_.assign(key);
+    auto it = counts.try_emplace(key_, 0).first;
+    ++it->second;
+    return it;
+  }
+  void remove(const CoverageSample& sample) {
+    if (sample.needs_more) --needs_more_;
+    for (const CountedReason& counted : sample.reasons) {
+      if (--counted.reason->second == 0) reasons_.erase(counted.reason);
+      if (counted.slot != slots_.end() && --counted.slot->second == 0) slots_.erase(counted.slot);
     }
   }
 
   Ring<CoverageSample> ring_;
+  CoverageSample next_;  // filled per event; holds a pushed-out sample's storage
+  std::string key_;      // the key looked up, in reused storage
   uint64_t needs_more_ = 0;
-  std::map<std::string, uint64_t> reasons_;
-  std::map<std::string, uint64_t> slots_;
+  Counts reasons_;
+  Counts slots_;
 };
 
 // --- recall_risk --------------------------------------------------------------
@@ -319,9 +368,11 @@ class RecallWindow {
  public:
   RecallWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(RecallSample sample, const EventInput& event) {
+  const RecentEvent& keep(const EventInput& event) { return ring_.keep(event); }
+  // Takes `sample` (of the event last kept); it comes back with storage to reuse.
+  void push(RecallSample& sample) {
     count(sample, true);
-    if (auto evicted = ring_.push(std::move(sample), event)) count(*evicted, false);
+    if (ring_.push(sample)) count(sample, false);
   }
   void clear() {
     ring_.clear();
@@ -337,10 +388,10 @@ class RecallWindow {
     // Sums are taken oldest to newest on every render (§0 "Averages").
     formulas::StatsAccumulator scores;
     std::map<std::string, formulas::StatsAccumulator> slot_gaps;
-    for (const RecallSample& sample : ring_.oldest_to_newest()) {
+    ring_.for_each_oldest_to_newest([&](const RecallSample& sample) {
       if (sample.score) scores.add(*sample.score);
       for (const auto& [slot, gap] : sample.slot_gaps) slot_gaps[slot].add(gap);
-    }
+    });
     if (auto stats = scores.stats()) out["avg_score"] = stats->avg;
     if (at_risk_known_ > 0)
       out["at_risk_ratio"] =
@@ -391,10 +442,11 @@ class AssemblyWindow {
  public:
   AssemblyWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(AssemblySample sample, const EventInput& event) {
+  const RecentEvent& keep(const EventInput& event) { return ring_.keep(event); }
+  // Takes `sample` (of the event last kept); it comes back with storage to reuse.
+  void push(AssemblySample& sample) {
     if (sample.needs_more) ++needs_more_;
-    if (auto evicted = ring_.push(std::move(sample), event))
-      if (evicted->needs_more) --needs_more_;
+    if (ring_.push(sample) && sample.needs_more) --needs_more_;
   }
   void clear() {
     ring_.clear();
@@ -408,13 +460,13 @@ class AssemblyWindow {
     out["needs_more_ratio"] = static_cast<double>(needs_more_) / static_cast<double>(ring_.size());
     formulas::StatsAccumulator selected, candidates, duration_ms;
     std::map<std::string, formulas::StatsAccumulator> lanes, slots;
-    for (const AssemblySample& sample : ring_.oldest_to_newest()) {
+    ring_.for_each_oldest_to_newest([&](const AssemblySample& sample) {
       if (sample.selected) selected.add(*sample.selected);
       if (sample.candidates) candidates.add(*sample.candidates);
       if (sample.duration_ms) duration_ms.add(*sample.duration_ms);
       for (const auto& [lane, value] : sample.lanes) lanes[lane].add(value);
       for (const auto& [slot, value] : sample.slots) slots[slot].add(value);
-    }
+    });
     Json metrics = Json::object();
     if (auto stats = selected.stats()) metrics["selected"] = stats_json(*stats);
     if (auto stats = candidates.stats()) metrics["candidates"] = stats_json(*stats);
@@ -443,9 +495,9 @@ class RetrieverWindow {
  public:
   RetrieverWindow(std::size_t capacity, EntryBuilder build) : ring_(capacity, build) {}
 
-  void push(RetrieverSample sample, const EventInput& event) {
-    ring_.push(std::move(sample), event);
-  }
+  const RecentEvent& keep(const EventInput& event) { return ring_.keep(event); }
+  // Takes `sample` (of the event last kept); it comes back with storage to reuse.
+  void push(RetrieverSample& sample) { ring_.push(sample); }
   void clear() { ring_.clear(); }
 
   Json render() const {
@@ -454,13 +506,13 @@ class RetrieverWindow {
     out["samples"] = ring_.size();
     std::map<std::string, formulas::StatsAccumulator> counts, lanes, slots;
     std::array<formulas::StatsAccumulator, kTimingKeys.size()> timings;
-    for (const RetrieverSample& sample : ring_.oldest_to_newest()) {
+    ring_.for_each_oldest_to_newest([&](const RetrieverSample& sample) {
       for (const auto& [key, value] : sample.counts) counts[key].add(value);
       for (std::size_t i = 0; i < timings.size(); ++i)
         if (sample.timings_ms[i]) timings[i].add(*sample.timings_ms[i]);
       for (const auto& [lane, value] : sample.lanes) lanes[lane].add(value);
       for (const auto& [slot, value] : sample.slots) slots[slot].add(value);
-    }
+    });
     Json counts_json = Json::object();  // a map: keys ascending (std::map order)
     for (const auto& [key, accumulator] : counts)
       if (auto stats = accumulator.stats()) counts_json[key] = stats_json(*stats);
@@ -494,43 +546,53 @@ namespace {
 
 // --- coverage ---
 
+// Storage reused from one event to the next.
 struct CoverageRead {
-  CoverageSample sample;
-  std::optional<formulas::CoverageInputs> inputs;
+  bool needs_more = false;
+  // The producer's reasons, else the verdict's: views into the payload's
+  // reader or into `verdict`, valid until the next read.
+  std::vector<std::string_view> reasons;
+  bool has_inputs = false;  // a summary came: `inputs` are its, and `verdict` when used
+  formulas::CoverageInputs inputs;
+  formulas::CoverageVerdict verdict;
   bool derived = false;
 };
 
-CoverageRead read_coverage(CoveragePayload payload) {
-  CoverageRead read;
-  std::optional<formulas::CoverageVerdict> verdict;
-  if (payload.summary) {
-    read.inputs =
-        formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr);
-    verdict = formulas::coverage_verdict(*read.inputs);
+void read_coverage(const CoveragePayload& payload, CoverageRead& read) {
+  read.derived = false;
+  read.has_inputs = payload.summary.has_value();
+  // The verdict only fills in what the producer left out.
+  const bool verdict_used = !payload.reasons || !payload.needs_more;
+  if (read.has_inputs) {
+    formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr,
+                                 read.inputs);
+    if (verdict_used) formulas::coverage_verdict(read.inputs, read.verdict);
   }
-  CoverageSample& sample = read.sample;
+  read.reasons.clear();
   if (payload.reasons) {
-    sample.reasons = std::move(*payload.reasons);
-  } else if (verdict) {
-    sample.reasons = verdict->reasons;
+    read.reasons.assign(payload.reasons->begin(), payload.reasons->end());
+  } else if (read.has_inputs) {
+    read.reasons.assign(read.verdict.reasons.begin(), read.verdict.reasons.end());
     read.derived = true;
   }
   if (auto given = payload.needs_more) {
-    sample.needs_more = *given;
-  } else if (verdict) {
-    sample.needs_more = verdict->needs_more;
+    read.needs_more = *given;
+  } else if (read.has_inputs) {
+    read.needs_more = read.verdict.needs_more;
     read.derived = true;
   } else {
-    sample.needs_more = !sample.reasons.empty();
+    read.needs_more = !read.reasons.empty();
   }
-  return read;
 }
 
 Json coverage_entry(const EventInput& event, const Json& payload) {
-  const CoverageRead read = read_coverage(read_coverage_payload(event.payload));
+  CoverageRead read;
+  read_coverage(read_coverage_payload(event.payload), read);
   Json entry = entry_head(event);
-  entry["needs_more"] = read.sample.needs_more;
-  entry["reasons"] = read.sample.reasons;
+  entry["needs_more"] = read.needs_more;
+  Json reasons = Json::array();
+  for (std::string_view reason : read.reasons) reasons.push_back(std::string(reason));
+  entry["reasons"] = std::move(reasons);
   copy_if_present(entry, payload, "duration_ms");
   copy_if_present(entry, payload, "persona_bias");
   copy_if_present(entry, payload, "summary");
@@ -543,57 +605,73 @@ Json coverage_entry(const EventInput& event, const Json& payload) {
 
 // --- recall_risk ---
 
+// Storage reused from one event to the next.
 struct RecallRead {
   RecallSample sample;
-  std::optional<formulas::RecallRisk> risk;
+  bool has_risk = false;  // a summary came: `risk` is its
+  formulas::RecallRisk risk;
+  formulas::CoverageInputs inputs;
+  formulas::CoverageVerdict verdict;
   bool derived = false;
 };
 
-RecallRead read_recall(RecallPayload payload) {
-  RecallRead read;
+void read_recall(const RecallPayload& payload, RecallRead& read) {
+  read.derived = false;
   const std::optional<bool> producer_needs_more = payload.needs_more;
-  if (payload.summary) {
-    const formulas::CoverageInputs inputs =
-        formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr);
-    const bool needs_more =
-        producer_needs_more ? *producer_needs_more : formulas::coverage_verdict(inputs).needs_more;
-    read.risk = formulas::recall_risk(inputs, needs_more);
+  read.has_risk = payload.summary.has_value();
+  if (read.has_risk) {
+    formulas::inputs_from_fields(*payload.summary, payload.spec ? &*payload.spec : nullptr,
+                                 read.inputs);
+    bool needs_more = false;
+    if (producer_needs_more) {
+      needs_more = *producer_needs_more;
+    } else {
+      formulas::coverage_verdict(read.inputs, read.verdict);
+      needs_more = read.verdict.needs_more;
+    }
+    formulas::recall_risk(read.inputs, needs_more, read.risk);
   }
-  const std::optional<formulas::RecallRisk>& risk = read.risk;
+  const formulas::RecallRisk& risk = read.risk;
 
   RecallSample& sample = read.sample;
   sample.score = payload.score.finite;
   const bool producer_score = sample.score.has_value();
-  if (!sample.score && risk) {
-    sample.score = risk->score;
+  if (!sample.score && read.has_risk) {
+    sample.score = risk.score;
     read.derived = true;
   }
-  sample.level = std::move(payload.level);
+  if (payload.level) {
+    sample.level.emplace(*payload.level);
+  } else {
+    sample.level.reset();
+  }
   if (!sample.level && sample.score) {
-    sample.level = std::string(formulas::risk_level(*sample.score));
+    sample.level.emplace(formulas::risk_level(*sample.score));
     read.derived = true;
   }
   sample.at_risk = payload.at_risk;
   if (!sample.at_risk && sample.score) {
-    sample.at_risk = producer_score ? producer_needs_more.value_or(false) || *sample.score >= 0.4
-                                    : risk->at_risk;
+    sample.at_risk =
+        producer_score ? producer_needs_more.value_or(false) || *sample.score >= 0.4 : risk.at_risk;
     read.derived = true;
   }
 
+  sample.slot_gaps.clear();
   if (payload.component_slots) {
-    for (const auto& [slot, gap] : numeric_members(payload.component_slots))
-      if (auto effective = formulas::effective_slot_gap(gap))
-        sample.slot_gaps.emplace_back(slot, *effective);
-  } else if (risk) {
-    for (const formulas::SlotGap& slot : risk->slots)
+    for (const auto& [slot, gap] : *payload.component_slots)
+      if (gap.finite)
+        if (auto effective = formulas::effective_slot_gap(*gap.finite))
+          sample.slot_gaps.emplace_back(slot, *effective);
+  } else if (read.has_risk) {
+    for (const formulas::SlotGap& slot : risk.slots)
       if (auto effective = formulas::effective_slot_gap(slot.gap))
         sample.slot_gaps.emplace_back(slot.slot, *effective);
   }
-  return read;
 }
 
 Json recall_entry(const EventInput& event, const Json& payload) {
-  const RecallRead read = read_recall(read_recall_payload(event.payload));
+  RecallRead read;
+  read_recall(read_recall_payload(event.payload), read);
   const RecallSample& sample = read.sample;
   bool derived = read.derived;
   Json entry = entry_head(event);
@@ -603,8 +681,8 @@ Json recall_entry(const EventInput& event, const Json& payload) {
   auto producer_or_derived = [&](const char* key, auto derived_value) {
     if (const Json* value = member(&payload, key)) {
       entry[key] = *value;
-    } else if (read.risk) {
-      entry[key] = derived_value(*read.risk);
+    } else if (read.has_risk) {
+      entry[key] = derived_value(read.risk);
       derived = true;
     }
   };
@@ -633,17 +711,19 @@ std::optional<bool> assembly_needs_more(const AssemblyPayload& payload) {
   return needs_more;
 }
 
-AssemblySample read_assembly(const AssemblyPayload& payload) {
-  AssemblySample sample;
+void read_assembly(const AssemblyPayload& payload, AssemblySample& sample) {
   sample.needs_more = assembly_needs_more(payload).value_or(false);
   sample.duration_ms = payload.duration_ms.finite;
+  sample.selected.reset();
+  sample.candidates.reset();
+  sample.lanes.clear();
+  sample.slots.clear();
   if (const auto& summary = payload.summary) {
     sample.selected = summary->selected.finite;
     sample.candidates = summary->total_candidates.finite;
-    sample.lanes = numeric_members(summary->lane_counts);
-    sample.slots = numeric_members(summary->slot_counts);
+    numeric_members(summary->lane_counts, sample.lanes);
+    numeric_members(summary->slot_counts, sample.slots);
   }
-  return sample;
 }
 
 Json assembly_entry(const EventInput& event, const Json& payload) {
@@ -662,10 +742,10 @@ Json assembly_entry(const EventInput& event, const Json& payload) {
 
 // --- retriever ---
 
-RetrieverSample read_retriever(const RetrieverPayload& payload) {
-  RetrieverSample sample;
+void read_retriever(const RetrieverPayload& payload, RetrieverSample& sample) {
+  sample.counts.clear();
   if (payload.counts) {
-    sample.counts = numeric_members(payload.counts);
+    numeric_members(payload.counts, sample.counts);
   } else if (const auto& summary = payload.summary) {
     if (auto selected = summary->selected.finite) sample.counts.emplace_back("selected", *selected);
     if (auto candidates = summary->total_candidates.finite)
@@ -673,9 +753,8 @@ RetrieverSample read_retriever(const RetrieverPayload& payload) {
   }
   for (std::size_t i = 0; i < kTimingKeys.size(); ++i)
     sample.timings_ms[i] = finite_member(payload.timings_ms, kTimingKeys[i]);
-  sample.lanes = numeric_members(payload.lanes);
-  sample.slots = numeric_members(payload.slot_counts);
-  return sample;
+  numeric_members(payload.lanes, sample.lanes);
+  numeric_members(payload.slot_counts, sample.slots);
 }
 
 Json retriever_entry(const EventInput& event, const Json& payload) {
@@ -747,36 +826,67 @@ struct ContextModel::State {
   bool dirty = true;
   std::string text;  // the last render
 
-  MetricObservations take_coverage(const EventInput& event);
-  MetricObservations take_recall(const EventInput& event);
+  // Per-event storage, reused.
+  CoveragePayload coverage_payload;
+  CoverageRead coverage_read;
+  RecallPayload recall_payload;
+  RecallRead recall_read;
+  AssemblyPayload assembly_payload;
+  AssemblySample assembly_sample;
+  RetrieverPayload retriever_payload;
+  RetrieverSample retriever_sample;
+
+  void take_coverage(const EventInput& event, MetricObservations& observed);
+  void take_recall(const EventInput& event, MetricObservations& observed);
+  void take_assembly(const EventInput& event);
+  void take_retriever(const EventInput& event);
 };
 
-MetricObservations ContextModel::State::take_coverage(const EventInput& event) {
-  CoverageRead read = read_coverage(read_coverage_payload(event.payload));
-  MetricObservations observed;
+// Each kind's event is kept among the recent ones first, and its members are
+// read from that padded copy.
+
+void ContextModel::State::take_coverage(const EventInput& event, MetricObservations& observed) {
+  const RecentEvent& kept = coverage.keep(event);
+  read_coverage_payload(kept.payload(), kept.padded_size(), coverage_payload);
+  CoverageRead& read = coverage_read;
+  read_coverage(coverage_payload, read);
   observed.source = MetricObservations::Source::Coverage;
-  observed.needs_more = read.sample.needs_more;
-  if (read.inputs) {
-    for (const formulas::SlotInput& slot : read.inputs->slots)
+  observed.needs_more = read.needs_more;
+  if (read.has_inputs) {
+    for (const formulas::SlotInput& slot : read.inputs.slots)
       observed.fill_ratios.emplace_back(
-          slot.slot, formulas::slot_fill_ratio(slot.budget, read.inputs->selected, slot.have));
+          slot.slot, formulas::slot_fill_ratio(slot.budget, read.inputs.selected, slot.have));
   }
-  for (const std::string& reason : read.sample.reasons)
+  for (std::string_view reason : read.reasons)
     if (auto slot = underfilled_slot(reason)) observed.underfilled_slots.emplace_back(*slot);
-  coverage.push(std::move(read.sample), event);
-  return observed;
+  coverage.push(read.needs_more, read.reasons);
 }
 
-MetricObservations ContextModel::State::take_recall(const EventInput& event) {
-  RecallRead read = read_recall(read_recall_payload(event.payload));
-  MetricObservations observed;
+void ContextModel::State::take_recall(const EventInput& event, MetricObservations& observed) {
+  const RecentEvent& kept = recall.keep(event);
+  read_recall_payload(kept.payload(), kept.padded_size(), recall_payload);
+  RecallRead& read = recall_read;
+  read_recall(recall_payload, read);
   observed.source = MetricObservations::Source::Recall;
   observed.score = read.sample.score;
-  observed.level_label = std::string(level_label(read.sample.level));
+  observed.level_label.assign(level_label(read.sample.level));
   observed.flagged = read.sample.at_risk.value_or(false);
-  observed.slot_gaps = read.sample.slot_gaps;
-  recall.push(std::move(read.sample), event);
-  return observed;
+  observed.slot_gaps.assign(read.sample.slot_gaps.begin(), read.sample.slot_gaps.end());
+  recall.push(read.sample);
+}
+
+void ContextModel::State::take_assembly(const EventInput& event) {
+  const RecentEvent& kept = assembly.keep(event);
+  read_assembly_payload(kept.payload(), kept.padded_size(), assembly_payload);
+  read_assembly(assembly_payload, assembly_sample);
+  assembly.push(assembly_sample);
+}
+
+void ContextModel::State::take_retriever(const EventInput& event) {
+  const RecentEvent& kept = retriever.keep(event);
+  read_retriever_payload(kept.payload(), kept.padded_size(), retriever_payload);
+  read_retriever(retriever_payload, retriever_sample);
+  retriever.push(retriever_sample);
 }
 
 ContextModel::ContextModel(int64_t window)
@@ -799,23 +909,40 @@ void ContextModel::reset() {
 }
 
 MetricObservations ContextModel::on_event(const EventInput& event) {
+  MetricObservations observed;
+  on_event(event, observed);
+  return observed;
+}
+
+void ContextModel::on_event(const EventInput& event, MetricObservations& observed) {
+  observed.source = MetricObservations::Source::None;
+  observed.needs_more = false;
+  observed.fill_ratios.clear();
+  observed.underfilled_slots.clear();
+  observed.score.reset();
+  observed.level_label.clear();
+  observed.flagged = false;
+  observed.slot_gaps.clear();
   const std::string_view kind = event.kind;
   const bool known = kind == kCoverageKind || kind == kRecallRiskKind || kind == kAssemblyKind ||
                      kind == kRetrieverKind || kind == kAssembledKind;
-  if (!known) return {};
+  if (!known) return;
   // Only the members the windows keep are read now; a payload that is not an
   // object has none of them, which is how it is read.
   State& s = *state_;
   s.dirty = true;
-  if (kind == kCoverageKind) return s.take_coverage(event);
-  if (kind == kRecallRiskKind) return s.take_recall(event);
-  if (kind == kAssemblyKind)
-    s.assembly.push(read_assembly(read_assembly_payload(event.payload)), event);
-  else if (kind == kRetrieverKind)
-    s.retriever.push(read_retriever(read_retriever_payload(event.payload)), event);
-  else
-    s.assembled = RecentEvent::of(event);
-  return {};
+  if (kind == kCoverageKind) {
+    s.take_coverage(event, observed);
+  } else if (kind == kRecallRiskKind) {
+    s.take_recall(event, observed);
+  } else if (kind == kAssemblyKind) {
+    s.take_assembly(event);
+  } else if (kind == kRetrieverKind) {
+    s.take_retriever(event);
+  } else {
+    if (!s.assembled) s.assembled.emplace();
+    s.assembled->assign(event);
+  }
 }
 
 bool ContextModel::render(std::string& out) {

@@ -88,6 +88,10 @@ class ContextModel {
   // Takes one event. Kinds other than the five of §3 change nothing and
   // observe nothing.
   MetricObservations on_event(const EventInput& event);
+  // The same into `observed` (its previous contents are replaced): a caller
+  // that hands the same object back per event reuses its storage, and the
+  // model then allocates nothing per event once its windows are full.
+  void on_event(const EventInput& event, MetricObservations& observed);
   // Sets `out` to the section's JSON text. Returns true when it may differ
   // from the previous render (an event or a reset came in between); the
   // text is rebuilt, averages re-summed oldest to newest, only then.

@@ -134,9 +134,9 @@ class ContextSection final : public tpark::Section {
   void on_event(const tpark::EventView& event) override {
     const cs::EventInput input{event.id(), event.time(), event.node(), event.kind(),
                                event.payload()};
-    const cs::MetricObservations observed = model_.on_event(input);
-    if (observed.source == cs::MetricObservations::Source::None || event.replay()) return;
-    record(event.id(), observed);
+    model_.on_event(input, observed_);
+    if (observed_.source == cs::MetricObservations::Source::None || event.replay()) return;
+    record(event.id(), observed_);
   }
 
   bool render(std::string& out) override { return model_.render(out); }
@@ -210,6 +210,7 @@ class ContextSection final : public tpark::Section {
   }
 
   cs::ContextModel model_;
+  cs::MetricObservations observed_;  // per event, in reused storage
   std::optional<uint64_t> sweep_timer_;
   uint64_t slot_gap_ = 0;
   uint64_t slot_gap_latest_ = 0;

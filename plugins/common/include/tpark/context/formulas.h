@@ -13,8 +13,10 @@
 // arithmetic, weights are integers, so results are exact and portable.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -81,9 +83,28 @@ struct NumberField {
 
 // How a JSON number of each type reads (the types nlohmann's parser gives:
 // non-negative integers unsigned, negative ones signed, others double).
-NumberField number_field(uint64_t value);
-NumberField number_field(int64_t value);
-NumberField number_field(double value);
+// Inline: a payload reader calls them once per number.
+inline NumberField number_field(uint64_t value) {
+  // A count saturates at int64 max.
+  constexpr uint64_t kCountMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  return NumberField{static_cast<double>(value),
+                     static_cast<int64_t>(value > kCountMax ? kCountMax : value)};
+}
+
+inline NumberField number_field(int64_t value) {
+  return NumberField{static_cast<double>(value), value > 0 ? value : 0};
+}
+
+inline NumberField number_field(double value) {
+  NumberField field;
+  if (std::isfinite(value)) field.finite = value;
+  // A count: non-negative, fractions truncated, saturating at int64 max.
+  if (!(value > 0.0)) return field;  // negatives, zero and NaN
+  // 2^63 is the first double beyond int64; converting it would be undefined.
+  field.count = value >= 9223372036854775808.0 ? std::numeric_limits<int64_t>::max()
+                                               : static_cast<int64_t>(value);
+  return field;
+}
 
 // An object's members in its order; a repeated key keeps its first place and
 // its last value (as nlohmann's ordered_json reads it).
@@ -115,6 +136,10 @@ struct SpecFields {
 
 // inputs_from_summary over fields already read; `spec` may be null.
 CoverageInputs inputs_from_fields(const SummaryFields& summary, const SpecFields* spec);
+// The same into `out`, reusing the storage of its slots: a caller that hands
+// the same object back per event allocates only when a payload brings more or
+// longer slot names than any before.
+void inputs_from_fields(const SummaryFields& summary, const SpecFields* spec, CoverageInputs& out);
 
 // ---------------------------------------------------------------------------
 // Coverage verdict
@@ -130,6 +155,10 @@ inline constexpr std::string_view kReasonSlotUnderfilledPrefix = "slot_underfill
 struct CoverageVerdict {
   std::vector<std::string> reasons;  // in rule order, slots in ascending byte order
   bool needs_more = false;           // reasons is non-empty
+  // Strings the filling overload keeps between calls, so that a reason
+  // ("slot_underfilled:" and a name is longer than a short string) reuses a
+  // buffer instead of allocating one. Not part of the verdict.
+  std::vector<std::string> spare_reasons;
 };
 
 // Applies the six rules in order:
@@ -140,6 +169,8 @@ struct CoverageVerdict {
 //   no_items_above_threshold  H == 0 && max < m
 //   slot_underfilled:<slot>   slot_underfilled(b, S, h), per budgeted slot
 CoverageVerdict coverage_verdict(const CoverageInputs& inputs);
+// The same into `out`, reusing the storage of its reasons (and spare_reasons).
+void coverage_verdict(const CoverageInputs& inputs, CoverageVerdict& out);
 
 // ---------------------------------------------------------------------------
 // Slot formulas. Precondition: budget > 0 (callers skip other budgets).
@@ -185,6 +216,8 @@ struct RecallRisk {
 // summed in the order coverage, lane, slot, quality. `needs_more` is the
 // coverage verdict's (or the producer's) flag: at_risk = needs_more || score >= 0.4.
 RecallRisk recall_risk(const CoverageInputs& inputs, bool needs_more);
+// The same into `out`, reusing the storage of its slots.
+void recall_risk(const CoverageInputs& inputs, bool needs_more, RecallRisk& out);
 
 // "high" if score >= 0.7, "medium" if score >= 0.4, else "low".
 std::string_view risk_level(double score);
