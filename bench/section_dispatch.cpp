@@ -34,6 +34,7 @@
 #include "kernel/journal.h"
 #include "metrics/metric_registry.h"
 #include "plugins/plugin_manager.h"
+#include "support/bench_support.h"
 #include "support/host_process.h"
 #include "util/json.h"
 #include "util/time.h"
@@ -194,6 +195,15 @@ Run run(const std::vector<Event>& pool, size_t total, size_t batch, const std::s
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (tpark::test::help_requested(
+          argc, argv,
+          "usage: bench_section_dispatch [events=1000000] [batch=10000] [distinct=20000]\nEvents/s "
+          "from memory through the bus into the section plugins until every section has taken "
+          "every event (all 14, then empty payloads, then each section alone), against a raw "
+          "SQLite batched insert of the same events. Env: BENCH_KIND_PREFIX keeps only kinds "
+          "starting with it; BENCH_BASELINE_PLUGIN_DIR measures other builds of some sections "
+          "too.\n"))
+    return 0;
   const size_t total = argc > 1 ? std::stoul(argv[1]) : 1000000;
   const size_t batch = argc > 2 ? std::stoul(argv[2]) : 10000;
   const size_t distinct = argc > 3 ? std::stoul(argv[3]) : 20000;
