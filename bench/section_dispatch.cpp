@@ -79,49 +79,6 @@ std::vector<Event> simulator_events(size_t count) {
   return events;
 }
 
-// Events/s of a raw SQLite batched insert of `total` events cycling `pool`
-// into the journal's table shape.
-double raw_sqlite_rate(const std::filesystem::path& path, const std::vector<Event>& pool,
-                       size_t total, size_t batch) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
-  sqlite3_exec(db,
-               "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
-               " kind TEXT NOT NULL, payload TEXT NOT NULL, source TEXT NOT NULL, node TEXT,"
-               " corr_id TEXT);"
-               "CREATE INDEX events_kind_id ON events(kind, id);",
-               nullptr, nullptr, nullptr);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO events(time_ms,kind,payload,source,node,corr_id) "
-                     "VALUES(?,?,?,?,?,NULL)",
-                     -1, &stmt, nullptr);
-  const auto start = Clock::now();
-  for (size_t i = 0; i < total; i += batch) {
-    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    for (size_t j = i; j < std::min(total, i + batch); ++j) {
-      const Event& e = pool[j % pool.size()];
-      sqlite3_bind_int64(stmt, 1, e.time_ms);
-      sqlite3_bind_text(stmt, 2, e.kind.data(), static_cast<int>(e.kind.size()), SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 3, e.payload.data(), static_cast<int>(e.payload.size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 4, e.source.data(), static_cast<int>(e.source.size()), SQLITE_STATIC);
-      if (e.node.empty())
-        sqlite3_bind_null(stmt, 5);
-      else
-        sqlite3_bind_text(stmt, 5, e.node.data(), static_cast<int>(e.node.size()), SQLITE_STATIC);
-      sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-    }
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return static_cast<double>(total) / seconds;
-}
-
 struct Run {
   double seconds = 0;
   uint64_t lagged = 0;
@@ -216,7 +173,25 @@ int main(int argc, char** argv) {
   double raw_rate = 0;
   {
     test::TempDir dir;
-    raw_rate = raw_sqlite_rate(dir.path() / "raw.db", pool, total, batch);
+    // A raw SQLite batched insert of `total` events cycling the pool.
+    raw_rate = test::raw_sqlite_insert_rate(
+        (dir.path() / "raw.db").string(), total,
+        [&](sqlite3_stmt* stmt, size_t j) {
+          const Event& e = pool[j % pool.size()];
+          sqlite3_bind_int64(stmt, 1, e.time_ms);
+          sqlite3_bind_text(stmt, 2, e.kind.data(), static_cast<int>(e.kind.size()), SQLITE_STATIC);
+          sqlite3_bind_text(stmt, 3, e.payload.data(), static_cast<int>(e.payload.size()),
+                            SQLITE_STATIC);
+          sqlite3_bind_text(stmt, 4, e.source.data(), static_cast<int>(e.source.size()),
+                            SQLITE_STATIC);
+          if (e.node.empty())
+            sqlite3_bind_null(stmt, 5);
+          else
+            sqlite3_bind_text(stmt, 5, e.node.data(), static_cast<int>(e.node.size()),
+                              SQLITE_STATIC);
+          sqlite3_bind_null(stmt, 6);
+        },
+        batch);
   }
   const Run all = run(pool, total, batch, "");
   const double all_rate = static_cast<double>(total) / all.seconds;

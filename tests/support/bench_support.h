@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -50,12 +51,14 @@ inline std::string coverage_event_line(size_t i) {
          std::to_string(i) + "\"}}\n";
 }
 
-// The reference for durable ingest: `payloads` as context.coverage rows
-// inserted into a fresh SQLite file at `path` with the journal's schema and
-// pragmas (WAL, synchronous=FULL), prepared statement, 10,000 rows per
-// transaction; rows/s.
-inline double raw_sqlite_insert_rate(const std::string& path,
-                                     const std::vector<std::string>& payloads) {
+// The reference for durable ingest: `rows` rows inserted into a fresh SQLite
+// file at `path` with the journal's schema and pragmas (WAL,
+// synchronous=FULL), one prepared statement, `batch` rows per transaction;
+// rows/s. bind_row(statement, i) binds row i's time_ms, kind, payload,
+// source, node and corr_id (parameters 1 to 6).
+inline double raw_sqlite_insert_rate(const std::string& path, size_t rows,
+                                     const std::function<void(sqlite3_stmt*, size_t)>& bind_row,
+                                     size_t batch = 10000) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
@@ -68,28 +71,37 @@ inline double raw_sqlite_insert_rate(const std::string& path,
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db,
                      "INSERT INTO events(time_ms,kind,payload,source,node,corr_id) "
-                     "VALUES(?,?,?,?,NULL,?)",
+                     "VALUES(?,?,?,?,?,?)",
                      -1, &stmt, nullptr);
-  auto start = std::chrono::steady_clock::now();
-  const size_t batch = 10000;
-  for (size_t i = 0; i < payloads.size(); i += batch) {
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < rows; i += batch) {
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    for (size_t j = i; j < std::min(payloads.size(), i + batch); ++j) {
-      sqlite3_bind_int64(stmt, 1, 1764338400000 + static_cast<int64_t>(j));
-      sqlite3_bind_text(stmt, 2, "context.coverage", -1, SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 3, payloads[j].data(), static_cast<int>(payloads[j].size()),
-                        SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 4, "ingest", -1, SQLITE_STATIC);
-      sqlite3_bind_text(stmt, 5, "req", -1, SQLITE_STATIC);
+    for (size_t j = i; j < std::min(rows, i + batch); ++j) {
+      bind_row(stmt, j);
       sqlite3_step(stmt);
       sqlite3_reset(stmt);
     }
     sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  return static_cast<double>(payloads.size()) / secs;
+  return static_cast<double>(rows) / secs;
+}
+
+// The same with `payloads` as context.coverage rows from source "ingest".
+inline double raw_sqlite_insert_rate(const std::string& path,
+                                     const std::vector<std::string>& payloads) {
+  return raw_sqlite_insert_rate(path, payloads.size(), [&](sqlite3_stmt* stmt, size_t j) {
+    sqlite3_bind_int64(stmt, 1, 1764338400000 + static_cast<int64_t>(j));
+    sqlite3_bind_text(stmt, 2, "context.coverage", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, payloads[j].data(), static_cast<int>(payloads[j].size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, "ingest", -1, SQLITE_STATIC);
+    sqlite3_bind_null(stmt, 5);
+    sqlite3_bind_text(stmt, 6, "req", -1, SQLITE_STATIC);
+  });
 }
 
 // POSTs every body to /events/ingest on 127.0.0.1:`port`, `connections`
