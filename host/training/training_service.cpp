@@ -141,25 +141,37 @@ Json unit_item(const Sql& row) {
   return item;
 }
 
-EventPtr append_event(WriteTx& tx, const char* kind, const Json& payload,
-                      const std::string& corr_id = {}) {
+// `payload` is the event's JSON text, built before the transaction so the
+// journal's writer thread only binds it.
+EventPtr append_event_text(WriteTx& tx, const char* kind, std::string payload,
+                           const std::string& corr_id = {}) {
   NewEvent event;
   event.kind = kind;
-  event.payload = payload.dump();
+  event.payload = std::move(payload);
   event.time_ms = now_ms();
   event.source = "host";
   event.corr_id = corr_id;
   return tx.append(std::move(event));
 }
 
+EventPtr append_event(WriteTx& tx, const char* kind, const Json& payload,
+                      const std::string& corr_id = {}) {
+  return append_event_text(tx, kind, payload.dump(), corr_id);
+}
+
 }  // namespace
 
 void append_training_history(sqlite3* db, const char* kind, const Json& payload,
                              uint64_t history_max) {
+  append_training_history_text(db, kind, payload.dump(), history_max);
+}
+
+void append_training_history_text(sqlite3* db, const char* kind, const std::string& payload,
+                                  uint64_t history_max) {
   Sql(db, "INSERT INTO training_history(time_ms, kind, payload) VALUES(?,?,?)")
       .bind(1, now_ms())
       .bind(2, kind)
-      .bind(3, payload.dump())
+      .bind(3, payload)
       .run();
   Sql(db, "DELETE FROM training_history WHERE seq <= (SELECT MAX(seq) FROM training_history) - ?")
       .bind(1, static_cast<int64_t>(history_max))
@@ -170,20 +182,28 @@ namespace {
 
 constexpr int64_t kCacheEntries = 64;  // as many as the orchestrator keeps
 
-// The report's optional {key, computation}: kept verbatim, the newest 64.
-// Anything of another shape is ignored (the cache is an optimisation).
-void store_cache_entry(sqlite3* db, const std::string& job_id, const Json& cache) {
+struct CacheEntry {
+  std::string key;
+  std::string computation;  // JSON text
+};
+
+// The report's optional {key, computation}, kept verbatim. Anything of
+// another shape is ignored (the cache is an optimisation).
+std::optional<CacheEntry> cache_entry_of(const Json& cache) {
   if (!cache.is_object() || !cache.contains("key") || !cache["key"].is_string() ||
       cache["key"].get_ref<const std::string&>().size() > 128 || !cache.contains("computation") ||
       !cache["computation"].is_object())
-    return;
-  Sql(db, "DELETE FROM training_cache WHERE key = ?")
-      .bind(1, cache["key"].get<std::string>())
-      .run();
+    return std::nullopt;
+  return CacheEntry{cache["key"].get<std::string>(), cache["computation"].dump()};
+}
+
+// Stores `entry`, keeping the newest 64.
+void store_cache_entry(sqlite3* db, const std::string& job_id, const CacheEntry& entry) {
+  Sql(db, "DELETE FROM training_cache WHERE key = ?").bind(1, entry.key).run();
   Sql(db, "INSERT INTO training_cache(key, job_id, computation) VALUES(?,?,?)")
-      .bind(1, cache["key"].get<std::string>())
+      .bind(1, entry.key)
       .bind(2, job_id)
-      .bind(3, cache["computation"].dump())
+      .bind(3, entry.computation)
       .run();
   Sql(db, "DELETE FROM training_cache WHERE seq <= (SELECT MAX(seq) FROM training_cache) - ?")
       .bind(1, kCacheEntries)
@@ -221,9 +241,29 @@ void create_training_tables(sqlite3* db) {
 
 struct TrainingService::Claimed {
   std::string id;
-  JobStart start;
+  JobStart start;  // request_json is built by the runner (with_request)
   bool more_queued = false;  // another job was queued behind it
+  // The row's texts as claimed: the request is built from them off the
+  // journal's writer thread.
+  std::string goal;
+  int64_t created_ms = 0;
+  std::string meta;
+  std::string base;
 };
+
+// The job's start request (control.md 5.3), from its claimed row.
+void TrainingService::with_request(Claimed& job) const {
+  const Json meta = parse_or_null(job.meta);
+  Json request = {{"job_id", job.id},
+                  {"goal", job.goal},
+                  {"created", format_rfc3339_ms(job.created_ms)},
+                  {"mode", meta.value("mode", "balanced")},
+                  {"request", meta},
+                  {"base", parse_or_null(job.base)},
+                  {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
+                  {"stage_delay_ms", settings_.stage_delay_ms}};
+  job.start.request_json = request.dump();
+}
 
 TrainingService::TrainingService(Journal& journal, control::ConfigState& config,
                                  PluginManager& plugins, TrainingSettings settings)
@@ -269,8 +309,23 @@ void TrainingService::stop() {
 
 Json TrainingService::create_job(const StartRequest& request, const std::string& corr_id) {
   const std::string id = random_uuid_v4();
-  const Json base = {{"env", config_.telemetry_config().at("context")},
-                     {"hints", config_.governor_hints()}};
+  // The texts are built before the transaction: the journal's writer only
+  // binds them.
+  const std::string base = Json{{"env", config_.telemetry_config().at("context")},
+                                {"hints", config_.governor_hints()}}
+                               .dump();
+  const std::string meta = request.meta.dump();
+  const std::string submitted = request.submitted.dump();
+  Json payload = {{"id", id},
+                  {"category", "agent_training"},
+                  {"kind", "agent.training"},
+                  {"label", request.goal},
+                  {"priority", 3}};
+  if (request.project) payload["project"] = *request.project;
+  payload["tags"] = {"training", "mini-agent"};
+  payload["hints"] = request.meta;
+  if (request.persona_id) payload["persona_id"] = *request.persona_id;
+  const std::string created = payload.dump();
   journal_.transact([&](WriteTx& tx) {
     const int64_t now = now_ms();
     const int64_t until_id = journal_.head_id();
@@ -283,23 +338,14 @@ Json TrainingService::create_job(const StartRequest& request, const std::string&
         .bind(4, now)
         .bind(5, request.persona_id)
         .bind(6, request.project)
-        .bind(7, request.meta.dump())
-        .bind(8, request.submitted.dump())
-        .bind(9, base.dump())
+        .bind(7, meta)
+        .bind(8, submitted)
+        .bind(9, base)
         .bind(10, request.since_id)
         .bind(11, std::max(until_id, request.since_id))
         .bind(12, settings_.dispatch)
         .run();
-    Json payload = {{"id", id},
-                    {"category", "agent_training"},
-                    {"kind", "agent.training"},
-                    {"label", request.goal},
-                    {"priority", 3}};
-    if (request.project) payload["project"] = *request.project;
-    payload["tags"] = {"training", "mini-agent"};
-    payload["hints"] = request.meta;
-    if (request.persona_id) payload["persona_id"] = *request.persona_id;
-    append_event(tx, "orchestrator.job.created", payload, corr_id);
+    append_event_text(tx, "orchestrator.job.created", created, corr_id);
   });
   {
     std::lock_guard lock(mutex_);
@@ -439,22 +485,15 @@ std::optional<TrainingService::Claimed> TrainingService::claim_in(WriteTx& tx) {
   if (!select.step()) return std::nullopt;
   Claimed job;
   job.id = select.text(0);
-  const int64_t created_ms = select.integer(4);
+  job.goal = select.text(1);
+  job.created_ms = select.integer(4);
+  job.meta = select.text(10);
+  job.base = select.text(12);
   const int64_t attempts = std::max<int64_t>(1, select.integer(15));
-  const Json meta = parse_or_null(select.text(10));
   job.start.job_id = job.id;
   job.start.since_id = select.integer(13);
   job.start.until_id = select.integer(14);
   job.start.attempt = static_cast<uint32_t>(attempts);
-  Json request = {{"job_id", job.id},
-                  {"goal", select.text(1)},
-                  {"created", format_rfc3339_ms(created_ms)},
-                  {"mode", meta.value("mode", "balanced")},
-                  {"request", meta},
-                  {"base", parse_or_null(select.text(12))},
-                  {"window", {{"since_id", job.start.since_id}, {"until_id", job.start.until_id}}},
-                  {"stage_delay_ms", settings_.stage_delay_ms}};
-  job.start.request_json = request.dump();
   job.more_queued = select.step();
   const int64_t now = now_ms();
   Sql(tx.db(),
@@ -505,7 +544,8 @@ void TrainingService::runner_loop() {
   }
 }
 
-void TrainingService::run(const Claimed& job) {
+void TrainingService::run(Claimed& job) {
+  with_request(job);
   {
     std::lock_guard lock(mutex_);
     Active& active = active_[job.id];
@@ -617,63 +657,84 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
     std::optional<Claimed> next;
     if (!manifest.is_object() || manifest.value("id", "") != unit_id || !result.is_object())
       return TP_INVALID_ARG;
+    // Everything but the statements is built here, on the reporting thread:
+    // the journal's writer, which HTTP ingest waits on, only binds and steps.
+    // A job's meta never changes once it is created, so a reader reads it.
+    const std::optional<std::string> meta_text =
+        reader_.with([&](sqlite3* db) -> std::optional<std::string> {
+          Sql select(db, "SELECT meta FROM training_jobs WHERE id = ?");
+          select.bind(1, id);
+          if (!select.step()) return std::nullopt;
+          return select.text(0);
+        });
+    if (!meta_text) return TP_NOT_FOUND;
+    const Json meta = parse_or_null(*meta_text);
+    const std::string manifest_text = manifest.dump();
+    Json job_result = {{"logic_unit_id", unit_id},
+                       {"logic_unit", manifest},
+                       {"hints", meta},
+                       {"candidate_id", result.value("candidate_id", Json(nullptr))},
+                       {"baseline", result.value("baseline", Json(nullptr))},
+                       {"predicted", result.value("predicted", Json(nullptr))},
+                       {"evidence_window", result.value("evidence_window", Json(nullptr))}};
+    if (const Json worker = body.value("worker", Json(nullptr));
+        worker.is_string() && !worker.get_ref<const std::string&>().empty())
+      job_result["worker"] = worker;
+    const std::string job_result_text = job_result.dump();
+    const std::string history_text =
+        Json{{"id", unit_id}, {"job_id", id}, {"via", "training"}}.dump();
+    const std::string suggested_text = Json{{"id", unit_id},
+                                            {"job_id", id},
+                                            {"hints", meta},
+                                            {"changes", result.value("changes", Json::object())}}
+                                           .dump();
+    const std::string completed_text =
+        Json{{"id", id},
+             {"ok", true},
+             {"result",
+              {{"logic_unit_id", unit_id},
+               {"candidate_id", job_result["candidate_id"]},
+               {"baseline", job_result["baseline"]},
+               {"predicted", job_result["predicted"]}}}}
+            .dump();
+    const std::optional<CacheEntry> cache = cache_entry_of(body.value("cache", Json(nullptr)));
+    const std::optional<int64_t> attempt_seen =
+        attempt.is_number_integer() ? std::optional<int64_t>(attempt.get<int64_t>())
+                                    : std::nullopt;
     journal_.transact([&](WriteTx& tx) {
-      record_attempt(tx);
       // The re-check: a cancel (or timeout) that committed first wins.
-      if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running")) return;
+      if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running"))
+        return record_attempt(tx);
       Sql existing(tx.db(), "SELECT 1 FROM logic_units WHERE id = ? OR job_id = ?");
       existing.bind(1, unit_id).bind(2, id);
-      if (existing.step()) return;
-      Sql meta_row(tx.db(), "SELECT meta FROM training_jobs WHERE id = ?");
-      meta_row.bind(1, id);
-      meta_row.step();
-      const Json meta = parse_or_null(meta_row.text(0));
+      if (existing.step()) return record_attempt(tx);
       const int64_t now = now_ms();
       Sql(tx.db(),
           "INSERT INTO logic_units(id, manifest, status, created_ms, updated_ms, job_id)"
           " VALUES(?,?,'suggested',?,?,?)")
           .bind(1, unit_id)
-          .bind(2, manifest.dump())
+          .bind(2, manifest_text)
           .bind(3, now)
           .bind(4, now)
           .bind(5, id)
           .run();
-      append_training_history(tx.db(), "logic.unit.suggested",
-                              {{"id", unit_id}, {"job_id", id}, {"via", "training"}},
-                              settings_.history_max);
-      store_cache_entry(tx.db(), id, body.value("cache", Json(nullptr)));
-      Json job_result = {{"logic_unit_id", unit_id},
-                         {"logic_unit", manifest},
-                         {"hints", meta},
-                         {"candidate_id", result.value("candidate_id", Json(nullptr))},
-                         {"baseline", result.value("baseline", Json(nullptr))},
-                         {"predicted", result.value("predicted", Json(nullptr))},
-                         {"evidence_window", result.value("evidence_window", Json(nullptr))}};
-      if (const Json worker = body.value("worker", Json(nullptr));
-          worker.is_string() && !worker.get_ref<const std::string&>().empty())
-        job_result["worker"] = worker;
+      append_training_history_text(tx.db(), "logic.unit.suggested", history_text,
+                                   settings_.history_max);
+      if (cache) store_cache_entry(tx.db(), id, *cache);
+      // The delivery's attempt goes in with the completion (one row write).
       Sql(tx.db(),
           "UPDATE training_jobs SET status = 'completed', stage_index = 5, logic_unit_id = ?,"
-          " result = ?, updated_ms = ?, finished_ms = ? WHERE id = ?")
+          " result = ?, updated_ms = ?, finished_ms = ?,"
+          " attempts = MAX(attempts, COALESCE(?, attempts)) WHERE id = ?")
           .bind(1, unit_id)
-          .bind(2, job_result.dump())
+          .bind(2, job_result_text)
           .bind(3, now)
           .bind(4, now)
-          .bind(5, id)
+          .bind(5, attempt_seen)
+          .bind(6, id)
           .run();
-      append_event(tx, "logic.unit.suggested",
-                   {{"id", unit_id},
-                    {"job_id", id},
-                    {"hints", meta},
-                    {"changes", result.value("changes", Json::object())}});
-      append_event(tx, "orchestrator.job.completed",
-                   {{"id", id},
-                    {"ok", true},
-                    {"result",
-                     {{"logic_unit_id", unit_id},
-                      {"candidate_id", job_result["candidate_id"]},
-                      {"baseline", job_result["baseline"]},
-                      {"predicted", job_result["predicted"]}}}});
+      append_event_text(tx, "logic.unit.suggested", suggested_text);
+      append_event_text(tx, "orchestrator.job.completed", completed_text);
       status = TP_OK;
       // The job's runner is free from here: it takes the oldest queued job
       // in this transaction, one commit instead of a claim of its own. A

@@ -57,6 +57,9 @@ std::string job_list_sql(bool by_status);
 // beyond `history_max` go in the same step.
 void append_training_history(sqlite3* db, const char* kind, const Json& payload,
                              uint64_t history_max);
+// The same with the payload's JSON text, dumped before the transaction.
+void append_training_history_text(sqlite3* db, const char* kind, const std::string& payload,
+                                  uint64_t history_max);
 
 // GET /state/training/actions (control.md 7): newest first.
 struct HistoryQuery {
@@ -122,7 +125,8 @@ class TrainingService {
   void runner_loop();
   std::optional<Claimed> claim();
   std::optional<Claimed> claim_in(WriteTx& tx);  // the oldest queued job, in `tx`
-  void run(const Claimed& job);
+  void run(Claimed& job);
+  void with_request(Claimed& job) const;  // fills job.start.request_json
   bool fail(const std::string& id, const std::string& error);  // false when not running
   void finish_active(const std::string& id);
   bool runner_waits_for(const std::string& id);  // its runner still waits for it
