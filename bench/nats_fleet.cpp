@@ -12,6 +12,10 @@
 // 3.), slowdown (3.), comma-separated)
 #include <nats/nats.h>
 
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -178,27 +182,113 @@ double http_ingest_rate(HostProcess& host, double secs) {
   return accepted / seconds_since(start);
 }
 
-// HTTP ingest idle against while `host` keeps 16 jobs in flight, three
-// alternating rounds of 2 s each; the median slowdown in percent.
-double slowdown_while_training(HostProcess& host, const char* label) {
-  std::vector<double> slowdowns;
-  for (int round = 0; round < 3; ++round) {
-    const double idle_rate = http_ingest_rate(host, 2.0);
+// CPU seconds of the processes in `pids`, summed.
+double cpu_of(const std::vector<pid_t>& pids) {
+  double sum = 0;
+  for (const pid_t pid : pids) sum += cpu_seconds(pid);
+  return sum;
+}
+
+// Two processes that only spin at nice 19 and SCHED_IDLE, as the idle
+// workers run, until destroyed: what idle-class load alone costs the host on
+// this machine, with no training and no request to the host.
+class IdleSpinners {
+ public:
+  IdleSpinners() {
+    for (pid_t& pid : pids_) {
+      pid = fork();
+      if (pid == 0) {
+        sched_param param{};
+        setpriority(PRIO_PROCESS, 0, 19);
+        sched_setscheduler(0, SCHED_IDLE, &param);
+        std::atomic<uint64_t> spin{0};
+        for (;;) spin.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  ~IdleSpinners() {
+    for (const pid_t pid : pids_) {
+      if (pid <= 0) continue;
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  IdleSpinners(const IdleSpinners&) = delete;
+  IdleSpinners& operator=(const IdleSpinners&) = delete;
+  std::vector<pid_t> pids() const { return {pids_[0], pids_[1]}; }
+
+ private:
+  pid_t pids_[2] = {0, 0};
+};
+
+struct Slowdown {
+  double median = 0;      // percent
+  double idle_rate = 0;   // events/s, mean of the idle windows
+  double busy_rate = 0;   // events/s, mean of the busy windows
+};
+
+// HTTP ingest while `host` keeps 16 jobs in flight, against the same host
+// idle. The windows alternate idle, busy, idle, ..., idle (kBusyWindows busy
+// ones, each 2 s), and each busy window is compared with the mean of the
+// idle windows on either side of it, so a drift of the machine's speed
+// during the run does not count as slowdown. Prints each window and who used
+// the CPU in it (`workers` and `nats`, when given, besides the host).
+// With `spinners`, the busy windows run IdleSpinners instead of jobs.
+Slowdown slowdown_while_training(HostProcess& host, const char* label,
+                                 const std::vector<pid_t>& workers = {},
+                                 const std::vector<pid_t>& nats = {}, bool spinners = false) {
+  constexpr int kBusyWindows = 5;
+  struct Window {
+    double rate, host_cpu, workers_cpu, nats_cpu;
+    int jobs;
+  };
+  auto measure = [&](bool busy) {
     std::atomic<bool> stop{false};
     int started = 0;
-    std::thread training([&] { started = keep_training(host, stop, 16); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    const double busy_rate = http_ingest_rate(host, 2.0);
+    std::thread training;
+    std::unique_ptr<IdleSpinners> spinning;
+    if (busy && spinners) spinning = std::make_unique<IdleSpinners>();
+    if (busy && !spinners) {
+      training = std::thread([&] { started = keep_training(host, stop, 16); });
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // jobs under way
+    }
+    const std::vector<pid_t> others = spinning ? spinning->pids() : workers;
+    const double host_cpu = cpu_seconds(host.pid()), workers_cpu = cpu_of(others),
+                 nats_cpu = cpu_of(nats);
+    Window w{http_ingest_rate(host, 2.0), cpu_seconds(host.pid()) - host_cpu,
+             cpu_of(others) - workers_cpu, cpu_of(nats) - nats_cpu, 0};
+    spinning.reset();
     stop = true;
-    training.join();
-    slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
+    if (training.joinable()) training.join();
+    w.jobs = started;
+    return w;
+  };
+  std::vector<Window> idle{measure(false)};
+  std::vector<Window> busy;
+  std::vector<double> slowdowns;
+  Slowdown out;
+  for (int round = 0; round < kBusyWindows; ++round) {
+    busy.push_back(measure(true));
+    idle.push_back(measure(false));
+    const Window &before = idle[idle.size() - 2], &b = busy.back(), &after = idle.back();
+    const double reference = (before.rate + after.rate) / 2;
+    slowdowns.push_back(100.0 * (1.0 - b.rate / reference));
     std::printf(
-        "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle, %.0f while %d jobs ran "
-        "(%.1f%% slower)\n",
-        label, round + 1, idle_rate, busy_rate, started, slowdowns.back());
+        "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle before, %.0f while %d jobs "
+        "ran, %.0f idle after: %.1f%% slower; CPU s per 2 s window, idle/busy: host %.2f/%.2f",
+        label, round + 1, before.rate, b.rate, b.jobs, after.rate, slowdowns.back(), after.host_cpu,
+        b.host_cpu);
+    if (!workers.empty() || spinners)
+      std::printf(", %s %.2f/%.2f", spinners ? "spinners" : "workers", after.workers_cpu,
+                  b.workers_cpu);
+    if (!nats.empty()) std::printf(", nats-server %.2f/%.2f", after.nats_cpu, b.nats_cpu);
+    std::printf("\n");
+    out.busy_rate += b.rate / kBusyWindows;
   }
+  for (const Window& w : idle) out.idle_rate += w.rate / static_cast<double>(idle.size());
   std::sort(slowdowns.begin(), slowdowns.end());
-  return slowdowns[1];
+  out.median = slowdowns[kBusyWindows / 2];
+  return out;
 }
 
 }  // namespace
@@ -274,11 +364,11 @@ int main(int argc, char** argv) {
     const double local_rate = run_jobs(*local, jobs);
     std::printf("nats_fleet: %d quick jobs: local dispatch %.1f jobs/s\n", jobs, local_rate);
     // The reference for 3.: what training costs HTTP ingest without NATS.
-    const double local_slowdown = slowdown_while_training(*local, "local dispatch");
+    const Slowdown local_slowdown = slowdown_while_training(*local, "local dispatch");
     std::printf(
         "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
-        "slower (median of 3 rounds)\n",
-        local_slowdown);
+        "slower (median of 5 bracketed rounds)\n",
+        local_slowdown.median);
     local->stop();
   }
 
@@ -311,7 +401,7 @@ int main(int argc, char** argv) {
   }
 
   // 3. HTTP ingest while the workers train (16 jobs kept in flight), against
-  // the same host idle, in alternating rounds. On one machine the workers
+  // the same host idle, in bracketed rounds. On one machine the workers
   // compete with the host for the CPU; on their own machines they do not.
   // So twice: the workers at the host's priority, then at nice 19, which is
   // also SCHED_IDLE (what docs/deploy.md's one-machine trial does): they then
@@ -324,40 +414,27 @@ int main(int argc, char** argv) {
       w1 = start_worker(dir, nats, "bench-w1-idle", *trainer, nice);
       w2 = start_worker(dir, nats, "bench-w2-idle", *trainer, nice);
     }
-    std::vector<double> slowdowns;
-    double idle_sum = 0, busy_sum = 0;
-    for (int round = 0; round < 3; ++round) {
-      const double idle_rate = http_ingest_rate(*trainer, 2.0);
-      std::atomic<bool> stop{false};
-      int started = 0;
-      std::thread training([&] { started = keep_training(*trainer, stop, 16); });
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // jobs under way
-      // Who used the CPU while the host ingested beside the training.
-      const double host_cpu = cpu_seconds(trainer->pid());
-      const double workers_cpu = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid());
-      const double nats_cpu = cpu_seconds(nats.process->pid());
-      const double busy_rate = http_ingest_rate(*trainer, 2.0);
-      const double host_used = cpu_seconds(trainer->pid()) - host_cpu;
-      const double workers_used = cpu_seconds(w1->pid()) + cpu_seconds(w2->pid()) - workers_cpu;
-      const double nats_used = cpu_seconds(nats.process->pid()) - nats_cpu;
-      stop = true;
-      training.join();
-      idle_sum += idle_rate;
-      busy_sum += busy_rate;
-      slowdowns.push_back(100.0 * (1.0 - busy_rate / idle_rate));
-      std::printf(
-          "nats_fleet:   workers %s, round %d: HTTP ingest %.0f events/s idle, %.0f "
-          "while %d jobs ran (%.1f%% slower); CPU s in the 2 s: host %.2f, workers %.2f, "
-          "nats-server %.2f\n",
-          nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0", round + 1, idle_rate, busy_rate,
-          started, slowdowns.back(), host_used, workers_used, nats_used);
-    }
-    std::sort(slowdowns.begin(), slowdowns.end());
+    const std::string label =
+        std::string("workers ") + (nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0");
+    const Slowdown slowdown = slowdown_while_training(*trainer, label.c_str(),
+                                                      {w1->pid(), w2->pid()}, {nats.process->pid()});
     std::printf(
         "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train %s: "
-        "%.1f%% slower (median of 3 rounds; target <= 10%%)\n",
-        idle_sum / 3, busy_sum / 3, nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0",
-        slowdowns[1]);
+        "%.1f%% slower (median of 5 bracketed rounds; target <= 10%%)\n",
+        slowdown.idle_rate, slowdown.busy_rate, nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0",
+        slowdown.median);
+    if (nice > 0) {
+      // The floor of this one-machine figure: idle-class load with no
+      // training at all. What the workers cost beyond it is the host's own
+      // per-job work (and the workers' memory traffic).
+      const Slowdown floor =
+          slowdown_while_training(*trainer, "two idle spinners, no jobs", {}, {}, true);
+      std::printf(
+          "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s beside two idle-class (nice "
+          "19, SCHED_IDLE) spinners and no training: %.1f%% slower (median of 5 bracketed rounds): "
+          "this machine's floor for the figure above\n",
+          floor.idle_rate, floor.busy_rate, floor.median);
+    }
     if (nice == 0)
       std::printf(
           "nats_fleet:   (one machine: the workers' computation, nats-server and this client "
