@@ -222,9 +222,9 @@ class IdleSpinners {
 };
 
 struct Slowdown {
-  double median = 0;      // percent
-  double idle_rate = 0;   // events/s, mean of the idle windows
-  double busy_rate = 0;   // events/s, mean of the busy windows
+  double median = 0;     // percent
+  double idle_rate = 0;  // events/s, mean of the idle windows
+  double busy_rate = 0;  // events/s, mean of the busy windows
 };
 
 // HTTP ingest while `host` keeps 16 jobs in flight, against the same host
@@ -416,13 +416,13 @@ int main(int argc, char** argv) {
     }
     const std::string label =
         std::string("workers ") + (nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0");
-    const Slowdown slowdown = slowdown_while_training(*trainer, label.c_str(),
-                                                      {w1->pid(), w2->pid()}, {nats.process->pid()});
+    const Slowdown slowdown = slowdown_while_training(
+        *trainer, label.c_str(), {w1->pid(), w2->pid()}, {nats.process->pid()});
     std::printf(
         "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train %s: "
         "%.1f%% slower (median of 5 bracketed rounds; target <= 10%%)\n",
-        slowdown.idle_rate, slowdown.busy_rate, nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0",
-        slowdown.median);
+        slowdown.idle_rate, slowdown.busy_rate,
+        nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0", slowdown.median);
     if (nice > 0) {
       // The floor of this one-machine figure: idle-class load with no
       // training at all. What the workers cost beyond it is the host's own

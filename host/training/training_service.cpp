@@ -241,7 +241,7 @@ void create_training_tables(sqlite3* db) {
 
 struct TrainingService::Claimed {
   std::string id;
-  JobStart start;  // request_json is built by the runner (with_request)
+  JobStart start;            // request_json is built by the runner (with_request)
   bool more_queued = false;  // another job was queued behind it
   // The row's texts as claimed: the request is built from them off the
   // journal's writer thread.
@@ -311,9 +311,9 @@ Json TrainingService::create_job(const StartRequest& request, const std::string&
   const std::string id = random_uuid_v4();
   // The texts are built before the transaction: the journal's writer only
   // binds them.
-  const std::string base = Json{{"env", config_.telemetry_config().at("context")},
-                                {"hints", config_.governor_hints()}}
-                               .dump();
+  const std::string base =
+      Json{{"env", config_.telemetry_config().at("context")}, {"hints", config_.governor_hints()}}
+          .dump();
   const std::string meta = request.meta.dump();
   const std::string submitted = request.submitted.dump();
   Json payload = {{"id", id},
@@ -688,19 +688,18 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
                                             {"hints", meta},
                                             {"changes", result.value("changes", Json::object())}}
                                            .dump();
-    const std::string completed_text =
-        Json{{"id", id},
-             {"ok", true},
-             {"result",
-              {{"logic_unit_id", unit_id},
-               {"candidate_id", job_result["candidate_id"]},
-               {"baseline", job_result["baseline"]},
-               {"predicted", job_result["predicted"]}}}}
-            .dump();
+    const std::string completed_text = Json{
+        {"id", id},
+        {"ok", true},
+        {"result",
+         {{"logic_unit_id", unit_id},
+          {"candidate_id", job_result["candidate_id"]},
+          {"baseline", job_result["baseline"]},
+          {"predicted",
+           job_result["predicted"]}}}}.dump();
     const std::optional<CacheEntry> cache = cache_entry_of(body.value("cache", Json(nullptr)));
     const std::optional<int64_t> attempt_seen =
-        attempt.is_number_integer() ? std::optional<int64_t>(attempt.get<int64_t>())
-                                    : std::nullopt;
+        attempt.is_number_integer() ? std::optional<int64_t>(attempt.get<int64_t>()) : std::nullopt;
     journal_.transact([&](WriteTx& tx) {
       // The re-check: a cancel (or timeout) that committed first wins.
       if (job_status_in_tx(tx.db(), id) != std::optional<std::string>("running"))

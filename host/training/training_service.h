@@ -126,7 +126,7 @@ class TrainingService {
   std::optional<Claimed> claim();
   std::optional<Claimed> claim_in(WriteTx& tx);  // the oldest queued job, in `tx`
   void run(Claimed& job);
-  void with_request(Claimed& job) const;  // fills job.start.request_json
+  void with_request(Claimed& job) const;                       // fills job.start.request_json
   bool fail(const std::string& id, const std::string& error);  // false when not running
   void finish_active(const std::string& id);
   bool runner_waits_for(const std::string& id);  // its runner still waits for it
