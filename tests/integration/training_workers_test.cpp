@@ -436,6 +436,58 @@ TEST_CASE("progress_out_of_order_or_redelivered_never_moves_a_job_back", "[nats]
   CHECK(applied == std::vector<int>{3, 4});
 }
 
+TEST_CASE("a_result_records_its_delivery_with_the_completion_and_a_later_one_only_that",
+          "[nats][training]") {
+  // No worker: the test publishes the results a worker would, the second as
+  // a later delivery of the same job (a worker that died before its ack).
+  NatsServer nats({.jetstream = true});
+  TestHost host(nats_dispatch(nats));
+  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
+  const std::string id = start_job(host, "attempts");
+  REQUIRE(wait_job(host, id, [](const Json& j) {
+            return j["status_slug"] == "running";
+          })["status_slug"] == "running");
+  Publisher worker(nats.url());
+  auto result = [&](int attempt, const std::string& candidate) {
+    const Json body = {
+        {"job_id", id},
+        {"ok", true},
+        {"worker", "w-test"},
+        {"attempt", attempt},
+        {"manifest", {{"id", "lu-" + id}, {"version", 1}, {"patches", Json::array()}}},
+        {"result", {{"candidate_id", candidate}, {"changes", {{"ARW_CONTEXT_K", 24}}}}}};
+    REQUIRE(worker.publish_acked("arw.training.jobs.result." + id, body.dump(),
+                                 "result-" + id + "-" + std::to_string(attempt)));
+  };
+  result(2, "first");
+  Json item = wait_job(host, id, is_terminal);
+  INFO(item.dump());
+  REQUIRE(item["status_slug"] == "completed");
+  CHECK(item["attempts"] == 2);  // written with the completion
+  CHECK(item["worker"] == "w-test");
+  CHECK(item["result"]["candidate_id"] == "first");
+  CHECK(item["logic_unit_id"] == "lu-" + id);
+  auto suggested_for_job = [&] {
+    std::vector<Json> out;
+    for (auto& event : events(host, "logic.unit.suggested"))
+      if (event["payload"]["job_id"] == id) out.push_back(event);
+    return out;
+  };
+  const auto suggested = suggested_for_job();
+  REQUIRE(suggested.size() == 1);
+  CHECK(suggested[0]["payload"]["id"] == "lu-" + id);
+  CHECK(suggested[0]["payload"]["changes"] == Json{{"ARW_CONTEXT_K", 24}});
+  CHECK(suggested[0]["payload"]["hints"] == item["hints"]);
+
+  result(3, "second");  // a later delivery: its attempt counts, nothing else changes
+  item = wait_job(host, id, [](const Json& j) { return j["attempts"] == 3; });
+  REQUIRE(item["attempts"] == 3);
+  CHECK(item["result"]["candidate_id"] == "first");
+  CHECK(job_events(host, "orchestrator.job.completed", id).size() == 1);
+  CHECK(suggested_for_job().size() == 1);
+  CHECK(host.get("/logic-units?limit=100").json()["total"] == 1);
+}
+
 TEST_CASE("a_host_killed_before_its_submit_was_acknowledged_still_completes_the_job_once",
           "[nats][training]") {
   // With the server down, the submit cannot get its PubAck: the job exists in
