@@ -126,6 +126,13 @@ int64_t journal_head(HostProcess& host) {
              : static_cast<int64_t>(std::stod(r.body.substr(at + 1 + key.size())));
 }
 
+// Jobs of `status` on the host (the job list's total).
+int64_t jobs_with_status(HostProcess& host, const char* status) {
+  HttpResult r = request("GET", "127.0.0.1", host.port(),
+                         std::string("/state/orchestrator/jobs?status=") + status + "&limit=1", {});
+  return r.status == 200 ? r.json()["total"].get<int64_t>() : 0;
+}
+
 int64_t completed_jobs(HostProcess& host) {
   HttpResult r = request("GET", "127.0.0.1", host.port(),
                          "/state/orchestrator/jobs?status=completed&limit=1", {});
@@ -144,15 +151,20 @@ double run_jobs(HostProcess& host, int jobs) {
   return jobs / seconds_since(start);
 }
 
-// Keeps `in_flight` quick jobs started and not yet completed on the host
-// until `stop`, then waits for the ones it started; how many it started.
+// Keeps `in_flight` quick jobs queued or running on the host until `stop`,
+// then waits until none is; how many it started. It counts the queued and
+// the running jobs (at most `in_flight` each): counting the completed ones
+// would cost the host more with every job done, and the measurement would
+// grow with its own polls.
 int keep_training(HostProcess& host, const std::atomic<bool>& stop, int in_flight) {
-  const int64_t base = completed_jobs(host);
   int started = 0;
+  auto pending = [&] {
+    return jobs_with_status(host, "queued") + jobs_with_status(host, "running");
+  };
   // One poll tops the jobs in flight up: a poll per started job would cost
   // the host as much as a job's own requests.
   while (!stop) {
-    const int64_t missing = in_flight - (started - (completed_jobs(host) - base));
+    const int64_t missing = in_flight - pending();
     for (int64_t i = 0; i < missing && !stop; ++i) {
       request("POST", "127.0.0.1", host.port(), "/orchestrator/mini_agents/start_training",
               {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
@@ -161,7 +173,7 @@ int keep_training(HostProcess& host, const std::atomic<bool>& stop, int in_fligh
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const auto start = Clock::now();
-  while (completed_jobs(host) < base + started && seconds_since(start) < 120)
+  while (pending() > 0 && seconds_since(start) < 120)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   return started;
 }
