@@ -128,13 +128,6 @@ int64_t journal_head(HostProcess& host) {
              : static_cast<int64_t>(std::stod(r.body.substr(at + 1 + key.size())));
 }
 
-// Jobs of `status` on the host (the job list's total).
-int64_t jobs_with_status(HostProcess& host, const char* status) {
-  HttpResult r = request("GET", "127.0.0.1", host.port(),
-                         std::string("/state/orchestrator/jobs?status=") + status + "&limit=1", {});
-  return r.status == 200 ? r.json()["total"].get<int64_t>() : 0;
-}
-
 int64_t completed_jobs(HostProcess& host) {
   HttpResult r = request("GET", "127.0.0.1", host.port(),
                          "/state/orchestrator/jobs?status=completed&limit=1", {});
@@ -159,17 +152,22 @@ double run_jobs(HostProcess& host, int jobs) {
 // would cost the host more with every job done, and the measurement would
 // grow with its own polls.
 int keep_training(HostProcess& host, const std::atomic<bool>& stop, int in_flight) {
-  int started = 0;
-  auto pending = [&] {
-    return jobs_with_status(host, "queued") + jobs_with_status(host, "running");
+  // One connection for all of it, as an HTTP client library keeps one.
+  HttpConnection conn("127.0.0.1", host.port(), std::chrono::seconds(60));
+  auto count = [&](const char* status) -> int64_t {
+    HttpResult r = conn.request(
+        "GET", std::string("/state/orchestrator/jobs?status=") + status + "&limit=1", {}, "");
+    return r.status == 200 ? r.json()["total"].get<int64_t>() : 0;
   };
+  auto pending = [&] { return count("queued") + count("running"); };
+  int started = 0;
   // One poll tops the jobs in flight up: a poll per started job would cost
   // the host as much as a job's own requests.
   while (!stop) {
     const int64_t missing = in_flight - pending();
     for (int64_t i = 0; i < missing && !stop; ++i) {
-      request("POST", "127.0.0.1", host.port(), "/orchestrator/mini_agents/start_training",
-              {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
+      conn.request("POST", "/orchestrator/mini_agents/start_training",
+                   {{"Content-Type", "application/json"}}, R"({"goal":"bench","mode":"quick"})");
       ++started;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
