@@ -256,6 +256,18 @@ bool is_terminal(const Json& j) {
          j["status_slug"] == "cancelled";
 }
 
+// With no worker about: the window ingested and a job started on `host`,
+// which dispatches over NATS and so holds it running, waiting for the
+// progress and results the test publishes as workers would; its id.
+std::string a_running_job(TestHost& host, const std::string& goal) {
+  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
+  const std::string id = start_job(host, goal);
+  REQUIRE(wait_job(host, id, [](const Json& j) {
+            return j["status_slug"] == "running";
+          })["status_slug"] == "running");
+  return id;
+}
+
 // Events of `kind` about job `id`.
 std::vector<Json> job_events(TestHost& host, const std::string& kind, const std::string& id) {
   std::vector<Json> out;
@@ -392,11 +404,7 @@ TEST_CASE("progress_out_of_order_or_redelivered_never_moves_a_job_back", "[nats]
   // redeliveries produce (a second run starts again at the first stages).
   NatsServer nats({.jetstream = true});
   TestHost host(nats_dispatch(nats));
-  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
-  const std::string id = start_job(host, "monotonic");
-  REQUIRE(wait_job(host, id, [](const Json& j) {
-            return j["status_slug"] == "running";
-          })["status_slug"] == "running");
+  const std::string id = a_running_job(host, "monotonic");
 
   Publisher worker(nats.url());
   const char* stages[] = {"collect", "analyse", "generate", "evaluate", "suggest"};
@@ -442,11 +450,7 @@ TEST_CASE("a_result_records_its_delivery_with_the_completion_and_a_later_one_onl
   // a later delivery of the same job (a worker that died before its ack).
   NatsServer nats({.jetstream = true});
   TestHost host(nats_dispatch(nats));
-  REQUIRE(host.post("/events/ingest", kWindow, kNdjson).status == 200);
-  const std::string id = start_job(host, "attempts");
-  REQUIRE(wait_job(host, id, [](const Json& j) {
-            return j["status_slug"] == "running";
-          })["status_slug"] == "running");
+  const std::string id = a_running_job(host, "attempts");
   Publisher worker(nats.url());
   auto result = [&](int attempt, const std::string& candidate) {
     const Json body = {
