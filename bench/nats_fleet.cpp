@@ -311,16 +311,14 @@ class StandInWorkers {
 // A worker's result message for a job the host completed: rebuilt from the
 // job's stored result and its logic.unit.suggested event; {id, message}.
 std::pair<std::string, std::string> a_result_message(HostProcess& host) {
-  const auto job = request("GET", "127.0.0.1", host.port(),
-                           "/state/orchestrator/jobs?status=completed&limit=1", {})
-                       .json()["items"][0];
-  const std::string id = job["id"].get<std::string>();
-  nlohmann::json changes = nlohmann::json::object();
-  const auto events = request("GET", "127.0.0.1", host.port(),
-                              "/state/events?after=0&limit=1000&prefix=logic.unit.suggested", {})
-                          .json();
-  for (const auto& event : events["items"])
-    if (event["payload"].value("job_id", "") == id) changes = event["payload"]["changes"];
+  // The journal's first suggestion, and the job it came from.
+  const auto suggested = request("GET", "127.0.0.1", host.port(),
+                                 "/state/events?after=0&limit=1&prefix=logic.unit.suggested", {})
+                             .json()["items"][0]["payload"];
+  const std::string id = suggested["job_id"].get<std::string>();
+  const nlohmann::json changes = suggested["changes"];
+  const auto job =
+      request("GET", "127.0.0.1", host.port(), "/state/orchestrator/jobs/" + id, {}).json();
   const auto& stored = job["result"];
   const nlohmann::json message = {{"job_id", id},
                                   {"ok", true},
