@@ -118,14 +118,19 @@ std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const Nats& nats,
   return worker;
 }
 
-int64_t journal_head(HostProcess& host) {
+// A label-less series of the host's /metrics; 0 when absent.
+int64_t metric_value(HostProcess& host, const std::string& name) {
   HttpResult r = request("GET", "127.0.0.1", host.port(), "/metrics", {});
-  const std::string key = "arw_events_journal_last_id ";
+  const std::string key = name + " ";
   const size_t at = r.body.find("\n" + key);
   // The exposition writes the shortest exact form: 200000 is "2e+05".
   return at == std::string::npos
              ? 0
              : static_cast<int64_t>(std::stod(r.body.substr(at + 1 + key.size())));
+}
+
+int64_t journal_head(HostProcess& host) {
+  return metric_value(host, "arw_events_journal_last_id");
 }
 
 int64_t completed_jobs(HostProcess& host) {
@@ -336,25 +341,28 @@ std::pair<std::string, std::string> a_result_message(HostProcess& host) {
 }
 
 struct Slowdown {
-  double median = 0;     // percent
-  double idle_rate = 0;  // events/s, mean of the idle windows
-  double busy_rate = 0;  // events/s, mean of the busy windows
+  double median = 0;                // percent
+  double idle_rate = 0;             // events/s, mean of the idle windows
+  double busy_rate = 0;             // events/s, mean of the busy windows
+  double paced_starts_per_sec = 0;  // jobs the host started in the busy windows, mean
 };
 
 // HTTP ingest while `host` keeps 16 jobs in flight, against the same host
-// idle. The windows alternate idle, busy, idle, ..., idle (kBusyWindows busy
-// ones, each 2 s), and each busy window is compared with the mean of the
-// idle windows on either side of it, so a drift of the machine's speed
-// during the run does not count as slowdown. Prints each window and who used
-// the CPU in it (`workers` and `nats`, when given, besides the host).
-// With `spinners`, the busy windows run IdleSpinners instead of jobs.
+// idle; the host paces job starts while ingest is busy (ARW_TRAINING_YIELD_*,
+// docs/training.md "Ingest first"). The windows alternate idle, busy, idle,
+// ..., idle (kBusyWindows busy ones, each 2 s), and each busy window is compared with the mean of
+// the idle windows on either side of it, so a drift of the machine's speed during the run does not
+// count as slowdown. Prints each window and who used the CPU in it (`workers` and `nats`, when
+// given, besides the host). With `spinners`, the busy windows run IdleSpinners instead of jobs.
 Slowdown slowdown_while_training(HostProcess& host, const char* label,
                                  const std::vector<pid_t>& workers = {},
                                  const std::vector<pid_t>& nats = {}, bool spinners = false) {
-  constexpr int kBusyWindows = 5;
+  constexpr int kBusyWindows = 7;
+  constexpr double kWindowSecs = 2.0;
   struct Window {
     double rate, host_cpu, workers_cpu, nats_cpu;
-    int jobs;
+    int jobs;              // posted by the client
+    int64_t paced_starts;  // started by the host at its paced rate during the window
   };
   auto measure = [&](bool busy) {
     std::atomic<bool> stop{false};
@@ -367,10 +375,16 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
       std::this_thread::sleep_for(std::chrono::milliseconds(300));  // jobs under way
     }
     const std::vector<pid_t> others = spinning ? spinning->pids() : workers;
+    const int64_t paced = metric_value(host, "arw_training_starts_paced_total");
     const double host_cpu = cpu_seconds(host.pid()), workers_cpu = cpu_of(others),
                  nats_cpu = cpu_of(nats);
-    Window w{http_ingest_rate(host, 2.0), cpu_seconds(host.pid()) - host_cpu,
-             cpu_of(others) - workers_cpu, cpu_of(nats) - nats_cpu, 0};
+    Window w{http_ingest_rate(host, kWindowSecs),
+             cpu_seconds(host.pid()) - host_cpu,
+             cpu_of(others) - workers_cpu,
+             cpu_of(nats) - nats_cpu,
+             0,
+             0};
+    w.paced_starts = metric_value(host, "arw_training_starts_paced_total") - paced;
     spinning.reset();
     stop = true;
     if (training.joinable()) training.join();
@@ -388,16 +402,18 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
     const double reference = (before.rate + after.rate) / 2;
     slowdowns.push_back(100.0 * (1.0 - b.rate / reference));
     std::printf(
-        "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle before, %.0f while %d jobs "
-        "ran, %.0f idle after: %.1f%% slower; CPU s per 2 s window, idle/busy: host %.2f/%.2f",
-        label, round + 1, before.rate, b.rate, b.jobs, after.rate, slowdowns.back(), after.host_cpu,
-        b.host_cpu);
+        "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle before, %.0f while jobs "
+        "ran (%d posted, %lld started paced in the window), %.0f idle after: %.1f%% slower; CPU s "
+        "per 2 s window, idle/busy: host %.2f/%.2f",
+        label, round + 1, before.rate, b.rate, b.jobs, static_cast<long long>(b.paced_starts),
+        after.rate, slowdowns.back(), after.host_cpu, b.host_cpu);
     if (!workers.empty() || spinners)
       std::printf(", %s %.2f/%.2f", spinners ? "spinners" : "workers", after.workers_cpu,
                   b.workers_cpu);
     if (!nats.empty()) std::printf(", nats-server %.2f/%.2f", after.nats_cpu, b.nats_cpu);
     std::printf("\n");
     out.busy_rate += b.rate / kBusyWindows;
+    out.paced_starts_per_sec += static_cast<double>(b.paced_starts) / kWindowSecs / kBusyWindows;
   }
   for (const Window& w : idle) out.idle_rate += w.rate / static_cast<double>(idle.size());
   std::sort(slowdowns.begin(), slowdowns.end());
@@ -481,8 +497,8 @@ int main(int argc, char** argv) {
     const Slowdown local_slowdown = slowdown_while_training(*local, "local dispatch");
     std::printf(
         "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
-        "slower (median of 5 bracketed rounds)\n",
-        local_slowdown.median);
+        "slower (median of 7 bracketed rounds); jobs started at %.1f/s under that ingest\n",
+        local_slowdown.median, local_slowdown.paced_starts_per_sec);
     local->stop();
   }
 
@@ -534,9 +550,11 @@ int main(int argc, char** argv) {
         *trainer, label.c_str(), {w1->pid(), w2->pid()}, {nats.process->pid()});
     std::printf(
         "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train %s: "
-        "%.1f%% slower (median of 5 bracketed rounds; target <= 10%%)\n",
+        "%.1f%% slower (median of 7 bracketed rounds; target <= 10%%); jobs started at %.1f/s "
+        "under that ingest (paced: ARW_TRAINING_YIELD_STARTS_PER_SEC)\n",
         slowdown.idle_rate, slowdown.busy_rate,
-        nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0", slowdown.median);
+        nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0", slowdown.median,
+        slowdown.paced_starts_per_sec);
     if (nice > 0) {
       // The floor of this one-machine figure: idle-class load with no
       // training at all. What the workers cost beyond it is the host's own
@@ -545,7 +563,7 @@ int main(int argc, char** argv) {
           slowdown_while_training(*trainer, "two idle spinners, no jobs", {}, {}, true);
       std::printf(
           "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s beside two idle-class (nice "
-          "19, SCHED_IDLE) spinners and no training: %.1f%% slower (median of 5 bracketed rounds): "
+          "19, SCHED_IDLE) spinners and no training: %.1f%% slower (median of 7 bracketed rounds): "
           "this machine's floor for the figure above\n",
           floor.idle_rate, floor.busy_rate, floor.median);
       // Workers on machines of their own, as far as one machine can show it:
@@ -559,8 +577,9 @@ int main(int argc, char** argv) {
       std::printf(
           "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while stand-in workers "
           "answer every job at once (no computation on this machine: the host's own work per "
-          "job): %.1f%% slower (median of 5 bracketed rounds; target <= 10%%)\n",
-          own.idle_rate, own.busy_rate, own.median);
+          "job): %.1f%% slower (median of 7 bracketed rounds; target <= 10%%); jobs started at "
+          "%.1f/s\n",
+          own.idle_rate, own.busy_rate, own.median, own.paced_starts_per_sec);
     }
     if (nice == 0)
       std::printf(

@@ -206,7 +206,7 @@ int run_host(Settings settings) {
   try {
     training_service = std::make_unique<training::TrainingService>(
         *journal, *config, plugins,
-        training::training_settings_from_env(effective_training_dispatch(s.host_config)));
+        training::training_settings_from_env(effective_training_dispatch(s.host_config)), &metrics);
   } catch (const std::exception& e) {
     spdlog::error("cannot open the training tables: {}", e.what());
     return 1;

@@ -5,6 +5,7 @@
 #include "config/config_state.h"
 #include "config/settings.h"
 #include "kernel/journal.h"
+#include "metrics/metric_registry.h"
 #include "plugins/orchestrator_runtime.h"
 #include "plugins/plugin_manager.h"
 #include "training/job_status.h"
@@ -227,6 +228,10 @@ TrainingSettings training_settings_from_env(const std::string& dispatch) {
   s.stage_delay_ms = env_u64("ARW_TRAINING_STAGE_DELAY_MS", 0, 0, 600000);
   s.job_timeout_secs = env_u64("ARW_TRAINING_JOB_TIMEOUT_SECS", 900, 1, 86400);
   s.history_max = env_u64("ARW_TRAINING_HISTORY_MAX", 10000, 100, 1000000);
+  s.yield.busy_events_per_sec =
+      env_u64("ARW_TRAINING_YIELD_EVENTS_PER_SEC", s.yield.busy_events_per_sec, 1, 100000000);
+  s.yield.starts_per_sec =
+      env_u64("ARW_TRAINING_YIELD_STARTS_PER_SEC", s.yield.starts_per_sec, 0, 100000);
   return s;
 }
 
@@ -266,7 +271,8 @@ void TrainingService::with_request(Claimed& job) const {
 }
 
 TrainingService::TrainingService(Journal& journal, control::ConfigState& config,
-                                 PluginManager& plugins, TrainingSettings settings)
+                                 PluginManager& plugins, TrainingSettings settings,
+                                 MetricRegistry* metrics)
     : journal_(journal),
       config_(config),
       plugins_(plugins),
@@ -274,9 +280,31 @@ TrainingService::TrainingService(Journal& journal, control::ConfigState& config,
       reader_([&journal] {
         journal.transact([](WriteTx& tx) { create_training_tables(tx.db()); });
         return journal.path().string();
-      }()) {}
+      }()),
+      pacer_(settings_.yield, std::chrono::steady_clock::now(), journal.head_id()),
+      metrics_(metrics) {
+  if (!metrics_) return;
+  std::string error;
+  busy_family_ = metrics_->register_family(
+      MetricType::Gauge, "arw_training_ingest_busy",
+      "1 while ingest is busy and training job starts are paced (ARW_TRAINING_YIELD_*)", {}, {},
+      &error);
+  paced_family_ = metrics_->register_family(MetricType::Counter, "arw_training_starts_paced_total",
+                                            "Training jobs started at the paced rate while ingest "
+                                            "was busy",
+                                            {}, {}, &error);
+  if (!busy_family_ || !paced_family_) throw std::logic_error("training metric families: " + error);
+  metrics_hook_ = metrics_->add_render_hook([this] {
+    const Pacing now = pacing();
+    std::lock_guard lock(export_mutex_);
+    metrics_->set(busy_family_, {}, now.busy ? 1.0 : 0.0);
+    metrics_->add(paced_family_, {}, static_cast<double>(now.paced_starts - exported_paced_));
+    exported_paced_ = now.paced_starts;
+  });
+}
 
 TrainingService::~TrainingService() {
+  if (metrics_) metrics_->remove_render_hook(metrics_hook_);
   stop();
 }
 
@@ -437,9 +465,12 @@ CancelOutcome TrainingService::cancel_job(const std::string& id,
   return outcome;
 }
 
-bool TrainingService::runner_waits_for(const std::string& id) {
+bool TrainingService::runner_may_claim_for(const std::string& id) {
   std::lock_guard lock(mutex_);
-  return !stopping_ && active_.count(id) > 0;
+  if (stopping_ || active_.count(id) == 0) return false;
+  if (!start_slot()) return true;
+  ++generation_;  // not yet: the runner looks again once free, and is paced
+  return false;
 }
 
 void TrainingService::finish_active(const std::string& id) {
@@ -470,6 +501,17 @@ bool TrainingService::fail(const std::string& id, const std::string& error) {
   });
   finish_active(id);
   return failed;
+}
+
+std::optional<std::chrono::steady_clock::time_point> TrainingService::start_slot() {
+  return pacer_.start_at(std::chrono::steady_clock::now(), journal_.head_id());
+}
+
+TrainingService::Pacing TrainingService::pacing() {
+  std::lock_guard lock(mutex_);
+  // Measured here too, so that a scrape sees the load without a job start.
+  pacer_.observe(std::chrono::steady_clock::now(), journal_.head_id());
+  return {pacer_.busy(), pacer_.paced_starts()};
 }
 
 std::optional<TrainingService::Claimed> TrainingService::claim() {
@@ -518,6 +560,11 @@ void TrainingService::runner_loop() {
       if (!handed_.empty()) {
         job = std::move(handed_.front());
         handed_.pop_front();
+      } else if (const auto slot = start_slot()) {
+        // Ingest is busy and a job started less than a slot ago: ask again
+        // then (`seen` stays behind, so the claim is not forgotten).
+        claim_cv_.wait_until(lock, *slot, [&] { return stopping_; });
+        continue;
       } else {
         seen = generation_;
       }
@@ -736,9 +783,10 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
       append_event_text(tx, "orchestrator.job.completed", completed_text);
       status = TP_OK;
       // The job's runner is free from here: it takes the oldest queued job
-      // in this transaction, one commit instead of a claim of its own. A
-      // claim that fails leaves the result alone (the runner claims later).
-      if (runner_waits_for(id)) {
+      // in this transaction, one commit instead of a claim of its own, when
+      // the pacer lets a job start now. A claim that fails leaves the result
+      // alone (the runner claims later).
+      if (runner_may_claim_for(id)) {
         try {
           next = claim_in(tx);
         } catch (const std::exception& e) {

@@ -21,11 +21,13 @@
 #include <tpark/tp_plugin.h>
 
 #include "control/sql.h"
+#include "training/start_pacer.h"
 #include "training/start_request.h"
 #include "util/json.h"
 
 namespace tpark {
 class Journal;
+class MetricRegistry;
 class PluginManager;
 class WriteTx;
 namespace control {
@@ -41,6 +43,7 @@ struct TrainingSettings {
   uint64_t history_max = 10000;     // ARW_TRAINING_HISTORY_MAX
   std::string dispatch = "local";   // local | nats (control.md 5.6)
   std::string orchestrator_id = "tp.orchestrator.local";
+  YieldSettings yield;  // ingest first (start_pacer.h)
 };
 
 // Reads the ARW_TRAINING_* variables (a bad value falls back with a warning);
@@ -83,8 +86,10 @@ struct CancelOutcome {
 
 class TrainingService {
  public:
+  // With `metrics`, /metrics carries arw_training_ingest_busy and
+  // arw_training_starts_paced_total (start_pacer.h).
   TrainingService(Journal& journal, control::ConfigState& config, PluginManager& plugins,
-                  TrainingSettings settings);
+                  TrainingSettings settings, MetricRegistry* metrics = nullptr);
   ~TrainingService();
   TrainingService(const TrainingService&) = delete;
   TrainingService& operator=(const TrainingService&) = delete;
@@ -120,6 +125,14 @@ class TrainingService {
   // GET /orchestrator/mini_agents: the shipped catalog.
   static Json catalog();
 
+  // Ingest first (start_pacer.h): whether job starts are paced now, and how
+  // many started paced (arw_training_ingest_busy, _starts_paced_total).
+  struct Pacing {
+    bool busy = false;
+    uint64_t paced_starts = 0;
+  };
+  Pacing pacing();
+
  private:
   struct Claimed;
   void runner_loop();
@@ -129,7 +142,11 @@ class TrainingService {
   void with_request(Claimed& job) const;                       // fills job.start.request_json
   bool fail(const std::string& id, const std::string& error);  // false when not running
   void finish_active(const std::string& id);
-  bool runner_waits_for(const std::string& id);  // its runner still waits for it
+  // Its runner still waits for it, and a job may start now (booked).
+  bool runner_may_claim_for(const std::string& id);
+  // Books a start with the pacer: nullopt when a job may start now, else
+  // when to ask again. Under mutex_.
+  std::optional<std::chrono::steady_clock::time_point> start_slot();
 
   Journal& journal_;
   control::ConfigState& config_;
@@ -143,6 +160,7 @@ class TrainingService {
   std::condition_variable claim_cv_;
   bool stopping_ = false;
   uint64_t generation_ = 0;  // bumped whenever a job may have become claimable
+  StartPacer pacer_;
   struct Active {
     std::chrono::steady_clock::time_point last_progress;
     bool done = false;
@@ -153,6 +171,11 @@ class TrainingService {
   // job (one commit instead of two); the next free runner runs them.
   std::list<Claimed> handed_;
   std::vector<std::thread> runners_;
+
+  MetricRegistry* metrics_ = nullptr;
+  uint64_t busy_family_ = 0, paced_family_ = 0, metrics_hook_ = 0;
+  uint64_t exported_paced_ = 0;  // under the hook's own calls (one scrape at a time per hook)
+  std::mutex export_mutex_;
 };
 
 }  // namespace training
