@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -91,6 +92,10 @@ std::unique_ptr<HostProcess> start_host(const TempDir& dir, const std::string& n
   o.args = {"--listen", "127.0.0.1:0", "--state-dir", dir.file(name)};
   env.emplace_back("ARW_ADMIN_RATE_LIMIT", "0");
   env.emplace_back("ARW_PUBLIC_RATE_LIMIT", "0");
+  // To measure another trade between training and ingest (docs/deploy.md).
+  for (const char* name :
+       {"ARW_TRAINING_YIELD_STARTS_PER_SEC", "ARW_TRAINING_YIELD_EVENTS_PER_SEC"})
+    if (const char* value = std::getenv(name)) env.emplace_back(name, value);
   env.emplace_back("TPARK_BUILTIN_PLUGIN_DIR", TPARK_BUILTIN_PLUGIN_DIR);
   o.env = std::move(env);
   o.log_path = dir.file(name + ".log");
