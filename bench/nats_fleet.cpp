@@ -349,7 +349,8 @@ struct Slowdown {
   double median = 0;                // percent
   double idle_rate = 0;             // events/s, mean of the idle windows
   double busy_rate = 0;             // events/s, mean of the busy windows
-  double paced_starts_per_sec = 0;  // jobs the host started in the busy windows, mean
+  double paced_starts_per_sec = 0;  // jobs the host started paced in the busy windows, mean
+  double completed_per_sec = 0;     // jobs completed in the busy windows, mean
 };
 
 // HTTP ingest while `host` keeps 16 jobs in flight, against the same host
@@ -368,6 +369,7 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
     double rate, host_cpu, workers_cpu, nats_cpu;
     int jobs;              // posted by the client
     int64_t paced_starts;  // started by the host at its paced rate during the window
+    int64_t completed;     // jobs completed during the window
   };
   auto measure = [&](bool busy) {
     std::atomic<bool> stop{false};
@@ -381,6 +383,7 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
     }
     const std::vector<pid_t> others = spinning ? spinning->pids() : workers;
     const int64_t paced = metric_value(host, "arw_training_starts_paced_total");
+    const int64_t completed = busy && !spinners ? completed_jobs(host) : 0;
     const double host_cpu = cpu_seconds(host.pid()), workers_cpu = cpu_of(others),
                  nats_cpu = cpu_of(nats);
     Window w{http_ingest_rate(host, kWindowSecs),
@@ -388,8 +391,10 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
              cpu_of(others) - workers_cpu,
              cpu_of(nats) - nats_cpu,
              0,
+             0,
              0};
     w.paced_starts = metric_value(host, "arw_training_starts_paced_total") - paced;
+    w.completed = busy && !spinners ? completed_jobs(host) - completed : 0;
     spinning.reset();
     stop = true;
     if (training.joinable()) training.join();
@@ -408,10 +413,12 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
     slowdowns.push_back(100.0 * (1.0 - b.rate / reference));
     std::printf(
         "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle before, %.0f while jobs "
-        "ran (%d posted, %lld started paced in the window), %.0f idle after: %.1f%% slower; CPU s "
-        "per 2 s window, idle/busy: host %.2f/%.2f",
-        label, round + 1, before.rate, b.rate, b.jobs, static_cast<long long>(b.paced_starts),
-        after.rate, slowdowns.back(), after.host_cpu, b.host_cpu);
+        "ran (%d posted; in the window %lld completed, %lld started paced), %.0f idle after: "
+        "%.1f%% "
+        "slower; CPU s per 2 s window, idle/busy: host %.2f/%.2f",
+        label, round + 1, before.rate, b.rate, b.jobs, static_cast<long long>(b.completed),
+        static_cast<long long>(b.paced_starts), after.rate, slowdowns.back(), after.host_cpu,
+        b.host_cpu);
     if (!workers.empty() || spinners)
       std::printf(", %s %.2f/%.2f", spinners ? "spinners" : "workers", after.workers_cpu,
                   b.workers_cpu);
@@ -419,6 +426,7 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
     std::printf("\n");
     out.busy_rate += b.rate / kBusyWindows;
     out.paced_starts_per_sec += static_cast<double>(b.paced_starts) / kWindowSecs / kBusyWindows;
+    out.completed_per_sec += static_cast<double>(b.completed) / kWindowSecs / kBusyWindows;
   }
   for (const Window& w : idle) out.idle_rate += w.rate / static_cast<double>(idle.size());
   std::sort(slowdowns.begin(), slowdowns.end());
@@ -502,8 +510,10 @@ int main(int argc, char** argv) {
     const Slowdown local_slowdown = slowdown_while_training(*local, "local dispatch");
     std::printf(
         "nats_fleet: HTTP ingest while local dispatch trains (no NATS, no workers): %.1f%% "
-        "slower (median of 7 bracketed rounds); jobs started at %.1f/s under that ingest\n",
-        local_slowdown.median, local_slowdown.paced_starts_per_sec);
+        "slower (median of 7 bracketed rounds); under that ingest jobs completed at %.1f/s, "
+        "%.1f/s started paced\n",
+        local_slowdown.median, local_slowdown.completed_per_sec,
+        local_slowdown.paced_starts_per_sec);
     local->stop();
   }
 
@@ -555,11 +565,11 @@ int main(int argc, char** argv) {
         *trainer, label.c_str(), {w1->pid(), w2->pid()}, {nats.process->pid()});
     std::printf(
         "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while two workers train %s: "
-        "%.1f%% slower (median of 7 bracketed rounds; target <= 10%%); jobs started at %.1f/s "
-        "under that ingest (paced: ARW_TRAINING_YIELD_STARTS_PER_SEC)\n",
+        "%.1f%% slower (median of 7 bracketed rounds; target <= 10%%); under that ingest jobs "
+        "completed at %.1f/s, %.1f/s started paced (ARW_TRAINING_YIELD_STARTS_PER_SEC)\n",
         slowdown.idle_rate, slowdown.busy_rate,
         nice > 0 ? "idle (nice 19, SCHED_IDLE)" : "at nice 0", slowdown.median,
-        slowdown.paced_starts_per_sec);
+        slowdown.completed_per_sec, slowdown.paced_starts_per_sec);
     if (nice > 0) {
       // The floor of this one-machine figure: idle-class load with no
       // training at all. What the workers cost beyond it is the host's own
@@ -582,9 +592,10 @@ int main(int argc, char** argv) {
       std::printf(
           "nats_fleet: HTTP ingest %.0f events/s idle, %.0f events/s while stand-in workers "
           "answer every job at once (no computation on this machine: the host's own work per "
-          "job): %.1f%% slower (median of 7 bracketed rounds; target <= 10%%); jobs started at "
-          "%.1f/s\n",
-          own.idle_rate, own.busy_rate, own.median, own.paced_starts_per_sec);
+          "job): %.1f%% slower (median of 7 bracketed rounds; target <= 10%%); under that ingest "
+          "jobs completed at %.1f/s, %.1f/s started paced\n",
+          own.idle_rate, own.busy_rate, own.median, own.completed_per_sec,
+          own.paced_starts_per_sec);
     }
     if (nice == 0)
       std::printf(

@@ -17,8 +17,16 @@ void StartPacer::observe(Clock::time_point now, int64_t head) {
   if (span < kSpan) return;
   const double secs = std::chrono::duration<double>(span).count();
   const double rate = static_cast<double>(head - span_head_) / secs;
-  busy_ =
+  const bool loaded =
       settings_.starts_per_sec > 0 && rate >= static_cast<double>(settings_.busy_events_per_sec);
+  // Busy at the first loaded span; quiet only after kQuietHold without one, so a pause between
+  // two ingest batches does not let a burst of starts through.
+  if (loaded) {
+    busy_ = true;
+    last_loaded_ = now;
+  } else if (busy_ && now - last_loaded_ >= kQuietHold) {
+    busy_ = false;
+  }
   span_start_ = now;
   span_head_ = head;
 }

@@ -22,8 +22,10 @@ struct YieldSettings {
 class StartPacer {
  public:
   using Clock = std::chrono::steady_clock;
-  // The append rate is measured over spans of at least this long.
-  static constexpr std::chrono::milliseconds kSpan{250};
+  // The append rate is measured over spans of at least this long. One loaded span makes the
+  // host busy; it is quiet again after kQuietHold of spans below the busy rate.
+  static constexpr std::chrono::milliseconds kSpan{100};
+  static constexpr std::chrono::milliseconds kQuietHold{1000};
 
   // `head`: the journal's head id at `now`.
   StartPacer(YieldSettings settings, Clock::time_point now, int64_t head);
@@ -46,6 +48,7 @@ class StartPacer {
   Clock::time_point span_start_;
   int64_t span_head_ = 0;
   bool busy_ = false;
+  Clock::time_point last_loaded_;  // the end of the last span at the busy rate
   Clock::time_point next_start_;
   uint64_t paced_starts_ = 0;
 };

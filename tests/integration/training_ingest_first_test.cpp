@@ -102,11 +102,15 @@ TEST_CASE("busy_ingest_paces_job_starts_a_slot_apart_and_counts_them", "[integra
     // them would start within milliseconds.
     started = started_when_done(host, start_quick_jobs(host, 5));
   }
+  // A slot is 250 ms. `started` is stamped when the claim commits, a little after the slot
+  // was granted, and a commit may wait behind an ingest batch: so each gap is at least most of
+  // a slot, and the five starts span at least four slots less that wait. Unpaced, four runners
+  // would start them within milliseconds.
   for (size_t i = 1; i < started.size(); ++i) {
     INFO("start " << i << " came " << started[i] - started[i - 1] << " ms after the one before");
-    // A slot is 250 ms; the times are wall-clock milliseconds.
-    CHECK(started[i] - started[i - 1] >= 249);
+    CHECK(started[i] - started[i - 1] >= 150);
   }
+  CHECK(started.back() - started.front() >= 4 * 250 - 100);
   CHECK(metric(host, "arw_training_starts_paced_total") == 5);
 }
 

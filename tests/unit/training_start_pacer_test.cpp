@@ -38,28 +38,37 @@ TEST_CASE("busy_ingest_spaces_starts_one_slot_apart") {
   CHECK(pacer.paced_starts() == 2);
 }
 
-TEST_CASE("the_load_is_measured_over_spans_of_at_least_250_ms") {
+TEST_CASE("the_load_is_measured_over_spans_of_at_least_100_ms") {
   StartPacer pacer({.busy_events_per_sec = 1000, .starts_per_sec = 10}, t0, 0);
-  // 100 appends in 100 ms would be busy, but a span is not over yet: the
-  // pacer still counts the host idle.
-  CHECK_FALSE(pacer.start_at(t0 + 100ms, 100));
+  // 90 appends in 90 ms would be busy, but a span is not over yet: the
+  // pacer still counts the host quiet.
+  CHECK_FALSE(pacer.start_at(t0 + 50ms, 50));
+  CHECK_FALSE(pacer.start_at(t0 + 90ms, 90));
   CHECK_FALSE(pacer.busy());
-  CHECK_FALSE(pacer.start_at(t0 + 200ms, 200));
-  // At 250 ms the span closes: 250 appends, 1,000/s. The start at 200 ms
-  // booked the next slot at 300 ms.
-  CHECK(pacer.start_at(t0 + 250ms, 250) == t0 + 300ms);
+  // At 100 ms the span closes: 100 appends, 1,000/s. The start at 90 ms
+  // booked the next slot at 190 ms.
+  CHECK(pacer.start_at(t0 + 100ms, 100) == t0 + 190ms);
   CHECK(pacer.busy());
 }
 
-TEST_CASE("starts_go_unpaced_again_once_ingest_quietens") {
+TEST_CASE("starts_go_unpaced_again_a_second_after_the_last_busy_span") {
   StartPacer pacer({.busy_events_per_sec = 1000, .starts_per_sec = 4}, t0, 0);
-  CHECK_FALSE(pacer.start_at(t0 + 250ms, 1000));  // 4,000/s: busy
+  CHECK_FALSE(pacer.start_at(t0 + 250ms, 1000));  // 4,000/s in 0..250 ms: busy
   CHECK(pacer.start_at(t0 + 260ms, 1000) == t0 + 500ms);
-  // The next span, 250..600 ms, holds 100 appends: 286/s, quiet.
+  // 250..400 ms holds 50 appends (333/s): a quiet span, but not yet a second
+  // of them, so starts stay paced.
+  CHECK(pacer.start_at(t0 + 400ms, 1050) == t0 + 500ms);
   CHECK_FALSE(pacer.start_at(t0 + 600ms, 1100));
+  CHECK(pacer.busy());
+  CHECK_FALSE(pacer.start_at(t0 + 1200ms, 1100));  // the slot after 850 ms
+  CHECK(pacer.busy());
+  CHECK(pacer.paced_starts() == 3);
+  // The span closing at 1,300 ms ends a second after the last busy one
+  // (which closed at 250 ms): quiet, starts go back to back.
+  CHECK_FALSE(pacer.start_at(t0 + 1300ms, 1100));
   CHECK_FALSE(pacer.busy());
-  CHECK_FALSE(pacer.start_at(t0 + 601ms, 1100));
-  CHECK(pacer.paced_starts() == 1);
+  CHECK_FALSE(pacer.start_at(t0 + 1301ms, 1100));
+  CHECK(pacer.paced_starts() == 3);
 }
 
 TEST_CASE("zero_starts_per_second_turns_pacing_off") {
