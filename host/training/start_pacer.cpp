@@ -34,10 +34,7 @@ void StartPacer::observe(Clock::time_point now, int64_t head) {
 std::optional<StartPacer::Clock::time_point> StartPacer::start_at(Clock::time_point now,
                                                                   int64_t head) {
   observe(now, head);
-  if (busy_) {
-    if (now < next_start_) return next_start_;
-    ++paced_starts_;
-  }
+  if (busy_ && now < next_start_) return next_start_;
   // Every start books the next slot, so the first start once ingest turns
   // busy also waits for a start made just before.
   next_start_ = now + interval_;

@@ -39,8 +39,6 @@ class StartPacer {
 
   // Ingest was busy at the last measurement: starts are paced.
   bool busy() const { return busy_; }
-  // Starts booked while busy (arw_training_starts_paced_total).
-  uint64_t paced_starts() const { return paced_starts_; }
 
  private:
   YieldSettings settings_;
@@ -50,7 +48,6 @@ class StartPacer {
   bool busy_ = false;
   Clock::time_point last_loaded_;  // the end of the last span at the busy rate
   Clock::time_point next_start_;
-  uint64_t paced_starts_ = 0;
 };
 
 }  // namespace tpark::training

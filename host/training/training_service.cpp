@@ -465,10 +465,12 @@ CancelOutcome TrainingService::cancel_job(const std::string& id,
   return outcome;
 }
 
-bool TrainingService::runner_may_claim_for(const std::string& id) {
+bool TrainingService::runner_may_claim_for(const std::string& id, bool* paced) {
   std::lock_guard lock(mutex_);
   if (stopping_ || active_.count(id) == 0) return false;
-  if (!start_slot()) return true;
+  const Slot slot = start_slot();
+  *paced = slot.paced;
+  if (!slot.retry_at) return true;
   ++generation_;  // not yet: the runner looks again once free, and is paced
   return false;
 }
@@ -503,15 +505,16 @@ bool TrainingService::fail(const std::string& id, const std::string& error) {
   return failed;
 }
 
-std::optional<std::chrono::steady_clock::time_point> TrainingService::start_slot() {
-  return pacer_.start_at(std::chrono::steady_clock::now(), journal_.head_id());
+TrainingService::Slot TrainingService::start_slot() {
+  const auto retry_at = pacer_.start_at(std::chrono::steady_clock::now(), journal_.head_id());
+  return {retry_at, pacer_.busy()};
 }
 
 TrainingService::Pacing TrainingService::pacing() {
   std::lock_guard lock(mutex_);
   // Measured here too, so that a scrape sees the load without a job start.
   pacer_.observe(std::chrono::steady_clock::now(), journal_.head_id());
-  return {pacer_.busy(), pacer_.paced_starts()};
+  return {pacer_.busy(), paced_starts_};
 }
 
 std::optional<TrainingService::Claimed> TrainingService::claim() {
@@ -553,6 +556,7 @@ void TrainingService::runner_loop() {
   uint64_t seen = 0;
   while (true) {
     std::optional<Claimed> job;
+    bool paced = false;  // claimed on a paced slot (a handed job was counted when claimed)
     {
       std::unique_lock lock(mutex_);
       claim_cv_.wait(lock, [&] { return stopping_ || !handed_.empty() || generation_ != seen; });
@@ -560,13 +564,14 @@ void TrainingService::runner_loop() {
       if (!handed_.empty()) {
         job = std::move(handed_.front());
         handed_.pop_front();
-      } else if (const auto slot = start_slot()) {
+      } else if (const Slot slot = start_slot(); slot.retry_at) {
         // Ingest is busy and a job started less than a slot ago: ask again
         // then (`seen` stays behind, so the claim is not forgotten).
-        claim_cv_.wait_until(lock, *slot, [&] { return stopping_; });
+        claim_cv_.wait_until(lock, *slot.retry_at, [&] { return stopping_; });
         continue;
       } else {
         seen = generation_;
+        paced = slot.paced;
       }
     }
     if (!job) {
@@ -577,6 +582,10 @@ void TrainingService::runner_loop() {
       }
     }
     if (!job) continue;
+    if (paced) {
+      std::lock_guard lock(mutex_);
+      ++paced_starts_;
+    }
     if (job->more_queued) {
       // Another queued job waits: let the next runner (or this one) take it.
       // (A job created meanwhile wakes a runner itself.) Without one, no
@@ -702,6 +711,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
     const Json result = body.value("result", Json::object());
     const std::string unit_id = "lu-" + id;
     std::optional<Claimed> next;
+    bool next_paced = false;
     if (!manifest.is_object() || manifest.value("id", "") != unit_id || !result.is_object())
       return TP_INVALID_ARG;
     // Everything but the statements is built here, on the reporting thread:
@@ -786,7 +796,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
       // in this transaction, one commit instead of a claim of its own, when
       // the pacer lets a job start now. A claim that fails leaves the result
       // alone (the runner claims later).
-      if (runner_may_claim_for(id)) {
+      if (runner_may_claim_for(id, &next_paced)) {
         try {
           next = claim_in(tx);
         } catch (const std::exception& e) {
@@ -799,6 +809,7 @@ tp_status TrainingService::report(const std::string& plugin_id, std::string_view
       if (next) {
         std::lock_guard lock(mutex_);
         handed_.push_back(std::move(*next));
+        if (next_paced) ++paced_starts_;
       }
       finish_active(id);
     }

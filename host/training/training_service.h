@@ -142,11 +142,16 @@ class TrainingService {
   void with_request(Claimed& job) const;                       // fills job.start.request_json
   bool fail(const std::string& id, const std::string& error);  // false when not running
   void finish_active(const std::string& id);
-  // Its runner still waits for it, and a job may start now (booked).
-  bool runner_may_claim_for(const std::string& id);
-  // Books a start with the pacer: nullopt when a job may start now, else
-  // when to ask again. Under mutex_.
-  std::optional<std::chrono::steady_clock::time_point> start_slot();
+  // A start booked with the pacer (under mutex_): `retry_at` unset when a
+  // job may start now, `paced` when ingest is busy and it starts paced.
+  struct Slot {
+    std::optional<std::chrono::steady_clock::time_point> retry_at;
+    bool paced = false;
+  };
+  Slot start_slot();
+  // Its runner still waits for it, and a job may start now (booked; *paced
+  // as in Slot).
+  bool runner_may_claim_for(const std::string& id, bool* paced);
 
   Journal& journal_;
   control::ConfigState& config_;
@@ -161,6 +166,7 @@ class TrainingService {
   bool stopping_ = false;
   uint64_t generation_ = 0;  // bumped whenever a job may have become claimable
   StartPacer pacer_;
+  uint64_t paced_starts_ = 0;  // jobs claimed on a paced slot
   struct Active {
     std::chrono::steady_clock::time_point last_progress;
     bool done = false;

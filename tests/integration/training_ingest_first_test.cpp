@@ -101,6 +101,9 @@ TEST_CASE("busy_ingest_paces_job_starts_a_slot_apart_and_counts_them", "[integra
     // Four runners free, five jobs queued at once: without pacing all of
     // them would start within milliseconds.
     started = started_when_done(host, start_quick_jobs(host, 5));
+    // Two more slots pass with ingest still busy and nothing queued: a slot
+    // no job took is not a start.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   // A slot is 250 ms. `started` is stamped when the claim commits, a little after the slot
   // was granted, and a commit may wait behind an ingest batch: so each gap is at least most of

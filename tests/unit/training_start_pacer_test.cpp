@@ -22,7 +22,6 @@ TEST_CASE("starts_go_unpaced_while_the_journal_takes_fewer_appends_than_the_busy
   // Back to back: nothing is paced.
   CHECK_FALSE(pacer.start_at(t0 + 301ms, 299));
   CHECK_FALSE(pacer.start_at(t0 + 302ms, 299));
-  CHECK(pacer.paced_starts() == 0);
 }
 
 TEST_CASE("busy_ingest_spaces_starts_one_slot_apart") {
@@ -35,7 +34,6 @@ TEST_CASE("busy_ingest_spaces_starts_one_slot_apart") {
   CHECK(pacer.start_at(t0 + 399ms, 399) == t0 + 400ms);
   CHECK_FALSE(pacer.start_at(t0 + 400ms, 400));
   CHECK(pacer.start_at(t0 + 450ms, 450) == t0 + 500ms);
-  CHECK(pacer.paced_starts() == 2);
 }
 
 TEST_CASE("the_load_is_measured_over_spans_of_at_least_100_ms") {
@@ -62,13 +60,11 @@ TEST_CASE("starts_go_unpaced_again_a_second_after_the_last_busy_span") {
   CHECK(pacer.busy());
   CHECK_FALSE(pacer.start_at(t0 + 1200ms, 1100));  // the slot after 850 ms
   CHECK(pacer.busy());
-  CHECK(pacer.paced_starts() == 3);
   // The span closing at 1,300 ms ends a second after the last busy one
   // (which closed at 250 ms): quiet, starts go back to back.
   CHECK_FALSE(pacer.start_at(t0 + 1300ms, 1100));
   CHECK_FALSE(pacer.busy());
   CHECK_FALSE(pacer.start_at(t0 + 1301ms, 1100));
-  CHECK(pacer.paced_starts() == 3);
 }
 
 TEST_CASE("zero_starts_per_second_turns_pacing_off") {
@@ -76,5 +72,4 @@ TEST_CASE("zero_starts_per_second_turns_pacing_off") {
   CHECK_FALSE(pacer.start_at(t0 + 300ms, 1000000));
   CHECK_FALSE(pacer.start_at(t0 + 301ms, 1000000));
   CHECK_FALSE(pacer.busy());
-  CHECK(pacer.paced_starts() == 0);
 }
