@@ -37,6 +37,7 @@
 #include "support/bench_support.h"
 #include "support/host_process.h"
 #include "support/http_client.h"
+#include "support/metrics_text.h"
 
 using namespace tpark::test;
 using Clock = std::chrono::steady_clock;
@@ -123,15 +124,11 @@ std::unique_ptr<HostProcess> start_worker(const TempDir& dir, const Nats& nats,
   return worker;
 }
 
-// A label-less series of the host's /metrics; 0 when absent.
+// A label-less series of the host's /metrics; 0 when absent. (The
+// exposition writes the shortest exact form: 200000 is "2e+05".)
 int64_t metric_value(HostProcess& host, const std::string& name) {
   HttpResult r = request("GET", "127.0.0.1", host.port(), "/metrics", {});
-  const std::string key = name + " ";
-  const size_t at = r.body.find("\n" + key);
-  // The exposition writes the shortest exact form: 200000 is "2e+05".
-  return at == std::string::npos
-             ? 0
-             : static_cast<int64_t>(std::stod(r.body.substr(at + 1 + key.size())));
+  return static_cast<int64_t>(tpark::test::metric_value(r.body, name).value_or(0));
 }
 
 int64_t journal_head(HostProcess& host) {
@@ -421,8 +418,7 @@ Slowdown slowdown_while_training(HostProcess& host, const char* label,
     std::printf(
         "nats_fleet:   %s, round %d: HTTP ingest %.0f events/s idle before, %.0f while jobs "
         "ran (%d posted; in the window %lld completed, %lld started paced), %.0f idle after: "
-        "%.1f%% "
-        "slower; CPU s per 2 s window, idle/busy: host %.2f/%.2f",
+        "%.1f%% slower; CPU s per 2 s window, idle/busy: host %.2f/%.2f",
         label, round + 1, before.rate, b.rate, b.jobs, static_cast<long long>(b.completed),
         static_cast<long long>(b.paced_starts), after.rate, slowdowns.back(), after.host_cpu,
         b.host_cpu);

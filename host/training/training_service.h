@@ -180,8 +180,8 @@ class TrainingService {
 
   MetricRegistry* metrics_ = nullptr;
   uint64_t busy_family_ = 0, paced_family_ = 0, metrics_hook_ = 0;
-  uint64_t exported_paced_ = 0;  // under the hook's own calls (one scrape at a time per hook)
-  std::mutex export_mutex_;
+  std::mutex export_mutex_;      // concurrent scrapes run the hook concurrently
+  uint64_t exported_paced_ = 0;  // under export_mutex_
 };
 
 }  // namespace training

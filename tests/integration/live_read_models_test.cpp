@@ -14,6 +14,7 @@
 
 #include "integration/test_host.h"
 #include "live/read_model_hub.h"
+#include "support/metrics_text.h"
 #include "support/sse_client.h"
 
 using namespace tpark::test;
@@ -45,14 +46,6 @@ Json prime(TestHost& host, const std::string& id) {
   HttpResult r = host.get("/state/read_models/" + id);
   REQUIRE(r.status == 200);
   return r.json();
-}
-
-std::optional<double> metric_value(const std::string& metrics, const std::string& series) {
-  std::istringstream lines(metrics);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
 }
 
 // The client protocol of telemetry.md 6 for one model.

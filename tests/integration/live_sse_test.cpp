@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "integration/test_host.h"
+#include "support/metrics_text.h"
 #include "support/sse_client.h"
 
 using namespace tpark::test;
@@ -332,11 +333,7 @@ TEST_CASE("sse_stalled_client_is_closed_after_the_stream_write_timeout_and_relea
   options.env = {{"ARW_EVENTS_SSE_QUEUE", "64"}, {"ARW_HTTP_STREAM_WRITE_TIMEOUT_MS", "1000"}};
   TestHost host(options);
   auto sse_metric = [&](const std::string& series) -> double {
-    std::istringstream lines(host.get_public("/metrics").body);
-    std::string line;
-    while (std::getline(lines, line))
-      if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    return -1;
+    return metric_value(host.get_public("/metrics").body, series).value_or(-1);
   };
   // A client that never reads: a tiny receive buffer, so the host's writes stop at once.
   SseClient stalled(host.port(), "/events?prefix=load.", {}, 4096);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "integration/test_host.h"
+#include "support/metrics_text.h"
 
 using namespace tpark::test;
 using tpark::Json;
@@ -62,12 +63,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // The value of one series, e.g. `arw_context_slot_fill_ratio{slot="x"}`.
 std::optional<double> sample(const std::string& exposition, const std::string& series) {
-  for (const std::string& l : lines_of(exposition)) {
-    if (l.size() > series.size() && l.compare(0, series.size(), series) == 0 &&
-        l[series.size()] == ' ')
-      return std::stod(l.substr(series.size() + 1));
-  }
-  return std::nullopt;
+  return tpark::test::metric_value(exposition, series);
 }
 
 // Sample lines (not comments) of a family, its histogram series included.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "integration/test_host.h"
+#include "support/metrics_text.h"
 
 using namespace tpark::test;
 using tpark::Json;
@@ -37,16 +38,6 @@ std::string metrics_text(TestHost& host) {
   HttpResult r = host.get_public("/metrics");
   REQUIRE(r.status == 200);
   return r.body;
-}
-
-// The value of one sample line, e.g. `arw_bus_published_total` or
-// `arw_events_total{kind="a.b"}`; nullopt when absent.
-std::optional<double> metric_value(const std::string& metrics, const std::string& series) {
-  std::istringstream lines(metrics);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
 }
 
 std::vector<std::string> keys_of(const Json& object) {

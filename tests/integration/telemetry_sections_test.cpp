@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "integration/test_host.h"
+#include "support/metrics_text.h"
 #include "util/time.h"
 
 using namespace tpark::test;
@@ -36,11 +37,7 @@ Json ingest(TestHost& host, const std::string& ndjson) {
 std::optional<double> metric_value(TestHost& host, const std::string& series) {
   HttpResult r = host.get_public("/metrics");
   REQUIRE(r.status == 200);
-  std::istringstream lines(r.body);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
+  return tpark::test::metric_value(r.body, series);
 }
 
 bool metrics_have_help_and_type(TestHost& host, const std::string& family) {

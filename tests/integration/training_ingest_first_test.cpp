@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "integration/test_host.h"
+#include "support/metrics_text.h"
 #include "util/time.h"
 
 using namespace tpark::test;
@@ -30,9 +31,7 @@ TestHostOptions paced_host() {
 
 // A label-less series of /metrics; -1 when absent.
 double metric(TestHost& host, const std::string& name) {
-  const std::string body = host.get_public("/metrics").body;
-  const size_t at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
+  return metric_value(host.get_public("/metrics").body, name).value_or(-1);
 }
 
 // Posts 500-event batches until destroyed.

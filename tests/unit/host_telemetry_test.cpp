@@ -15,6 +15,7 @@
 #include "kernel/bus.h"
 #include "kernel/ingest.h"
 #include "metrics/metric_registry.h"
+#include "support/metrics_text.h"
 #include "telemetry/host_telemetry.h"
 
 using namespace tpark;
@@ -22,11 +23,7 @@ using namespace tpark;
 namespace {
 
 std::optional<double> sample_value(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
+  return tpark::test::metric_value(text, series);
 }
 
 int64_t next_id = 0;
